@@ -1,0 +1,1 @@
+//! The simulated backend (in progress, issue 3).

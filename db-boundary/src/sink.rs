@@ -1,0 +1,116 @@
+//! What the target asks of a database: describe, create and evolve tables; write, merge
+//! and delete rows; commit or roll back.
+//!
+//! Nothing is visible to other sessions until [`Sink::commit`]; a process that dies
+//! before it leaves no trace of its uncommitted writes.
+
+use singer_core::oracle_type::OracleType;
+
+use crate::{DbResult, ServerInfo, Value};
+
+/// A table, in exact case. Backends always quote both parts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableName {
+    /// The owning schema; `None` means the session's current schema.
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// An extra rule a column carries where the server lacks a native type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnCheck {
+    /// NUMBER(1) standing in for BOOLEAN before 23ai: `CHECK (c IN (0, 1))`.
+    ZeroOrOne,
+    /// CLOB standing in for JSON before 21c: `CHECK (c IS JSON)`.
+    IsJson,
+}
+
+/// One column of a table definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    /// Exact case.
+    pub name: String,
+    pub data_type: OracleType,
+    pub nullable: bool,
+    pub check: Option<ColumnCheck>,
+}
+
+/// A table as the target creates it or finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    pub name: TableName,
+    pub columns: Vec<ColumnDef>,
+    /// Primary key columns in key order; empty for none.
+    pub primary_key: Vec<String>,
+}
+
+/// One schema change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterTable {
+    AddColumn(ColumnDef),
+    /// Change a column's type in place (a widening Oracle allows: longer VARCHAR2,
+    /// more NUMBER precision).
+    ModifyColumn(ColumnDef),
+    RenameColumn { from: String, to: String },
+    /// `UPDATE t SET to = from`: the copy step of add-copy-rename (VARCHAR2 to CLOB).
+    CopyColumn { from: String, to: String },
+    DropColumn(String),
+}
+
+/// Which rows a delete or update touches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowFilter {
+    All,
+    /// `column < value` (ACTIVATE_VERSION: rows of older versions; NULL never matches).
+    LessThan { column: String, value: Value },
+    /// `column IS NOT NULL` (hard delete of rows marked deleted).
+    NotNull { column: String },
+}
+
+/// The target's side of the boundary.
+pub trait Sink {
+    fn server_info(&mut self) -> DbResult<ServerInfo>;
+
+    /// The table as it exists, or `None` when there is no such table.
+    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>>;
+
+    fn create_table(&mut self, def: &TableDef) -> DbResult<()>;
+
+    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()>;
+
+    /// Array INSERT of `rows`, each holding one value per entry of `columns`. A failing
+    /// row comes back as [`crate::DbError::RowRejected`] with its position.
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()>;
+
+    /// Upsert: rows whose `key` columns match an existing row replace its other
+    /// columns; the rest are inserted. `rows` holds at most one row per key (the caller
+    /// deduplicates, last record wins).
+    fn merge_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        key: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()>;
+
+    /// Deletes the rows `filter` selects; returns how many.
+    fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64>;
+
+    /// Sets `column = value` on the rows `filter` selects; returns how many.
+    fn update_rows(
+        &mut self,
+        table: &TableName,
+        column: &str,
+        value: &Value,
+        filter: &RowFilter,
+    ) -> DbResult<u64>;
+
+    fn commit(&mut self) -> DbResult<()>;
+
+    fn rollback(&mut self) -> DbResult<()>;
+}

@@ -1,0 +1,74 @@
+//! The project's own database value: every Oracle type the engines handle, with no
+//! driver type in sight.
+//!
+//! The tap turns these into JSON (`tap-oracle`'s `convert` module), the target builds them
+//! from JSON (`target-oracle`), and each backend converts them to and from its storage.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+
+/// One column value of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// NUMBER and FLOAT as exact decimal text: optional `-`, digits, optional `.` and
+    /// digits, never an exponent, no superfluous zeros (`"-12.5"`, `"0.001"`,
+    /// `"12345678901234567890123456789012345678"`). Oracle's NUMBER holds up to 38
+    /// significant digits and the text keeps every one.
+    Number(String),
+    BinaryFloat(f32),
+    BinaryDouble(f64),
+    /// CHAR, VARCHAR2, NCHAR, NVARCHAR2, CLOB, NCLOB, LONG, ROWID, UROWID, XMLTYPE.
+    Text(String),
+    /// RAW, LONG RAW, BLOB.
+    Bytes(Vec<u8>),
+    /// DATE: a wall-clock time to the second, no zone.
+    Date(NaiveDateTime),
+    /// TIMESTAMP(0..9): a wall-clock time to the nanosecond, no zone.
+    Timestamp(NaiveDateTime),
+    /// TIMESTAMP WITH TIME ZONE (its own offset) and WITH LOCAL TIME ZONE (the session
+    /// zone's offset): an instant that keeps its offset.
+    TimestampTz(DateTime<FixedOffset>),
+    /// INTERVAL YEAR TO MONTH; both parts carry the same sign.
+    IntervalYm { years: i32, months: i32 },
+    /// INTERVAL DAY TO SECOND; all parts carry the same sign.
+    IntervalDs {
+        days: i32,
+        hours: i32,
+        minutes: i32,
+        seconds: i32,
+        nanoseconds: i32,
+    },
+    /// JSON (21c and later) as JSON text.
+    Json(String),
+    /// BOOLEAN (23ai).
+    Boolean(bool),
+    /// VECTOR (23ai); every element format (INT8, FLOAT32, FLOAT64) fits an f64 exactly.
+    Vector(Vec<f64>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A short name of the variant for error messages (never the value itself, which
+    /// may be sensitive).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Number(_) => "NUMBER",
+            Value::BinaryFloat(_) => "BINARY_FLOAT",
+            Value::BinaryDouble(_) => "BINARY_DOUBLE",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "DATE",
+            Value::Timestamp(_) => "TIMESTAMP",
+            Value::TimestampTz(_) => "TIMESTAMP WITH TIME ZONE",
+            Value::IntervalYm { .. } => "INTERVAL YEAR TO MONTH",
+            Value::IntervalDs { .. } => "INTERVAL DAY TO SECOND",
+            Value::Json(_) => "JSON",
+            Value::Boolean(_) => "BOOLEAN",
+            Value::Vector(_) => "VECTOR",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The real Oracle side of the database boundary.

@@ -1,0 +1,136 @@
+//! The rows Oracle's data dictionary returns for discovery, as plain data.
+//!
+//! One type feeds the catalog builder from three places: the real database
+//! (`oracle-backend` queries ALL_TABLES / ALL_TAB_COLS / ALL_CONSTRAINTS), a recorded
+//! fixture (`catalog-fixtures/<case>/dictionary.json`) and the simulated backend. Field
+//! names are Oracle's own upper-case column names so a fixture is exactly what the views
+//! return. Turning rows into a catalog is [`crate::discovery`]'s job, not this module's.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything discovery reads, for all the schemas in scope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DictionaryRows {
+    #[serde(default)]
+    pub tables: Vec<TableRow>,
+    #[serde(default)]
+    pub columns: Vec<ColumnRow>,
+    #[serde(default)]
+    pub constraints: Vec<ConstraintRow>,
+}
+
+/// One row per table, view or materialized view (ALL_TABLES, ALL_VIEWS, ALL_MVIEWS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct TableRow {
+    pub owner: String,
+    pub table_name: String,
+    /// `TABLE`, `VIEW` or `MATERIALIZED VIEW`.
+    pub table_type: String,
+    /// ALL_TABLES.IOT_TYPE: `IOT`, `IOT_OVERFLOW`, `IOT_MAPPING` or null.
+    #[serde(default)]
+    pub iot_type: Option<String>,
+    /// `YES` / `NO`.
+    #[serde(default)]
+    pub partitioned: Option<String>,
+    /// `Y` / `N`.
+    #[serde(default)]
+    pub temporary: Option<String>,
+    /// Optimizer statistics; null when the table was never analyzed.
+    #[serde(default)]
+    pub num_rows: Option<u64>,
+}
+
+/// One row per visible column (ALL_TAB_COLS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct ColumnRow {
+    pub owner: String,
+    pub table_name: String,
+    /// Null for hidden columns.
+    #[serde(default)]
+    pub column_id: Option<u32>,
+    pub column_name: String,
+    /// As Oracle spells it: `NUMBER`, `TIMESTAMP(6) WITH TIME ZONE`,
+    /// `INTERVAL DAY(2) TO SECOND(6)`, `XMLTYPE`, ...
+    pub data_type: String,
+    /// Owner of a user-defined or built-in object type (`SYS` for XMLTYPE, `MDSYS`
+    /// for SDO_GEOMETRY), null for scalar types.
+    #[serde(default)]
+    pub data_type_owner: Option<String>,
+    /// Length in bytes.
+    #[serde(default)]
+    pub data_length: Option<u32>,
+    #[serde(default)]
+    pub data_precision: Option<u32>,
+    #[serde(default)]
+    pub data_scale: Option<i32>,
+    /// Length in characters for character types.
+    #[serde(default)]
+    pub char_length: Option<u32>,
+    /// `B` (byte semantics) or `C` (char semantics) for CHAR/VARCHAR2, null otherwise.
+    #[serde(default)]
+    pub char_used: Option<String>,
+    /// `Y` / `N`.
+    pub nullable: String,
+    /// `YES` / `NO`.
+    #[serde(default)]
+    pub virtual_column: Option<String>,
+    /// `YES` / `NO`.
+    #[serde(default)]
+    pub hidden_column: Option<String>,
+    /// `YES` / `NO`.
+    #[serde(default)]
+    pub identity_column: Option<String>,
+}
+
+/// One row per column of an enabled primary or unique key (ALL_CONSTRAINTS joined with
+/// ALL_CONS_COLUMNS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct ConstraintRow {
+    pub owner: String,
+    pub table_name: String,
+    pub constraint_name: String,
+    /// `P` (primary key) or `U` (unique).
+    pub constraint_type: String,
+    pub column_name: String,
+    /// 1-based position of the column in the key, which need not follow column order.
+    pub position: u32,
+    /// `ENABLED` / `DISABLED`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl ColumnRow {
+    /// Whether the column may hold NULL.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable.eq_ignore_ascii_case("Y")
+    }
+
+    fn flag(value: &Option<String>) -> bool {
+        matches!(value.as_deref(), Some(v) if v.eq_ignore_ascii_case("YES") || v.eq_ignore_ascii_case("Y"))
+    }
+
+    pub fn is_virtual(&self) -> bool {
+        Self::flag(&self.virtual_column)
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        Self::flag(&self.hidden_column)
+    }
+
+    pub fn is_identity(&self) -> bool {
+        Self::flag(&self.identity_column)
+    }
+}
+
+impl TableRow {
+    pub fn is_view(&self) -> bool {
+        self.table_type.eq_ignore_ascii_case("VIEW")
+    }
+
+    pub fn is_materialized_view(&self) -> bool {
+        self.table_type.eq_ignore_ascii_case("MATERIALIZED VIEW")
+    }
+}
