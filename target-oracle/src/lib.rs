@@ -1,1 +1,12 @@
-//! target-oracle library.
+//! target-oracle: loads a Singer stream into Oracle Database tables.
+//!
+//! Crate map:
+//! - [`decimal`]: exact decimal text (NUMBER precision/scale, `multipleOf`).
+//! - [`naming`]: stream and property names -> Oracle identifiers.
+//! - [`type_map`]: JSON Schema property -> Oracle column type.
+
+pub mod convert;
+pub mod decimal;
+pub mod naming;
+pub mod type_map;
+pub mod validate;

@@ -1,0 +1,583 @@
+//! One JSON field of a RECORD -> one `db_boundary::Value` for its column, with the
+//! checks Oracle would otherwise fail on (or, worse, silently round): byte and character
+//! length, NUMBER digits and scale, date ranges and fractional precision.
+//!
+//! Fields arrive as raw JSON text ([`Field`]) taken from the RECORD line, so a number's
+//! digits are never touched by a float. Reasons name what is wrong, never the value
+//! (which may be personal data).
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
+use serde_json::value::RawValue;
+use singer_core::oracle_type::{LengthSemantics, OracleType};
+
+use db_boundary::{ColumnCheck, ColumnDef, Value};
+
+use crate::decimal::Decimal;
+
+/// A field of a record, borrowed from the RECORD line where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<'a> {
+    Null,
+    Bool(bool),
+    /// The number's JSON text, exactly as written.
+    Number(&'a str),
+    String(Cow<'a, str>),
+    /// An object or array, as its JSON text.
+    Structured(&'a str),
+}
+
+/// Why a field cannot go into its column. Never contains the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadValue(pub String);
+
+fn bad(reason: impl Into<String>) -> BadValue {
+    BadValue(reason.into())
+}
+
+impl<'a> Field<'a> {
+    /// Classifies a raw JSON value by its first byte; strings are unescaped only when they
+    /// contain escapes.
+    pub fn from_raw(raw: &'a RawValue) -> Result<Field<'a>, BadValue> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'n') => Ok(Field::Null),
+            Some(b't') => Ok(Field::Bool(true)),
+            Some(b'f') => Ok(Field::Bool(false)),
+            Some(b'"') => {
+                let inner = &text[1..text.len() - 1];
+                if inner.contains('\\') {
+                    let owned: String = serde_json::from_str(text)
+                        .map_err(|_| bad("is not a valid JSON string"))?;
+                    Ok(Field::String(Cow::Owned(owned)))
+                } else {
+                    Ok(Field::String(Cow::Borrowed(inner)))
+                }
+            }
+            Some(b'{' | b'[') => Ok(Field::Structured(text)),
+            Some(_) => Ok(Field::Number(text)),
+            None => Err(bad("is empty")),
+        }
+    }
+
+    /// The JSON type name, for messages.
+    pub fn json_type(&self) -> &'static str {
+        match self {
+            Field::Null => "null",
+            Field::Bool(_) => "boolean",
+            Field::Number(_) => "number",
+            Field::String(_) => "string",
+            Field::Structured(text) if text.starts_with('[') => "array",
+            Field::Structured(_) => "object",
+        }
+    }
+
+    /// The field as JSON text (for JSON columns).
+    fn json_text(&self) -> Cow<'_, str> {
+        match self {
+            Field::Null => Cow::Borrowed("null"),
+            Field::Bool(true) => Cow::Borrowed("true"),
+            Field::Bool(false) => Cow::Borrowed("false"),
+            Field::Number(text) | Field::Structured(text) => Cow::Borrowed(text),
+            Field::String(s) => Cow::Owned(serde_json::to_string(s.as_ref()).unwrap_or_default()),
+        }
+    }
+
+    /// The field as plain text (for character columns that receive a non-string).
+    fn plain_text(&self) -> Cow<'_, str> {
+        match self {
+            Field::String(s) => Cow::Borrowed(s.as_ref()),
+            other => other.json_text(),
+        }
+    }
+}
+
+/// Limits that come from the server rather than the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// 4000, or 32767 with MAX_STRING_SIZE = EXTENDED: the byte cap of VARCHAR2 even
+    /// when its length is in characters.
+    pub max_string_bytes: u32,
+}
+
+/// Oracle NUMBER keeps 38 significant digits; more would be rounded.
+const MAX_NUMBER_DIGITS: usize = 38;
+
+/// Converts `field` for `column`.
+pub fn to_value(
+    field: &Field<'_>,
+    column: &ColumnDef,
+    limits: ServerLimits,
+) -> Result<Value, BadValue> {
+    if matches!(field, Field::Null) {
+        if !column.nullable {
+            return Err(bad("is null but the column is NOT NULL"));
+        }
+        return Ok(Value::Null);
+    }
+    match &column.data_type {
+        OracleType::Number { precision, scale } => {
+            if column.check == Some(ColumnCheck::ZeroOrOne) {
+                if let Field::Bool(b) = field {
+                    return Ok(Value::Number(if *b { "1" } else { "0" }.into()));
+                }
+            }
+            let text = number_text(field)?;
+            let decimal = Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?;
+            check_number(&decimal, *precision, *scale)?;
+            if column.check == Some(ColumnCheck::ZeroOrOne)
+                && !(decimal.is_zero() || decimal.to_string() == "1")
+            {
+                return Err(bad("must be 0 or 1 (a boolean)"));
+            }
+            Ok(Value::Number(decimal.to_string()))
+        }
+        OracleType::Float { .. } => {
+            let decimal =
+                Decimal::parse(number_text(field)?).map_err(|_| bad("is not a decimal number"))?;
+            check_number(&decimal, None, None)?;
+            Ok(Value::Number(decimal.to_string()))
+        }
+        OracleType::BinaryDouble => {
+            let parsed: f64 = number_text(field)?
+                .trim()
+                .parse()
+                .map_err(|_| bad("is not a number"))?;
+            Ok(Value::BinaryDouble(parsed))
+        }
+        OracleType::BinaryFloat => {
+            let parsed: f32 = number_text(field)?
+                .trim()
+                .parse()
+                .map_err(|_| bad("is not a number"))?;
+            Ok(Value::BinaryFloat(parsed))
+        }
+        OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics } => {
+            let text = field.plain_text();
+            check_length(&text, *length, *semantics, limits.max_string_bytes)?;
+            Ok(Value::Text(text.into_owned()))
+        }
+        OracleType::NVarchar2 { length } | OracleType::NChar { length } => {
+            let text = field.plain_text();
+            check_length(
+                &text,
+                *length,
+                LengthSemantics::Char,
+                limits.max_string_bytes,
+            )?;
+            Ok(Value::Text(text.into_owned()))
+        }
+        OracleType::Clob | OracleType::NClob | OracleType::Long | OracleType::XmlType => {
+            if column.check == Some(ColumnCheck::IsJson) {
+                Ok(Value::Text(field.json_text().into_owned()))
+            } else {
+                Ok(Value::Text(field.plain_text().into_owned()))
+            }
+        }
+        OracleType::Json => Ok(Value::Json(field.json_text().into_owned())),
+        OracleType::Boolean => match field {
+            Field::Bool(b) => Ok(Value::Boolean(*b)),
+            Field::String(s) if s == "true" || s == "false" => Ok(Value::Boolean(s == "true")),
+            other => Err(bad(format!(
+                "is a {} where a boolean is expected",
+                other.json_type()
+            ))),
+        },
+        OracleType::TimestampTz {
+            fractional_precision,
+        }
+        | OracleType::TimestampLtz {
+            fractional_precision,
+        } => {
+            let instant = parse_instant(string_of(field)?)?;
+            check_fraction(instant.nanosecond(), *fractional_precision)?;
+            check_year(instant.naive_local())?;
+            Ok(Value::TimestampTz(instant))
+        }
+        OracleType::Timestamp {
+            fractional_precision,
+        } => {
+            let wall = parse_wall_clock(string_of(field)?)?;
+            check_fraction(wall.nanosecond(), *fractional_precision)?;
+            check_year(wall)?;
+            Ok(Value::Timestamp(wall))
+        }
+        OracleType::Date => {
+            let wall = parse_wall_clock(string_of(field)?)?;
+            if wall.nanosecond() != 0 {
+                return Err(bad(
+                    "has fractions of a second, which a DATE column cannot keep",
+                ));
+            }
+            check_year(wall)?;
+            Ok(Value::Date(wall))
+        }
+        OracleType::Blob | OracleType::Raw { .. } | OracleType::LongRaw => {
+            let text = string_of(field)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| bad("is not valid base64"))?;
+            if let OracleType::Raw { length } = column.data_type {
+                if bytes.len() > length as usize {
+                    return Err(bad(format!(
+                        "is {} bytes long, the column holds {length}",
+                        bytes.len()
+                    )));
+                }
+            }
+            Ok(Value::Bytes(bytes))
+        }
+        OracleType::Vector => match field {
+            Field::Structured(text) => {
+                let numbers: Vec<f64> =
+                    serde_json::from_str(text).map_err(|_| bad("is not an array of numbers"))?;
+                Ok(Value::Vector(numbers))
+            }
+            other => Err(bad(format!(
+                "is a {} where an array is expected",
+                other.json_type()
+            ))),
+        },
+        OracleType::RowId | OracleType::URowId { .. } => {
+            Ok(Value::Text(field.plain_text().into_owned()))
+        }
+        other => Err(bad(format!("cannot be loaded into a {other} column"))),
+    }
+}
+
+fn number_text<'f>(field: &'f Field<'_>) -> Result<&'f str, BadValue> {
+    match field {
+        Field::Number(text) => Ok(text),
+        Field::String(s) => Ok(s.as_ref()),
+        other => Err(bad(format!(
+            "is a {} where a number is expected",
+            other.json_type()
+        ))),
+    }
+}
+
+fn string_of<'f>(field: &'f Field<'_>) -> Result<&'f str, BadValue> {
+    match field {
+        Field::String(s) => Ok(s.as_ref()),
+        other => Err(bad(format!(
+            "is a {} where a string is expected",
+            other.json_type()
+        ))),
+    }
+}
+
+/// NUMBER(p,s) rules, checked before Oracle silently rounds extra decimals.
+fn check_number(
+    value: &Decimal,
+    precision: Option<u8>,
+    scale: Option<i16>,
+) -> Result<(), BadValue> {
+    if value.significant_digits() > MAX_NUMBER_DIGITS {
+        return Err(bad(format!(
+            "has {} significant digits, NUMBER keeps {MAX_NUMBER_DIGITS}",
+            value.significant_digits()
+        )));
+    }
+    if let Some(magnitude) = value.magnitude() {
+        if !(-130..=125).contains(&magnitude) {
+            return Err(bad("is outside the range of an Oracle NUMBER"));
+        }
+    }
+    let scale = i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }));
+    if scale != i64::from(i16::MAX) && value.scale() > scale.max(0) {
+        return Err(bad(format!(
+            "has {} decimal places, the column keeps {}",
+            value.scale(),
+            scale.max(0)
+        )));
+    }
+    if let Some(p) = precision {
+        let allowed = i64::from(p) - scale;
+        if value.integer_digits() > allowed {
+            return Err(bad(format!(
+                "has {} digits before the decimal point, NUMBER({p},{scale}) allows {allowed}",
+                value.integer_digits()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_length(
+    text: &str,
+    length: u32,
+    semantics: LengthSemantics,
+    max_bytes: u32,
+) -> Result<(), BadValue> {
+    let bytes = text.len();
+    match semantics {
+        LengthSemantics::Byte if bytes > length as usize => Err(bad(format!(
+            "is {bytes} bytes long, the column holds {length} bytes"
+        ))),
+        LengthSemantics::Char => {
+            // Characters only need counting when the byte length could exceed the limit.
+            if bytes > length as usize {
+                let chars = text.chars().count();
+                if chars > length as usize {
+                    return Err(bad(format!(
+                        "is {chars} characters long, the column holds {length}"
+                    )));
+                }
+            }
+            if bytes > max_bytes as usize {
+                return Err(bad(format!(
+                    "is {bytes} bytes long, a VARCHAR2 holds at most {max_bytes} bytes on this server"
+                )));
+            }
+            Ok(())
+        }
+        LengthSemantics::Byte => Ok(()),
+    }
+}
+
+fn check_fraction(nanos: u32, fractional_precision: u8) -> Result<(), BadValue> {
+    let precision = u32::from(fractional_precision.min(9));
+    let unit = 10u32.pow(9 - precision);
+    if nanos % unit != 0 {
+        return Err(bad(format!(
+            "has more fractional second digits than the column keeps ({precision})"
+        )));
+    }
+    Ok(())
+}
+
+fn check_year(wall: NaiveDateTime) -> Result<(), BadValue> {
+    use chrono::Datelike;
+    if !(1..=9999).contains(&wall.year()) {
+        return Err(bad("is outside Oracle's date range (years 1 to 9999)"));
+    }
+    Ok(())
+}
+
+/// An instant with its offset: RFC 3339, with a space instead of `T` accepted, and a
+/// value without an offset read as UTC (what Singer taps mean by it).
+pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
+    let text = text.trim();
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant);
+    }
+    if let Ok(instant) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Ok(instant);
+    }
+    parse_wall_clock(text).map(|wall| wall.and_utc().fixed_offset())
+}
+
+/// A wall-clock time: date-times keep the wall clock as written (an offset is dropped:
+/// Oracle taps write DATE values with `+00:00`), plain dates are midnight.
+pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
+    let text = text.trim();
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.naive_local());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(wall) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(wall);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default());
+    }
+    Err(bad("is not a valid date or date-time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ServerLimits = ServerLimits {
+        max_string_bytes: 4000,
+    };
+
+    fn column(data_type: OracleType) -> ColumnDef {
+        ColumnDef {
+            name: "C".into(),
+            data_type,
+            nullable: true,
+            check: None,
+        }
+    }
+
+    fn number(precision: Option<u8>, scale: Option<i16>) -> ColumnDef {
+        column(OracleType::Number { precision, scale })
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    fn convert(json: &str, col: &ColumnDef) -> Result<Value, BadValue> {
+        let raw = raw(json);
+        to_value(&Field::from_raw(&raw).unwrap(), col, LIMITS)
+    }
+
+    #[test]
+    fn numbers_keep_every_digit() {
+        let n38 = "12345678901234567890123456789012345678";
+        assert_eq!(
+            convert(n38, &number(Some(38), Some(0))).unwrap(),
+            Value::Number(n38.into())
+        );
+        assert_eq!(
+            convert("-0.10", &number(None, None)).unwrap(),
+            Value::Number("-0.1".into())
+        );
+        assert_eq!(
+            convert("\"1234.50\"", &number(Some(12), Some(2))).unwrap(),
+            Value::Number("1234.5".into())
+        );
+        assert_eq!(
+            convert("1.5e3", &number(Some(38), Some(0))).unwrap(),
+            Value::Number("1500".into())
+        );
+    }
+
+    #[test]
+    fn numbers_that_do_not_fit_name_the_reason() {
+        let err = convert("1.234", &number(Some(12), Some(2))).unwrap_err();
+        assert_eq!(err.0, "has 3 decimal places, the column keeps 2");
+        let err = convert("12345678901", &number(Some(12), Some(2))).unwrap_err();
+        assert_eq!(
+            err.0,
+            "has 11 digits before the decimal point, NUMBER(12,2) allows 10"
+        );
+        let err = convert("0.5", &number(Some(38), Some(0))).unwrap_err();
+        assert_eq!(err.0, "has 1 decimal places, the column keeps 0");
+        let err = convert(&"9".repeat(39), &number(None, None)).unwrap_err();
+        assert!(err.0.contains("39 significant digits"));
+        let err = convert("\"abc\"", &number(None, None)).unwrap_err();
+        assert_eq!(err.0, "is not a decimal number");
+        let err = convert("true", &number(None, None)).unwrap_err();
+        assert_eq!(err.0, "is a boolean where a number is expected");
+    }
+
+    #[test]
+    fn strings_are_checked_in_characters_and_bytes() {
+        let v20 = column(OracleType::Varchar2 {
+            length: 3,
+            semantics: LengthSemantics::Char,
+        });
+        assert_eq!(convert("\"äöü\"", &v20).unwrap(), Value::Text("äöü".into()));
+        assert_eq!(
+            convert("\"abcd\"", &v20).unwrap_err().0,
+            "is 4 characters long, the column holds 3"
+        );
+        let b3 = column(OracleType::Varchar2 {
+            length: 3,
+            semantics: LengthSemantics::Byte,
+        });
+        assert_eq!(
+            convert("\"äö\"", &b3).unwrap_err().0,
+            "is 4 bytes long, the column holds 3 bytes"
+        );
+        let big = column(OracleType::Varchar2 {
+            length: 4000,
+            semantics: LengthSemantics::Char,
+        });
+        let long = format!("\"{}\"", "€".repeat(1500));
+        assert!(convert(&long, &big)
+            .unwrap_err()
+            .0
+            .contains("4500 bytes long"));
+        assert_eq!(
+            convert("\"a\\\"b\\n\"", &big).unwrap(),
+            Value::Text("a\"b\n".into())
+        );
+        assert_eq!(convert("42", &big).unwrap(), Value::Text("42".into()));
+    }
+
+    #[test]
+    fn timestamps_keep_their_offset_and_precision_is_checked() {
+        let tstz = column(OracleType::TimestampTz {
+            fractional_precision: 6,
+        });
+        let v = convert("\"2024-03-01T12:34:56.123456+05:30\"", &tstz).unwrap();
+        let Value::TimestampTz(instant) = v else {
+            panic!("not a TimestampTz: {v:?}")
+        };
+        assert_eq!(instant.to_rfc3339(), "2024-03-01T12:34:56.123456+05:30");
+        assert!(convert("\"2024-03-01T12:34:56.1234567Z\"", &tstz)
+            .unwrap_err()
+            .0
+            .contains("fractional"));
+        assert_eq!(
+            convert("\"2024-03-01 12:00:00\"", &tstz).unwrap(),
+            Value::TimestampTz(DateTime::parse_from_rfc3339("2024-03-01T12:00:00Z").unwrap())
+        );
+        assert_eq!(
+            convert("\"yesterday\"", &tstz).unwrap_err().0,
+            "is not a valid date or date-time"
+        );
+    }
+
+    #[test]
+    fn dates_take_the_wall_clock_and_reject_fractions() {
+        let date = column(OracleType::Date);
+        let expected =
+            NaiveDateTime::parse_from_str("2024-03-01 13:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            convert("\"2024-03-01T13:00:00+00:00\"", &date).unwrap(),
+            Value::Date(expected)
+        );
+        assert_eq!(
+            convert("\"2024-03-01\"", &date).unwrap(),
+            Value::Date(expected.date().and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert!(convert("\"2024-03-01T13:00:00.5Z\"", &date).is_err());
+    }
+
+    #[test]
+    fn booleans_json_and_blobs() {
+        let flag = ColumnDef {
+            check: Some(ColumnCheck::ZeroOrOne),
+            ..number(Some(1), Some(0))
+        };
+        assert_eq!(convert("true", &flag).unwrap(), Value::Number("1".into()));
+        assert_eq!(convert("0", &flag).unwrap(), Value::Number("0".into()));
+        assert!(convert("2", &flag).is_err());
+        assert_eq!(
+            convert("false", &column(OracleType::Boolean)).unwrap(),
+            Value::Boolean(false)
+        );
+        assert_eq!(
+            convert("{\"a\": [1, 2.50]}", &column(OracleType::Json)).unwrap(),
+            Value::Json("{\"a\": [1, 2.50]}".into())
+        );
+        let clob_json = ColumnDef {
+            check: Some(ColumnCheck::IsJson),
+            ..column(OracleType::Clob)
+        };
+        assert_eq!(
+            convert("\"x\"", &clob_json).unwrap(),
+            Value::Text("\"x\"".into())
+        );
+        assert_eq!(
+            convert("\"AAEC\"", &column(OracleType::Blob)).unwrap(),
+            Value::Bytes(vec![0, 1, 2])
+        );
+        assert_eq!(
+            convert("\"!!\"", &column(OracleType::Blob)).unwrap_err().0,
+            "is not valid base64"
+        );
+    }
+
+    #[test]
+    fn null_respects_nullability() {
+        assert_eq!(convert("null", &number(None, None)).unwrap(), Value::Null);
+        let required = ColumnDef {
+            nullable: false,
+            ..number(None, None)
+        };
+        assert_eq!(
+            convert("null", &required).unwrap_err().0,
+            "is null but the column is NOT NULL"
+        );
+    }
+}
