@@ -7,6 +7,9 @@
 
 pub mod convert;
 pub mod decimal;
+pub mod evolve;
+pub mod input;
 pub mod naming;
+pub mod settings;
 pub mod type_map;
 pub mod validate;
