@@ -341,7 +341,7 @@ fn check_length(
 fn check_fraction(nanos: u32, fractional_precision: u8) -> Result<(), BadValue> {
     let precision = u32::from(fractional_precision.min(9));
     let unit = 10u32.pow(9 - precision);
-    if nanos % unit != 0 {
+    if !nanos.is_multiple_of(unit) {
         return Err(bad(format!(
             "has more fractional second digits than the column keeps ({precision})"
         )));

@@ -7,9 +7,18 @@
 
 pub mod convert;
 pub mod decimal;
+pub mod error;
 pub mod evolve;
 pub mod input;
+pub mod loader;
 pub mod naming;
 pub mod settings;
+pub mod state;
+pub mod stream;
 pub mod type_map;
 pub mod validate;
+
+#[cfg(test)]
+mod loader_tests;
+#[cfg(test)]
+mod memory_sink;

@@ -197,7 +197,7 @@ pub fn merge(
     merged
 }
 
-fn lookup<'m>(map: &'m Map<String, Json>, setting: &Setting) -> Option<Json> {
+fn lookup(map: &Map<String, Json>, setting: &Setting) -> Option<Json> {
     match map.get(setting.name) {
         Some(Json::Null) | None => setting.default.map(|d| Json::String(d.to_owned())),
         Some(value) => Some(value.clone()),
@@ -350,10 +350,11 @@ impl TargetConfig {
             _ => Driver::Oracle,
         };
         for setting in SETTINGS {
-            if matches!(setting.kind, SettingKind::Integer) && setting.default.is_none() {
-                if map.get(setting.name).is_some_and(|v| !v.is_null()) {
-                    r.positive_integer(setting.name);
-                }
+            if matches!(setting.kind, SettingKind::Integer)
+                && setting.default.is_none()
+                && map.get(setting.name).is_some_and(|v| !v.is_null())
+            {
+                r.positive_integer(setting.name);
             }
         }
         let load_method = match r.choice("load_method").as_deref() {

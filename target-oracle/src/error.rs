@@ -1,0 +1,113 @@
+//! The one error type of a target run, and the exit code each failure maps to
+//! (docs/ARCHITECTURE.md: 0 ok, 1 bad config or input, 2 database, 3 stdout closed,
+//! 70 internal).
+
+use std::io;
+
+use db_boundary::DbError;
+
+use crate::settings::ConfigErrors;
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    #[error("cannot read config file {path}: {reason}")]
+    ConfigFile { path: String, reason: String },
+    /// A line that is not a usable Singer message.
+    #[error("line {line}: {reason}")]
+    Input { line: u64, reason: String },
+    /// A stream's SCHEMA cannot be loaded.
+    #[error("line {line}: stream {stream:?}: {reason}")]
+    Schema {
+        line: u64,
+        stream: String,
+        reason: String,
+    },
+    /// A record failed validation or does not fit its column (`on_bad_record: fail`).
+    #[error("line {line}: stream {stream:?}: field {field:?} {reason}")]
+    BadRecord {
+        line: u64,
+        stream: String,
+        field: String,
+        reason: String,
+    },
+    #[error("reading the input failed: {0}")]
+    Read(#[source] io::Error),
+    #[error("writing the reject file {path} failed: {source}")]
+    RejectFile {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: DbError,
+    },
+    #[error("stdout was closed before the run finished: the last STATE may not have been saved")]
+    StdoutClosed,
+    #[error("writing STATE to stdout failed: {0}")]
+    Write(#[source] io::Error),
+}
+
+impl TargetError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            TargetError::Config(_)
+            | TargetError::ConfigFile { .. }
+            | TargetError::Input { .. }
+            | TargetError::Schema { .. }
+            | TargetError::BadRecord { .. }
+            | TargetError::Read(_)
+            | TargetError::RejectFile { .. } => 1,
+            TargetError::Database { .. } => 2,
+            TargetError::StdoutClosed => 3,
+            TargetError::Write(_) => 70,
+        }
+    }
+
+    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> TargetError {
+        let context = context.into();
+        move |source| TargetError::Database { context, source }
+    }
+}
+
+impl From<crate::state::EmitError> for TargetError {
+    fn from(e: crate::state::EmitError) -> TargetError {
+        match e {
+            crate::state::EmitError::Closed => TargetError::StdoutClosed,
+            crate::state::EmitError::Io(e) => TargetError::Write(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_table() {
+        let bad = TargetError::BadRecord {
+            line: 7,
+            stream: "S".into(),
+            field: "A".into(),
+            reason: "is not a decimal number".into(),
+        };
+        assert_eq!(bad.exit_code(), 1);
+        assert_eq!(
+            bad.to_string(),
+            "line 7: stream \"S\": field \"A\" is not a decimal number"
+        );
+        let db = TargetError::Database {
+            context: "inserting into \"T\"".into(),
+            source: DbError::ora(942, "table or view does not exist"),
+        };
+        assert_eq!(db.exit_code(), 2);
+        assert_eq!(TargetError::StdoutClosed.exit_code(), 3);
+    }
+}

@@ -1,0 +1,517 @@
+//! The loader's rules, tested line by line over the in-memory sink: STATE after
+//! commit, upsert deduplication, schema evolution, ACTIVATE_VERSION, bad records,
+//! overwrite, exact values.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use serde_json::{json, Value as Json};
+
+use db_boundary::{Sink, Value};
+
+use crate::error::TargetError;
+use crate::loader::Loader;
+use crate::memory_sink::{MemoryDb, MemorySink};
+use crate::settings::{merge, TargetConfig};
+
+#[derive(Clone, Default)]
+struct SharedOut(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedOut {
+    /// The `value` of every STATE written so far, as compact JSON text.
+    fn states(&self) -> Vec<String> {
+        String::from_utf8(self.0.borrow().clone())
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let message: Json = serde_json::from_str(l).unwrap();
+                assert_eq!(message["type"], "STATE");
+                message["value"].to_string()
+            })
+            .collect()
+    }
+}
+
+fn config(settings: Json) -> TargetConfig {
+    let map = settings.as_object().unwrap().clone();
+    TargetConfig::from_map(merge(vec![map], std::iter::empty()), true).unwrap()
+}
+
+struct Harness {
+    loader: Option<Loader<SharedOut>>,
+    out: SharedOut,
+    db: MemoryDb,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    line: u64,
+}
+
+impl Harness {
+    fn new(settings: Json) -> Harness {
+        Harness::with_sink(settings, |_| {})
+    }
+
+    fn with_sink(settings: Json, setup: impl FnOnce(&mut MemorySink)) -> Harness {
+        let (mut sink, db, log) = MemorySink::new(23);
+        setup(&mut sink);
+        let out = SharedOut::default();
+        let loader = Loader::new(config(settings), Box::new(sink), out.clone()).unwrap();
+        Harness {
+            loader: Some(loader),
+            out,
+            db,
+            log,
+            line: 0,
+        }
+    }
+
+    fn send(&mut self, message: Json) -> Result<(), TargetError> {
+        self.line += 1;
+        self.loader
+            .as_mut()
+            .unwrap()
+            .process(self.line, &message.to_string())
+    }
+
+    fn send_text(&mut self, text: &str) -> Result<(), TargetError> {
+        self.line += 1;
+        self.loader.as_mut().unwrap().process(self.line, text)
+    }
+
+    fn finish(&mut self) -> Result<crate::loader::LoadStats, TargetError> {
+        self.loader.take().unwrap().finish()
+    }
+
+    fn rows(&self, table: &str) -> Vec<std::collections::BTreeMap<String, Value>> {
+        self.db.lock().unwrap()[table].records()
+    }
+
+    fn row_count(&self, table: &str) -> usize {
+        self.db
+            .lock()
+            .unwrap()
+            .get(table)
+            .map_or(0, |t| t.rows.len())
+    }
+}
+
+fn schema(stream: &str, keys: &[&str]) -> Json {
+    json!({"type": "SCHEMA", "stream": stream, "key_properties": keys, "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": ["null", "string"], "maxLength": 10}
+    }}})
+}
+
+fn record(stream: &str, id: i64, name: &str) -> Json {
+    json!({"type": "RECORD", "stream": stream, "record": {"id": id, "name": name}})
+}
+
+fn state(n: i64) -> Json {
+    json!({"type": "STATE", "value": {"n": n}})
+}
+
+fn num(text: &str) -> Value {
+    Value::Number(text.into())
+}
+
+fn text(t: &str) -> Value {
+    Value::Text(t.into())
+}
+
+#[test]
+fn a_state_is_written_right_after_the_commit_that_covers_it() {
+    let mut h = Harness::new(json!({"batch_size_rows": 2}));
+    h.send(schema("S", &["id"])).unwrap();
+    // Nothing uncommitted: the STATE goes out at once.
+    h.send(state(0)).unwrap();
+    assert_eq!(h.out.states(), ["{\"n\":0}"]);
+    h.send(record("S", 1, "a")).unwrap();
+    h.send(state(1)).unwrap();
+    assert_eq!(h.out.states().len(), 1, "record 1 is not committed yet");
+    h.send(record("S", 2, "b")).unwrap();
+    // The batch of 2 committed: STATE 1 is covered, before the end of input.
+    assert_eq!(h.out.states(), ["{\"n\":0}", "{\"n\":1}"]);
+    assert_eq!(h.row_count("S"), 2);
+    h.send(record("S", 3, "c")).unwrap();
+    h.send(state(2)).unwrap();
+    assert_eq!(h.out.states().len(), 2);
+    let stats = h.finish().unwrap();
+    assert_eq!(h.out.states(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"]);
+    assert_eq!(stats.rows_written, 3);
+    assert_eq!(stats.states_emitted, 3);
+}
+
+#[test]
+fn a_state_waits_for_records_of_every_stream() {
+    let mut h = Harness::new(json!({"batch_size_rows": 2}));
+    h.send(schema("A", &["id"])).unwrap();
+    h.send(schema("B", &["id"])).unwrap();
+    h.send(record("A", 1, "a")).unwrap();
+    h.send(record("B", 1, "b")).unwrap();
+    h.send(state(1)).unwrap();
+    h.send(record("B", 2, "b")).unwrap();
+    // B committed, but A's record 1 (before the STATE) is still buffered.
+    assert_eq!(h.row_count("B"), 2);
+    assert!(h.out.states().is_empty());
+    h.send(record("A", 2, "a")).unwrap();
+    assert_eq!(h.out.states(), ["{\"n\":1}"]);
+}
+
+#[test]
+fn a_late_state_forces_a_flush_after_max_state_lag() {
+    let mut h = Harness::new(json!({"batch_size_rows": 1000, "max_state_lag_seconds": 0}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "a")).unwrap();
+    h.send(state(1)).unwrap();
+    // The lag check runs every 512 lines; feed blank-equivalent records of another kind.
+    for _ in 0..600 {
+        h.send(json!({"type": "BATCH", "stream": "S"})).unwrap();
+    }
+    assert_eq!(h.out.states(), ["{\"n\":1}"]);
+    assert_eq!(h.row_count("S"), 1);
+}
+
+#[test]
+fn upsert_keeps_the_last_record_of_a_key_within_one_batch() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "first")).unwrap();
+    h.send(record("S", 2, "other")).unwrap();
+    h.send(record("S", 1, "last")).unwrap();
+    h.finish().unwrap();
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["ID"], num("1"));
+    assert_eq!(rows[0]["NAME"], text("last"));
+    assert!(h.log.lock().unwrap().contains(&"merge S 2".to_owned()));
+}
+
+#[test]
+fn append_only_writes_every_record() {
+    let mut h = Harness::new(json!({"load_method": "append-only"}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "a")).unwrap();
+    h.send(record("S", 1, "b")).unwrap();
+    h.finish().unwrap();
+    assert_eq!(h.row_count("S"), 2);
+}
+
+#[test]
+fn a_new_schema_evolves_the_table_after_flushing_the_old_rows() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "short")).unwrap();
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+        "type": "object", "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": ["null", "string"], "maxLength": 50},
+            "added": {"type": ["null", "string"], "format": "date-time"}
+        }}}),
+    )
+    .unwrap();
+    assert_eq!(
+        h.row_count("S"),
+        1,
+        "old rows flushed before the new schema"
+    );
+    h.send(json!({"type": "RECORD", "stream": "S", "record": {
+        "id": 2, "name": "a name longer than ten", "added": "2024-01-01T10:00:00+02:00"}}))
+        .unwrap();
+    h.finish().unwrap();
+    let def = h.db.lock().unwrap()["S"].def.clone().unwrap();
+    let columns: Vec<String> = def
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.data_type))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "ID NUMBER(38)",
+            "NAME VARCHAR2(50 CHAR)",
+            "ADDED TIMESTAMP(6) WITH TIME ZONE"
+        ]
+    );
+    let rows = h.rows("S");
+    assert_eq!(rows[0]["ADDED"], Value::Null);
+    assert_eq!(rows[1]["NAME"], text("a name longer than ten"));
+}
+
+#[test]
+fn activate_version_hard_deletes_only_older_versions() {
+    let mut h = Harness::new(json!({"hard_delete": true}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": 1}))
+        .unwrap();
+    for id in 1..=3 {
+        h.send(json!({"type": "RECORD", "stream": "S", "version": 1, "record": {"id": id}}))
+            .unwrap();
+    }
+    h.send(json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": 1}))
+        .unwrap();
+    assert_eq!(h.row_count("S"), 3, "same version: nothing deleted");
+    h.send(json!({"type": "RECORD", "stream": "S", "version": 2, "record": {"id": 2}}))
+        .unwrap();
+    h.send(json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": 2}))
+        .unwrap();
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["ID"], num("2"));
+    assert_eq!(rows[0]["_SDC_TABLE_VERSION"], num("2"));
+}
+
+#[test]
+fn activate_version_soft_marks_older_versions() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "version": 5, "record": {"id": 1}}))
+        .unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "version": 5, "record": {"id": 2}}))
+        .unwrap();
+    h.send(json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": 6}))
+        .unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "version": 6, "record": {"id": 2}}))
+        .unwrap();
+    h.finish().unwrap();
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 2);
+    assert!(matches!(rows[0]["_SDC_DELETED_AT"], Value::TimestampTz(_)));
+    assert_eq!(rows[1]["_SDC_TABLE_VERSION"], num("6"));
+    assert_eq!(
+        rows[1]["_SDC_DELETED_AT"],
+        Value::Null,
+        "rewritten by version 6"
+    );
+}
+
+#[test]
+fn a_bad_record_fails_with_its_line_after_committing_what_came_before() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "ok")).unwrap();
+    h.send(state(1)).unwrap();
+    let err = h.send(record("S", 2, "far too long for ten")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 4: stream \"S\": field \"name\" value is longer than 10 characters"
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(h.row_count("S"), 1);
+    assert_eq!(h.out.states(), ["{\"n\":1}"]);
+    let err = h
+        .send_text(r#"{"type":"RECORD","stream":"S","record":{"id":"x"}}"#)
+        .unwrap_err();
+    let TargetError::BadRecord {
+        line,
+        field,
+        reason,
+        ..
+    } = err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!((line, field.as_str()), (5, "id"));
+    assert!(!reason.contains('x') || reason.contains("type"), "{reason}");
+}
+
+#[test]
+fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let reject_file = dir.path().join("rejects.jsonl");
+    let mut h = Harness::with_sink(
+        json!({"on_bad_record": "reject", "reject_file": reject_file}),
+        |sink| sink.poison = Some("poison".into()),
+    );
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "ok")).unwrap();
+    h.send(record("S", 2, "far too long for ten")).unwrap();
+    h.send(record("S", 3, "poison")).unwrap();
+    h.send(record("S", 4, "fine")).unwrap();
+    let stats = h.finish().unwrap();
+    assert_eq!(stats.rejected, 2);
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1"), num("4")]);
+    let rejects: Vec<Json> = std::fs::read_to_string(&reject_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0]["line"], 3);
+    assert_eq!(rejects[0]["field"], "name");
+    assert_eq!(rejects[0]["record"]["id"], 2);
+    assert_eq!(rejects[1]["line"], 4);
+    assert!(rejects[1]["reason"].as_str().unwrap().contains("ORA-02290"));
+}
+
+#[test]
+fn overwrite_replaces_old_rows_in_the_first_batch_transaction() {
+    let mut h = Harness::with_sink(json!({"load_method": "overwrite"}), |sink| {
+        let table = db_boundary::TableName {
+            schema: None,
+            name: "S".into(),
+        };
+        let columns = vec![
+            db_boundary::ColumnDef {
+                name: "ID".into(),
+                data_type: singer_core::oracle_type::OracleType::Number {
+                    precision: Some(38),
+                    scale: Some(0),
+                },
+                nullable: false,
+                check: None,
+            },
+            db_boundary::ColumnDef {
+                name: "NAME".into(),
+                data_type: singer_core::oracle_type::OracleType::Varchar2 {
+                    length: 10,
+                    semantics: singer_core::oracle_type::LengthSemantics::Char,
+                },
+                nullable: true,
+                check: None,
+            },
+        ];
+        sink.create_table(&db_boundary::TableDef {
+            name: table.clone(),
+            columns,
+            primary_key: vec![],
+        })
+        .unwrap();
+        sink.insert_rows(&table, &["ID".into()], &[vec![num("99")]])
+            .unwrap();
+        sink.commit().unwrap();
+    });
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "new")).unwrap();
+    h.finish().unwrap();
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1")]);
+    let log = h.log.lock().unwrap().clone();
+    let tail: Vec<&str> = log.iter().rev().take(3).rev().map(String::as_str).collect();
+    assert_eq!(tail, ["delete S All", "insert S 1", "commit"]);
+}
+
+#[test]
+fn numbers_and_instants_are_stored_exactly() {
+    let mut h = Harness::new(json!({}));
+    h.send_text(r#"{"type":"SCHEMA","stream":"HR-T","key_properties":["k"],"schema":{"properties":{"k":{"type":"integer"},"amount":{"type":"number","multipleOf":0.01},"at":{"type":"string","format":"date-time"},"d":{"type":"string","format":"singer.decimal"}}}}"#).unwrap();
+    h.send_text(r#"{"type":"RECORD","stream":"HR-T","record":{"k":12345678901234567890123456789012345678,"amount":0.07,"at":"2024-02-29T23:59:59.999999-08:00","d":"-0.000000000000000000000000000000000001"}}"#).unwrap();
+    h.finish().unwrap();
+    let rows = h.rows("T");
+    assert_eq!(rows[0]["K"], num("12345678901234567890123456789012345678"));
+    assert_eq!(rows[0]["AMOUNT"], num("0.07"));
+    assert_eq!(rows[0]["D"], num("-0.000000000000000000000000000000000001"));
+    let Value::TimestampTz(at) = &rows[0]["AT"] else {
+        panic!("{:?}", rows[0]["AT"])
+    };
+    assert_eq!(at.to_rfc3339(), "2024-02-29T23:59:59.999999-08:00");
+}
+
+#[test]
+fn metadata_columns_are_filled() {
+    let mut h = Harness::new(json!({"add_record_metadata": true}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(
+        json!({"type": "RECORD", "stream": "S", "time_extracted": "2024-01-01T00:00:00Z",
+                  "record": {"id": 1, "_sdc_deleted_at": "2024-01-02T00:00:00Z"}}),
+    )
+    .unwrap();
+    h.finish().unwrap();
+    let row = &h.rows("S")[0];
+    for column in [
+        "_SDC_EXTRACTED_AT",
+        "_SDC_RECEIVED_AT",
+        "_SDC_BATCHED_AT",
+        "_SDC_DELETED_AT",
+    ] {
+        assert!(
+            matches!(row[column], Value::TimestampTz(_)),
+            "{column}: {:?}",
+            row[column]
+        );
+    }
+    assert!(matches!(row["_SDC_SEQUENCE"], Value::Number(_)));
+    assert_eq!(row["_SDC_TABLE_VERSION"], Value::Null);
+}
+
+#[test]
+fn hard_delete_removes_rows_marked_deleted() {
+    let mut h = Harness::new(json!({"add_record_metadata": true, "hard_delete": true}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "keep")).unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S",
+                  "record": {"id": 2, "_sdc_deleted_at": "2024-01-02T00:00:00Z"}}))
+        .unwrap();
+    h.finish().unwrap();
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1")]);
+}
+
+#[test]
+fn freeze_schema_rejects_what_does_not_fit_instead_of_altering() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 1, "a")).unwrap();
+    h.finish().unwrap();
+    let db = h.db.clone();
+    let (mut sink, db2, log) = MemorySink::new(23);
+    for table in db.lock().unwrap().values() {
+        let def = table.def.clone().unwrap();
+        sink.create_table(&def).unwrap();
+    }
+    sink.commit().unwrap();
+    log.lock().unwrap().clear();
+    let out = SharedOut::default();
+    let mut loader =
+        Loader::new(config(json!({"freeze_schema": true})), Box::new(sink), out).unwrap();
+    loader
+        .process(
+            1,
+            &json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string", "maxLength": 99},
+                       "extra": {"type": "string"}}}})
+            .to_string(),
+        )
+        .unwrap();
+    loader
+        .process(2, &record("S", 2, "fits").to_string())
+        .unwrap();
+    let err = loader
+        .process(
+            3,
+            &json!({"type": "RECORD", "stream": "S", "record": {"id": 3, "extra": "x"}})
+                .to_string(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("field \"extra\" has no column"),
+        "{err}"
+    );
+    assert!(log.lock().unwrap().iter().all(|e| !e.starts_with("alter")));
+    assert_eq!(db2.lock().unwrap()["S"].rows.len(), 1);
+}
+
+#[test]
+fn malformed_input_names_its_line() {
+    let mut h = Harness::new(json!({}));
+    h.send(schema("S", &["id"])).unwrap();
+    let err = h.send_text("{not json").unwrap_err();
+    assert!(err.to_string().starts_with("line 2: invalid JSON"), "{err}");
+    let err = h.send(record("NOPE", 1, "a")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 3: RECORD for stream \"NOPE\" before its SCHEMA"
+    );
+}

@@ -1,0 +1,176 @@
+//! STATE after commit: which STATE messages may be written, and writing them.
+//!
+//! The rule (issue 6): a STATE goes to stdout only once every RECORD that came before it,
+//! in every stream, is committed, and as soon as that is true. Flushing every buffer at
+//! each STATE would make batches as small as the tap's STATE interval, so instead each
+//! STATE waits, remembered with its input position, and is written right after the
+//! commit that covers it: when no uncommitted record is older than it. A STATE that
+//! waits longer than `max_state_lag_seconds` makes the loader flush everything (see
+//! [`StateTracker::oldest_waiting_since`]), which bounds how stale Meltano's saved state
+//! can be when one stream is slow to fill its batch.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::time::Instant;
+
+use serde_json::value::RawValue;
+
+/// A STATE waiting for its records to be committed.
+#[derive(Debug)]
+struct Waiting {
+    /// Input line of the STATE message.
+    line: u64,
+    value: Box<RawValue>,
+    since: Instant,
+}
+
+/// STATE messages in input order, waiting for commits.
+#[derive(Debug, Default)]
+pub struct StateTracker {
+    waiting: VecDeque<Waiting>,
+}
+
+impl StateTracker {
+    pub fn new() -> StateTracker {
+        StateTracker::default()
+    }
+
+    /// Remembers a STATE read at `line`.
+    pub fn push(&mut self, line: u64, value: Box<RawValue>, now: Instant) {
+        self.waiting.push_back(Waiting {
+            line,
+            value,
+            since: now,
+        });
+    }
+
+    /// Takes the newest STATE whose records are all committed, given the input line of
+    /// the oldest record not yet committed (`None`: nothing uncommitted). Older covered
+    /// STATEs are dropped: the newest one supersedes them.
+    pub fn take_ready(&mut self, oldest_uncommitted_line: Option<u64>) -> Option<Box<RawValue>> {
+        let mut ready = None;
+        while let Some(front) = self.waiting.front() {
+            let covered = oldest_uncommitted_line.is_none_or(|oldest| front.line < oldest);
+            if !covered {
+                break;
+            }
+            ready = self.waiting.pop_front().map(|w| w.value);
+        }
+        ready
+    }
+
+    /// When the oldest waiting STATE arrived.
+    pub fn oldest_waiting_since(&self) -> Option<Instant> {
+        self.waiting.front().map(|w| w.since)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
+/// stdout closed by its reader (broken pipe): the target cannot confirm any more state.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("stdout was closed before the run finished")]
+    Closed,
+    #[error("writing STATE to stdout failed: {0}")]
+    Io(#[source] io::Error),
+}
+
+/// Writes STATE messages, one JSON object per line, flushed at each one.
+#[derive(Debug)]
+pub struct StateWriter<W: Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: Write> StateWriter<W> {
+    pub fn new(out: W) -> StateWriter<W> {
+        StateWriter { out, written: 0 }
+    }
+
+    /// Writes one STATE and flushes, so Meltano saves it at once.
+    pub fn emit(&mut self, value: &RawValue) -> Result<(), EmitError> {
+        let result = (|| {
+            self.out.write_all(b"{\"type\":\"STATE\",\"value\":")?;
+            self.out.write_all(value.get().as_bytes())?;
+            self.out.write_all(b"}\n")?;
+            self.out.flush()
+        })();
+        result.map_err(|e| {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                EmitError::Closed
+            } else {
+                EmitError::Io(e)
+            }
+        })?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// How many STATE messages were written.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_state_waits_for_every_older_record() {
+        let mut tracker = StateTracker::new();
+        let now = Instant::now();
+        tracker.push(10, raw("1"), now);
+        tracker.push(20, raw("2"), now);
+        tracker.push(30, raw("3"), now);
+        // A record from line 5 is still uncommitted: nothing is ready.
+        assert!(tracker.take_ready(Some(5)).is_none());
+        // Oldest uncommitted record is line 25: states 1 and 2 are covered, 2 wins.
+        assert_eq!(tracker.take_ready(Some(25)).unwrap().get(), "2");
+        assert!(tracker.take_ready(Some(25)).is_none());
+        assert!(!tracker.is_empty());
+        // Everything committed.
+        assert_eq!(tracker.take_ready(None).unwrap().get(), "3");
+        assert!(tracker.is_empty());
+        assert!(tracker.oldest_waiting_since().is_none());
+    }
+
+    #[test]
+    fn states_are_written_as_single_lines() {
+        let mut writer = StateWriter::new(Vec::new());
+        writer
+            .emit(&raw(r#"{"bookmarks":{"S":{"k":12345678901234567890.5}}}"#))
+            .unwrap();
+        assert_eq!(writer.written(), 1);
+        assert_eq!(
+            String::from_utf8(writer.into_inner()).unwrap(),
+            "{\"type\":\"STATE\",\"value\":{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}}\n"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_is_its_own_error() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut writer = StateWriter::new(Closed);
+        assert!(matches!(writer.emit(&raw("{}")), Err(EmitError::Closed)));
+    }
+}

@@ -1,0 +1,593 @@
+//! One stream's column plan: which column each property (and each `_sdc_` metadata
+//! value) goes to, and the conversion of one raw RECORD into one row for it.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value as Json;
+use singer_core::oracle_type::OracleType;
+
+use db_boundary::{ColumnDef, Value};
+
+use crate::convert::{self, BadValue, Field, ServerLimits};
+use crate::naming::{ColumnNamer, NamingRules};
+use crate::type_map::TypeRules;
+
+/// A metadata value the target adds itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    ExtractedAt,
+    ReceivedAt,
+    BatchedAt,
+    DeletedAt,
+    Sequence,
+    TableVersion,
+}
+
+impl Meta {
+    pub fn property(self) -> &'static str {
+        match self {
+            Meta::ExtractedAt => "_sdc_extracted_at",
+            Meta::ReceivedAt => "_sdc_received_at",
+            Meta::BatchedAt => "_sdc_batched_at",
+            Meta::DeletedAt => "_sdc_deleted_at",
+            Meta::Sequence => "_sdc_sequence",
+            Meta::TableVersion => "_sdc_table_version",
+        }
+    }
+
+    fn data_type(self) -> OracleType {
+        match self {
+            Meta::Sequence | Meta::TableVersion => OracleType::Number {
+                precision: Some(38),
+                scale: Some(0),
+            },
+            _ => OracleType::TimestampTz {
+                fractional_precision: 6,
+            },
+        }
+    }
+}
+
+/// Where a column's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotSource {
+    Property(String),
+    Meta(Meta),
+}
+
+/// One column of the stream's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    pub column: ColumnDef,
+    pub source: SlotSource,
+}
+
+/// A record that cannot become a row: which field and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The property (empty when the record as a whole is wrong).
+    pub field: String,
+    pub reason: String,
+}
+
+/// Per-record facts from the RECORD envelope and the loader.
+#[derive(Debug, Clone)]
+pub struct RecordContext<'a> {
+    pub time_extracted: Option<&'a str>,
+    pub version: Option<i64>,
+    pub received_at: DateTime<FixedOffset>,
+    pub sequence: i64,
+}
+
+/// The columns of a stream and how to fill them.
+#[derive(Debug, Clone)]
+pub struct StreamPlan {
+    pub slots: Vec<Slot>,
+    /// Property name -> slot index.
+    by_property: HashMap<String, usize>,
+    /// Slot indices of the key columns, in key order.
+    pub key_slots: Vec<usize>,
+    meta_slots: Vec<(Meta, usize)>,
+}
+
+/// Why a stream's schema cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("property {property:?}: {reason}")]
+pub struct PlanError {
+    pub property: String,
+    pub reason: String,
+}
+
+/// What a plan needs besides the schema.
+#[derive(Debug, Clone)]
+pub struct PlanOptions<'r> {
+    pub types: &'r TypeRules,
+    pub naming: &'r NamingRules,
+    pub add_record_metadata: bool,
+    /// Add `_sdc_table_version` and `_sdc_deleted_at` even without the other metadata:
+    /// the stream uses versions (ACTIVATE_VERSION).
+    pub versioned: bool,
+}
+
+impl StreamPlan {
+    /// Plans the columns for `schema` with `key_properties`.
+    pub fn new(
+        schema: &Json,
+        key_properties: &[String],
+        options: &PlanOptions<'_>,
+    ) -> Result<StreamPlan, PlanError> {
+        let mut namer = ColumnNamer::new(options.naming.clone());
+        let mut slots = Vec::new();
+        let empty = serde_json::Map::new();
+        let properties = schema
+            .get("properties")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty);
+        for (property, property_schema) in properties {
+            let mapped = options
+                .types
+                .map_property(property_schema)
+                .map_err(|e| PlanError {
+                    property: property.clone(),
+                    reason: e.0,
+                })?;
+            let name = namer.column_for(property).map_err(|e| PlanError {
+                property: property.clone(),
+                reason: e.to_string(),
+            })?;
+            let is_key = key_properties.contains(property);
+            slots.push(Slot {
+                column: ColumnDef {
+                    name,
+                    data_type: mapped.data_type,
+                    nullable: mapped.nullable && !is_key,
+                    check: mapped.check,
+                },
+                source: SlotSource::Property(property.clone()),
+            });
+        }
+        let mut metas = Vec::new();
+        if options.add_record_metadata {
+            metas.extend([
+                Meta::ExtractedAt,
+                Meta::ReceivedAt,
+                Meta::BatchedAt,
+                Meta::DeletedAt,
+                Meta::Sequence,
+                Meta::TableVersion,
+            ]);
+        } else if options.versioned {
+            metas.extend([Meta::DeletedAt, Meta::TableVersion]);
+        }
+        let mut meta_slots = Vec::new();
+        for meta in metas {
+            if properties.contains_key(meta.property()) {
+                // The tap sends it as a property: that column serves both purposes.
+                continue;
+            }
+            let name = namer.column_for(meta.property()).map_err(|e| PlanError {
+                property: meta.property().into(),
+                reason: e.to_string(),
+            })?;
+            meta_slots.push((meta, slots.len()));
+            slots.push(Slot {
+                column: ColumnDef {
+                    name,
+                    data_type: meta.data_type(),
+                    nullable: true,
+                    check: None,
+                },
+                source: SlotSource::Meta(meta),
+            });
+        }
+        let by_property: HashMap<String, usize> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.source {
+                SlotSource::Property(p) => Some((p.clone(), i)),
+                SlotSource::Meta(_) => None,
+            })
+            .collect();
+        let mut key_slots = Vec::with_capacity(key_properties.len());
+        for key in key_properties {
+            let slot = by_property.get(key).copied().ok_or_else(|| PlanError {
+                property: key.clone(),
+                reason: "is a key property but not in the schema's properties".into(),
+            })?;
+            key_slots.push(slot);
+        }
+        Ok(StreamPlan {
+            slots,
+            by_property,
+            key_slots,
+            meta_slots,
+        })
+    }
+
+    /// The column names in slot order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.column.name.clone()).collect()
+    }
+
+    /// The column definitions in slot order.
+    pub fn columns(&self) -> Vec<ColumnDef> {
+        self.slots.iter().map(|s| s.column.clone()).collect()
+    }
+
+    /// Replaces the column definitions with the table's actual ones (same order).
+    pub fn adopt_columns(&mut self, columns: Vec<ColumnDef>) {
+        for (slot, column) in self.slots.iter_mut().zip(columns) {
+            slot.column = column;
+        }
+    }
+
+    /// Keeps only the slots whose column exists in `table`, with the table's own
+    /// definitions (`freeze_schema`: no DDL, so properties without a column have
+    /// nowhere to go and values are checked against what the table really is).
+    /// Returns the names of the dropped columns.
+    pub fn restrict_to(&mut self, table: &db_boundary::TableDef) -> Vec<String> {
+        let mut dropped = Vec::new();
+        let old = std::mem::take(&mut self.slots);
+        let old_keys: Vec<SlotSource> = self
+            .key_slots
+            .iter()
+            .map(|&i| old[i].source.clone())
+            .collect();
+        for slot in old {
+            match table.columns.iter().find(|c| c.name == slot.column.name) {
+                Some(existing) => self.slots.push(Slot {
+                    column: existing.clone(),
+                    source: slot.source,
+                }),
+                None => dropped.push(slot.column.name),
+            }
+        }
+        self.reindex(&old_keys);
+        dropped
+    }
+
+    fn reindex(&mut self, keys: &[SlotSource]) {
+        self.by_property = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.source {
+                SlotSource::Property(p) => Some((p.clone(), i)),
+                SlotSource::Meta(_) => None,
+            })
+            .collect();
+        self.meta_slots = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s.source {
+                SlotSource::Meta(m) => Some((m, i)),
+                SlotSource::Property(_) => None,
+            })
+            .collect();
+        self.key_slots = keys
+            .iter()
+            .filter_map(|k| self.slots.iter().position(|s| &s.source == k))
+            .collect();
+    }
+
+    /// The slot of a metadata value, if the plan has it.
+    pub fn meta_slot(&self, meta: Meta) -> Option<usize> {
+        self.meta_slots
+            .iter()
+            .find(|(m, _)| *m == meta)
+            .map(|(_, i)| *i)
+    }
+
+    /// Whether the plan carries a column for this metadata value (as a property or not).
+    pub fn meta_column(&self, meta: Meta) -> Option<&str> {
+        self.meta_slot(meta)
+            .or_else(|| self.by_property.get(meta.property()).copied())
+            .map(|i| self.slots[i].column.name.as_str())
+    }
+
+    /// Converts one RECORD body into a row. Properties without a column are ignored
+    /// unless `reject_unknown` (frozen schema), where a non-null one is an error.
+    pub fn build_row(
+        &self,
+        record: &RawValue,
+        context: &RecordContext<'_>,
+        limits: ServerLimits,
+        reject_unknown: bool,
+    ) -> Result<Vec<Value>, RowError> {
+        let mut row = vec![Value::Null; self.slots.len()];
+        let mut seen = vec![false; self.slots.len()];
+        let fields = parse_fields(record).map_err(|reason| RowError {
+            field: String::new(),
+            reason,
+        })?;
+        for (key, raw) in &fields {
+            let index = match self.by_property.get(key.as_ref()) {
+                Some(&i) => i,
+                None => match self.meta_by_property(key) {
+                    Some(i) => i,
+                    None => {
+                        if reject_unknown && raw.get() != "null" {
+                            return Err(RowError {
+                                field: key.to_string(),
+                                reason: "has no column and freeze_schema forbids adding one".into(),
+                            });
+                        }
+                        continue;
+                    }
+                },
+            };
+            let slot = &self.slots[index];
+            let field = Field::from_raw(raw).map_err(|e| row_error(key, e))?;
+            row[index] =
+                convert::to_value(&field, &slot.column, limits).map_err(|e| row_error(key, e))?;
+            seen[index] = true;
+        }
+        for &(meta, index) in &self.meta_slots {
+            let value = match meta {
+                Meta::ExtractedAt => match context.time_extracted {
+                    Some(text) => {
+                        Value::TimestampTz(convert::parse_instant(text).map_err(|e| RowError {
+                            field: "time_extracted".into(),
+                            reason: e.0,
+                        })?)
+                    }
+                    None => Value::Null,
+                },
+                Meta::ReceivedAt => Value::TimestampTz(context.received_at),
+                Meta::BatchedAt => Value::Null,
+                Meta::DeletedAt => continue,
+                Meta::Sequence if seen[index] => continue,
+                Meta::Sequence => Value::Number(context.sequence.to_string()),
+                Meta::TableVersion => match context.version {
+                    Some(v) => Value::Number(v.to_string()),
+                    None => Value::Null,
+                },
+            };
+            row[index] = value;
+        }
+        for (index, slot) in self.slots.iter().enumerate() {
+            if !slot.column.nullable && row[index].is_null() {
+                if let SlotSource::Property(property) = &slot.source {
+                    return Err(RowError {
+                        field: property.clone(),
+                        reason: if seen[index] {
+                            "is null but the column is NOT NULL".into()
+                        } else {
+                            "is missing but the column is NOT NULL".into()
+                        },
+                    });
+                }
+            }
+        }
+        Ok(row)
+    }
+
+    fn meta_by_property(&self, key: &str) -> Option<usize> {
+        self.meta_slots
+            .iter()
+            .find(|(m, _)| m.property() == key && matches!(m, Meta::DeletedAt | Meta::Sequence))
+            .map(|(_, i)| *i)
+    }
+}
+
+fn row_error(key: &str, e: BadValue) -> RowError {
+    RowError {
+        field: key.to_owned(),
+        reason: e.0,
+    }
+}
+
+/// The top-level fields of a record object as (name, raw value) pairs, borrowed.
+pub fn parse_fields(record: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)>, String> {
+    struct FieldsVisitor;
+    impl<'de> Visitor<'de> for FieldsVisitor {
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some(key) = map.next_key::<CowStr<'de>>()? {
+                let value: &'de RawValue = map.next_value()?;
+                fields.push((key.0, value));
+            }
+            Ok(fields)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(record.get());
+    deserializer
+        .deserialize_map(FieldsVisitor)
+        .map_err(|e| format!("the record is not a valid JSON object: {e}"))
+}
+
+/// A map key borrowed when it has no escapes.
+struct CowStr<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TYPES: TypeRules = TypeRules {
+        native_boolean: false,
+        native_json: false,
+        max_string_bytes: 4000,
+        base64_as_blob: false,
+    };
+    const NAMING: NamingRules = NamingRules {
+        upper_case: true,
+        max_bytes: 128,
+    };
+    const LIMITS: ServerLimits = ServerLimits {
+        max_string_bytes: 4000,
+    };
+
+    fn schema() -> Json {
+        json!({"type": "object", "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": ["null", "string"], "maxLength": 5},
+            "amount": {"type": ["null", "number"]},
+            "flag": {"type": ["null", "boolean"]}
+        }})
+    }
+
+    fn context() -> RecordContext<'static> {
+        RecordContext {
+            time_extracted: Some("2024-01-02T03:04:05Z"),
+            version: Some(17),
+            received_at: DateTime::parse_from_rfc3339("2024-01-02T03:04:06+00:00").unwrap(),
+            sequence: 99,
+        }
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    fn plan(metadata: bool) -> StreamPlan {
+        StreamPlan::new(
+            &schema(),
+            &["id".to_owned()],
+            &PlanOptions {
+                types: &TYPES,
+                naming: &NAMING,
+                add_record_metadata: metadata,
+                versioned: false,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn columns_follow_schema_order_then_metadata() {
+        let p = plan(true);
+        assert_eq!(
+            p.column_names(),
+            [
+                "ID",
+                "NAME",
+                "AMOUNT",
+                "FLAG",
+                "_SDC_EXTRACTED_AT",
+                "_SDC_RECEIVED_AT",
+                "_SDC_BATCHED_AT",
+                "_SDC_DELETED_AT",
+                "_SDC_SEQUENCE",
+                "_SDC_TABLE_VERSION"
+            ]
+        );
+        assert_eq!(p.key_slots, [0]);
+        assert!(!p.slots[0].column.nullable, "key columns are NOT NULL");
+        assert_eq!(
+            p.meta_column(Meta::TableVersion),
+            Some("_SDC_TABLE_VERSION")
+        );
+        assert_eq!(plan(false).meta_column(Meta::TableVersion), None);
+    }
+
+    #[test]
+    fn a_record_becomes_a_row_with_metadata() {
+        let row = plan(true)
+            .build_row(
+                &raw(r#"{"amount": 12.50, "id": 1, "unknown": 3, "flag": true, "_sdc_deleted_at": "2024-05-05T00:00:00Z"}"#),
+                &context(),
+                LIMITS,
+                false,
+            )
+            .unwrap();
+        let instant = |t: &str| Value::TimestampTz(DateTime::parse_from_rfc3339(t).unwrap());
+        assert_eq!(
+            row,
+            vec![
+                Value::Number("1".into()),
+                Value::Null,
+                Value::Number("12.5".into()),
+                Value::Number("1".into()),
+                instant("2024-01-02T03:04:05Z"),
+                instant("2024-01-02T03:04:06Z"),
+                Value::Null,
+                instant("2024-05-05T00:00:00Z"),
+                Value::Number("99".into()),
+                Value::Number("17".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let p = plan(false);
+        let err = p
+            .build_row(
+                &raw(r#"{"id": 1, "name": "too long"}"#),
+                &context(),
+                LIMITS,
+                false,
+            )
+            .unwrap_err();
+        assert_eq!(err.field, "name");
+        assert_eq!(err.reason, "is 8 characters long, the column holds 5");
+        let err = p
+            .build_row(&raw(r#"{"name": "x"}"#), &context(), LIMITS, false)
+            .unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason.as_str()),
+            ("id", "is missing but the column is NOT NULL")
+        );
+        let err = p
+            .build_row(&raw(r#"{"id": 1, "extra": 2}"#), &context(), LIMITS, true)
+            .unwrap_err();
+        assert_eq!(err.field, "extra");
+    }
+
+    #[test]
+    fn key_properties_must_be_in_the_schema() {
+        let err = StreamPlan::new(
+            &schema(),
+            &["nope".to_owned()],
+            &PlanOptions {
+                types: &TYPES,
+                naming: &NAMING,
+                add_record_metadata: false,
+                versioned: false,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.property, "nope");
+    }
+
+    #[test]
+    fn escaped_keys_are_unescaped() {
+        let fields_owner = raw(r#"{"a\"b": 1, "c": "x"}"#);
+        let fields = parse_fields(&fields_owner).unwrap();
+        assert_eq!(fields[0].0, "a\"b");
+        assert_eq!(fields[1].1.get(), "\"x\"");
+    }
+}
