@@ -1,1 +1,340 @@
-//! TODO(issue 2/4): writer
+//! Writes Singer messages to stdout (or any `Write`): one JSON object per line, only the
+//! standard upper-case types, buffered, flushed at every STATE and at the end.
+//!
+//! A reader that goes away (a closed pipe) becomes [`WriteError::Closed`], which the
+//! binaries turn into one stderr line and exit code 3: for a tap, a closed stdout means
+//! the target died before confirming state, so it is not success.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+use crate::message::MessageType;
+
+/// Bytes buffered before they are handed to the underlying writer.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The reading end of the pipe is gone.
+    #[error("stdout was closed by the reader before the run finished")]
+    Closed,
+    #[error("writing output failed: {0}")]
+    Io(io::Error),
+    #[error("a message could not be serialized: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            WriteError::Closed
+        } else {
+            WriteError::Io(e)
+        }
+    }
+}
+
+/// Buffered Singer writer.
+pub struct MessageWriter<W: Write> {
+    out: W,
+    buffer: Vec<u8>,
+    messages: u64,
+}
+
+impl<W: Write> MessageWriter<W> {
+    pub fn new(out: W) -> Self {
+        MessageWriter {
+            out,
+            buffer: Vec::with_capacity(BUFFER_BYTES + 4096),
+            messages: 0,
+        }
+    }
+
+    /// Messages written so far.
+    pub fn message_count(&self) -> u64 {
+        self.messages
+    }
+
+    /// SCHEMA, always with a `properties` object.
+    pub fn write_schema(
+        &mut self,
+        stream: &str,
+        schema: &serde_json::Value,
+        key_properties: &[String],
+        bookmark_properties: &[String],
+    ) -> Result<(), WriteError> {
+        let mut schema = schema.clone();
+        if let Some(object) = schema.as_object_mut() {
+            object
+                .entry("properties")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        }
+        self.open(MessageType::Schema, Some(stream));
+        self.buffer.extend_from_slice(b",\"schema\":");
+        serde_json::to_writer(&mut self.buffer, &schema)?;
+        self.buffer.extend_from_slice(b",\"key_properties\":");
+        serde_json::to_writer(&mut self.buffer, key_properties)?;
+        if !bookmark_properties.is_empty() {
+            self.buffer.extend_from_slice(b",\"bookmark_properties\":");
+            serde_json::to_writer(&mut self.buffer, bookmark_properties)?;
+        }
+        self.close()
+    }
+
+    /// RECORD whose `record` object the caller writes straight into the output buffer:
+    /// the tap's fast path, with no intermediate value per row. `write_record` must
+    /// append exactly one JSON object.
+    pub fn write_record_with(
+        &mut self,
+        stream: &str,
+        version: Option<i64>,
+        time_extracted: Option<&str>,
+        write_record: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), WriteError> {
+        self.open(MessageType::Record, Some(stream));
+        self.buffer.extend_from_slice(b",\"record\":");
+        write_record(&mut self.buffer);
+        if let Some(version) = version {
+            self.buffer.extend_from_slice(b",\"version\":");
+            self.buffer
+                .extend_from_slice(itoa_i64(version, &mut [0u8; 20]).as_bytes());
+        }
+        if let Some(time) = time_extracted {
+            self.buffer.extend_from_slice(b",\"time_extracted\":");
+            write_json_string(&mut self.buffer, time);
+        }
+        self.close()
+    }
+
+    /// RECORD from an already serialized record object.
+    pub fn write_record_raw(
+        &mut self,
+        stream: &str,
+        record: &RawValue,
+        version: Option<i64>,
+        time_extracted: Option<&str>,
+    ) -> Result<(), WriteError> {
+        self.write_record_with(stream, version, time_extracted, |out| {
+            out.extend_from_slice(record.get().as_bytes())
+        })
+    }
+
+    /// RECORD from any serializable record.
+    pub fn write_record<T: Serialize>(
+        &mut self,
+        stream: &str,
+        record: &T,
+        version: Option<i64>,
+        time_extracted: Option<&str>,
+    ) -> Result<(), WriteError> {
+        let mut body = Vec::new();
+        serde_json::to_writer(&mut body, record)?;
+        self.write_record_with(stream, version, time_extracted, |out| {
+            out.extend_from_slice(&body)
+        })
+    }
+
+    /// STATE, then a flush: whoever reads us may act on it at once.
+    pub fn write_state<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.open(MessageType::State, None);
+        self.buffer.extend_from_slice(b",\"value\":");
+        serde_json::to_writer(&mut self.buffer, value)?;
+        self.close()?;
+        self.flush()
+    }
+
+    pub fn write_activate_version(&mut self, stream: &str, version: i64) -> Result<(), WriteError> {
+        self.open(MessageType::ActivateVersion, Some(stream));
+        self.buffer.extend_from_slice(b",\"version\":");
+        self.buffer
+            .extend_from_slice(itoa_i64(version, &mut [0u8; 20]).as_bytes());
+        self.close()
+    }
+
+    /// Hands everything buffered to the underlying writer and flushes it.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        if !self.buffer.is_empty() {
+            self.out.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(mut self) -> Result<W, WriteError> {
+        self.flush()?;
+        Ok(self.out)
+    }
+
+    fn open(&mut self, message_type: MessageType, stream: Option<&str>) {
+        self.buffer.extend_from_slice(b"{\"type\":\"");
+        self.buffer
+            .extend_from_slice(message_type.as_str().as_bytes());
+        self.buffer.push(b'"');
+        if let Some(stream) = stream {
+            self.buffer.extend_from_slice(b",\"stream\":");
+            write_json_string(&mut self.buffer, stream);
+        }
+    }
+
+    fn close(&mut self) -> Result<(), WriteError> {
+        self.buffer.extend_from_slice(b"}\n");
+        self.messages += 1;
+        if self.buffer.len() >= BUFFER_BYTES {
+            self.out.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+fn itoa_i64(value: i64, scratch: &mut [u8; 20]) -> &str {
+    use std::io::Cursor;
+    let mut cursor = Cursor::new(&mut scratch[..]);
+    // 20 bytes hold any i64; writing into a slice cannot fail otherwise.
+    let _ = write!(cursor, "{value}");
+    let len = cursor.position() as usize;
+    std::str::from_utf8(&scratch[..len]).unwrap_or("0")
+}
+
+/// Appends `text` as a JSON string literal (quotes and escapes included), as RFC 8259
+/// requires: `"` `\` and control characters escaped, everything else verbatim UTF-8.
+pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Counts flushes and can pretend the reader went away.
+    #[derive(Default)]
+    struct Probe {
+        data: Vec<u8>,
+        flushes: usize,
+        closed: bool,
+    }
+
+    impl Write for Probe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.closed {
+                return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+            }
+            self.data.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_one_standard_message_per_line() {
+        let mut w = MessageWriter::new(Probe::default());
+        w.write_schema("HR-EMP", &json!({"type": "object"}), &["ID".into()], &[])
+            .unwrap();
+        w.write_record(
+            "HR-EMP",
+            &json!({"ID": 1, "N": "a\"b\n"}),
+            Some(3),
+            Some("2026-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        w.write_activate_version("HR-EMP", 3).unwrap();
+        w.write_state(&json!({"bookmarks": {}})).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap().data).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            r#"{"type":"SCHEMA","stream":"HR-EMP","schema":{"type":"object","properties":{}},"key_properties":["ID"]}"#
+        );
+        assert_eq!(
+            lines[1],
+            r#"{"type":"RECORD","stream":"HR-EMP","record":{"ID":1,"N":"a\"b\n"},"version":3,"time_extracted":"2026-01-01T00:00:00Z"}"#
+        );
+        assert_eq!(
+            lines[2],
+            r#"{"type":"ACTIVATE_VERSION","stream":"HR-EMP","version":3}"#
+        );
+        assert_eq!(lines[3], r#"{"type":"STATE","value":{"bookmarks":{}}}"#);
+    }
+
+    #[test]
+    fn flushes_at_state_not_per_record() {
+        let mut w = MessageWriter::new(Probe::default());
+        for i in 0..100 {
+            w.write_record("S", &json!({"i": i}), None, None).unwrap();
+        }
+        assert_eq!(w.out.flushes, 0);
+        assert!(w.out.data.is_empty(), "records stay buffered until STATE");
+        w.write_state(&json!({})).unwrap();
+        assert_eq!(w.out.flushes, 1);
+        assert_eq!(String::from_utf8_lossy(&w.out.data).lines().count(), 101);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_a_typed_error() {
+        let mut w = MessageWriter::new(Probe {
+            closed: true,
+            ..Probe::default()
+        });
+        w.write_record("S", &json!({}), None, None).unwrap();
+        assert!(matches!(w.write_state(&json!({})), Err(WriteError::Closed)));
+    }
+
+    #[test]
+    fn json_strings_escape_what_rfc_8259_requires() {
+        let mut out = Vec::new();
+        write_json_string(&mut out, "a\"\\\u{1}\t\u{7f}é😀");
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "\"a\\\"\\\\\\u0001\\t\u{7f}é😀\"");
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, "a\"\\\u{1}\t\u{7f}é😀");
+    }
+
+    #[test]
+    fn raw_records_keep_every_digit() {
+        let raw = RawValue::from_string(r#"{"N":12345678901234567890123456789012345678.5}"#.into())
+            .unwrap();
+        let mut w = MessageWriter::new(Vec::new());
+        w.write_record_raw("S", &raw, None, None).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(out.contains("12345678901234567890123456789012345678.5"));
+    }
+}
