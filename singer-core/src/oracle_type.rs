@@ -27,35 +27,65 @@ pub enum OracleType {
         scale: Option<i16>,
     },
     /// `FLOAT(b)`, b in binary digits (1..=126).
-    Float { binary_precision: Option<u8> },
+    Float {
+        binary_precision: Option<u8>,
+    },
     BinaryFloat,
     BinaryDouble,
-    Char { length: u32, semantics: LengthSemantics },
-    NChar { length: u32 },
-    Varchar2 { length: u32, semantics: LengthSemantics },
-    NVarchar2 { length: u32 },
+    Char {
+        length: u32,
+        semantics: LengthSemantics,
+    },
+    NChar {
+        length: u32,
+    },
+    Varchar2 {
+        length: u32,
+        semantics: LengthSemantics,
+    },
+    NVarchar2 {
+        length: u32,
+    },
     Clob,
     NClob,
     Long,
-    Raw { length: u32 },
+    Raw {
+        length: u32,
+    },
     LongRaw,
     Blob,
     Bfile,
     Date,
-    Timestamp { fractional_precision: u8 },
-    TimestampTz { fractional_precision: u8 },
-    TimestampLtz { fractional_precision: u8 },
-    IntervalYearToMonth { year_precision: u8 },
-    IntervalDayToSecond { day_precision: u8, fractional_precision: u8 },
+    Timestamp {
+        fractional_precision: u8,
+    },
+    TimestampTz {
+        fractional_precision: u8,
+    },
+    TimestampLtz {
+        fractional_precision: u8,
+    },
+    IntervalYearToMonth {
+        year_precision: u8,
+    },
+    IntervalDayToSecond {
+        day_precision: u8,
+        fractional_precision: u8,
+    },
     RowId,
-    URowId { length: u32 },
+    URowId {
+        length: u32,
+    },
     Json,
     Boolean,
     Vector,
     XmlType,
     /// Object types and anything else this project does not extract (SDO_GEOMETRY,
     /// user-defined types, ANYDATA, ...). Kept by name so the catalog can say what it is.
-    Other { owner: Option<String>, name: String },
+    Other {
+        owner: Option<String>,
+        name: String,
+    },
 }
 
 /// Reads the integer inside the first parentheses of `s`, e.g. `TIMESTAMP(6)` -> 6.
@@ -356,7 +386,10 @@ mod tests {
         c.char_used = Some("C".into());
         assert_eq!(OracleType::from_column(&c).to_string(), "VARCHAR2(50 CHAR)");
         c.char_used = Some("B".into());
-        assert_eq!(OracleType::from_column(&c).to_string(), "VARCHAR2(200 BYTE)");
+        assert_eq!(
+            OracleType::from_column(&c).to_string(),
+            "VARCHAR2(200 BYTE)"
+        );
     }
 
     #[test]
