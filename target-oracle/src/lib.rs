@@ -4,7 +4,20 @@
 //! - [`decimal`]: exact decimal text (NUMBER precision/scale, `multipleOf`).
 //! - [`naming`]: stream and property names -> Oracle identifiers.
 //! - [`type_map`]: JSON Schema property -> Oracle column type.
+//! - [`convert`]: one JSON field -> one database value, with column pre-checks.
+//! - [`validate`]: record validation with `jsonschema` (draft-4 bounds, exact `multipleOf`).
+//! - [`evolve`]: existing table + wanted columns -> the DDL that reconciles them.
+//! - [`input`]: Singer lines -> messages, RECORD bodies kept raw.
+//! - [`settings`]: the declared settings table and the typed config.
+//! - [`stream`]: a stream's column plan and record -> row.
+//! - [`state`]: which STATE may be written (after commit) and writing it.
+//! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records.
+//! - [`error`]: the run's error type and its exit codes.
+//! - [`about`]: `--about` as JSON or Markdown.
+//! - [`cli`]: arguments, logging, and [`cli::run`].
 
+pub mod about;
+pub mod cli;
 pub mod convert;
 pub mod decimal;
 pub mod error;

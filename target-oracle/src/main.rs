@@ -1,1 +1,39 @@
-fn main() {}
+//! The `target-oracle` binary: parse arguments, log to stderr, run, and turn the one
+//! error into one exit code (0 ok, 1 bad config or input, 2 database, 3 stdout closed,
+//! 70 internal). Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use target_oracle::cli::{self, Args, Outcome};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    cli::init_logging(&args);
+    let stdout = std::io::stdout();
+    match cli::run(&args, stdout.lock()) {
+        Ok(Outcome::Tested(info)) => {
+            report(&format!(
+                "connected: {} (user {}, schema {}, identifiers up to {} bytes, strings up to {} bytes)",
+                info.version,
+                info.user,
+                info.current_schema,
+                info.max_identifier_bytes,
+                info.max_string_bytes
+            ));
+            ExitCode::SUCCESS
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Every variant's message already carries its cause, so it is printed once.
+            report(&format!("target-oracle: error: {error}"));
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(70))
+        }
+    }
+}
+
+/// The binary's one place that writes to stderr directly (logs go through tracing).
+#[allow(clippy::print_stderr)]
+fn report(message: &str) {
+    eprintln!("{message}");
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Target benchmark (not a timed test): target-oracle's engine with a discard sink vs the
+# Meltano SDK target (meltanolabs-target-csv, validating) on the same generated stream.
+#
+#   bench/target.sh            # 1,000,000 records for target-oracle, 100,000 for the peer
+#   N=200000 PEER_N=20000 bench/target.sh
+#
+# Files and the peer's venv live in .bench/ (gitignored). Prints records/s for both and
+# the ratio. See ../shared/bench/README.md for the data and the peers.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+gen="${GEN_SINGER:-$root/../shared/bench/gen_singer.py}"
+[ -f "$gen" ] || gen=/work/shared/bench/gen_singer.py
+n="${N:-1000000}"
+peer_n="${PEER_N:-100000}"
+bench="$root/.bench"
+mkdir -p "$bench"
+
+stream="$bench/orders-$n.jsonl"
+peer_stream="$bench/orders-$peer_n.jsonl"
+[ -s "$stream" ] || python3 "$gen" -n "$n" "$stream"
+[ -s "$peer_stream" ] || python3 "$gen" -n "$peer_n" "$peer_stream"
+
+echo "== target-oracle engine (release, discard sink) on $n records"
+cargo build -q --release -p target-oracle --example bench_target
+ours_out="$("$root/target/release/examples/bench_target" "$stream")"
+echo "$ours_out" | head -1
+ours="$(echo "$ours_out" | sed -n 's/^records_per_second=//p')"
+"$root/target/release/examples/bench_target" "$stream" --no-validate | head -1
+
+venv="$bench/venv-target-csv"
+if [ ! -x "$venv/bin/target-csv" ]; then
+    echo "== installing meltanolabs-target-csv==0.5.0 into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "meltanolabs-target-csv==0.5.0"
+fi
+
+echo "== Meltano SDK target-csv 0.5.0 (validating) on $peer_n records"
+out_dir="$bench/target-csv-out"
+rm -rf "$out_dir" && mkdir -p "$out_dir"
+printf '{"output_path": "%s", "file_naming_scheme": "{stream_name}.csv"}\n' "$out_dir" > "$bench/target-csv.json"
+start=$(date +%s.%N)
+"$venv/bin/target-csv" --config "$bench/target-csv.json" < "$peer_stream" > /dev/null 2> "$bench/target-csv.log"
+end=$(date +%s.%N)
+peer="$(python3 -c "print(round($peer_n / ($end - $start)))")"
+echo "target-csv: $peer_n records in $(python3 -c "print(round($end - $start, 2))") s = $peer records/s"
+
+python3 -c "print(f'ratio: target-oracle engine is {float($ours) / $peer:.0f}x the Meltano SDK target ({float($ours):,.0f} vs {$peer:,} records/s)')"
