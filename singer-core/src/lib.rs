@@ -7,15 +7,23 @@
 //! - [`state`]: bookmarks and `currently_syncing`.
 //! - [`settings`]: declared settings tables, layered config files and env variables.
 //! - [`about`]: `--about` output in JSON and Markdown.
+//! - [`cli`]: the flags both binaries share.
+//! - [`logging`]: tracing to stderr, text or Meltano's structured JSON.
+//! - [`metrics`]: Singer `METRIC:` lines.
+//! - [`exit`]: the exit-code table.
 //! - [`dictionary`]: Oracle data-dictionary rows as plain data.
 //! - [`oracle_type`]: Oracle column types, parsed and printed.
 //! - [`discovery`]: dictionary rows to a Singer catalog.
 
 pub mod about;
 pub mod catalog;
+pub mod cli;
 pub mod dictionary;
 pub mod discovery;
+pub mod exit;
+pub mod logging;
 pub mod message;
+pub mod metrics;
 pub mod oracle_type;
 pub mod reader;
 pub mod settings;

@@ -1,1 +1,487 @@
-//! TODO(issue 2/4): settings
+//! Declared settings tables, and the config built from `--config` files and the
+//! environment.
+//!
+//! Each binary declares one `&'static [Setting]` table; `--about`, validation and the
+//! README's configuration table all read it. Files merge left to right (objects deep,
+//! later wins), then `<PREFIX><SETTING>` environment variables override them, as Meltano
+//! does (`TAP_ORACLE_HOST`). Every problem is collected into one error. Secret values
+//! never appear in an error, a log line or `Debug` output.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+use thiserror::Error;
+
+/// The JSON type of a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    String,
+    Integer,
+    Boolean,
+    /// A list of strings; from the environment as a JSON array or comma-separated.
+    Array,
+    Object,
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+}
+
+impl SettingKind {
+    /// The JSON Schema type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SettingKind::String | SettingKind::Choice(_) => "string",
+            SettingKind::Integer => "integer",
+            SettingKind::Boolean => "boolean",
+            SettingKind::Array => "array",
+            SettingKind::Object => "object",
+        }
+    }
+}
+
+/// One declared setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub kind: SettingKind,
+    /// The default as JSON text (`"1521"`, `"true"`, `"\"oracle\""`); `None`: unset.
+    pub default: Option<&'static str>,
+    pub required: bool,
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+impl Setting {
+    /// A plain optional setting.
+    pub const fn new(
+        name: &'static str,
+        kind: SettingKind,
+        default: Option<&'static str>,
+        description: &'static str,
+    ) -> Setting {
+        Setting {
+            name,
+            kind,
+            default,
+            required: false,
+            secret: false,
+            description,
+        }
+    }
+
+    /// A secret string (password, wallet password).
+    pub const fn secret(name: &'static str, description: &'static str) -> Setting {
+        Setting {
+            name,
+            kind: SettingKind::String,
+            default: None,
+            required: false,
+            secret: true,
+            description,
+        }
+    }
+
+    /// The default parsed as JSON.
+    pub fn default_value(&self) -> Option<Json> {
+        self.default.map(|text| {
+            serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_owned()))
+        })
+    }
+
+    /// The environment variable that sets it, e.g. `TAP_ORACLE_HOST`.
+    pub fn env_var(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.name.to_ascii_uppercase())
+    }
+}
+
+/// Why the configuration cannot be used: every problem found, one per line.
+#[derive(Debug, Error)]
+#[error("invalid configuration:\n  - {}", problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// The merged, validated configuration.
+#[derive(Clone, PartialEq)]
+pub struct Config {
+    values: Map<String, Json>,
+    table: &'static [Setting],
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.redacted().iter()).finish()
+    }
+}
+
+impl Config {
+    /// Reads the `--config` files, applies the environment, the defaults, and validates.
+    pub fn load(
+        paths: &[PathBuf],
+        env_prefix: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        table: &'static [Setting],
+    ) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut merged = Map::new();
+        for path in paths {
+            match read_object(path) {
+                Ok(object) => deep_merge(&mut merged, object),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        Self::from_parts(merged, env_prefix, env, table, problems)
+    }
+
+    /// Like [`Config::load`] for an already merged object (tests, Meltano-less callers).
+    pub fn from_map(
+        values: Map<String, Json>,
+        env_prefix: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        table: &'static [Setting],
+    ) -> Result<Config, ConfigError> {
+        Self::from_parts(values, env_prefix, env, table, Vec::new())
+    }
+
+    fn from_parts(
+        mut values: Map<String, Json>,
+        env_prefix: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        table: &'static [Setting],
+        mut problems: Vec<String>,
+    ) -> Result<Config, ConfigError> {
+        for (key, text) in env {
+            let Some(name) = key.strip_prefix(env_prefix) else {
+                continue;
+            };
+            let Some(setting) = table.iter().find(|s| s.name.eq_ignore_ascii_case(name)) else {
+                continue;
+            };
+            match parse_env(setting, &text) {
+                Ok(value) => {
+                    values.insert(setting.name.to_owned(), value);
+                }
+                Err(why) => problems.push(format!("{key}: {why}")),
+            }
+        }
+        for key in values.keys() {
+            if !table.iter().any(|s| s.name == key) {
+                tracing::warn!(setting = %key, "ignoring an unknown setting");
+            }
+        }
+        for setting in table {
+            match values.get(setting.name) {
+                None | Some(Json::Null) => {
+                    if let Some(default) = setting.default_value() {
+                        values.insert(setting.name.to_owned(), default);
+                    } else if setting.required {
+                        problems.push(format!("{}: required but not set", setting.name));
+                    }
+                }
+                Some(value) => {
+                    if let Err(why) = check_kind(setting, value) {
+                        problems.push(format!("{}: {why}", setting.name));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Config { values, table })
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// Adds problems found by the binary's own checks to one error.
+    pub fn error(problems: Vec<String>) -> ConfigError {
+        ConfigError { problems }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        self.values.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Json::as_str)
+    }
+
+    pub fn get_u64(&self, name: &str) -> Option<u64> {
+        self.get(name).and_then(Json::as_u64)
+    }
+
+    pub fn get_bool(&self, name: &str) -> Option<bool> {
+        self.get(name).and_then(Json::as_bool)
+    }
+
+    pub fn get_str_list(&self, name: &str) -> Vec<String> {
+        match self.get(name) {
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The whole object, for `serde_json::from_value` into a binary's own struct.
+    pub fn as_map(&self) -> &Map<String, Json> {
+        &self.values
+    }
+
+    /// The values with every secret replaced by `"***"`, for logging.
+    pub fn redacted(&self) -> Map<String, Json> {
+        let mut out = self.values.clone();
+        for setting in self.table.iter().filter(|s| s.secret) {
+            if let Some(v) = out.get_mut(setting.name) {
+                if !v.is_null() {
+                    *v = Json::String("***".into());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn read_object(path: &Path) -> Result<Map<String, Json>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Json>(&text) {
+        Ok(Json::Object(object)) => Ok(object),
+        Ok(_) => Err(format!("{}: must hold a JSON object", path.display())),
+        // serde_json's message names line and column, never the values around them.
+        Err(e) => Err(format!("{}: invalid JSON: {e}", path.display())),
+    }
+}
+
+/// Objects merge key by key; anything else is replaced by the later value.
+pub fn deep_merge(into: &mut Map<String, Json>, from: Map<String, Json>) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Json::Object(old)), Json::Object(new)) => deep_merge(old, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+fn parse_env(setting: &Setting, text: &str) -> Result<Json, String> {
+    let value = match setting.kind {
+        SettingKind::String | SettingKind::Choice(_) => Json::String(text.to_owned()),
+        SettingKind::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(Json::from)
+            .map_err(|_| "not an integer".to_owned())?,
+        SettingKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Json::Bool(true),
+            "false" | "0" | "no" | "off" | "" => Json::Bool(false),
+            _ => return Err("not a boolean (true/false/1/0)".to_owned()),
+        },
+        SettingKind::Array => {
+            let trimmed = text.trim();
+            if trimmed.starts_with('[') {
+                serde_json::from_str(trimmed).map_err(|_| "not a JSON array".to_owned())?
+            } else {
+                Json::Array(
+                    trimmed
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Json::String(s.to_owned()))
+                        .collect(),
+                )
+            }
+        }
+        SettingKind::Object => {
+            serde_json::from_str(text).map_err(|_| "not a JSON object".to_owned())?
+        }
+    };
+    check_kind(setting, &value)?;
+    Ok(value)
+}
+
+fn check_kind(setting: &Setting, value: &Json) -> Result<(), String> {
+    let ok = match setting.kind {
+        SettingKind::String => value.is_string(),
+        SettingKind::Choice(words) => {
+            return match value.as_str() {
+                Some(s) if words.contains(&s) => Ok(()),
+                // A secret would never be a choice, but never echo a value anyway.
+                _ => Err(format!("must be one of {}", words.join(", "))),
+            };
+        }
+        SettingKind::Integer => value.is_i64() || value.is_u64(),
+        SettingKind::Boolean => value.is_boolean(),
+        SettingKind::Array => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Json::is_string)),
+        SettingKind::Object => value.is_object(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        let expected = match setting.kind {
+            SettingKind::Array => "an array of strings",
+            other => other.type_name(),
+        };
+        Err(format!("must be {expected}"))
+    }
+}
+
+/// The README configuration table for a settings table.
+pub fn settings_markdown_table(table: &[Setting], env_prefix: &str) -> String {
+    let mut out = String::from(
+        "| setting | type | default | environment variable | description |\n|---|---|---|---|---|\n",
+    );
+    for s in table {
+        let kind = match s.kind {
+            SettingKind::Choice(words) => words.join(" \\| "),
+            other => other.type_name().to_owned(),
+        };
+        let mut description = s.description.replace('|', "\\|");
+        if s.secret {
+            description.push_str(" Secret: never logged.");
+        }
+        if s.required {
+            description.push_str(" Required.");
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} | `{}` | {} |\n",
+            s.name,
+            kind,
+            s.default.map(|d| format!("`{d}`")).unwrap_or_default(),
+            s.env_var(env_prefix),
+            description
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TABLE: &[Setting] = &[
+        Setting {
+            required: true,
+            ..Setting::new("user", SettingKind::String, None, "Database user.")
+        },
+        Setting::secret("password", "Database password."),
+        Setting::new("port", SettingKind::Integer, Some("1521"), "Port."),
+        Setting::new("validate", SettingKind::Boolean, Some("true"), "Validate."),
+        Setting::new("schemas", SettingKind::Array, None, "Schemas."),
+        Setting::new(
+            "mode",
+            SettingKind::Choice(&["a", "b"]),
+            Some("\"a\""),
+            "Mode.",
+        ),
+        Setting::new("extra", SettingKind::Object, None, "Extra."),
+    ];
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn files_merge_left_to_right_and_env_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        std::fs::write(&a, r#"{"user":"A","port":1,"extra":{"x":1,"y":1}}"#).unwrap();
+        std::fs::write(&b, r#"{"port":2,"extra":{"y":2}}"#).unwrap();
+        let config = Config::load(
+            &[a, b],
+            "T_",
+            env(&[("T_USER", "fromenv"), ("OTHER_USER", "no")]),
+            TABLE,
+        )
+        .unwrap();
+        assert_eq!(config.get_str("user"), Some("fromenv"));
+        assert_eq!(config.get_u64("port"), Some(2));
+        assert_eq!(config.get("extra"), Some(&json!({"x": 1, "y": 2})));
+        assert_eq!(config.get_bool("validate"), Some(true));
+        assert_eq!(config.get_str("mode"), Some("a"));
+    }
+
+    #[test]
+    fn env_values_are_parsed_per_kind() {
+        let config = Config::from_map(
+            Map::new(),
+            "T_",
+            env(&[
+                ("T_USER", "u"),
+                ("T_PORT", "1522"),
+                ("T_VALIDATE", "0"),
+                ("T_SCHEMAS", "HR, SALES"),
+                ("T_EXTRA", r#"{"k":"v"}"#),
+            ]),
+            TABLE,
+        )
+        .unwrap();
+        assert_eq!(config.get_u64("port"), Some(1522));
+        assert_eq!(config.get_bool("validate"), Some(false));
+        assert_eq!(config.get_str_list("schemas"), vec!["HR", "SALES"]);
+        let from_json = Config::from_map(
+            Map::new(),
+            "T_",
+            env(&[("T_USER", "u"), ("T_SCHEMAS", r#"["a,b","c"]"#)]),
+            TABLE,
+        )
+        .unwrap();
+        assert_eq!(from_json.get_str_list("schemas"), vec!["a,b", "c"]);
+    }
+
+    #[test]
+    fn one_error_lists_every_problem_without_secrets() {
+        let values = json!({"password": 12345, "port": "x", "mode": "c", "schemas": [1]});
+        let err = Config::from_map(
+            values.as_object().unwrap().clone(),
+            "T_",
+            env(&[("T_VALIDATE", "maybe")]),
+            TABLE,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        for expected in [
+            "user: required",
+            "password: must be string",
+            "port: must be integer",
+            "mode: must be one of a, b",
+            "schemas: must be an array of strings",
+            "T_VALIDATE: not a boolean",
+        ] {
+            assert!(text.contains(expected), "{text} lacks {expected}");
+        }
+        assert!(!text.contains("12345"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let values = json!({"user": "u", "password": "hunter2"});
+        let config =
+            Config::from_map(values.as_object().unwrap().clone(), "T_", env(&[]), TABLE).unwrap();
+        assert_eq!(config.get_str("password"), Some("hunter2"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"));
+        assert!(debug.contains("***"));
+    }
+
+    #[test]
+    fn markdown_table_lists_every_setting() {
+        let table = settings_markdown_table(TABLE, "T_");
+        assert_eq!(table.lines().count(), 2 + TABLE.len());
+        assert!(table.contains(
+            "| `password` | string |  | `T_PASSWORD` | Database password. Secret: never logged. |"
+        ));
+        assert!(table.contains("| `mode` | a \\| b | `\"a\"` |"));
+    }
+}
