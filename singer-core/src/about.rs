@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn json_about() {
-        insta::assert_json_snapshot!(about().to_json());
+        insta::assert_snapshot!(serde_json::to_string_pretty(&about().to_json()).unwrap());
     }
 
     #[test]
