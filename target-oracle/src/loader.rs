@@ -24,7 +24,7 @@ use crate::input::{self, Message};
 use crate::naming::{NamingRules, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
-use crate::stream::{Meta, PlanOptions, RecordContext, StreamPlan};
+use crate::stream::{parse_fields, Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
 use crate::validate::RecordValidator;
 
@@ -815,24 +815,37 @@ fn validate_and_build(
     limits: ServerLimits,
     reject_unknown: bool,
 ) -> Result<Vec<Value>, (String, String)> {
+    let fields = parse_fields(record).map_err(|reason| (String::new(), reason))?;
     if let Some(validator) = &s.validator {
-        let parsed: Json = serde_json::from_str(record.get())
-            .map_err(|_| (String::new(), "the record is not valid JSON".to_owned()))?;
         validator
-            .validate(&parsed)
+            .validate_fields(record, &fields)
             .map_err(|invalid| (invalid.field, invalid.reason))?;
     }
     s.plan
-        .build_row(record, context, limits, reject_unknown)
+        .build_row(&fields, context, limits, reject_unknown)
         .map_err(|e| (e.field, e.reason))
 }
 
-/// The key of a row as text, for deduplication within a batch.
+/// The key of a row as text, for deduplication within a batch. Key columns hold
+/// numbers or text nearly always; other kinds fall back to their debug form.
 fn key_text(row: &[Value], key_slots: &[usize]) -> String {
     let mut key = String::new();
     for &slot in key_slots {
-        use std::fmt::Write as _;
-        let _ = write!(key, "{:?}\u{1f}", row[slot]);
+        match &row[slot] {
+            Value::Number(text) => {
+                key.push('n');
+                key.push_str(text);
+            }
+            Value::Text(text) => {
+                key.push('t');
+                key.push_str(text);
+            }
+            other => {
+                use std::fmt::Write as _;
+                let _ = write!(key, "{other:?}");
+            }
+        }
+        key.push('\u{1f}');
     }
     key
 }

@@ -295,18 +295,14 @@ impl StreamPlan {
     /// unless `reject_unknown` (frozen schema), where a non-null one is an error.
     pub fn build_row(
         &self,
-        record: &RawValue,
+        fields: &[(Cow<'_, str>, &RawValue)],
         context: &RecordContext<'_>,
         limits: ServerLimits,
         reject_unknown: bool,
     ) -> Result<Vec<Value>, RowError> {
         let mut row = vec![Value::Null; self.slots.len()];
         let mut seen = vec![false; self.slots.len()];
-        let fields = parse_fields(record).map_err(|reason| RowError {
-            field: String::new(),
-            reason,
-        })?;
-        for (key, raw) in &fields {
+        for (key, raw) in fields {
             let index = match self.by_property.get(key.as_ref()) {
                 Some(&i) => i,
                 None => match self.meta_by_property(key) {
@@ -472,6 +468,16 @@ mod tests {
         RawValue::from_string(text.to_owned()).unwrap()
     }
 
+    fn build(
+        plan: &StreamPlan,
+        text: &str,
+        reject_unknown: bool,
+    ) -> Result<Vec<Value>, RowError> {
+        let record = raw(text);
+        let fields = parse_fields(&record).unwrap();
+        plan.build_row(&fields, &context(), LIMITS, reject_unknown)
+    }
+
     fn plan(metadata: bool) -> StreamPlan {
         StreamPlan::new(
             &schema(),
@@ -515,13 +521,7 @@ mod tests {
 
     #[test]
     fn a_record_becomes_a_row_with_metadata() {
-        let row = plan(true)
-            .build_row(
-                &raw(r#"{"amount": 12.50, "id": 1, "unknown": 3, "flag": true, "_sdc_deleted_at": "2024-05-05T00:00:00Z"}"#),
-                &context(),
-                LIMITS,
-                false,
-            )
+        let row = build(&plan(true), r#"{"amount": 12.50, "id": 1, "unknown": 3, "flag": true, "_sdc_deleted_at": "2024-05-05T00:00:00Z"}"#, false)
             .unwrap();
         let instant = |t: &str| Value::TimestampTz(DateTime::parse_from_rfc3339(t).unwrap());
         assert_eq!(
@@ -544,25 +544,17 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let p = plan(false);
-        let err = p
-            .build_row(
-                &raw(r#"{"id": 1, "name": "too long"}"#),
-                &context(),
-                LIMITS,
-                false,
-            )
+        let err = build(&p, r#"{"id": 1, "name": "too long"}"#, false)
             .unwrap_err();
         assert_eq!(err.field, "name");
         assert_eq!(err.reason, "is 8 characters long, the column holds 5");
-        let err = p
-            .build_row(&raw(r#"{"name": "x"}"#), &context(), LIMITS, false)
+        let err = build(&p, r#"{"name": "x"}"#, false)
             .unwrap_err();
         assert_eq!(
             (err.field.as_str(), err.reason.as_str()),
             ("id", "is missing but the column is NOT NULL")
         );
-        let err = p
-            .build_row(&raw(r#"{"id": 1, "extra": 2}"#), &context(), LIMITS, true)
+        let err = build(&p, r#"{"id": 1, "extra": 2}"#, true)
             .unwrap_err();
         assert_eq!(err.field, "extra");
     }

@@ -9,6 +9,10 @@
 //! checked on floats, `multipleOf: 0.01` rejects about a third of valid amounts.
 //! Error messages are masked: they name the field and the rule, never the value.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use crate::decimal::Decimal;
@@ -32,6 +36,9 @@ pub struct RecordValidator {
     validator: jsonschema::Validator,
     /// `multipleOf` steps of top-level properties, checked exactly.
     steps: Vec<(String, Decimal)>,
+    /// The same rules compiled for flat records, when the schema uses only keywords it
+    /// implements (see [`FlatSchema`]); `None` sends every record through `jsonschema`.
+    flat: Option<FlatSchema>,
 }
 
 impl std::fmt::Debug for RecordValidator {
@@ -165,12 +172,48 @@ impl RecordValidator {
             .with_draft(draft)
             .build(&rewritten)
             .map_err(|e| InvalidSchema(e.masked().to_string()))?;
-        Ok(RecordValidator { validator, steps })
+        let flat = FlatSchema::compile(schema, draft4);
+        Ok(RecordValidator {
+            validator,
+            steps,
+            flat,
+        })
+    }
+
+    /// Whether records skip `jsonschema` (the schema is flat enough for [`FlatSchema`]).
+    pub fn is_flat(&self) -> bool {
+        self.flat.is_some()
+    }
+
+    /// Checks a record given both its raw text and its parsed top-level fields: flat
+    /// schemas are checked on the fields directly, others through `jsonschema`.
+    pub fn validate_fields(
+        &self,
+        record: &RawValue,
+        fields: &[(Cow<'_, str>, &RawValue)],
+    ) -> Result<(), InvalidRecord> {
+        match &self.flat {
+            Some(flat) => flat.validate(fields),
+            None => {
+                let parsed: Json = serde_json::from_str(record.get()).map_err(|_| InvalidRecord {
+                    field: String::new(),
+                    reason: "the record is not valid JSON".into(),
+                })?;
+                self.validate(&parsed)
+            }
+        }
     }
 
     /// Checks one record (a JSON object).
     pub fn validate(&self, record: &Json) -> Result<(), InvalidRecord> {
-        if let Some(error) = self.validator.iter_errors(record).next() {
+        // `is_valid` stops at the first failure without building errors: the common
+        // case costs least.
+        let first_error = if self.validator.is_valid(record) {
+            None
+        } else {
+            self.validator.iter_errors(record).next()
+        };
+        if let Some(error) = first_error {
             let pointer = error.instance_path().as_str().to_owned();
             let field = pointer
                 .strip_prefix('/')
@@ -198,6 +241,353 @@ impl RecordValidator {
                     field: name.clone(),
                     reason: format!("value is not a multiple of {step}"),
                 });
+            }
+        }
+        Ok(())
+    }
+}
+
+
+/// JSON types as a bit set.
+const NULL: u8 = 1;
+const BOOLEAN: u8 = 2;
+const INTEGER: u8 = 4;
+const NUMBER: u8 = 8;
+const STRING: u8 = 16;
+const OBJECT: u8 = 32;
+const ARRAY: u8 = 64;
+
+fn type_bit(name: &str) -> Option<u8> {
+    Some(match name {
+        "null" => NULL,
+        "boolean" => BOOLEAN,
+        "integer" => INTEGER,
+        "number" => NUMBER,
+        "string" => STRING,
+        "object" => OBJECT,
+        "array" => ARRAY,
+        _ => return None,
+    })
+}
+
+/// Formats the flat path checks itself; `jsonschema` ignores the decimal ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlatFormat {
+    DateTime,
+    Date,
+    /// Not checked (unknown to `jsonschema` as well).
+    Ignored,
+}
+
+/// One bound: the value and whether it is exclusive.
+#[derive(Debug, Clone)]
+struct Bound {
+    value: Decimal,
+    exclusive: bool,
+}
+
+/// The rules of one top-level property.
+#[derive(Debug, Clone)]
+struct FlatProperty {
+    types: u8,
+    max_length: Option<u64>,
+    min_length: Option<u64>,
+    maximum: Vec<Bound>,
+    minimum: Vec<Bound>,
+    multiple_of: Option<Decimal>,
+    format: Option<FlatFormat>,
+}
+
+/// The same validation `jsonschema` does, for the shape nearly every Singer tap emits:
+/// an object of scalar properties with `type`, length, bound, `multipleOf` and
+/// `date-time`/`date` rules. It reads the raw fields the loader already split, instead
+/// of building a `serde_json::Value` per record (which costs more than everything else
+/// the target does). Any keyword outside this list sends the whole schema to
+/// `jsonschema`; `tests::flat_and_jsonschema_agree` checks the two agree.
+#[derive(Debug, Clone)]
+pub struct FlatSchema {
+    properties: HashMap<String, FlatProperty>,
+    required: Vec<String>,
+    /// Draft 4 counts `1.0` as a number but not an integer; later drafts count it as both.
+    draft4: bool,
+}
+
+/// Keywords that never affect validation.
+fn is_annotation(key: &str) -> bool {
+    key.starts_with("x-")
+        || matches!(
+            key,
+            "title"
+                | "description"
+                | "default"
+                | "examples"
+                | "$comment"
+                | "readOnly"
+                | "writeOnly"
+                | "deprecated"
+                | "precision"
+                | "scale"
+                | "contentEncoding"
+                | "contentMediaType"
+                | "inclusion"
+                | "selected"
+        )
+}
+
+fn bound_of(object: &Map<String, Json>, inclusive: &str, exclusive: &str) -> Option<Vec<Bound>> {
+    let mut bounds = Vec::new();
+    let exclusive_flag = match object.get(exclusive) {
+        Some(Json::Bool(flag)) => *flag,
+        Some(Json::Number(n)) => {
+            bounds.push(Bound {
+                value: Decimal::parse(n.as_str()).ok()?,
+                exclusive: true,
+            });
+            false
+        }
+        Some(_) => return None,
+        None => false,
+    };
+    match object.get(inclusive) {
+        Some(Json::Number(n)) => bounds.push(Bound {
+            value: Decimal::parse(n.as_str()).ok()?,
+            exclusive: exclusive_flag,
+        }),
+        Some(_) => return None,
+        None => {}
+    }
+    Some(bounds)
+}
+
+fn length_of(object: &Map<String, Json>, key: &str) -> Option<Option<u64>> {
+    match object.get(key) {
+        None => Some(None),
+        Some(Json::Number(n)) => n.as_u64().map(Some),
+        Some(_) => None,
+    }
+}
+
+impl FlatProperty {
+    fn compile(schema: &Json) -> Option<FlatProperty> {
+        let object = schema.as_object()?;
+        for key in object.keys() {
+            let known = matches!(
+                key.as_str(),
+                "type"
+                    | "maxLength"
+                    | "minLength"
+                    | "maximum"
+                    | "minimum"
+                    | "exclusiveMaximum"
+                    | "exclusiveMinimum"
+                    | "multipleOf"
+                    | "format"
+            );
+            if !known && !is_annotation(key) {
+                return None;
+            }
+        }
+        let types = match object.get("type")? {
+            Json::String(t) => type_bit(t)?,
+            Json::Array(list) => {
+                let mut bits = 0;
+                for t in list {
+                    bits |= type_bit(t.as_str()?)?;
+                }
+                bits
+            }
+            _ => return None,
+        };
+        let format = match object.get("format") {
+            None => None,
+            Some(Json::String(f)) => Some(match f.as_str() {
+                "date-time" => FlatFormat::DateTime,
+                "date" => FlatFormat::Date,
+                "singer.decimal" | "x-singer.decimal" => FlatFormat::Ignored,
+                _ => return None,
+            }),
+            Some(_) => return None,
+        };
+        let multiple_of = match object.get("multipleOf") {
+            None => None,
+            Some(Json::Number(n)) => Some(Decimal::parse(n.as_str()).ok()?),
+            Some(_) => return None,
+        };
+        Some(FlatProperty {
+            types,
+            max_length: length_of(object, "maxLength")?,
+            min_length: length_of(object, "minLength")?,
+            maximum: bound_of(object, "maximum", "exclusiveMaximum")?,
+            minimum: bound_of(object, "minimum", "exclusiveMinimum")?,
+            multiple_of,
+            format,
+        })
+    }
+
+    fn check(&self, raw: &RawValue, draft4: bool) -> Result<(), String> {
+        let text = raw.get();
+        let actual = match text.as_bytes().first() {
+            Some(b'n') => NULL,
+            Some(b't' | b'f') => BOOLEAN,
+            Some(b'"') => STRING,
+            Some(b'{') => OBJECT,
+            Some(b'[') => ARRAY,
+            _ => NUMBER,
+        };
+        if actual == NUMBER {
+            let value = Decimal::parse(text).map_err(|_| "value is not a number".to_owned())?;
+            let integral = value.is_integer() && (!draft4 || !text.contains(['.', 'e', 'E']));
+            let allowed = self.types & NUMBER != 0 || (integral && self.types & INTEGER != 0);
+            if !allowed {
+                return Err(type_error(self.types));
+            }
+            for bound in &self.maximum {
+                let order = value.cmp_value(&bound.value);
+                if order.is_gt() || (bound.exclusive && order.is_eq()) {
+                    return Err(format!(
+                        "value is greater than {}the maximum of {}",
+                        if bound.exclusive { "or equal to " } else { "" },
+                        bound.value
+                    ));
+                }
+            }
+            for bound in &self.minimum {
+                let order = value.cmp_value(&bound.value);
+                if order.is_lt() || (bound.exclusive && order.is_eq()) {
+                    return Err(format!(
+                        "value is less than {}the minimum of {}",
+                        if bound.exclusive { "or equal to " } else { "" },
+                        bound.value
+                    ));
+                }
+            }
+            if let Some(step) = &self.multiple_of {
+                if !value.is_multiple_of(step) {
+                    return Err(format!("value is not a multiple of {step}"));
+                }
+            }
+            return Ok(());
+        }
+        if self.types & actual == 0 {
+            return Err(type_error(self.types));
+        }
+        if actual == STRING && (self.max_length.is_some() || self.min_length.is_some() || self.format.is_some()) {
+            let inner = &text[1..text.len() - 1];
+            let unescaped: Cow<'_, str> = if inner.contains('\\') {
+                Cow::Owned(serde_json::from_str::<String>(text).map_err(|_| "value is not a valid string".to_owned())?)
+            } else {
+                Cow::Borrowed(inner)
+            };
+            let bytes = unescaped.len() as u64;
+            if let Some(max) = self.max_length {
+                if bytes > max && unescaped.chars().count() as u64 > max {
+                    return Err(format!("value is longer than {max} characters"));
+                }
+            }
+            if let Some(min) = self.min_length {
+                if unescaped.chars().count() as u64 <= min.saturating_sub(1) && min > 0 {
+                    return Err(format!("value is shorter than {min} characters"));
+                }
+            }
+            match self.format {
+                Some(FlatFormat::DateTime)
+                    if chrono::DateTime::parse_from_rfc3339(&unescaped).is_err() =>
+                {
+                    return Err("value is not a \"date-time\"".into());
+                }
+                Some(FlatFormat::Date)
+                    if chrono::NaiveDate::parse_from_str(&unescaped, "%Y-%m-%d").is_err()
+                        || unescaped.len() != 10 =>
+                {
+                    return Err("value is not a \"date\"".into());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn type_error(types: u8) -> String {
+    let names: Vec<&str> = [
+        (NULL, "null"),
+        (BOOLEAN, "boolean"),
+        (INTEGER, "integer"),
+        (NUMBER, "number"),
+        (STRING, "string"),
+        (OBJECT, "object"),
+        (ARRAY, "array"),
+    ]
+    .iter()
+    .filter(|(bit, _)| types & bit != 0)
+    .map(|(_, name)| *name)
+    .collect();
+    if names.len() == 1 {
+        format!("value is not of type \"{}\"", names[0])
+    } else {
+        format!("value is not of types {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
+    }
+}
+
+impl FlatSchema {
+    /// `None` when the schema uses anything the flat path does not implement.
+    pub fn compile(schema: &Json, draft4: bool) -> Option<FlatSchema> {
+        let object = schema.as_object()?;
+        for (key, value) in object {
+            match key.as_str() {
+                "type" => {
+                    let is_object = match value {
+                        Json::String(t) => t == "object",
+                        Json::Array(list) => list.iter().any(|t| t == "object"),
+                        _ => false,
+                    };
+                    if !is_object {
+                        return None;
+                    }
+                }
+                "properties" | "required" | "$schema" => {}
+                "additionalProperties" if value == &Json::Bool(true) => {}
+                other if is_annotation(other) => {}
+                _ => return None,
+            }
+        }
+        let mut properties = HashMap::new();
+        if let Some(list) = object.get("properties") {
+            for (name, property) in list.as_object()? {
+                properties.insert(name.clone(), FlatProperty::compile(property)?);
+            }
+        }
+        let required = match object.get("required") {
+            None => Vec::new(),
+            Some(Json::Array(list)) => list
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()?,
+            Some(_) => return None,
+        };
+        Some(FlatSchema {
+            properties,
+            required,
+            draft4,
+        })
+    }
+
+    /// Checks the top-level fields of one record.
+    pub fn validate(&self, fields: &[(Cow<'_, str>, &RawValue)]) -> Result<(), InvalidRecord> {
+        for name in &self.required {
+            if !fields.iter().any(|(key, _)| key == name) {
+                return Err(InvalidRecord {
+                    field: String::new(),
+                    reason: format!("\"{name}\" is a required property"),
+                });
+            }
+        }
+        for (key, raw) in fields {
+            if let Some(rules) = self.properties.get(key.as_ref()) {
+                rules.check(raw, self.draft4).map_err(|reason| InvalidRecord {
+                    field: key.to_string(),
+                    reason,
+                })?;
             }
         }
         Ok(())
@@ -288,5 +678,96 @@ mod tests {
             "D": {"type": "string", "format": "singer.decimal"}}});
         let v = RecordValidator::compile(&schema).unwrap();
         assert!(v.validate(&json!({"D": "12.50"})).is_ok());
+    }
+
+    mod differential {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn schema(draft4: bool) -> Json {
+            let amount = if draft4 {
+                json!({"type": ["null", "number"], "maximum": 1000, "exclusiveMaximum": true,
+                       "minimum": -1000, "exclusiveMinimum": true, "multipleOf": 0.01})
+            } else {
+                json!({"type": ["null", "number"], "exclusiveMaximum": 1000,
+                       "exclusiveMinimum": -1000, "multipleOf": 0.01})
+            };
+            json!({"type": "object", "required": ["ID"], "properties": {
+                "ID": {"type": ["integer"], "minimum": -99, "maximum": 99},
+                "AMOUNT": amount,
+                "NAME": {"type": ["null", "string"], "maxLength": 3, "minLength": 1},
+                "AT": {"type": ["null", "string"], "format": "date-time"},
+                "DAY": {"type": "string", "format": "date"},
+                "FLAG": {"type": ["null", "boolean"]},
+                "D": {"type": ["null", "string"], "format": "singer.decimal"}
+            }})
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                (-1200i64..1200).prop_map(|n| n.to_string()),
+                (-120_000i64..120_000, 0u32..4).prop_map(|(n, d)| {
+                    let text = format!("{}.{:03}", n / 1000, (n % 1000).abs());
+                    if d == 0 { text } else { format!("{}{}", text, "0".repeat(d as usize)) }
+                }),
+                Just("99".to_owned()),
+                Just("100".to_owned()),
+                Just("1000".to_owned()),
+                Just("999.99".to_owned()),
+                Just("1e2".to_owned()),
+                "[a-zé\"]{0,5}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+                prop_oneof![
+                    Just("2024-01-01T00:00:00Z"),
+                    Just("2024-02-29T23:59:59.123456+05:30"),
+                    Just("2023-02-29T00:00:00Z"),
+                    Just("2024-01-01"),
+                    Just("2024-1-01"),
+                    Just("not a date"),
+                ]
+                .prop_map(|s| format!("\"{s}\"")),
+            ]
+        }
+
+        fn record() -> impl Strategy<Value = String> {
+            let names = ["ID", "AMOUNT", "NAME", "AT", "DAY", "FLAG", "D", "OTHER"];
+            proptest::collection::vec((0usize..names.len(), value()), 0..8).prop_map(move |fields| {
+                let mut seen = std::collections::HashSet::new();
+                let body: Vec<String> = fields
+                    .into_iter()
+                    .filter(|(i, _)| seen.insert(*i))
+                    .map(|(i, v)| format!("\"{}\":{}", names[i], v))
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+            #[test]
+            fn flat_and_jsonschema_agree(text in record(), draft4 in any::<bool>()) {
+                let validator = RecordValidator::compile(&schema(draft4)).unwrap();
+                prop_assert!(validator.is_flat());
+                let raw = RawValue::from_string(text.clone()).unwrap();
+                let fields = crate::stream::parse_fields(&raw).unwrap();
+                let flat = validator.validate_fields(&raw, &fields);
+                let full = validator.validate(&serde_json::from_str(&text).unwrap());
+                prop_assert_eq!(flat.is_ok(), full.is_ok(), "{}: flat {:?} jsonschema {:?}", text, flat, full);
+            }
+        }
+
+        #[test]
+        fn nested_or_unusual_schemas_use_jsonschema() {
+            for schema in [
+                json!({"type": "object", "properties": {"A": {"type": "object", "properties": {}}}}),
+                json!({"type": "object", "properties": {"A": {"anyOf": [{"type": "string"}]}}}),
+                json!({"type": "object", "properties": {"A": {"type": "string", "pattern": "x"}}}),
+                json!({"type": "object", "additionalProperties": false, "properties": {}}),
+                json!({"type": "object", "properties": {"A": {"type": "string", "format": "email"}}}),
+            ] {
+                assert!(!RecordValidator::compile(&schema).unwrap().is_flat(), "{schema}");
+            }
+        }
     }
 }
