@@ -126,14 +126,24 @@ pub fn to_value(
                 }
             }
             let text = number_text(field)?;
-            let decimal = Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?;
-            check_number(&decimal, *precision, *scale)?;
-            if column.check == Some(ColumnCheck::ZeroOrOne)
-                && !(decimal.is_zero() || decimal.to_string() == "1")
+            let canonical = match plain_shape(text) {
+                // Already canonical (the usual case): check the shape, keep the text.
+                Some(shape) => {
+                    check_shape(shape, *precision, *scale)?;
+                    text.to_owned()
+                }
+                None => {
+                    let decimal =
+                        Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?;
+                    check_number(&decimal, *precision, *scale)?;
+                    decimal.to_string()
+                }
+            };
+            if column.check == Some(ColumnCheck::ZeroOrOne) && canonical != "0" && canonical != "1"
             {
                 return Err(bad("must be 0 or 1 (a boolean)"));
             }
-            Ok(Value::Number(decimal.to_string()))
+            Ok(Value::Number(canonical))
         }
         OracleType::Float { .. } => {
             let decimal =
@@ -269,37 +279,113 @@ fn string_of<'f>(field: &'f Field<'_>) -> Result<&'f str, BadValue> {
     }
 }
 
-/// NUMBER(p,s) rules, checked before Oracle silently rounds extra decimals.
+/// What NUMBER(p,s) checks need to know about a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    significant_digits: usize,
+    integer_digits: i64,
+    scale: i64,
+    /// Power of ten of the leading digit; `None` for zero.
+    magnitude: Option<i64>,
+}
+
+impl Shape {
+    fn of(decimal: &Decimal) -> Shape {
+        Shape {
+            significant_digits: decimal.significant_digits(),
+            integer_digits: decimal.integer_digits(),
+            scale: decimal.scale(),
+            magnitude: decimal.magnitude(),
+        }
+    }
+}
+
+/// The shape of a number already in canonical form (`-?(0|[1-9][0-9]*)(.[0-9]*[1-9])?`,
+/// not `-0`), read without allocating; `None` for anything else, which then goes
+/// through [`Decimal`].
+fn plain_shape(text: &str) -> Option<Shape> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int_part, frac_part) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let bytes = int_part.as_bytes();
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if bytes.len() > 1 && bytes[0] == b'0' {
+        return None;
+    }
+    let frac = match frac_part {
+        None => "",
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && !f.ends_with('0') => f,
+        Some(_) => return None,
+    };
+    if int_part == "0" {
+        if frac.is_empty() {
+            return (text == "0").then_some(Shape {
+                significant_digits: 0,
+                integer_digits: 0,
+                scale: 0,
+                magnitude: None,
+            });
+        }
+        let leading_zeros = frac.bytes().take_while(|&b| b == b'0').count();
+        return Some(Shape {
+            significant_digits: frac.len() - leading_zeros,
+            integer_digits: 0,
+            scale: frac.len() as i64,
+            magnitude: Some(-(leading_zeros as i64) - 1),
+        });
+    }
+    let trailing_int_zeros = if frac.is_empty() {
+        int_part.bytes().rev().take_while(|&b| b == b'0').count()
+    } else {
+        0
+    };
+    Some(Shape {
+        significant_digits: int_part.len() + frac.len() - trailing_int_zeros,
+        integer_digits: int_part.len() as i64,
+        scale: frac.len() as i64,
+        magnitude: Some(int_part.len() as i64 - 1),
+    })
+}
+
 fn check_number(
     value: &Decimal,
     precision: Option<u8>,
     scale: Option<i16>,
 ) -> Result<(), BadValue> {
-    if value.significant_digits() > MAX_NUMBER_DIGITS {
+    check_shape(Shape::of(value), precision, scale)
+}
+
+/// NUMBER(p,s) rules, checked before Oracle silently rounds extra decimals.
+fn check_shape(value: Shape, precision: Option<u8>, scale: Option<i16>) -> Result<(), BadValue> {
+    if value.significant_digits > MAX_NUMBER_DIGITS {
         return Err(bad(format!(
             "has {} significant digits, NUMBER keeps {MAX_NUMBER_DIGITS}",
-            value.significant_digits()
+            value.significant_digits
         )));
     }
-    if let Some(magnitude) = value.magnitude() {
+    if let Some(magnitude) = value.magnitude {
         if !(-130..=125).contains(&magnitude) {
             return Err(bad("is outside the range of an Oracle NUMBER"));
         }
     }
     let scale = i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }));
-    if scale != i64::from(i16::MAX) && value.scale() > scale.max(0) {
+    if scale != i64::from(i16::MAX) && value.scale > scale.max(0) {
         return Err(bad(format!(
             "has {} decimal places, the column keeps {}",
-            value.scale(),
+            value.scale,
             scale.max(0)
         )));
     }
     if let Some(p) = precision {
         let allowed = i64::from(p) - scale;
-        if value.integer_digits() > allowed {
+        if value.integer_digits > allowed {
             return Err(bad(format!(
                 "has {} digits before the decimal point, NUMBER({p},{scale}) allows {allowed}",
-                value.integer_digits()
+                value.integer_digits
             )));
         }
     }
@@ -579,5 +665,30 @@ mod tests {
             convert("null", &required).unwrap_err().0,
             "is null but the column is NOT NULL"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_canonical_fast_path_agrees_with_decimal(
+            int in -10_000_000_000i64..10_000_000_000,
+            frac in proptest::option::of("[0-9]{1,8}"),
+            exp in proptest::option::of(-5i32..5),
+        ) {
+            let mut text = int.to_string();
+            if let Some(frac) = &frac {
+                text = format!("{text}.{frac}");
+            }
+            if let Some(exp) = exp {
+                text = format!("{text}e{exp}");
+            }
+            let decimal = Decimal::parse(&text).unwrap();
+            match plain_shape(&text) {
+                Some(shape) => {
+                    proptest::prop_assert_eq!(shape, Shape::of(&decimal), "{}", text);
+                    proptest::prop_assert_eq!(decimal.to_string(), text);
+                }
+                None => proptest::prop_assert_ne!(decimal.to_string(), text),
+            }
+        }
     }
 }

@@ -468,11 +468,7 @@ mod tests {
         RawValue::from_string(text.to_owned()).unwrap()
     }
 
-    fn build(
-        plan: &StreamPlan,
-        text: &str,
-        reject_unknown: bool,
-    ) -> Result<Vec<Value>, RowError> {
+    fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
         let record = raw(text);
         let fields = parse_fields(&record).unwrap();
         plan.build_row(&fields, &context(), LIMITS, reject_unknown)
@@ -544,18 +540,15 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let p = plan(false);
-        let err = build(&p, r#"{"id": 1, "name": "too long"}"#, false)
-            .unwrap_err();
+        let err = build(&p, r#"{"id": 1, "name": "too long"}"#, false).unwrap_err();
         assert_eq!(err.field, "name");
         assert_eq!(err.reason, "is 8 characters long, the column holds 5");
-        let err = build(&p, r#"{"name": "x"}"#, false)
-            .unwrap_err();
+        let err = build(&p, r#"{"name": "x"}"#, false).unwrap_err();
         assert_eq!(
             (err.field.as_str(), err.reason.as_str()),
             ("id", "is missing but the column is NOT NULL")
         );
-        let err = build(&p, r#"{"id": 1, "extra": 2}"#, true)
-            .unwrap_err();
+        let err = build(&p, r#"{"id": 1, "extra": 2}"#, true).unwrap_err();
         assert_eq!(err.field, "extra");
     }
 

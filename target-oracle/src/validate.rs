@@ -195,10 +195,11 @@ impl RecordValidator {
         match &self.flat {
             Some(flat) => flat.validate(fields),
             None => {
-                let parsed: Json = serde_json::from_str(record.get()).map_err(|_| InvalidRecord {
-                    field: String::new(),
-                    reason: "the record is not valid JSON".into(),
-                })?;
+                let parsed: Json =
+                    serde_json::from_str(record.get()).map_err(|_| InvalidRecord {
+                        field: String::new(),
+                        reason: "the record is not valid JSON".into(),
+                    })?;
                 self.validate(&parsed)
             }
         }
@@ -246,7 +247,6 @@ impl RecordValidator {
         Ok(())
     }
 }
-
 
 /// JSON types as a bit set.
 const NULL: u8 = 1;
@@ -471,10 +471,15 @@ impl FlatProperty {
         if self.types & actual == 0 {
             return Err(type_error(self.types));
         }
-        if actual == STRING && (self.max_length.is_some() || self.min_length.is_some() || self.format.is_some()) {
+        if actual == STRING
+            && (self.max_length.is_some() || self.min_length.is_some() || self.format.is_some())
+        {
             let inner = &text[1..text.len() - 1];
             let unescaped: Cow<'_, str> = if inner.contains('\\') {
-                Cow::Owned(serde_json::from_str::<String>(text).map_err(|_| "value is not a valid string".to_owned())?)
+                Cow::Owned(
+                    serde_json::from_str::<String>(text)
+                        .map_err(|_| "value is not a valid string".to_owned())?,
+                )
             } else {
                 Cow::Borrowed(inner)
             };
@@ -525,7 +530,14 @@ fn type_error(types: u8) -> String {
     if names.len() == 1 {
         format!("value is not of type \"{}\"", names[0])
     } else {
-        format!("value is not of types {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
+        format!(
+            "value is not of types {}",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
@@ -584,10 +596,12 @@ impl FlatSchema {
         }
         for (key, raw) in fields {
             if let Some(rules) = self.properties.get(key.as_ref()) {
-                rules.check(raw, self.draft4).map_err(|reason| InvalidRecord {
-                    field: key.to_string(),
-                    reason,
-                })?;
+                rules
+                    .check(raw, self.draft4)
+                    .map_err(|reason| InvalidRecord {
+                        field: key.to_string(),
+                        reason,
+                    })?;
             }
         }
         Ok(())
@@ -710,7 +724,11 @@ mod tests {
                 (-1200i64..1200).prop_map(|n| n.to_string()),
                 (-120_000i64..120_000, 0u32..4).prop_map(|(n, d)| {
                     let text = format!("{}.{:03}", n / 1000, (n % 1000).abs());
-                    if d == 0 { text } else { format!("{}{}", text, "0".repeat(d as usize)) }
+                    if d == 0 {
+                        text
+                    } else {
+                        format!("{}{}", text, "0".repeat(d as usize))
+                    }
                 }),
                 Just("99".to_owned()),
                 Just("100".to_owned()),
@@ -732,15 +750,17 @@ mod tests {
 
         fn record() -> impl Strategy<Value = String> {
             let names = ["ID", "AMOUNT", "NAME", "AT", "DAY", "FLAG", "D", "OTHER"];
-            proptest::collection::vec((0usize..names.len(), value()), 0..8).prop_map(move |fields| {
-                let mut seen = std::collections::HashSet::new();
-                let body: Vec<String> = fields
-                    .into_iter()
-                    .filter(|(i, _)| seen.insert(*i))
-                    .map(|(i, v)| format!("\"{}\":{}", names[i], v))
-                    .collect();
-                format!("{{{}}}", body.join(","))
-            })
+            proptest::collection::vec((0usize..names.len(), value()), 0..8).prop_map(
+                move |fields| {
+                    let mut seen = std::collections::HashSet::new();
+                    let body: Vec<String> = fields
+                        .into_iter()
+                        .filter(|(i, _)| seen.insert(*i))
+                        .map(|(i, v)| format!("\"{}\":{}", names[i], v))
+                        .collect();
+                    format!("{{{}}}", body.join(","))
+                },
+            )
         }
 
         proptest! {
@@ -766,7 +786,10 @@ mod tests {
                 json!({"type": "object", "additionalProperties": false, "properties": {}}),
                 json!({"type": "object", "properties": {"A": {"type": "string", "format": "email"}}}),
             ] {
-                assert!(!RecordValidator::compile(&schema).unwrap().is_flat(), "{schema}");
+                assert!(
+                    !RecordValidator::compile(&schema).unwrap().is_flat(),
+                    "{schema}"
+                );
             }
         }
     }
