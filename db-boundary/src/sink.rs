@@ -51,9 +51,15 @@ pub enum AlterTable {
     /// Change a column's type in place (a widening Oracle allows: longer VARCHAR2,
     /// more NUMBER precision).
     ModifyColumn(ColumnDef),
-    RenameColumn { from: String, to: String },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
     /// `UPDATE t SET to = from`: the copy step of add-copy-rename (VARCHAR2 to CLOB).
-    CopyColumn { from: String, to: String },
+    CopyColumn {
+        from: String,
+        to: String,
+    },
     DropColumn(String),
 }
 
@@ -62,9 +68,14 @@ pub enum AlterTable {
 pub enum RowFilter {
     All,
     /// `column < value` (ACTIVATE_VERSION: rows of older versions; NULL never matches).
-    LessThan { column: String, value: Value },
+    LessThan {
+        column: String,
+        value: Value,
+    },
     /// `column IS NOT NULL` (hard delete of rows marked deleted).
-    NotNull { column: String },
+    NotNull {
+        column: String,
+    },
 }
 
 /// The target's side of the boundary.

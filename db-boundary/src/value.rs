@@ -29,7 +29,10 @@ pub enum Value {
     /// zone's offset): an instant that keeps its offset.
     TimestampTz(DateTime<FixedOffset>),
     /// INTERVAL YEAR TO MONTH; both parts carry the same sign.
-    IntervalYm { years: i32, months: i32 },
+    IntervalYm {
+        years: i32,
+        months: i32,
+    },
     /// INTERVAL DAY TO SECOND; all parts carry the same sign.
     IntervalDs {
         days: i32,

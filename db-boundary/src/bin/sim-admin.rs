@@ -1,0 +1,252 @@
+//! `sim-admin`: set up and inspect a simulated database (tests, the demo, benchmarks).
+//!
+//! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
+//! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
+//! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
+//!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
+//!
+//! A developer tool, not a Singer binary: its stdout is its output.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDateTime};
+use db_boundary::sim::{seed, SimBackend};
+use db_boundary::Value;
+use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
+        ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
+        ["generate", sim, "--rows", n] => match n.parse() {
+            Ok(n) => generate(Path::new(sim), n),
+            Err(_) => Err("--rows takes a whole number".to_owned()),
+        },
+        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            report(&format!("sim-admin: {message}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn report(message: &str) {
+    eprintln!("{message}");
+}
+
+fn seed_command(sim: &Path, dir: &Path) -> Result<(), String> {
+    let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
+    for (table, rows) in seed::seed_dir(&backend, dir).map_err(|e| e.to_string())? {
+        report(&format!("seeded {table}: {rows} rows"));
+    }
+    Ok(())
+}
+
+fn dump(sim: &Path, owner: &str, table: &str) -> Result<(), String> {
+    let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
+    let rows = backend.read_rows(owner, table).map_err(|e| e.to_string())?;
+    #[allow(clippy::disallowed_methods)] // this tool's output is the rows
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for row in rows {
+        let items: Vec<serde_json::Value> = row.iter().map(to_json).collect();
+        writeln!(out, "{}", serde_json::Value::Array(items)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn to_json(value: &Value) -> serde_json::Value {
+    use serde_json::json;
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Number(t) => serde_json::from_str(t).unwrap_or_else(|_| json!(t)),
+        Value::BinaryFloat(f) => json!(f.to_string()),
+        Value::BinaryDouble(f) => json!(f.to_string()),
+        Value::Text(t) | Value::Json(t) => json!(t),
+        Value::Bytes(b) => json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        Value::Date(t) | Value::Timestamp(t) => json!(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+        Value::TimestampTz(t) => json!(t.to_rfc3339()),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// A small deterministic generator (xorshift), so every run writes the same table.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn column(
+    id: u32,
+    name: &str,
+    data_type: &str,
+    precision: Option<u32>,
+    scale: Option<i32>,
+    length: u32,
+    nullable: bool,
+) -> ColumnRow {
+    ColumnRow {
+        owner: "BENCH".into(),
+        table_name: "ORDERS".into(),
+        column_id: Some(id),
+        column_name: name.into(),
+        data_type: data_type.into(),
+        data_type_owner: None,
+        data_length: Some(length),
+        data_precision: precision,
+        data_scale: scale,
+        char_length: Some(if data_type.contains("CHAR") {
+            length
+        } else {
+            0
+        }),
+        char_used: data_type.contains("CHAR").then(|| "B".to_owned()),
+        nullable: if nullable { "Y" } else { "N" }.into(),
+        virtual_column: Some("NO".into()),
+        hidden_column: Some("NO".into()),
+        identity_column: Some("NO".into()),
+    }
+}
+
+fn generate(sim: &Path, rows: u64) -> Result<(), String> {
+    let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
+    let columns = vec![
+        column(1, "ORDER_ID", "NUMBER", Some(10), Some(0), 22, false),
+        column(2, "CUSTOMER_ID", "NUMBER", Some(10), Some(0), 22, true),
+        column(3, "AMOUNT", "NUMBER", Some(12), Some(2), 22, true),
+        column(4, "CURRENCY", "CHAR", None, None, 3, true),
+        column(5, "STATUS", "VARCHAR2", None, None, 20, true),
+        column(6, "CUSTOMER_NAME", "VARCHAR2", None, None, 100, true),
+        column(7, "SHIP_ADDRESS", "VARCHAR2", None, None, 400, true),
+        column(8, "NOTES", "VARCHAR2", None, None, 4000, true),
+        column(9, "ORDER_DATE", "DATE", None, None, 7, true),
+        column(10, "UPDATED_AT", "TIMESTAMP(6)", None, Some(6), 11, true),
+        column(11, "IS_PRIORITY", "NUMBER", Some(1), Some(0), 22, true),
+        column(12, "DISCOUNT_RATE", "NUMBER", Some(5), Some(4), 22, true),
+    ];
+    let names: Vec<String> = columns.iter().map(|c| c.column_name.clone()).collect();
+    backend
+        .load_dictionary(&DictionaryRows {
+            tables: vec![TableRow {
+                owner: "BENCH".into(),
+                table_name: "ORDERS".into(),
+                table_type: "TABLE".into(),
+                iot_type: None,
+                partitioned: Some("NO".into()),
+                temporary: Some("N".into()),
+                num_rows: Some(rows),
+            }],
+            columns,
+            constraints: vec![ConstraintRow {
+                owner: "BENCH".into(),
+                table_name: "ORDERS".into(),
+                constraint_name: "ORDERS_PK".into(),
+                constraint_type: "P".into(),
+                column_name: "ORDER_ID".into(),
+                position: 1,
+                status: Some("ENABLED".into()),
+            }],
+        })
+        .map_err(|e| e.to_string())?;
+    let first = [
+        "Anna", "Bruno", "Chen", "Dmitri", "Élodie", "Fatima", "Günter", "Hiro", "Søren", "Zoë",
+    ];
+    let last = [
+        "Smith",
+        "Müller",
+        "García",
+        "O'Brien",
+        "Nguyen",
+        "Ахмедов",
+        "李",
+        "Dubois",
+    ];
+    let city = [
+        "London",
+        "Paris",
+        "São Paulo",
+        "Zürich",
+        "Tokyo",
+        "Kraków",
+        "Montréal",
+    ];
+    let words = [
+        "please", "deliver", "before", "noon", "fragile", "\"rush\"", "gift", "wrap", "invoice",
+    ];
+    let statuses = [
+        "NEW",
+        "PAID",
+        "SHIPPED",
+        "DELIVERED",
+        "CANCELLED",
+        "RETURNED",
+        "ON_HOLD",
+    ];
+    let currencies = ["USD", "EUR", "GBP", "JPY", "CHF", "BRL"];
+    let epoch: NaiveDateTime = DateTime::from_timestamp(1_420_070_400, 0)
+        .expect("2015")
+        .naive_utc();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let generated = (1..=rows).map(move |id| {
+        let order_date = epoch + chrono::Duration::seconds(rng.below(10 * 365 * 86_400) as i64);
+        let updated = order_date
+            + chrono::Duration::days(rng.below(30) as i64)
+            + chrono::Duration::microseconds(rng.below(86_400_000_000) as i64);
+        let notes = if rng.below(10) < 7 {
+            Value::Null
+        } else {
+            let n = 3 + rng.below(27);
+            Value::Text(
+                (0..n)
+                    .map(|_| rng.pick(&words))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        };
+        let cents = 100 + rng.below(4_999_900);
+        vec![
+            Value::Number(id.to_string()),
+            Value::Number((1 + rng.below(1_999_999)).to_string()),
+            Value::Number(format!("{}.{:02}", cents / 100, cents % 100)),
+            Value::Text(rng.pick(&currencies).to_owned()),
+            Value::Text(rng.pick(&statuses).to_owned()),
+            Value::Text(format!("{} {}", rng.pick(&first), rng.pick(&last))),
+            Value::Text(format!(
+                "{} Main Street, Apt {}, {} {}",
+                1 + rng.below(998),
+                1 + rng.below(299),
+                rng.pick(&city),
+                10_000 + rng.below(89_999)
+            )),
+            notes,
+            Value::Date(order_date),
+            Value::Timestamp(updated),
+            Value::Number(rng.below(2).to_string()),
+            Value::Number(format!("0.{:04}", rng.below(3000))),
+        ]
+    });
+    let n = backend
+        .insert_rows("BENCH", "ORDERS", &names, generated)
+        .map_err(|e| e.to_string())?;
+    report(&format!("generated BENCH.ORDERS: {n} rows"));
+    Ok(())
+}

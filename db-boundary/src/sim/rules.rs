@@ -1,0 +1,476 @@
+//! The Oracle rules the simulated backend enforces when a value enters a column:
+//! conversions Oracle would make, NUMBER rounding and precision, string lengths in bytes
+//! or characters, NOT NULL and CHECK constraints, each failing with Oracle's ORA code.
+
+use chrono::{FixedOffset, NaiveDateTime, TimeZone, Timelike};
+use singer_core::oracle_type::{LengthSemantics, OracleType};
+
+use super::codec::canonical_decimal;
+use crate::{ColumnCheck, DbError, Value};
+
+/// Where a value is going, for error messages in Oracle's own form.
+pub struct Target<'a> {
+    pub owner: &'a str,
+    pub table: &'a str,
+    pub column: &'a str,
+}
+
+impl Target<'_> {
+    fn quoted(&self) -> String {
+        format!("\"{}\".\"{}\".\"{}\"", self.owner, self.table, self.column)
+    }
+}
+
+/// Converts `value` to what a column of `oracle_type` stores, or fails like Oracle.
+pub fn coerce(
+    value: Value,
+    oracle_type: &OracleType,
+    target: &Target<'_>,
+) -> Result<Value, DbError> {
+    use OracleType as T;
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    let mismatch = |value: &Value| {
+        DbError::ora(
+            932,
+            format!(
+                "inconsistent datatypes: expected {oracle_type} got {} for {}",
+                value.kind(),
+                target.quoted()
+            ),
+        )
+    };
+    Ok(match oracle_type {
+        T::Number { precision, scale } => {
+            let text = match &value {
+                Value::Number(t) | Value::Text(t) => t.trim().to_owned(),
+                Value::BinaryDouble(f) if f.is_finite() => f.to_string(),
+                Value::BinaryFloat(f) if f.is_finite() => f.to_string(),
+                Value::Boolean(b) => u8::from(*b).to_string(),
+                other => return Err(mismatch(other)),
+            };
+            let canonical = canonical_decimal(&text).ok_or_else(|| {
+                DbError::ora(1722, format!("invalid number for {}", target.quoted()))
+            })?;
+            Value::Number(fit_number(&canonical, *precision, *scale, target)?)
+        }
+        T::Float { .. } => match value {
+            Value::Number(t) | Value::Text(t) => {
+                Value::Number(canonical_decimal(t.trim()).ok_or_else(|| {
+                    DbError::ora(1722, format!("invalid number for {}", target.quoted()))
+                })?)
+            }
+            other => return Err(mismatch(&other)),
+        },
+        T::BinaryFloat => match value {
+            Value::BinaryFloat(f) => Value::BinaryFloat(f),
+            Value::BinaryDouble(f) => Value::BinaryFloat(f as f32),
+            Value::Number(t) | Value::Text(t) => Value::BinaryFloat(
+                t.trim()
+                    .parse()
+                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
+            ),
+            other => return Err(mismatch(&other)),
+        },
+        T::BinaryDouble => match value {
+            Value::BinaryDouble(f) => Value::BinaryDouble(f),
+            Value::BinaryFloat(f) => Value::BinaryDouble(f64::from(f)),
+            Value::Number(t) | Value::Text(t) => Value::BinaryDouble(
+                t.trim()
+                    .parse()
+                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
+            ),
+            other => return Err(mismatch(&other)),
+        },
+        T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
+            let text = as_text(value, &mismatch)?;
+            let padded = match oracle_type {
+                T::Char { .. } => pad(text, *length, *semantics),
+                _ => text,
+            };
+            check_length(&padded, *length, *semantics, target)?;
+            Value::Text(padded)
+        }
+        T::NChar { length } | T::NVarchar2 { length } => {
+            let text = as_text(value, &mismatch)?;
+            let padded = match oracle_type {
+                T::NChar { .. } => pad(text, *length, LengthSemantics::Char),
+                _ => text,
+            };
+            check_length(&padded, *length, LengthSemantics::Char, target)?;
+            Value::Text(padded)
+        }
+        T::Clob | T::NClob | T::Long | T::RowId | T::URowId { .. } | T::XmlType => {
+            Value::Text(as_text(value, &mismatch)?)
+        }
+        T::Raw { length } => match value {
+            Value::Bytes(b) => {
+                if b.len() > *length as usize {
+                    return Err(too_large(target, b.len(), *length as usize));
+                }
+                Value::Bytes(b)
+            }
+            other => return Err(mismatch(&other)),
+        },
+        T::LongRaw | T::Blob => match value {
+            Value::Bytes(b) => Value::Bytes(b),
+            other => return Err(mismatch(&other)),
+        },
+        T::Date => Value::Date(truncate(wall_clock(value, &mismatch)?, 0)),
+        T::Timestamp {
+            fractional_precision,
+        } => Value::Timestamp(truncate(
+            wall_clock(value, &mismatch)?,
+            *fractional_precision,
+        )),
+        T::TimestampTz {
+            fractional_precision,
+        } => {
+            let instant = match value {
+                Value::TimestampTz(t) => t,
+                // The session time zone is UTC.
+                Value::Timestamp(t) | Value::Date(t) => utc().from_utc_datetime(&t),
+                other => return Err(mismatch(&other)),
+            };
+            let offset = *instant.offset();
+            let rounded = truncate(instant.naive_utc(), *fractional_precision);
+            Value::TimestampTz(offset.from_utc_datetime(&rounded))
+        }
+        T::TimestampLtz {
+            fractional_precision,
+        } => {
+            let utc_time = match value {
+                Value::TimestampTz(t) => t.naive_utc(),
+                Value::Timestamp(t) | Value::Date(t) => t,
+                other => return Err(mismatch(&other)),
+            };
+            Value::TimestampTz(utc().from_utc_datetime(&truncate(utc_time, *fractional_precision)))
+        }
+        T::IntervalYearToMonth { .. } => match value {
+            v @ Value::IntervalYm { .. } => v,
+            other => return Err(mismatch(&other)),
+        },
+        T::IntervalDayToSecond { .. } => match value {
+            v @ Value::IntervalDs { .. } => v,
+            other => return Err(mismatch(&other)),
+        },
+        T::Json => {
+            let text = match value {
+                Value::Json(t) | Value::Text(t) => t,
+                other => return Err(mismatch(&other)),
+            };
+            if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                return Err(DbError::ora(
+                    40441,
+                    format!("JSON syntax error in {}", target.quoted()),
+                ));
+            }
+            Value::Json(text)
+        }
+        T::Boolean => match value {
+            Value::Boolean(b) => Value::Boolean(b),
+            Value::Number(t) if t == "0" || t == "1" => Value::Boolean(t == "1"),
+            other => return Err(mismatch(&other)),
+        },
+        T::Vector => match value {
+            v @ Value::Vector(_) => v,
+            other => return Err(mismatch(&other)),
+        },
+        T::Bfile | T::Other { .. } => {
+            return Err(DbError::Unsupported(format!(
+                "the simulated backend does not store {oracle_type} ({})",
+                target.quoted()
+            )))
+        }
+    })
+}
+
+/// Applies a column's CHECK rule.
+pub fn check(value: &Value, rule: Option<ColumnCheck>, target: &Target<'_>) -> Result<(), DbError> {
+    let ok = match (rule, value) {
+        (None, _) | (_, Value::Null) => true,
+        (Some(ColumnCheck::ZeroOrOne), Value::Number(t)) => t == "0" || t == "1",
+        (Some(ColumnCheck::ZeroOrOne), _) => false,
+        (Some(ColumnCheck::IsJson), Value::Text(t) | Value::Json(t)) => {
+            serde_json::from_str::<serde_json::Value>(t).is_ok()
+        }
+        (Some(ColumnCheck::IsJson), _) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DbError::ora(
+            2290,
+            format!("check constraint violated on {}", target.quoted()),
+        ))
+    }
+}
+
+fn utc() -> FixedOffset {
+    FixedOffset::east_opt(0).expect("zero offset")
+}
+
+fn as_text(value: Value, mismatch: &dyn Fn(&Value) -> DbError) -> Result<String, DbError> {
+    match value {
+        Value::Text(t) | Value::Number(t) | Value::Json(t) => Ok(t),
+        other => Err(mismatch(&other)),
+    }
+}
+
+fn wall_clock(
+    value: Value,
+    mismatch: &dyn Fn(&Value) -> DbError,
+) -> Result<NaiveDateTime, DbError> {
+    match value {
+        Value::Date(t) | Value::Timestamp(t) => Ok(t),
+        // Oracle keeps the local time of the value's own zone when it drops the zone.
+        Value::TimestampTz(t) => Ok(t.naive_local()),
+        other => Err(mismatch(&other)),
+    }
+}
+
+/// Rounds fractional seconds to `digits` places, half up, as Oracle does on insert.
+fn truncate(t: NaiveDateTime, digits: u8) -> NaiveDateTime {
+    let digits = u32::from(digits.min(9));
+    let unit = 10u32.pow(9 - digits);
+    let nanos = t.nanosecond();
+    let rounded = (nanos + unit / 2) / unit * unit;
+    if rounded >= 1_000_000_000 {
+        t.with_nanosecond(0).expect("zero nanos") + chrono::Duration::seconds(1)
+    } else {
+        t.with_nanosecond(rounded).expect("valid nanos")
+    }
+}
+
+fn pad(text: String, length: u32, semantics: LengthSemantics) -> String {
+    let current = match semantics {
+        LengthSemantics::Byte => text.len(),
+        LengthSemantics::Char => text.chars().count(),
+    };
+    if current >= length as usize {
+        text
+    } else {
+        let mut out = text;
+        out.extend(std::iter::repeat_n(' ', length as usize - current));
+        out
+    }
+}
+
+fn check_length(
+    text: &str,
+    length: u32,
+    semantics: LengthSemantics,
+    target: &Target<'_>,
+) -> Result<(), DbError> {
+    let actual = match semantics {
+        LengthSemantics::Byte => text.len(),
+        LengthSemantics::Char => text.chars().count(),
+    };
+    if actual > length as usize {
+        Err(too_large(target, actual, length as usize))
+    } else {
+        Ok(())
+    }
+}
+
+fn too_large(target: &Target<'_>, actual: usize, maximum: usize) -> DbError {
+    DbError::ora(
+        12899,
+        format!(
+            "value too large for column {} (actual: {actual}, maximum: {maximum})",
+            target.quoted()
+        ),
+    )
+}
+
+/// Rounds canonical decimal text to `scale` and checks `precision`, like NUMBER(p,s).
+pub fn fit_number(
+    canonical: &str,
+    precision: Option<u8>,
+    scale: Option<i16>,
+    target: &Target<'_>,
+) -> Result<String, DbError> {
+    let scale = i32::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }));
+    let rounded = if scale == i32::from(i16::MAX) {
+        // NUMBER without precision keeps up to 38 significant digits.
+        round_significant(canonical, 38)
+    } else {
+        round_to_scale(canonical, scale)
+    };
+    if let Some(p) = precision {
+        let (_, int_part, _) = split(&rounded);
+        let int_digits = int_part.trim_start_matches('0').len() as i32;
+        if int_digits > i32::from(p) - scale {
+            return Err(DbError::ora(
+                1438,
+                format!(
+                    "value larger than specified precision allowed for this column {}",
+                    target.quoted()
+                ),
+            ));
+        }
+    }
+    Ok(rounded)
+}
+
+fn split(text: &str) -> (bool, &str, &str) {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    (negative, int_part, frac_part)
+}
+
+/// Rounds half away from zero to `scale` decimal places (negative scales round to tens,
+/// hundreds ...).
+fn round_to_scale(canonical: &str, scale: i32) -> String {
+    let (negative, int_part, frac_part) = split(canonical);
+    let digits: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .map(|b| b - b'0')
+        .collect();
+    let point = int_part.len() as i32;
+    let keep = point + scale;
+    if keep >= digits.len() as i32 {
+        return canonical.to_owned();
+    }
+    if keep < 0 {
+        return "0".to_owned();
+    }
+    let keep = keep as usize;
+    let mut kept: Vec<u8> = digits[..keep].to_vec();
+    if digits[keep] >= 5 {
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            if kept[i] == 9 {
+                kept[i] = 0;
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let carried = kept.len() - keep;
+    let point = point as usize + carried;
+    let mut text = String::new();
+    if negative {
+        text.push('-');
+    }
+    let all: String = kept.iter().map(|d| char::from(b'0' + d)).collect();
+    if point >= all.len() {
+        text.push_str(&all);
+        text.extend(std::iter::repeat_n('0', point - all.len()));
+    } else {
+        text.push_str(if point == 0 { "0" } else { &all[..point] });
+        text.push('.');
+        text.push_str(&all[point..]);
+    }
+    canonical_decimal(&text).unwrap_or(text)
+}
+
+fn round_significant(canonical: &str, digits: usize) -> String {
+    let (_, int_part, frac_part) = split(canonical);
+    let significant: usize = int_part.trim_start_matches('0').len()
+        + if int_part.trim_start_matches('0').is_empty() {
+            frac_part.trim_start_matches('0').len()
+        } else {
+            frac_part.len()
+        };
+    if significant <= digits {
+        return canonical.to_owned();
+    }
+    let leading_frac_zeros = if int_part.trim_start_matches('0').is_empty() {
+        (frac_part.len() - frac_part.trim_start_matches('0').len()) as i32
+    } else {
+        0
+    };
+    let int_digits = int_part.trim_start_matches('0').len() as i32;
+    let scale = digits as i32 - int_digits + leading_frac_zeros;
+    round_to_scale(canonical, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Target<'static> = Target {
+        owner: "S",
+        table: "T",
+        column: "C",
+    };
+
+    #[test]
+    fn numbers_round_to_scale_and_check_precision() {
+        assert_eq!(fit_number("1.005", Some(5), Some(2), &T).unwrap(), "1.01");
+        assert_eq!(fit_number("-1.005", Some(5), Some(2), &T).unwrap(), "-1.01");
+        assert_eq!(fit_number("999.995", Some(6), Some(2), &T).unwrap(), "1000");
+        assert_eq!(fit_number("12345", Some(5), Some(-2), &T).unwrap(), "12300");
+        assert_eq!(fit_number("0.4", Some(3), Some(0), &T).unwrap(), "0");
+        let err = fit_number("1000", Some(5), Some(2), &T).unwrap_err();
+        assert_eq!(err.ora_code(), Some(1438));
+        assert_eq!(
+            fit_number("12345678901234567890123456789012345678", None, None, &T).unwrap(),
+            "12345678901234567890123456789012345678"
+        );
+    }
+
+    #[test]
+    fn strings_are_measured_in_bytes_or_characters() {
+        let bytes = OracleType::Varchar2 {
+            length: 3,
+            semantics: LengthSemantics::Byte,
+        };
+        let chars = OracleType::Varchar2 {
+            length: 3,
+            semantics: LengthSemantics::Char,
+        };
+        assert!(coerce(Value::Text("héé".into()), &chars, &T).is_ok());
+        let err = coerce(Value::Text("héé".into()), &bytes, &T).unwrap_err();
+        assert_eq!(err.ora_code(), Some(12899));
+        assert!(err
+            .to_string()
+            .contains("\"S\".\"T\".\"C\" (actual: 5, maximum: 3)"));
+        let char_col = OracleType::Char {
+            length: 4,
+            semantics: LengthSemantics::Char,
+        };
+        assert_eq!(
+            coerce(Value::Text("ab".into()), &char_col, &T).unwrap(),
+            Value::Text("ab  ".into())
+        );
+    }
+
+    #[test]
+    fn invalid_numbers_and_type_mismatches_fail_like_oracle() {
+        let number = OracleType::Number {
+            precision: None,
+            scale: None,
+        };
+        assert_eq!(
+            coerce(Value::Text("12a".into()), &number, &T)
+                .unwrap_err()
+                .ora_code(),
+            Some(1722)
+        );
+        assert_eq!(
+            coerce(Value::Bytes(vec![1]), &number, &T)
+                .unwrap_err()
+                .ora_code(),
+            Some(932)
+        );
+        assert_eq!(
+            check(&Value::Number("2".into()), Some(ColumnCheck::ZeroOrOne), &T)
+                .unwrap_err()
+                .ora_code(),
+            Some(2290)
+        );
+    }
+}
