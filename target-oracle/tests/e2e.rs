@@ -1,0 +1,519 @@
+//! End-to-end: real Singer files piped into the real `target-oracle` binary against the
+//! simulated backend, with the stored rows checked value by value; and the
+//! kill-and-resume test (SIGKILL at many points, restart from the last emitted STATE,
+//! the table ends with exactly the source's rows).
+//!
+//! Run with `cargo test -p target-oracle --features sim`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::DateTime;
+use db_boundary::sim::SimBackend;
+use db_boundary::Value;
+use serde_json::{json, Value as Json};
+use target_oracle::decimal::Decimal;
+
+const OWNER: &str = "SIM_USER";
+
+struct Db {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Db {
+    fn new(settings: Json) -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = settings.as_object().cloned().unwrap_or_default();
+        config.insert("driver".into(), json!("sim"));
+        config.insert(
+            "sim_path".into(),
+            json!(dir.path().join("db").display().to_string()),
+        );
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, Json::Object(config).to_string()).unwrap();
+        Db { dir, config: path }
+    }
+
+    fn backend(&self) -> SimBackend {
+        SimBackend::open(&self.dir.path().join("db")).unwrap()
+    }
+
+    /// Rows of `table` as column -> value maps, in the backend's order (by key).
+    fn rows(&self, table: &str) -> Vec<BTreeMap<String, Value>> {
+        let backend = self.backend();
+        let names = backend.column_names(OWNER, table).unwrap();
+        backend
+            .read_rows(OWNER, table)
+            .unwrap()
+            .into_iter()
+            .map(|row| names.iter().cloned().zip(row).collect())
+            .collect()
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_target-oracle"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TARGET_ORACLE_") {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+
+    /// Runs the target over `input` as a file; returns (exit code, stdout, stderr).
+    fn run(&self, input: &str) -> (i32, String, String) {
+        let file = self.dir.path().join("input.jsonl");
+        std::fs::write(&file, input).unwrap();
+        let output = self.command().arg("--input").arg(&file).output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    }
+}
+
+fn lines(messages: &[Json]) -> String {
+    messages.iter().map(|m| format!("{m}\n")).collect()
+}
+
+fn num(text: &str) -> Value {
+    Value::Number(text.into())
+}
+
+fn text(t: &str) -> Value {
+    Value::Text(t.into())
+}
+
+fn states(stdout: &str) -> Vec<Json> {
+    stdout
+        .lines()
+        .map(|l| {
+            let m: Json = serde_json::from_str(l).unwrap();
+            assert_eq!(m["type"], "STATE", "stdout carries STATE only: {l}");
+            m["value"].clone()
+        })
+        .collect()
+}
+
+#[test]
+fn creates_the_table_and_stores_every_value_exactly() {
+    let db = Db::new(json!({}));
+    let input = concat!(
+        r#"{"type":"SCHEMA","stream":"HR-ORDERS","key_properties":["ID"],"schema":{"type":"object","properties":{"ID":{"type":"integer"},"BIG":{"type":["null","integer"]},"AMOUNT":{"type":["null","number"],"multipleOf":0.01},"AT":{"type":["null","string"],"format":"date-time"},"DAY":{"type":["null","string"],"format":"date"},"NAME":{"type":["null","string"],"maxLength":20},"PRICE":{"type":["null","string"],"format":"x-singer.decimal","precision":12,"scale":4},"OK":{"type":["null","boolean"]},"TAGS":{"type":["null","array"],"items":{"type":"string"}}}}}"#,
+        "\n",
+        r#"{"type":"RECORD","stream":"HR-ORDERS","record":{"ID":1,"BIG":12345678901234567890123456789012345678,"AMOUNT":0.07,"AT":"2024-02-29T23:59:59.123456-08:00","DAY":"2024-03-01","NAME":"Zoë \"Q\"","PRICE":"12345678.1234","OK":true,"TAGS":["a","b"]}}"#,
+        "\n",
+        r#"{"type":"RECORD","stream":"HR-ORDERS","record":{"ID":2,"BIG":null,"AMOUNT":-1234567.89,"AT":"2024-01-01T00:00:00Z","NAME":null,"OK":false}}"#,
+        "\n",
+        r#"{"type":"STATE","value":{"bookmarks":{"HR-ORDERS":{"ID":2}}}}"#,
+        "\n",
+    );
+    let (code, stdout, stderr) = db.run(input);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        states(&stdout),
+        [json!({"bookmarks": {"HR-ORDERS": {"ID": 2}}})]
+    );
+    let rows = db.rows("ORDERS");
+    assert_eq!(rows.len(), 2);
+    let first = &rows[0];
+    assert_eq!(first["ID"], num("1"));
+    assert_eq!(first["BIG"], num("12345678901234567890123456789012345678"));
+    assert_eq!(first["AMOUNT"], num("0.07"));
+    let Value::TimestampTz(at) = &first["AT"] else {
+        panic!("AT is {:?}", first["AT"])
+    };
+    assert_eq!(at.to_rfc3339(), "2024-02-29T23:59:59.123456-08:00");
+    assert_eq!(
+        first["DAY"],
+        Value::Date(
+            chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        )
+    );
+    assert_eq!(first["NAME"], text("Zoë \"Q\""));
+    assert_eq!(first["PRICE"], num("12345678.1234"));
+    assert_eq!(first["OK"], Value::Boolean(true));
+    assert_eq!(first["TAGS"], Value::Json(r#"["a","b"]"#.into()));
+    let second = &rows[1];
+    assert_eq!(second["AMOUNT"], num("-1234567.89"));
+    assert_eq!(
+        second["AT"],
+        Value::TimestampTz(DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap())
+    );
+    assert_eq!(second["NAME"], Value::Null);
+    assert_eq!(second["DAY"], Value::Null);
+    assert_eq!(second["OK"], Value::Boolean(false));
+}
+
+fn simple_schema(stream: &str) -> Json {
+    json!({"type": "SCHEMA", "stream": stream, "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "v": {"type": ["null", "string"], "maxLength": 10}
+    }}})
+}
+
+fn record(stream: &str, id: i64, v: &str) -> Json {
+    json!({"type": "RECORD", "stream": stream, "record": {"id": id, "v": v}})
+}
+
+#[test]
+fn upsert_with_duplicate_keys_in_one_batch_keeps_the_last() {
+    let db = Db::new(json!({}));
+    let input = lines(&[
+        simple_schema("S"),
+        record("S", 1, "one"),
+        record("S", 2, "two"),
+        record("S", 1, "uno"),
+        record("S", 1, "eins"),
+    ]);
+    let (code, _, stderr) = db.run(&input);
+    assert_eq!(code, 0, "{stderr}");
+    // A second run updates existing keys instead of failing or duplicating.
+    let (code, _, stderr) = db.run(&lines(&[
+        simple_schema("S"),
+        record("S", 2, "deux"),
+        record("S", 3, "trois"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<(Value, Value)> = db
+        .rows("S")
+        .into_iter()
+        .map(|r| (r["ID"].clone(), r["V"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (num("1"), text("eins")),
+            (num("2"), text("deux")),
+            (num("3"), text("trois"))
+        ]
+    );
+}
+
+#[test]
+fn schema_evolution_adds_and_widens_columns() {
+    let db = Db::new(json!({}));
+    let (code, _, stderr) = db.run(&lines(&[simple_schema("S"), record("S", 1, "short")]));
+    assert_eq!(code, 0, "{stderr}");
+    let evolved = json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "v": {"type": ["null", "string"], "maxLength": 5000},
+        "n": {"type": ["null", "number"]}
+    }}});
+    let long = "x".repeat(4500);
+    let (code, _, stderr) = db.run(&lines(&[
+        evolved,
+        json!({"type": "RECORD", "stream": "S", "record": {"id": 2, "v": long, "n": 2.5}}),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let backend = db.backend();
+    assert_eq!(backend.column_names(OWNER, "S").unwrap(), ["ID", "V", "N"]);
+    let rows = db.rows("S");
+    assert_eq!(rows[0]["V"], text("short"), "kept through VARCHAR2 -> CLOB");
+    assert_eq!(rows[0]["N"], Value::Null);
+    assert_eq!(rows[1]["V"], Value::Text(long));
+    assert_eq!(rows[1]["N"], num("2.5"));
+}
+
+#[test]
+fn activate_version_removes_rows_of_older_versions_only() {
+    let db = Db::new(json!({"hard_delete": true}));
+    let versioned = |id: i64, version: i64| json!({"type": "RECORD", "stream": "S", "version": version, "record": {"id": id, "v": "x"}});
+    let activate =
+        |version: i64| json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": version});
+    let (code, _, stderr) = db.run(&lines(&[
+        simple_schema("S"),
+        activate(100),
+        versioned(1, 100),
+        versioned(2, 100),
+        versioned(3, 100),
+        activate(100),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(db.rows("S").len(), 3);
+    let (code, _, stderr) = db.run(&lines(&[
+        simple_schema("S"),
+        activate(200),
+        versioned(2, 200),
+        activate(200),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let rows = db.rows("S");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["ID"], num("2"));
+    assert_eq!(rows[0]["_SDC_TABLE_VERSION"], num("200"));
+}
+
+#[test]
+fn a_bad_record_stops_the_run_naming_line_stream_field_and_reason() {
+    let db = Db::new(json!({}));
+    let input = lines(&[
+        simple_schema("S"),
+        record("S", 1, "fine"),
+        json!({"type": "STATE", "value": {"at": 1}}),
+        json!({"type": "RECORD", "stream": "S", "record": {"id": "not a number", "v": "x"}}),
+        record("S", 3, "never"),
+    ]);
+    let (code, stdout, stderr) = db.run(&input);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("line 4: stream \"S\": field \"id\""),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not a number"),
+        "values never leak: {stderr}"
+    );
+    // What came before it is committed and its STATE emitted.
+    assert_eq!(states(&stdout), [json!({"at": 1})]);
+    assert_eq!(db.rows("S").len(), 1);
+}
+
+#[test]
+fn bad_config_and_missing_sim_path_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    std::fs::write(&config, r#"{"driver": "sim", "batch_size_rows": -3}"#).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+        .arg("--config")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("sim_path: required"), "{stderr}");
+    assert!(
+        stderr.contains("batch_size_rows: expected a positive integer"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn test_mode_connects_and_reports_the_server() {
+    let db = Db::new(json!({}));
+    let output = db.command().arg("--test").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("connected:"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+/// Reads STATE lines from the target's stdout in a thread.
+fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Json> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let message: Json = serde_json::from_str(&line).unwrap();
+            if sender.send(message["value"].clone()).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+#[test]
+fn state_is_emitted_after_commit_and_before_the_end_of_input() {
+    let db = Db::new(json!({"batch_size_rows": 3}));
+    let mut child = db
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let states = spawn_state_reader(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let first = lines(&[
+        simple_schema("S"),
+        record("S", 1, "a"),
+        record("S", 2, "b"),
+        json!({"type": "STATE", "value": {"n": 2}}),
+        record("S", 3, "c"),
+    ]);
+    stdin.write_all(first.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The third record fills the batch: commit, then STATE 2 while stdin is still open.
+    let state = states.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(state, json!({"n": 2}));
+    assert_eq!(
+        db.rows("S").len(),
+        3,
+        "the rows are committed when the STATE appears"
+    );
+    stdin
+        .write_all(
+            lines(&[
+                record("S", 4, "d"),
+                json!({"type": "STATE", "value": {"n": 4}}),
+            ])
+            .as_bytes(),
+        )
+        .unwrap();
+    // Record 4 is buffered: STATE 4 must wait.
+    assert!(states.recv_timeout(Duration::from_millis(500)).is_err());
+    drop(stdin);
+    assert_eq!(
+        states.recv_timeout(Duration::from_secs(20)).unwrap(),
+        json!({"n": 4})
+    );
+    assert!(child.wait().unwrap().success());
+    assert_eq!(db.rows("S").len(), 4);
+}
+
+/// The source: `count` records over `keys` keys (later records update earlier ones),
+/// with a STATE after every `every` records naming the message index to resume after.
+fn source_messages(count: usize, keys: usize, every: usize) -> (Json, Vec<Json>) {
+    let schema = json!({"type": "SCHEMA", "stream": "SRC", "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "amount": {"type": ["null", "number"], "multipleOf": 0.01},
+        "at": {"type": ["null", "string"], "format": "date-time"},
+        "seq": {"type": "integer"}
+    }}});
+    let mut messages = Vec::new();
+    for i in 0..count {
+        let amount: Json =
+            serde_json::from_str(&format!("{}.{:02}", i * 7 % 100_000, i % 100)).unwrap();
+        messages.push(json!({"type": "RECORD", "stream": "SRC", "record": {
+            "id": i % keys, "amount": amount,
+            "at": format!("2024-01-01T00:00:{:02}.{:06}+05:30", i % 60, i), "seq": i}}));
+        if (i + 1) % every == 0 {
+            let resume_after = messages.len();
+            messages.push(json!({"type": "STATE", "value": {"bookmarks": {"SRC": {"resume_after": resume_after}}}}));
+        }
+    }
+    (schema, messages)
+}
+
+#[test]
+fn killed_at_any_point_and_resumed_from_its_last_state_the_table_matches_the_source() {
+    let (schema, messages) = source_messages(3_000, 700, 50);
+    let full: String = lines(&messages);
+    // Expected final rows: the last record of each key.
+    let mut expected: BTreeMap<i64, Json> = BTreeMap::new();
+    for m in &messages {
+        if m["type"] == "RECORD" {
+            expected.insert(m["record"]["id"].as_i64().unwrap(), m["record"].clone());
+        }
+    }
+    let kill_points = [
+        1_000usize,
+        20_000,
+        45_000,
+        90_000,
+        150_000,
+        210_000,
+        260_000,
+        full.len() - 500,
+    ];
+    let mut resume_points = Vec::new();
+    for (attempt, &kill_after) in kill_points.iter().enumerate() {
+        let db = Db::new(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
+        // First run: feed `kill_after` bytes, give it a moment, SIGKILL.
+        let mut child = db
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let states_seen = spawn_state_reader(child.stdout.take().unwrap());
+        {
+            let mut stdin = child.stdin.take().unwrap();
+            let head = format!("{schema}\n{}", &full[..kill_after]);
+            let _ = stdin.write_all(head.as_bytes());
+            let _ = stdin.flush();
+            std::thread::sleep(Duration::from_millis(30 + 20 * attempt as u64));
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let mut last_state = None;
+        while let Ok(state) = states_seen.recv_timeout(Duration::from_millis(200)) {
+            last_state = Some(state);
+        }
+        let resume_after = last_state.as_ref().map_or(0, |s| {
+            s["bookmarks"]["SRC"]["resume_after"].as_u64().unwrap() as usize
+        });
+        resume_points.push(resume_after);
+        // Second run: the schema and everything after the last emitted STATE.
+        let rest = format!("{schema}\n{}", lines(&messages[resume_after..]));
+        let (code, _, stderr) = db.run(&rest);
+        assert_eq!(code, 0, "kill after {kill_after} bytes: {stderr}");
+        let rows = db.rows("SRC");
+        assert_eq!(rows.len(), expected.len(), "kill after {kill_after} bytes");
+        for row in rows {
+            let Value::Number(id) = &row["ID"] else {
+                panic!("{row:?}")
+            };
+            let source = &expected[&id.parse::<i64>().unwrap()];
+            assert_eq!(
+                row["SEQ"],
+                num(&source["seq"].to_string()),
+                "kill after {kill_after}"
+            );
+            let amount = Decimal::parse(&source["amount"].to_string()).unwrap();
+            assert_eq!(row["AMOUNT"], num(&amount.to_string()));
+            let at = DateTime::parse_from_rfc3339(source["at"].as_str().unwrap()).unwrap();
+            assert_eq!(row["AT"], Value::TimestampTz(at));
+        }
+    }
+    // The kills really landed mid-stream, at different places.
+    let mid_stream = resume_points
+        .iter()
+        .filter(|&&r| r > 0 && r < messages.len())
+        .count();
+    let mut distinct = resume_points.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(
+        mid_stream >= 4 && distinct.len() >= 4,
+        "resume points {resume_points:?}"
+    );
+}
+
+#[test]
+fn about_prints_json_and_markdown() {
+    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+        .args([
+            "--about",
+            "--format=json",
+            "--config",
+            "ignored.json",
+            "--state",
+            "s.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let about: Json = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(about["name"], "target-oracle");
+    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+        .args(["--about", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let mut text = String::new();
+    output.stdout.as_slice().read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("| `batch_size_rows` | integer | `10000` |"),
+        "{text}"
+    );
+}
