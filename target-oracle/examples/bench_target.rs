@@ -16,7 +16,7 @@ use std::time::Instant;
 use db_boundary::{AlterTable, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
 use serde_json::json;
 use target_oracle::loader::Loader;
-use target_oracle::settings::{merge, TargetConfig};
+use target_oracle::settings::TargetConfig;
 
 /// The loader allocates a few small values per field (row values own their text);
 /// mimalloc makes that about a fifth cheaper than glibc malloc (bench/target.sh).
@@ -96,13 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: bench_target FILE [--no-validate]")?;
     let validate = !args.any(|a| a == "--no-validate");
     let settings = json!({"validate_records": validate});
-    let config = TargetConfig::from_map(
-        merge(
-            vec![settings.as_object().cloned().unwrap_or_default()],
-            std::iter::empty(),
-        ),
-        false,
-    )?;
+    let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
     let bytes = std::fs::metadata(&path)?.len();
     let input = BufReader::with_capacity(1 << 20, File::open(&path)?);
     let started = Instant::now();

@@ -5,81 +5,37 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
-use serde_json::{Map, Value as Json};
+use clap::Parser;
+use singer_core::cli::{AboutFormat, SingerArgs};
+use singer_core::logging::LogOptions;
 
 use db_boundary::{DbError, ServerInfo, Sink};
 
 use crate::about;
 use crate::error::TargetError;
 use crate::loader::{LoadStats, Loader};
-use crate::settings::{self, Driver, TargetConfig};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AboutFormat {
-    Json,
-    Markdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+use crate::settings::{Driver, TargetConfig};
 
 /// `target-oracle --config c.json [--input FILE] | --about | --test`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "target-oracle", bin_name = "target-oracle", version, about)]
 pub struct Args {
-    /// Config file (JSON object); repeat to merge left to right.
-    #[arg(long, action = clap::ArgAction::Append, value_name = "FILE")]
-    pub config: Vec<PathBuf>,
+    /// The flags every Singer plugin accepts (`--config`, `--about`, `--test`,
+    /// logging; `--catalog`, `--properties`, `--state`, `--discover` are ignored).
+    #[command(flatten)]
+    pub singer: SingerArgs,
     /// Read Singer messages from FILE instead of stdin.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Print name, version, capabilities and settings, then exit.
-    #[arg(long)]
-    pub about: bool,
-    /// Output format of --about.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: AboutFormat,
-    /// Connect, print the server's version and limits to stderr, and exit (0 or 2).
-    #[arg(long, visible_alias = "check")]
-    pub test: bool,
-    /// Accepted and ignored (Meltano may pass it to any plugin).
-    #[arg(long, value_name = "FILE", hide = true)]
-    pub catalog: Option<PathBuf>,
-    /// Accepted and ignored (legacy name of --catalog).
-    #[arg(long, value_name = "FILE", hide = true)]
-    pub properties: Option<PathBuf>,
-    /// Accepted and ignored (Meltano may pass it to any plugin).
-    #[arg(long, value_name = "FILE", hide = true)]
-    pub state: Option<PathBuf>,
-    /// Accepted and ignored.
-    #[arg(long, hide = true)]
-    pub discover: bool,
-    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, default_value = "info")]
-    pub log_level: String,
-    /// Log line format on stderr.
-    #[arg(long, value_enum, default_value = "text")]
-    pub log_format: LogFormat,
 }
 
 /// Sets up `tracing` to stderr (never stdout: it carries Singer messages).
 pub fn init_logging(args: &Args) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&args.log_level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match args.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    singer_core::logging::init_logging(&LogOptions {
+        app_name: "target-oracle",
+        level: args.singer.log_level.as_deref(),
+        format: args.singer.log_format.unwrap_or_default(),
+    });
 }
 
 /// What a successful run did.
@@ -92,25 +48,11 @@ pub enum Outcome {
 
 /// Reads and merges the config files and the environment into a checked config.
 pub fn load_config(paths: &[PathBuf]) -> Result<TargetConfig, TargetError> {
-    let mut files = Vec::new();
-    for path in paths {
-        let error = |reason: String| TargetError::ConfigFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        let value: Json = if text.trim().is_empty() {
-            Json::Object(Map::new())
-        } else {
-            serde_json::from_str(&text).map_err(|e| error(e.to_string()))?
-        };
-        match value {
-            Json::Object(map) => files.push(map),
-            _ => return Err(error("the file is not a JSON object".into())),
-        }
-    }
-    let merged = settings::merge(files, std::env::vars());
-    Ok(TargetConfig::from_map(merged, cfg!(feature = "sim"))?)
+    Ok(TargetConfig::load(
+        paths,
+        std::env::vars(),
+        cfg!(feature = "sim"),
+    )?)
 }
 
 /// Opens a writing session on the configured backend.
@@ -144,12 +86,12 @@ pub fn open_sink(config: &TargetConfig) -> Result<Box<dyn Sink + Send>, TargetEr
 /// The whole program after argument parsing. `stdout` receives `--about` output and
 /// STATE messages only.
 pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError> {
-    if args.about {
-        let text = match args.format {
+    if args.singer.about {
+        let text = match args.singer.format {
             AboutFormat::Json => {
-                serde_json::to_string_pretty(&about::about_json()).unwrap_or_default() + "\n"
+                serde_json::to_string_pretty(&about::about().to_json()).unwrap_or_default() + "\n"
             }
-            AboutFormat::Markdown => about::about_markdown(),
+            AboutFormat::Markdown => about::about().to_markdown(),
         };
         stdout
             .write_all(text.as_bytes())
@@ -160,9 +102,9 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
             })?;
         return Ok(Outcome::About);
     }
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.singer.config)?;
     let mut sink = open_sink(&config)?;
-    if args.test {
+    if args.singer.test {
         let info = sink
             .server_info()
             .map_err(TargetError::db("reading the server's version"))?;
@@ -202,13 +144,14 @@ mod tests {
             "p.json",
         ]);
         assert_eq!(
-            args.config,
+            args.singer.config,
             [PathBuf::from("a.json"), PathBuf::from("b.json")]
         );
-        let args = parse(&["--about", "--format=markdown"]);
-        assert!(args.about);
-        assert_eq!(args.format, AboutFormat::Markdown);
-        assert!(parse(&["--check"]).test);
+        let args = parse(&["--about", "--format=markdown", "--input", "x.jsonl"]);
+        assert!(args.singer.about);
+        assert_eq!(args.singer.format, AboutFormat::Markdown);
+        assert_eq!(args.input, Some(PathBuf::from("x.jsonl")));
+        assert!(parse(&["--check"]).singer.test);
     }
 
     #[test]
@@ -216,7 +159,7 @@ mod tests {
         let mut out = Vec::new();
         let outcome = run(&parse(&["--about", "--config", "missing.json"]), &mut out).unwrap();
         assert!(matches!(outcome, Outcome::About));
-        let about: Json = serde_json::from_slice(&out).unwrap();
+        let about: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(about["name"], "target-oracle");
     }
 
@@ -224,8 +167,9 @@ mod tests {
     fn an_unreadable_config_is_a_config_error() {
         let err = run(&parse(&["--config", "/nonexistent/c.json"]), Vec::new()).unwrap_err();
         assert_eq!(err.exit_code(), 1);
-        assert!(err
-            .to_string()
-            .starts_with("cannot read config file /nonexistent/c.json"));
+        assert!(
+            err.to_string().contains("/nonexistent/c.json: cannot read"),
+            "{err}"
+        );
     }
 }

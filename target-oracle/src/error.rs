@@ -1,21 +1,20 @@
-//! The one error type of a target run, and the exit code each failure maps to
-//! (docs/ARCHITECTURE.md: 0 ok, 1 bad config or input, 2 database, 3 stdout closed,
+//! The one error type of a target run, and the exit status each failure maps to
+//! (`singer_core::exit`: 0 ok, 1 bad config or input, 2 database, 3 stdout closed,
 //! 70 internal).
 
 use std::io;
 
 use db_boundary::DbError;
 
-use crate::settings::ConfigErrors;
+use singer_core::exit::ExitStatus;
+use singer_core::settings::ConfigError;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
     #[error(transparent)]
-    Config(#[from] ConfigErrors),
-    #[error("cannot read config file {path}: {reason}")]
-    ConfigFile { path: String, reason: String },
+    Config(#[from] ConfigError),
     /// A line that is not a usable Singer message.
     #[error("line {line}: {reason}")]
     Input { line: u64, reason: String },
@@ -55,20 +54,24 @@ pub enum TargetError {
 }
 
 impl TargetError {
-    /// The process exit code for this failure.
-    pub fn exit_code(&self) -> i32 {
+    /// How the process ends for this failure (singer-core's exit-code table).
+    pub fn exit_status(&self) -> ExitStatus {
         match self {
             TargetError::Config(_)
-            | TargetError::ConfigFile { .. }
             | TargetError::Input { .. }
             | TargetError::Schema { .. }
             | TargetError::BadRecord { .. }
             | TargetError::Read(_)
-            | TargetError::RejectFile { .. } => 1,
-            TargetError::Database { .. } => 2,
-            TargetError::StdoutClosed => 3,
-            TargetError::Write(_) => 70,
+            | TargetError::RejectFile { .. } => ExitStatus::BadInput,
+            TargetError::Database { .. } => ExitStatus::Database,
+            TargetError::StdoutClosed => ExitStatus::PipeClosed,
+            TargetError::Write(_) => ExitStatus::Internal,
         }
+    }
+
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        self.exit_status().code()
     }
 
     pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> TargetError {

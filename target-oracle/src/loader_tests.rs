@@ -13,7 +13,7 @@ use db_boundary::{Sink, Value};
 use crate::error::TargetError;
 use crate::loader::Loader;
 use crate::memory_sink::{MemoryDb, MemorySink};
-use crate::settings::{merge, TargetConfig};
+use crate::settings::TargetConfig;
 
 #[derive(Clone, Default)]
 struct SharedOut(Rc<RefCell<Vec<u8>>>);
@@ -45,7 +45,7 @@ impl SharedOut {
 
 fn config(settings: Json) -> TargetConfig {
     let map = settings.as_object().unwrap().clone();
-    TargetConfig::from_map(merge(vec![map], std::iter::empty()), true).unwrap()
+    TargetConfig::from_map(map, true).unwrap()
 }
 
 struct Harness {

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Err(error) => {
             // Every variant's message already carries its cause, so it is printed once.
             report(&format!("target-oracle: error: {error}"));
-            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(70))
+            ExitCode::from(error.exit_status())
         }
     }
 }

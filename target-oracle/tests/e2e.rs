@@ -299,7 +299,7 @@ fn bad_config_and_missing_sim_path_exit_1() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("sim_path: required"), "{stderr}");
     assert!(
-        stderr.contains("batch_size_rows: expected a positive integer"),
+        stderr.contains("batch_size_rows: must be a positive integer"),
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
