@@ -1,0 +1,466 @@
+//! One pooled Oracle connection serving the boundary: `Source` for the tap, `Sink` for
+//! the target. SQL texts come from [`crate::sql`]; values cross through [`crate::value`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use db_boundary::source::RowCallbackError;
+use db_boundary::{
+    AlterTable, DbError, DbResult, DictionaryScope, LowerBound, RowFilter, ScanOrder, ScanRequest,
+    ServerInfo, Sink, Source, TableDef, TableName, Value,
+};
+use oracle::sql_type::ToSql;
+use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
+use singer_core::oracle_type::OracleType;
+
+use crate::error::{from_oracle, Operation};
+use crate::settings::ConnectSettings;
+use crate::{sql, value, Manager, SessionRole};
+
+/// Session set-up in one place: explicit NLS conversions, UTC for the tap, and the
+/// module name a DBA sees in V$SESSION.
+pub(crate) fn set_up(conn: &oracle::Connection, role: SessionRole) -> oracle::Result<()> {
+    for statement in sql::session_setup(role == SessionRole::Tap) {
+        conn.execute(statement, &[])?;
+    }
+    conn.set_module(role.module())?;
+    conn.set_action(match role {
+        SessionRole::Tap => "extract",
+        SessionRole::Target => "load",
+    })?;
+    Ok(())
+}
+
+pub struct OracleSession {
+    conn: r2d2::PooledConnection<Manager>,
+    settings: Arc<ConnectSettings>,
+    staged: HashSet<TableName>,
+    server: Option<ServerInfo>,
+}
+
+fn named<'a>(binds: &'a [(String, String)]) -> Vec<(&'a str, &'a dyn ToSql)> {
+    binds
+        .iter()
+        .map(|(n, v)| (n.as_str(), v as &dyn ToSql))
+        .collect()
+}
+
+fn opt_string(row: &oracle::Row, i: usize) -> oracle::Result<Option<String>> {
+    row.get::<usize, Option<String>>(i)
+}
+
+impl OracleSession {
+    pub(crate) fn new(
+        conn: r2d2::PooledConnection<Manager>,
+        settings: Arc<ConnectSettings>,
+    ) -> Self {
+        OracleSession {
+            conn,
+            settings,
+            staged: HashSet::new(),
+            server: None,
+        }
+    }
+
+    fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
+        move |e| from_oracle(&e, &self.settings.target_for_messages(), operation)
+    }
+
+    pub(crate) fn session_privileges(&mut self) -> DbResult<Vec<String>> {
+        let rows = self
+            .conn
+            .query(sql::SESSION_PRIVILEGES, &[])
+            .map_err(self.fail(Operation::Other))?;
+        rows.map(|r| r.and_then(|r| r.get::<usize, String>(0)))
+            .collect::<oracle::Result<Vec<_>>>()
+            .map_err(self.fail(Operation::Other))
+    }
+
+    fn column_rows(&self, rows: oracle::ResultSet<'_, oracle::Row>) -> DbResult<Vec<ColumnRow>> {
+        rows.map(|r| {
+            let r = r?;
+            Ok(ColumnRow {
+                owner: r.get(0)?,
+                table_name: r.get(1)?,
+                column_id: r.get::<usize, Option<u32>>(2)?,
+                column_name: r.get(3)?,
+                data_type: r.get(4)?,
+                data_type_owner: opt_string(&r, 5)?,
+                data_length: r.get(6)?,
+                data_precision: r.get(7)?,
+                data_scale: r.get(8)?,
+                char_length: r.get(9)?,
+                char_used: opt_string(&r, 10)?,
+                nullable: r.get(11)?,
+                virtual_column: opt_string(&r, 12)?,
+                hidden_column: opt_string(&r, 13)?,
+                identity_column: opt_string(&r, 14)?,
+            })
+        })
+        .collect::<oracle::Result<Vec<_>>>()
+        .map_err(self.fail(Operation::ReadDictionary))
+    }
+
+    fn schema_of(&mut self, table: &TableName) -> DbResult<String> {
+        match &table.schema {
+            Some(s) => Ok(s.clone()),
+            None => Ok(Source::server_info(self)?.current_schema),
+        }
+    }
+
+    fn execute_batch(&self, sql_text: &str, rows: &[Vec<Value>]) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self
+            .conn
+            .batch(sql_text, rows.len())
+            .with_batch_errors()
+            .build()
+            .map_err(self.fail(Operation::Other))?;
+        for row in rows {
+            let bound: Vec<Box<dyn ToSql>> =
+                row.iter().map(value::bind).collect::<DbResult<_>>()?;
+            let refs: Vec<&dyn ToSql> = bound.iter().map(|b| b.as_ref()).collect();
+            batch
+                .append_row(&refs)
+                .map_err(self.fail(Operation::Other))?;
+        }
+        match batch.execute() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Some(errors) = e.batch_errors() {
+                    if let Some(first) = errors.first() {
+                        return Err(DbError::RowRejected {
+                            row: first.offset() as usize,
+                            code: Some(first.code()),
+                            message: first.message().to_owned(),
+                        });
+                    }
+                }
+                Err(self.fail(Operation::Other)(e))
+            }
+        }
+    }
+
+    fn run_filtered(
+        &self,
+        sql_text: &str,
+        filter: &RowFilter,
+        extra: Option<&Value>,
+    ) -> DbResult<u64> {
+        let mut binds: Vec<(String, Box<dyn ToSql>)> = Vec::new();
+        if let Some(x) = extra {
+            binds.push(("x".to_owned(), value::bind(x)?));
+        }
+        if let RowFilter::LessThan { value: v, .. } = filter {
+            binds.push(("v".to_owned(), value::bind(v)?));
+        }
+        let refs: Vec<(&str, &dyn ToSql)> = binds
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_ref()))
+            .collect();
+        let statement = self
+            .conn
+            .execute_named(sql_text, &refs)
+            .map_err(self.fail(Operation::Other))?;
+        statement.row_count().map_err(self.fail(Operation::Other))
+    }
+}
+
+impl Source for OracleSession {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        if let Some(info) = &self.server {
+            return Ok(info.clone());
+        }
+        let (version, banner) = self
+            .conn
+            .server_version()
+            .map_err(self.fail(Operation::Other))?;
+        let row = self
+            .conn
+            .query_row(sql::SESSION_IDENTITY, &[])
+            .map_err(self.fail(Operation::Other))?;
+        let user: String = row.get(0).map_err(self.fail(Operation::Other))?;
+        let current_schema: String = row.get(1).map_err(self.fail(Operation::Other))?;
+        // V$PARAMETER needs a privilege; without it, assume the standard 4000.
+        let max_string_bytes = self
+            .conn
+            .query_row_as::<String>(sql::MAX_STRING_SIZE, &[])
+            .map(|v| {
+                if v.eq_ignore_ascii_case("EXTENDED") {
+                    32767
+                } else {
+                    4000
+                }
+            })
+            .unwrap_or(4000);
+        let major = version.major() as u32;
+        let info = ServerInfo {
+            version: banner.lines().next().unwrap_or_default().to_owned(),
+            major_version: major,
+            max_identifier_bytes: if major > 12 || (major == 12 && version.minor() >= 2) {
+                128
+            } else {
+                30
+            },
+            max_string_bytes,
+            user,
+            current_schema,
+        };
+        self.server = Some(info.clone());
+        Ok(info)
+    }
+
+    fn read_dictionary(&mut self, scope: &DictionaryScope) -> DbResult<DictionaryRows> {
+        let fail = self.fail(Operation::ReadDictionary);
+        let tables_sql = sql::dictionary_tables(scope);
+        let tables = self
+            .conn
+            .query_named(&tables_sql.sql, &named(&tables_sql.binds))
+            .map_err(&fail)?
+            .map(|r| {
+                let r = r?;
+                Ok(TableRow {
+                    owner: r.get(0)?,
+                    table_name: r.get(1)?,
+                    table_type: r.get(2)?,
+                    iot_type: opt_string(&r, 3)?,
+                    partitioned: opt_string(&r, 4)?,
+                    temporary: opt_string(&r, 5)?,
+                    num_rows: r.get::<usize, Option<u64>>(6)?,
+                })
+            })
+            .collect::<oracle::Result<Vec<_>>>()
+            .map_err(&fail)?;
+        let columns_sql = sql::dictionary_columns(scope);
+        let rows = self
+            .conn
+            .query_named(&columns_sql.sql, &named(&columns_sql.binds))
+            .map_err(&fail)?;
+        let columns = self.column_rows(rows)?;
+        let constraints_sql = sql::dictionary_constraints(scope);
+        let constraints = self
+            .conn
+            .query_named(&constraints_sql.sql, &named(&constraints_sql.binds))
+            .map_err(&fail)?
+            .map(|r| {
+                let r = r?;
+                Ok(ConstraintRow {
+                    owner: r.get(0)?,
+                    table_name: r.get(1)?,
+                    constraint_name: r.get(2)?,
+                    constraint_type: r.get(3)?,
+                    column_name: r.get(4)?,
+                    position: r.get(5)?,
+                    status: opt_string(&r, 6)?,
+                })
+            })
+            .collect::<oracle::Result<Vec<_>>>()
+            .map_err(&fail)?;
+        Ok(DictionaryRows {
+            tables,
+            columns,
+            constraints,
+        })
+    }
+
+    fn current_scn(&mut self) -> DbResult<u64> {
+        self.conn
+            .query_row_as::<u64>(sql::CURRENT_SCN, &[])
+            .map_err(self.fail(Operation::Flashback))
+    }
+
+    fn scan(
+        &mut self,
+        request: &ScanRequest,
+        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        let text = sql::scan(request)?;
+        tracing::debug!(sql = %text, "scan");
+        let operation = if request.as_of_scn.is_some() {
+            Operation::Flashback
+        } else {
+            Operation::Other
+        };
+        let mut binds: Vec<(String, Box<dyn ToSql>)> = Vec::new();
+        match &request.lower_bound {
+            Some(LowerBound::After(values)) => {
+                for (i, v) in values.iter().enumerate() {
+                    binds.push((format!("k{}", i + 1), value::bind(v)?));
+                }
+            }
+            Some(LowerBound::AtLeast(v)) => binds.push(("k1".into(), value::bind(v)?)),
+            Some(LowerBound::AfterRowId(r)) => binds.push(("k1".into(), Box::new(r.clone()))),
+            None => {}
+        }
+        if let Some(scn) = request.as_of_scn {
+            binds.push(("scn".into(), Box::new(scn)));
+        }
+        let refs: Vec<(&str, &dyn ToSql)> = binds
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_ref()))
+            .collect();
+        let mut statement = self
+            .conn
+            .statement(&text)
+            .fetch_array_size(request.fetch_array_size.max(1))
+            .prefetch_rows(request.prefetch_rows)
+            .build()
+            .map_err(self.fail(operation))?;
+        let rows = statement.query_named(&refs).map_err(self.fail(operation))?;
+        let types: Vec<oracle::sql_type::OracleType> = rows
+            .column_info()
+            .iter()
+            .map(|c| c.oracle_type().clone())
+            .collect();
+        let with_rowid = request.order == ScanOrder::RowId;
+        let mut values = Vec::with_capacity(types.len());
+        let mut count = 0u64;
+        for row in rows {
+            let row = row.map_err(self.fail(operation))?;
+            values.clear();
+            for (i, sql_value) in row.sql_values().iter().enumerate() {
+                let v = value::fetch(sql_value, &types[i])?;
+                values.push(if with_rowid && i + 1 == types.len() {
+                    match v {
+                        Value::Text(t) => Value::Text(t),
+                        other => other,
+                    }
+                } else {
+                    v
+                });
+            }
+            on_row(&values).map_err(DbError::Aborted)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+impl Sink for OracleSession {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        Source::server_info(self)
+    }
+
+    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
+        let owner = self.schema_of(table)?;
+        let rows = self
+            .conn
+            .query_named(
+                sql::DESCRIBE_COLUMNS,
+                &[("owner", &owner), ("name", &table.name)],
+            )
+            .map_err(self.fail(Operation::ReadDictionary))?;
+        let columns = self.column_rows(rows)?;
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let primary_key = self
+            .conn
+            .query_named(
+                sql::DESCRIBE_PRIMARY_KEY,
+                &[("owner", &owner), ("name", &table.name)],
+            )
+            .map_err(self.fail(Operation::ReadDictionary))?
+            .map(|r| r.and_then(|r| r.get::<usize, String>(0)))
+            .collect::<oracle::Result<Vec<_>>>()
+            .map_err(self.fail(Operation::ReadDictionary))?;
+        Ok(Some(TableDef {
+            name: TableName {
+                schema: Some(owner),
+                name: table.name.clone(),
+            },
+            columns: columns
+                .iter()
+                .map(|c| db_boundary::ColumnDef {
+                    name: c.column_name.clone(),
+                    data_type: OracleType::from_column(c),
+                    nullable: c.is_nullable(),
+                    check: None,
+                })
+                .collect(),
+            primary_key,
+        }))
+    }
+
+    fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        let text = sql::create_table(def)?;
+        tracing::debug!(sql = %text, "create table");
+        self.conn
+            .execute(&text, &[])
+            .map_err(self.fail(Operation::CreateTable))?;
+        Ok(())
+    }
+
+    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        let text = sql::alter_table(table, change)?;
+        tracing::debug!(sql = %text, "alter table");
+        self.conn
+            .execute(&text, &[])
+            .map_err(self.fail(Operation::CreateTable))?;
+        Ok(())
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        let text = sql::insert(table, columns)?;
+        self.execute_batch(&text, rows)
+    }
+
+    fn merge_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        key: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if !self.staged.contains(table) {
+            let staging = sql::staging_name(table);
+            if self.describe_table(&staging)?.is_none() {
+                let text = sql::create_staging(table)?;
+                self.conn
+                    .execute(&text, &[])
+                    .map_err(self.fail(Operation::CreateTable))?;
+            }
+            self.staged.insert(table.clone());
+        }
+        self.execute_batch(&sql::insert(&sql::staging_name(table), columns)?, rows)?;
+        self.conn
+            .execute(&sql::merge_from_staging(table, columns, key)?, &[])
+            .map_err(self.fail(Operation::Other))?;
+        self.conn
+            .execute(&sql::clear_staging(table)?, &[])
+            .map_err(self.fail(Operation::Other))?;
+        Ok(())
+    }
+
+    fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
+        self.run_filtered(&sql::delete(table, filter)?, filter, None)
+    }
+
+    fn update_rows(
+        &mut self,
+        table: &TableName,
+        column: &str,
+        value: &Value,
+        filter: &RowFilter,
+    ) -> DbResult<u64> {
+        self.run_filtered(&sql::update(table, column, filter)?, filter, Some(value))
+    }
+
+    fn commit(&mut self) -> DbResult<()> {
+        self.conn.commit().map_err(self.fail(Operation::Other))
+    }
+
+    fn rollback(&mut self) -> DbResult<()> {
+        self.conn.rollback().map_err(self.fail(Operation::Other))
+    }
+}

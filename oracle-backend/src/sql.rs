@@ -1,0 +1,684 @@
+//! Every SQL text this project sends to Oracle, as pure functions of their inputs.
+//!
+//! Identifiers are always double-quoted after [`quote_identifier`] has checked them
+//! (Oracle cannot escape `"` inside a quoted identifier, so one is refused); every value
+//! is a bind variable. The snapshot tests at the bottom are the reviewable list of
+//! statement shapes.
+
+use db_boundary::{
+    AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter, ScanOrder,
+    ScanRequest, TableDef, TableName,
+};
+
+/// Oracle's limit from 12.2 on; older servers are stricter and will say so themselves.
+pub const MAX_IDENTIFIER_BYTES: usize = 128;
+
+/// `name` as a quoted identifier, or an error if Oracle could not accept it.
+pub fn quote_identifier(name: &str) -> Result<String, DbError> {
+    if name.is_empty() || name.contains('"') || name.contains('\0') {
+        return Err(DbError::Config(format!(
+            "{name:?} cannot be an Oracle identifier (empty, or contains a double quote or NUL)"
+        )));
+    }
+    if name.len() > MAX_IDENTIFIER_BYTES {
+        return Err(DbError::ora(
+            972,
+            format!(
+                "identifier is too long ({} bytes, at most {MAX_IDENTIFIER_BYTES})",
+                name.len()
+            ),
+        ));
+    }
+    Ok(format!("\"{name}\""))
+}
+
+/// `"SCHEMA"."TABLE"` or `"TABLE"`.
+pub fn qualified(table: &TableName) -> Result<String, DbError> {
+    let name = quote_identifier(&table.name)?;
+    Ok(match &table.schema {
+        Some(schema) => format!("{}.{name}", quote_identifier(schema)?),
+        None => name,
+    })
+}
+
+fn quoted_list(names: &[String]) -> Result<String, DbError> {
+    Ok(names
+        .iter()
+        .map(|n| quote_identifier(n))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", "))
+}
+
+/// Statements run once on every new session, tap or target.
+pub fn session_setup(utc: bool) -> Vec<&'static str> {
+    let mut statements = vec![
+        "ALTER SESSION SET NLS_NUMERIC_CHARACTERS = '.,'",
+        "ALTER SESSION SET NLS_DATE_FORMAT = 'YYYY-MM-DD\"T\"HH24:MI:SS'",
+        "ALTER SESSION SET NLS_TIMESTAMP_FORMAT = 'YYYY-MM-DD\"T\"HH24:MI:SS.FF9'",
+        "ALTER SESSION SET NLS_TIMESTAMP_TZ_FORMAT = 'YYYY-MM-DD\"T\"HH24:MI:SS.FF9TZH:TZM'",
+        "ALTER SESSION SET NLS_SORT = 'BINARY'",
+        "ALTER SESSION SET NLS_COMP = 'BINARY'",
+    ];
+    if utc {
+        statements.push("ALTER SESSION SET TIME_ZONE = 'UTC'");
+    }
+    statements
+}
+
+/// A WHERE condition over an owner and a table-name column plus its named binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeCondition {
+    pub sql: String,
+    pub binds: Vec<(String, String)>,
+}
+
+/// The dictionary scope as SQL: schemas as an IN list of binds (or "not maintained by
+/// Oracle" when none are named), include/exclude LIKE patterns with `\` as ESCAPE.
+pub fn scope_condition(
+    scope: &DictionaryScope,
+    owner: &str,
+    table: &str,
+    user_alias: &str,
+) -> ScopeCondition {
+    let mut parts = Vec::new();
+    let mut binds = Vec::new();
+    if scope.schemas.is_empty() {
+        parts.push(format!("{user_alias}.ORACLE_MAINTAINED = 'N'"));
+    } else {
+        let names: Vec<String> = scope
+            .schemas
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                binds.push((format!("s{i}"), s.clone()));
+                format!(":s{i}")
+            })
+            .collect();
+        parts.push(format!("{owner} IN ({})", names.join(", ")));
+    }
+    let patterns = |list: &[db_boundary::TablePattern],
+                    prefix: &str,
+                    binds: &mut Vec<(String, String)>| {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                binds.push((format!("{prefix}{i}o"), p.owner.clone()));
+                binds.push((format!("{prefix}{i}t"), p.table.clone()));
+                format!("({owner} LIKE :{prefix}{i}o ESCAPE '\\' AND {table} LIKE :{prefix}{i}t ESCAPE '\\')")
+            })
+            .collect::<Vec<_>>()
+    };
+    let include = patterns(&scope.include, "i", &mut binds);
+    if !include.is_empty() {
+        parts.push(format!("({})", include.join(" OR ")));
+    }
+    let exclude = patterns(&scope.exclude, "x", &mut binds);
+    if !exclude.is_empty() {
+        parts.push(format!("NOT ({})", exclude.join(" OR ")));
+    }
+    ScopeCondition {
+        sql: parts.join(" AND "),
+        binds,
+    }
+}
+
+/// Tables (not dropped, temporary, nested, secondary or IOT overflow/mapping segments),
+/// materialized views (their container tables, typed as such) and views.
+pub fn dictionary_tables(scope: &DictionaryScope) -> ScopeCondition {
+    let tables = scope_condition(scope, "t.OWNER", "t.TABLE_NAME", "u");
+    let views = scope_condition(scope, "v.OWNER", "v.VIEW_NAME", "u");
+    ScopeCondition {
+        sql: format!(
+            "SELECT t.OWNER, t.TABLE_NAME, \
+             CASE WHEN m.MVIEW_NAME IS NOT NULL THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS TABLE_TYPE, \
+             t.IOT_TYPE, t.PARTITIONED, t.TEMPORARY, t.NUM_ROWS \
+             FROM ALL_TABLES t \
+             JOIN ALL_USERS u ON u.USERNAME = t.OWNER \
+             LEFT JOIN ALL_MVIEWS m ON m.OWNER = t.OWNER AND m.MVIEW_NAME = t.TABLE_NAME \
+             WHERE t.DROPPED = 'NO' AND t.TEMPORARY = 'N' AND t.NESTED = 'NO' AND t.SECONDARY = 'N' \
+             AND (t.IOT_TYPE IS NULL OR t.IOT_TYPE = 'IOT') AND {} \
+             UNION ALL \
+             SELECT v.OWNER, v.VIEW_NAME, 'VIEW', NULL, 'NO', 'N', NULL \
+             FROM ALL_VIEWS v JOIN ALL_USERS u ON u.USERNAME = v.OWNER WHERE {} \
+             ORDER BY 1, 2",
+            tables.sql, views.sql
+        ),
+        // Both halves use the same bind names, bound once by name.
+        binds: tables.binds,
+    }
+}
+
+/// Visible columns in COLUMN_ID order, with their virtual and identity flags.
+pub fn dictionary_columns(scope: &DictionaryScope) -> ScopeCondition {
+    let condition = scope_condition(scope, "c.OWNER", "c.TABLE_NAME", "u");
+    ScopeCondition {
+        sql: format!(
+            "SELECT c.OWNER, c.TABLE_NAME, c.COLUMN_ID, c.COLUMN_NAME, c.DATA_TYPE, c.DATA_TYPE_OWNER, \
+             c.DATA_LENGTH, c.DATA_PRECISION, c.DATA_SCALE, c.CHAR_LENGTH, c.CHAR_USED, c.NULLABLE, \
+             c.VIRTUAL_COLUMN, c.HIDDEN_COLUMN, c.IDENTITY_COLUMN \
+             FROM ALL_TAB_COLS c JOIN ALL_USERS u ON u.USERNAME = c.OWNER \
+             WHERE c.HIDDEN_COLUMN = 'NO' AND {} \
+             ORDER BY c.OWNER, c.TABLE_NAME, c.COLUMN_ID",
+            condition.sql
+        ),
+        binds: condition.binds,
+    }
+}
+
+/// Columns of enabled primary and unique keys in POSITION order.
+pub fn dictionary_constraints(scope: &DictionaryScope) -> ScopeCondition {
+    let condition = scope_condition(scope, "k.OWNER", "k.TABLE_NAME", "u");
+    ScopeCondition {
+        sql: format!(
+            "SELECT k.OWNER, k.TABLE_NAME, k.CONSTRAINT_NAME, k.CONSTRAINT_TYPE, kc.COLUMN_NAME, kc.POSITION, k.STATUS \
+             FROM ALL_CONSTRAINTS k \
+             JOIN ALL_CONS_COLUMNS kc ON kc.OWNER = k.OWNER AND kc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+             AND kc.TABLE_NAME = k.TABLE_NAME \
+             JOIN ALL_USERS u ON u.USERNAME = k.OWNER \
+             WHERE k.CONSTRAINT_TYPE IN ('P', 'U') AND k.STATUS = 'ENABLED' AND {} \
+             ORDER BY k.OWNER, k.TABLE_NAME, k.CONSTRAINT_NAME, kc.POSITION",
+            condition.sql
+        ),
+        binds: condition.binds,
+    }
+}
+
+/// The current SCN, for a flashback snapshot fixed at a sync's start.
+pub const CURRENT_SCN: &str = "SELECT DBMS_FLASHBACK.GET_SYSTEM_CHANGE_NUMBER FROM DUAL";
+
+/// Session user and current schema.
+pub const SESSION_IDENTITY: &str =
+    "SELECT SYS_CONTEXT('USERENV', 'SESSION_USER'), SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL";
+
+/// MAX_STRING_SIZE (needs SELECT on V$PARAMETER; 4000 is assumed when unreadable).
+pub const MAX_STRING_SIZE: &str = "SELECT VALUE FROM V$PARAMETER WHERE NAME = 'max_string_size'";
+
+/// The privileges the session holds.
+pub const SESSION_PRIVILEGES: &str = "SELECT PRIVILEGE FROM SESSION_PRIVS ORDER BY PRIVILEGE";
+
+/// One table read. Binds, by name: `:k1..:kN` for the lower bound, `:scn` for flashback.
+pub fn scan(request: &ScanRequest) -> Result<String, DbError> {
+    let table = qualified(&TableName {
+        schema: Some(request.owner.clone()),
+        name: request.table.clone(),
+    })?;
+    let mut columns = request
+        .columns
+        .iter()
+        .map(|c| quote_identifier(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if request.order == ScanOrder::RowId {
+        columns.push("ROWIDTOCHAR(ROWID)".to_owned());
+    }
+    if columns.is_empty() {
+        columns.push("NULL".to_owned());
+    }
+    let mut sql = format!("SELECT {} FROM {table}", columns.join(", "));
+    if request.as_of_scn.is_some() {
+        sql.push_str(" AS OF SCN :scn");
+    }
+    match (&request.lower_bound, &request.order) {
+        (None, _) => {}
+        (Some(LowerBound::After(values)), ScanOrder::Columns(keys))
+            if values.len() == keys.len() && !keys.is_empty() =>
+        {
+            // Oracle has no row-value `>`: (a, b) > (:k1, :k2) becomes
+            // a > :k1 OR (a = :k1 AND b > :k2).
+            let quoted = keys
+                .iter()
+                .map(|k| quote_identifier(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            let disjuncts: Vec<String> = (0..quoted.len())
+                .map(|i| {
+                    let mut terms: Vec<String> = (0..i)
+                        .map(|j| format!("{} = :k{}", quoted[j], j + 1))
+                        .collect();
+                    terms.push(format!("{} > :k{}", quoted[i], i + 1));
+                    format!("({})", terms.join(" AND "))
+                })
+                .collect();
+            sql.push_str(&format!(" WHERE ({})", disjuncts.join(" OR ")));
+        }
+        (Some(LowerBound::AtLeast(_)), ScanOrder::Columns(keys)) if keys.len() == 1 => {
+            sql.push_str(&format!(" WHERE {} >= :k1", quote_identifier(&keys[0])?));
+        }
+        (Some(LowerBound::AfterRowId(_)), ScanOrder::RowId) => {
+            sql.push_str(" WHERE ROWID > CHARTOROWID(:k1)");
+        }
+        (Some(_), _) => {
+            return Err(DbError::Unsupported(
+                "this lower bound does not fit the scan order".into(),
+            ))
+        }
+    }
+    match &request.order {
+        ScanOrder::Unordered => {}
+        ScanOrder::RowId => sql.push_str(" ORDER BY ROWID"),
+        ScanOrder::Columns(keys) => {
+            let order: Vec<String> = keys
+                .iter()
+                .map(|k| quote_identifier(k).map(|q| format!("{q} NULLS FIRST")))
+                .collect::<Result<_, _>>()?;
+            sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        }
+    }
+    Ok(sql)
+}
+
+/// Columns of one table for `describe_table`; binds `:owner`, `:name`.
+pub const DESCRIBE_COLUMNS: &str = "SELECT OWNER, TABLE_NAME, COLUMN_ID, COLUMN_NAME, DATA_TYPE, DATA_TYPE_OWNER, \
+     DATA_LENGTH, DATA_PRECISION, DATA_SCALE, CHAR_LENGTH, CHAR_USED, NULLABLE, VIRTUAL_COLUMN, HIDDEN_COLUMN, \
+     IDENTITY_COLUMN FROM ALL_TAB_COLS WHERE OWNER = :owner AND TABLE_NAME = :name AND HIDDEN_COLUMN = 'NO' \
+     ORDER BY COLUMN_ID";
+
+/// Primary key columns of one table; binds `:owner`, `:name`.
+pub const DESCRIBE_PRIMARY_KEY: &str = "SELECT kc.COLUMN_NAME FROM ALL_CONSTRAINTS k \
+     JOIN ALL_CONS_COLUMNS kc ON kc.OWNER = k.OWNER AND kc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+     WHERE k.OWNER = :owner AND k.TABLE_NAME = :name AND k.CONSTRAINT_TYPE = 'P' ORDER BY kc.POSITION";
+
+fn column_sql(column: &ColumnDef) -> Result<String, DbError> {
+    let name = quote_identifier(&column.name)?;
+    let mut sql = format!("{name} {}", column.data_type);
+    if !column.nullable {
+        sql.push_str(" NOT NULL");
+    }
+    match column.check {
+        Some(ColumnCheck::ZeroOrOne) => sql.push_str(&format!(" CHECK ({name} IN (0, 1))")),
+        Some(ColumnCheck::IsJson) => sql.push_str(&format!(" CHECK ({name} IS JSON)")),
+        None => {}
+    }
+    Ok(sql)
+}
+
+pub fn create_table(def: &TableDef) -> Result<String, DbError> {
+    let mut parts = def
+        .columns
+        .iter()
+        .map(column_sql)
+        .collect::<Result<Vec<_>, _>>()?;
+    if !def.primary_key.is_empty() {
+        parts.push(format!("PRIMARY KEY ({})", quoted_list(&def.primary_key)?));
+    }
+    Ok(format!(
+        "CREATE TABLE {} ({})",
+        qualified(&def.name)?,
+        parts.join(", ")
+    ))
+}
+
+pub fn alter_table(table: &TableName, change: &AlterTable) -> Result<String, DbError> {
+    let t = qualified(table)?;
+    Ok(match change {
+        AlterTable::AddColumn(c) => format!("ALTER TABLE {t} ADD ({})", column_sql(c)?),
+        AlterTable::ModifyColumn(c) => format!(
+            "ALTER TABLE {t} MODIFY ({} {})",
+            quote_identifier(&c.name)?,
+            c.data_type
+        ),
+        AlterTable::RenameColumn { from, to } => format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+            quote_identifier(from)?,
+            quote_identifier(to)?
+        ),
+        AlterTable::CopyColumn { from, to } => format!(
+            "UPDATE {t} SET {} = {}",
+            quote_identifier(to)?,
+            quote_identifier(from)?
+        ),
+        AlterTable::DropColumn(c) => {
+            format!("ALTER TABLE {t} DROP COLUMN {}", quote_identifier(c)?)
+        }
+    })
+}
+
+/// Array INSERT; binds `:1..:N` in column order.
+pub fn insert(table: &TableName, columns: &[String]) -> Result<String, DbError> {
+    let binds: Vec<String> = (1..=columns.len()).map(|i| format!(":{i}")).collect();
+    Ok(format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        qualified(table)?,
+        quoted_list(columns)?,
+        binds.join(", ")
+    ))
+}
+
+/// The private staging table an upsert goes through: a global temporary table with
+/// the target's columns, created once and reused, so a batch runs no DDL.
+pub fn staging_name(table: &TableName) -> TableName {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in table
+        .schema
+        .iter()
+        .flat_map(|s| s.bytes())
+        .chain([0])
+        .chain(table.name.bytes())
+    {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let mut prefix: String = table.name.chars().take(20).collect();
+    prefix.retain(|c| c.is_ascii_alphanumeric() || c == '_');
+    TableName {
+        schema: table.schema.clone(),
+        name: format!("SDC_STAGE_{prefix}_{hash:08X}"),
+    }
+}
+
+pub fn create_staging(table: &TableName) -> Result<String, DbError> {
+    Ok(format!(
+        "CREATE GLOBAL TEMPORARY TABLE {} ON COMMIT DELETE ROWS AS SELECT * FROM {} WHERE 1 = 0",
+        qualified(&staging_name(table))?,
+        qualified(table)?
+    ))
+}
+
+/// One MERGE from the staging table into the target on the key columns.
+pub fn merge_from_staging(
+    table: &TableName,
+    columns: &[String],
+    key: &[String],
+) -> Result<String, DbError> {
+    let on: Vec<String> = key
+        .iter()
+        .map(|k| quote_identifier(k).map(|q| format!("d.{q} = s.{q}")))
+        .collect::<Result<_, _>>()?;
+    let updates: Vec<String> = columns
+        .iter()
+        .filter(|c| !key.contains(c))
+        .map(|c| quote_identifier(c).map(|q| format!("d.{q} = s.{q}")))
+        .collect::<Result<_, _>>()?;
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| quote_identifier(c).map(|q| format!("s.{q}")))
+        .collect::<Result<_, _>>()?;
+    let mut sql = format!(
+        "MERGE INTO {} d USING (SELECT {} FROM {}) s ON ({})",
+        qualified(table)?,
+        quoted_list(columns)?,
+        qualified(&staging_name(table))?,
+        on.join(" AND ")
+    );
+    if !updates.is_empty() {
+        sql.push_str(&format!(
+            " WHEN MATCHED THEN UPDATE SET {}",
+            updates.join(", ")
+        ));
+    }
+    sql.push_str(&format!(
+        " WHEN NOT MATCHED THEN INSERT ({}) VALUES ({})",
+        quoted_list(columns)?,
+        values.join(", ")
+    ));
+    Ok(sql)
+}
+
+/// Empties the staging table between merges of one transaction.
+pub fn clear_staging(table: &TableName) -> Result<String, DbError> {
+    Ok(format!("DELETE FROM {}", qualified(&staging_name(table))?))
+}
+
+fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
+    Ok(match filter {
+        RowFilter::All => String::new(),
+        RowFilter::LessThan { column, .. } => format!(" WHERE {} < :v", quote_identifier(column)?),
+        RowFilter::NotNull { column } => {
+            format!(" WHERE {} IS NOT NULL", quote_identifier(column)?)
+        }
+    })
+}
+
+/// DELETE by filter; `LessThan` binds `:v`.
+pub fn delete(table: &TableName, filter: &RowFilter) -> Result<String, DbError> {
+    Ok(format!(
+        "DELETE FROM {}{}",
+        qualified(table)?,
+        filter_sql(filter)?
+    ))
+}
+
+/// UPDATE one column by filter; binds `:x` (the new value) and `:v` for `LessThan`.
+pub fn update(table: &TableName, column: &str, filter: &RowFilter) -> Result<String, DbError> {
+    Ok(format!(
+        "UPDATE {} SET {} = :x{}",
+        qualified(table)?,
+        quote_identifier(column)?,
+        filter_sql(filter)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use db_boundary::{TablePattern, Value};
+    use singer_core::oracle_type::{LengthSemantics, OracleType};
+
+    fn table() -> TableName {
+        TableName {
+            schema: Some("App Owner".into()),
+            name: "order".into(),
+        }
+    }
+
+    fn scan_request(order: ScanOrder, bound: Option<LowerBound>, scn: Option<u64>) -> ScanRequest {
+        ScanRequest {
+            owner: "HR".into(),
+            table: "Mixed Case".into(),
+            columns: vec!["ID".into(), "select".into(), "UPDATED_AT".into()],
+            order,
+            lower_bound: bound,
+            as_of_scn: scn,
+            fetch_array_size: 1000,
+            prefetch_rows: 1000,
+        }
+    }
+
+    #[test]
+    fn identifiers_are_quoted_or_refused() {
+        assert_eq!(quote_identifier("select").unwrap(), "\"select\"");
+        assert!(quote_identifier("a\"b").is_err());
+        assert!(quote_identifier("").is_err());
+        assert_eq!(
+            quote_identifier(&"X".repeat(129)).unwrap_err().ora_code(),
+            Some(972)
+        );
+        assert!(quote_identifier(&"X".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn every_statement_shape() {
+        let scope = DictionaryScope {
+            schemas: vec!["HR".into(), "SALES".into()],
+            include: vec![TablePattern {
+                owner: "HR".into(),
+                table: "%".into(),
+            }],
+            exclude: vec![TablePattern {
+                owner: "%".into(),
+                table: "TMP\\_%".into(),
+            }],
+        };
+        let unscoped = DictionaryScope::default();
+        let key = |k: &str| vec![k.to_owned()];
+        let composite = vec!["ID".to_owned(), "select".to_owned()];
+        let def = TableDef {
+            name: table(),
+            columns: vec![
+                ColumnDef {
+                    name: "ID".into(),
+                    data_type: OracleType::Number {
+                        precision: Some(38),
+                        scale: Some(0),
+                    },
+                    nullable: false,
+                    check: None,
+                },
+                ColumnDef {
+                    name: "name".into(),
+                    data_type: OracleType::Varchar2 {
+                        length: 100,
+                        semantics: LengthSemantics::Char,
+                    },
+                    nullable: true,
+                    check: None,
+                },
+                ColumnDef {
+                    name: "FLAG".into(),
+                    data_type: OracleType::Number {
+                        precision: Some(1),
+                        scale: Some(0),
+                    },
+                    nullable: true,
+                    check: Some(ColumnCheck::ZeroOrOne),
+                },
+                ColumnDef {
+                    name: "DOC".into(),
+                    data_type: OracleType::Clob,
+                    nullable: true,
+                    check: Some(ColumnCheck::IsJson),
+                },
+                ColumnDef {
+                    name: "AT".into(),
+                    data_type: OracleType::TimestampTz {
+                        fractional_precision: 6,
+                    },
+                    nullable: true,
+                    check: None,
+                },
+            ],
+            primary_key: vec!["ID".into()],
+        };
+        let columns = vec!["ID".to_owned(), "name".to_owned(), "AT".to_owned()];
+        let filter_lt = RowFilter::LessThan {
+            column: "_SDC_TABLE_VERSION".into(),
+            value: Value::Number("5".into()),
+        };
+        let filter_nn = RowFilter::NotNull {
+            column: "_SDC_DELETED_AT".into(),
+        };
+        let mut out = String::new();
+        let mut add = |title: &str, sql: String| out.push_str(&format!("-- {title}\n{sql}\n\n"));
+        for s in session_setup(true) {
+            add("session set-up", s.to_owned());
+        }
+        let t = dictionary_tables(&scope);
+        add(
+            &format!("dictionary tables, scoped (binds {:?})", t.binds),
+            t.sql,
+        );
+        add(
+            "dictionary tables, every schema Oracle does not maintain",
+            dictionary_tables(&unscoped).sql,
+        );
+        add("dictionary columns", dictionary_columns(&scope).sql);
+        add("dictionary constraints", dictionary_constraints(&scope).sql);
+        add("current SCN", CURRENT_SCN.to_owned());
+        add("session identity", SESSION_IDENTITY.to_owned());
+        add("max string size", MAX_STRING_SIZE.to_owned());
+        add("session privileges", SESSION_PRIVILEGES.to_owned());
+        add(
+            "scan, unordered",
+            scan(&scan_request(ScanOrder::Unordered, None, None)).unwrap(),
+        );
+        add(
+            "scan, full table by key from the start",
+            scan(&scan_request(ScanOrder::Columns(key("ID")), None, None)).unwrap(),
+        );
+        add(
+            "scan, keyset after a composite key",
+            scan(&scan_request(
+                ScanOrder::Columns(composite.clone()),
+                Some(LowerBound::After(vec![
+                    Value::Number("1".into()),
+                    Value::Text("x".into()),
+                ])),
+                None,
+            ))
+            .unwrap(),
+        );
+        add(
+            "scan, incremental from a bookmark",
+            scan(&scan_request(
+                ScanOrder::Columns(key("UPDATED_AT")),
+                Some(LowerBound::AtLeast(Value::Null)),
+                None,
+            ))
+            .unwrap(),
+        );
+        add(
+            "scan, by ROWID after a ROWID, as of an SCN",
+            scan(&scan_request(
+                ScanOrder::RowId,
+                Some(LowerBound::AfterRowId("AAA".into())),
+                Some(42),
+            ))
+            .unwrap(),
+        );
+        add("describe columns", DESCRIBE_COLUMNS.to_owned());
+        add("describe primary key", DESCRIBE_PRIMARY_KEY.to_owned());
+        add("create table", create_table(&def).unwrap());
+        add(
+            "add column",
+            alter_table(&table(), &AlterTable::AddColumn(def.columns[1].clone())).unwrap(),
+        );
+        add(
+            "widen column",
+            alter_table(&table(), &AlterTable::ModifyColumn(def.columns[1].clone())).unwrap(),
+        );
+        add(
+            "rename column",
+            alter_table(
+                &table(),
+                &AlterTable::RenameColumn {
+                    from: "name".into(),
+                    to: "name__OLD".into(),
+                },
+            )
+            .unwrap(),
+        );
+        add(
+            "copy column",
+            alter_table(
+                &table(),
+                &AlterTable::CopyColumn {
+                    from: "name__OLD".into(),
+                    to: "name".into(),
+                },
+            )
+            .unwrap(),
+        );
+        add(
+            "drop column",
+            alter_table(&table(), &AlterTable::DropColumn("name__OLD".into())).unwrap(),
+        );
+        add("insert", insert(&table(), &columns).unwrap());
+        add("create staging", create_staging(&table()).unwrap());
+        add(
+            "insert into staging",
+            insert(&staging_name(&table()), &columns).unwrap(),
+        );
+        add(
+            "merge from staging",
+            merge_from_staging(&table(), &columns, &key("ID")).unwrap(),
+        );
+        add(
+            "merge, key columns only",
+            merge_from_staging(&table(), &key("ID"), &key("ID")).unwrap(),
+        );
+        add("clear staging", clear_staging(&table()).unwrap());
+        add("delete all", delete(&table(), &RowFilter::All).unwrap());
+        add(
+            "delete older versions",
+            delete(&table(), &filter_lt).unwrap(),
+        );
+        add(
+            "delete rows marked deleted",
+            delete(&table(), &filter_nn).unwrap(),
+        );
+        add(
+            "mark older versions deleted",
+            update(&table(), "_SDC_DELETED_AT", &filter_lt).unwrap(),
+        );
+        insta::assert_snapshot!(out);
+    }
+}

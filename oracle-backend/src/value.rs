@@ -1,0 +1,175 @@
+//! Converting between the driver's values and the project's [`Value`]: fetch by the
+//! column's Oracle type, bind by the value's variant.
+
+use chrono::{FixedOffset, NaiveDate, TimeZone};
+use db_boundary::{DbError, Value};
+use oracle::sql_type::{IntervalDS, IntervalYM, OracleType as DriverType, Timestamp, ToSql};
+use oracle::SqlValue;
+
+/// NUMBER text as Oracle renders it (`.5`, `-.5`, `100`) in the canonical form of
+/// [`Value::Number`] (`0.5`, `-0.5`, `100`).
+pub fn canonical_number(text: &str) -> String {
+    let (negative, body) = match text.trim().strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.trim()),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    let int_part = int_part.trim_start_matches('0');
+    let frac_part = frac_part.trim_end_matches('0');
+    let mut out = String::with_capacity(text.len() + 1);
+    if int_part.is_empty() && frac_part.is_empty() {
+        return "0".to_owned();
+    }
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if int_part.is_empty() { "0" } else { int_part });
+    if !frac_part.is_empty() {
+        out.push('.');
+        out.push_str(frac_part);
+    }
+    out
+}
+
+fn naive(ts: &Timestamp) -> Result<chrono::NaiveDateTime, DbError> {
+    NaiveDate::from_ymd_opt(ts.year(), ts.month(), ts.day())
+        .and_then(|d| d.and_hms_nano_opt(ts.hour(), ts.minute(), ts.second(), ts.nanosecond()))
+        .ok_or_else(|| DbError::Database {
+            code: None,
+            message: "a DATE or TIMESTAMP value is outside the range this project represents"
+                .into(),
+        })
+}
+
+fn driver(e: oracle::Error) -> DbError {
+    crate::error::from_oracle(&e, "", crate::error::Operation::Other)
+}
+
+/// Reads one fetched column as a [`Value`].
+pub fn fetch(value: &SqlValue, column_type: &DriverType) -> Result<Value, DbError> {
+    if value.is_null().map_err(driver)? {
+        return Ok(Value::Null);
+    }
+    Ok(match column_type {
+        DriverType::Number(..) | DriverType::Float(_) | DriverType::Int64 | DriverType::UInt64 => {
+            Value::Number(canonical_number(&value.get::<String>().map_err(driver)?))
+        }
+        DriverType::BinaryFloat => Value::BinaryFloat(value.get::<f32>().map_err(driver)?),
+        DriverType::BinaryDouble => Value::BinaryDouble(value.get::<f64>().map_err(driver)?),
+        DriverType::Raw(_) | DriverType::LongRaw | DriverType::BLOB => {
+            Value::Bytes(value.get::<Vec<u8>>().map_err(driver)?)
+        }
+        DriverType::Date => Value::Date(naive(&value.get::<Timestamp>().map_err(driver)?)?),
+        DriverType::Timestamp(_) => {
+            Value::Timestamp(naive(&value.get::<Timestamp>().map_err(driver)?)?)
+        }
+        DriverType::TimestampTZ(_) | DriverType::TimestampLTZ(_) => {
+            let ts = value.get::<Timestamp>().map_err(driver)?;
+            let offset =
+                FixedOffset::east_opt(ts.tz_offset()).ok_or_else(|| DbError::Database {
+                    code: None,
+                    message: "invalid time zone offset".into(),
+                })?;
+            let local = naive(&ts)?;
+            Value::TimestampTz(offset.from_local_datetime(&local).single().ok_or_else(|| {
+                DbError::Database {
+                    code: None,
+                    message: "ambiguous local time".into(),
+                }
+            })?)
+        }
+        DriverType::IntervalYM(_) => {
+            let i = value.get::<IntervalYM>().map_err(driver)?;
+            Value::IntervalYm {
+                years: i.years(),
+                months: i.months(),
+            }
+        }
+        DriverType::IntervalDS(..) => {
+            let i = value.get::<IntervalDS>().map_err(driver)?;
+            Value::IntervalDs {
+                days: i.days(),
+                hours: i.hours(),
+                minutes: i.minutes(),
+                seconds: i.seconds(),
+                nanoseconds: i.nanoseconds(),
+            }
+        }
+        DriverType::Boolean => Value::Boolean(value.get::<bool>().map_err(driver)?),
+        DriverType::Json => Value::Json(value.get::<String>().map_err(driver)?),
+        DriverType::Object(_) | DriverType::BFILE | DriverType::RefCursor => {
+            return Err(DbError::Unsupported(format!(
+                "fetching {column_type} values"
+            )))
+        }
+        // Character types, LOBs, LONG, ROWID, XMLTYPE and anything textual.
+        _ => Value::Text(value.get::<String>().map_err(driver)?),
+    })
+}
+
+/// A value bound with an explicit Oracle type (BINARY_FLOAT/DOUBLE rather than the
+/// crate's default NUMBER for floats).
+struct Typed<T>(T, DriverType);
+
+impl<T: ToSql> ToSql for Typed<T> {
+    fn oratype(&self, _conn: &oracle::Connection) -> oracle::Result<DriverType> {
+        Ok(self.1.clone())
+    }
+    fn to_sql(&self, val: &mut SqlValue) -> oracle::Result<()> {
+        self.0.to_sql(val)
+    }
+}
+
+/// A bindable form of `value`.
+pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
+    Ok(match value {
+        Value::Null => Box::new(None::<String>),
+        // Bound as text and converted by Oracle under NLS_NUMERIC_CHARACTERS '.,' (set
+        // for every session), which keeps all 38 digits.
+        Value::Number(text) | Value::Text(text) | Value::Json(text) => Box::new(text.clone()),
+        Value::BinaryFloat(f) => Box::new(Typed(*f, DriverType::BinaryFloat)),
+        Value::BinaryDouble(f) => Box::new(Typed(*f, DriverType::BinaryDouble)),
+        Value::Bytes(b) => Box::new(b.clone()),
+        Value::Date(t) | Value::Timestamp(t) => Box::new(*t),
+        Value::TimestampTz(t) => Box::new(*t),
+        Value::IntervalYm { years, months } => {
+            Box::new(IntervalYM::new(*years, *months).map_err(driver)?)
+        }
+        Value::IntervalDs {
+            days,
+            hours,
+            minutes,
+            seconds,
+            nanoseconds,
+        } => Box::new(
+            IntervalDS::new(*days, *hours, *minutes, *seconds, *nanoseconds).map_err(driver)?,
+        ),
+        Value::Boolean(b) => Box::new(*b),
+        Value::Vector(items) => Box::new(format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oracle_number_text_becomes_canonical() {
+        assert_eq!(canonical_number(".5"), "0.5");
+        assert_eq!(canonical_number("-.05"), "-0.05");
+        assert_eq!(canonical_number("100"), "100");
+        assert_eq!(canonical_number("0"), "0");
+        assert_eq!(
+            canonical_number("12345678901234567890123456789012345678"),
+            "12345678901234567890123456789012345678"
+        );
+        assert_eq!(canonical_number("1.50"), "1.5");
+    }
+}
