@@ -6,7 +6,7 @@
 //! publishing half a batch, and a killed process loses only what no emitted STATE
 //! covers. See [`crate::state`] for when a STATE is written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
+use singer_core::message::Message;
+use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
 use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
 
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
 use crate::evolve;
-use crate::input::{self, Message};
 use crate::naming::{NamingRules, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
@@ -79,7 +80,6 @@ pub struct Loader<W: Write> {
     states: StateTracker,
     out: StateWriter<W>,
     rejects: Option<BufWriter<File>>,
-    warned_types: HashSet<String>,
     /// Base of `_sdc_sequence` when the record has none: run start (ms) * 10^6 + line.
     sequence_base: i64,
     stats: LoadStats,
@@ -132,69 +132,50 @@ impl<W: Write> Loader<W> {
             states: StateTracker::new(),
             out: StateWriter::new(out),
             rejects: None,
-            warned_types: HashSet::new(),
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
             stats: LoadStats::default(),
             config,
         })
     }
 
-    /// Reads every line of `input` and loads it, then finishes the run.
-    pub fn load<R: BufRead>(mut self, mut input: R) -> Result<LoadStats, TargetError> {
-        let mut buffer = String::new();
-        let mut line_number = 0u64;
-        loop {
-            buffer.clear();
-            let read = input.read_line(&mut buffer).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::InvalidData {
-                    TargetError::Input {
-                        line: line_number + 1,
-                        reason: "the line is not valid UTF-8".into(),
-                    }
-                } else {
-                    TargetError::Read(e)
-                }
-            })?;
-            if read == 0 {
-                break;
-            }
-            line_number += 1;
-            let line = buffer.trim_end_matches(['\n', '\r']);
-            if line.trim().is_empty() {
-                continue;
-            }
-            self.process(line_number, line)?;
+    /// Reads every message of `input` and loads it, then finishes the run.
+    pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
+        let mut reader = MessageReader::new(input);
+        while let Some(line) = reader.next_message().map_err(read_error)? {
+            self.handle(line.number, line.message)?;
         }
         self.finish()
     }
 
-    /// Handles one non-blank input line.
-    pub fn process(&mut self, line: u64, text: &str) -> Result<(), TargetError> {
-        let message =
-            input::parse_line(text).map_err(|e| TargetError::Input { line, reason: e.0 })?;
+    /// Handles one message read from input line `line`.
+    pub fn handle(&mut self, line: u64, message: Message<'_>) -> Result<(), TargetError> {
         match message {
-            Message::Schema {
-                stream,
-                schema,
-                key_properties,
-            } => self.on_schema(line, &stream, schema, key_properties)?,
-            Message::Record {
-                stream,
-                record,
-                version,
-                time_extracted,
-            } => self.on_record(line, &stream, record, version, time_extracted.as_deref())?,
-            Message::State(value) => {
+            Message::Schema(schema) => {
+                self.on_schema(line, &schema.stream, schema.schema, schema.key_properties)?
+            }
+            Message::Record(record) => self.on_record(
+                line,
+                &record.stream,
+                record.record,
+                record.version,
+                record.time_extracted.as_deref(),
+            )?,
+            Message::State { value } => {
                 self.states.push(line, value.to_owned(), Instant::now());
                 self.emit_ready()?;
             }
             Message::ActivateVersion { stream, version } => {
                 self.on_activate_version(line, &stream, version)?
             }
-            Message::Other(kind) => {
-                if self.warned_types.insert(kind.to_string()) {
-                    tracing::warn!(line, kind = %kind, "skipping messages of a type this target does not load");
-                }
+            Message::Batch(batch) => {
+                // Loading BATCH files is not implemented; skipping them would lose rows.
+                return Err(TargetError::Input {
+                    line,
+                    reason: format!(
+                        "stream {:?}: BATCH messages are not supported by this target",
+                        batch.stream
+                    ),
+                });
             }
         }
         if line.is_multiple_of(CLOCK_CHECK_INTERVAL) {
@@ -803,6 +784,20 @@ impl<W: Write> Loader<W> {
             self.out.emit(&state)?;
         }
         Ok(())
+    }
+}
+
+/// A line the reader could not use, as the run's error.
+pub(crate) fn read_error(error: ReadError) -> TargetError {
+    match error.kind {
+        ReadErrorKind::Io(e) => TargetError::Read(e),
+        kind => TargetError::Input {
+            line: error.line,
+            reason: match error.stream {
+                Some(stream) => format!("stream {stream:?}: {kind}"),
+                None => kind.to_string(),
+            },
+        },
     }
 }
 

@@ -517,3 +517,45 @@ fn about_prints_json_and_markdown() {
         "{text}"
     );
 }
+
+/// The stored value a JSON field should become, for the columns a Python tap's ORDERS
+/// stream maps to (numbers, text, date-times, nulls).
+fn expected_value(field: &Json) -> Value {
+    match field {
+        Json::Null => Value::Null,
+        Json::Number(n) => num(&Decimal::parse(n.as_str()).unwrap().to_string()),
+        Json::String(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(instant) if s.contains('T') => Value::TimestampTz(instant),
+            _ => text(s),
+        },
+        other => panic!("unexpected field {other}"),
+    }
+}
+
+#[test]
+fn a_python_tap_stream_with_draft4_bounds_loads_value_by_value() {
+    // Written by ../shared/bench/gen_singer.py -n 400 --draft4 (Python, the way Oracle
+    // taps write ORDERS: boolean exclusiveMaximum, multipleOf 0.01, non-ASCII, quotes).
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/orders-draft4.jsonl"
+    );
+    let input = std::fs::read_to_string(fixture).unwrap();
+    let db = Db::new(json!({"batch_size_rows": 128}));
+    let (code, stdout, stderr) = db.run(&input);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(states(&stdout).len(), 1);
+    let rows = db.rows("ORDERS");
+    let records: Vec<Json> = input
+        .lines()
+        .map(|l| serde_json::from_str::<Json>(l).unwrap())
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"].clone())
+        .collect();
+    assert_eq!(rows.len(), records.len());
+    for (row, record) in rows.iter().zip(&records) {
+        for (field, value) in record.as_object().unwrap() {
+            assert_eq!(row[field], expected_value(value), "{field} of {record}");
+        }
+    }
+}
