@@ -38,7 +38,7 @@ pub struct OracleSession {
     server: Option<ServerInfo>,
 }
 
-fn named<'a>(binds: &'a [(String, String)]) -> Vec<(&'a str, &'a dyn ToSql)> {
+fn named(binds: &[(String, String)]) -> Vec<(&str, &dyn ToSql)> {
     binds
         .iter()
         .map(|(n, v)| (n.as_str(), v as &dyn ToSql))
