@@ -322,6 +322,87 @@ impl fmt::Display for OracleType {
     }
 }
 
+impl std::str::FromStr for OracleType {
+    type Err = String;
+
+    /// Parses the DDL spelling [`fmt::Display`] writes (the catalog's `sql-datatype`),
+    /// e.g. `NUMBER(10,2)`, `VARCHAR2(50 CHAR)`, `TIMESTAMP(6) WITH TIME ZONE`,
+    /// `MDSYS.SDO_GEOMETRY`.
+    fn from_str(text: &str) -> Result<OracleType, String> {
+        let text = text.trim();
+        let upper = text.to_ascii_uppercase();
+        let mut row = ColumnRow {
+            owner: String::new(),
+            table_name: String::new(),
+            column_id: None,
+            column_name: String::new(),
+            data_type: upper.clone(),
+            data_type_owner: None,
+            data_length: None,
+            data_precision: None,
+            data_scale: None,
+            char_length: None,
+            char_used: None,
+            nullable: "Y".into(),
+            virtual_column: None,
+            hidden_column: None,
+            identity_column: None,
+        };
+        if upper.starts_with("TIMESTAMP") || upper.starts_with("INTERVAL") {
+            return Ok(OracleType::from_column(&row));
+        }
+        let (name, args) = match upper.split_once('(') {
+            Some((name, rest)) => (
+                name.trim().to_owned(),
+                rest.strip_suffix(')')
+                    .ok_or_else(|| format!("unbalanced parentheses in {text:?}"))?
+                    .to_owned(),
+            ),
+            None => (upper.clone(), String::new()),
+        };
+        let number = |s: &str| -> Result<u32, String> {
+            s.trim()
+                .parse()
+                .map_err(|_| format!("bad number {s:?} in {text:?}"))
+        };
+        row.data_type = name.clone();
+        match name.as_str() {
+            "NUMBER" if !args.is_empty() => {
+                let (p, s) = args.split_once(',').unwrap_or((&args, "0"));
+                row.data_precision = if p.trim() == "*" {
+                    None
+                } else {
+                    Some(number(p)?)
+                };
+                row.data_scale = Some(
+                    s.trim()
+                        .parse()
+                        .map_err(|_| format!("bad scale in {text:?}"))?,
+                );
+            }
+            "FLOAT" if !args.is_empty() => row.data_precision = Some(number(&args)?),
+            "CHAR" | "VARCHAR2" | "NCHAR" | "NVARCHAR2" | "RAW" | "UROWID" if !args.is_empty() => {
+                let mut parts = args.split_whitespace();
+                let length = number(parts.next().unwrap_or_default())?;
+                let semantics = parts.next().unwrap_or("BYTE");
+                row.char_used = Some(if semantics == "CHAR" { "C" } else { "B" }.into());
+                row.char_length = Some(length);
+                row.data_length = Some(length);
+            }
+            _ => {}
+        }
+        if let Some((owner, type_name)) = text.split_once('.') {
+            if !matches!(name.as_str(), "NUMBER" | "FLOAT") {
+                return Ok(OracleType::Other {
+                    owner: Some(owner.to_owned()),
+                    name: type_name.to_owned(),
+                });
+            }
+        }
+        Ok(OracleType::from_column(&row))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +471,51 @@ mod tests {
             OracleType::from_column(&c).to_string(),
             "VARCHAR2(200 BYTE)"
         );
+    }
+
+    #[test]
+    fn display_spellings_parse_back() {
+        for text in [
+            "NUMBER",
+            "INTEGER",
+            "NUMBER(10)",
+            "NUMBER(10,2)",
+            "NUMBER(5,-2)",
+            "NUMBER(*,3)",
+            "FLOAT(126)",
+            "BINARY_FLOAT",
+            "BINARY_DOUBLE",
+            "CHAR(10 BYTE)",
+            "CHAR(10 CHAR)",
+            "NCHAR(5)",
+            "VARCHAR2(50 CHAR)",
+            "VARCHAR2(4000 BYTE)",
+            "NVARCHAR2(20)",
+            "CLOB",
+            "NCLOB",
+            "LONG",
+            "RAW(16)",
+            "LONG RAW",
+            "BLOB",
+            "BFILE",
+            "DATE",
+            "TIMESTAMP(0)",
+            "TIMESTAMP(9)",
+            "TIMESTAMP(6) WITH TIME ZONE",
+            "TIMESTAMP(3) WITH LOCAL TIME ZONE",
+            "INTERVAL YEAR(2) TO MONTH",
+            "INTERVAL DAY(3) TO SECOND(6)",
+            "ROWID",
+            "UROWID(4000)",
+            "JSON",
+            "BOOLEAN",
+            "VECTOR",
+            "XMLTYPE",
+            "MDSYS.SDO_GEOMETRY",
+        ] {
+            let parsed: OracleType = text.parse().unwrap();
+            assert_eq!(parsed.to_string(), text);
+        }
     }
 
     #[test]
