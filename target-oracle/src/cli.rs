@@ -9,7 +9,8 @@ use clap::Parser;
 use singer_core::cli::{AboutFormat, SingerArgs};
 use singer_core::logging::LogOptions;
 
-use db_boundary::{DbError, ServerInfo, Sink};
+use db_boundary::{ServerInfo, Sink};
+use oracle_backend::{ConnectSettings, OracleBackend, SessionRole};
 
 use crate::about;
 use crate::error::TargetError;
@@ -64,22 +65,31 @@ pub fn open_sink(config: &TargetConfig) -> Result<Box<dyn Sink + Send>, TargetEr
             let backend = db_boundary::sim::SimBackend::open(path).map_err(TargetError::db(
                 format!("opening the simulated database at {}", path.display()),
             ))?;
-            backend
-                .sink()
-                .map_err(TargetError::db("opening a session on the simulated database"))
+            backend.sink().map_err(TargetError::db(
+                "opening a session on the simulated database",
+            ))
         }
         #[cfg(not(feature = "sim"))]
         Driver::Sim(_) => Err(TargetError::Database {
             context: "opening the simulated database".into(),
-            source: DbError::Unsupported("this build has no `sim` feature".into()),
+            source: db_boundary::DbError::Unsupported("this build has no `sim` feature".into()),
         }),
-        Driver::Oracle => Err(TargetError::Database {
-            context: "connecting to Oracle".into(),
-            source: DbError::Unsupported(
-                "the Oracle backend (oracle-backend::OracleBackend) is not available in this build yet"
-                    .into(),
-            ),
-        }),
+        Driver::Oracle => {
+            use db_boundary::Backend as _;
+            let settings: ConnectSettings = serde_json::from_value(serde_json::Value::Object(
+                config.raw.clone(),
+            ))
+            .map_err(|e| {
+                TargetError::Config(singer_core::settings::Config::error(vec![format!(
+                    "connection settings: {e}"
+                )]))
+            })?;
+            let backend = OracleBackend::connect(&settings, SessionRole::Target)
+                .map_err(TargetError::db("connecting to Oracle"))?;
+            backend
+                .sink()
+                .map_err(TargetError::db("opening a session on Oracle"))
+        }
     }
 }
 

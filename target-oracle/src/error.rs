@@ -63,6 +63,11 @@ impl TargetError {
             | TargetError::BadRecord { .. }
             | TargetError::Read(_)
             | TargetError::RejectFile { .. } => ExitStatus::BadInput,
+            // Incomplete connection settings are the user's configuration, not the database.
+            TargetError::Database {
+                source: DbError::Config(_),
+                ..
+            } => ExitStatus::BadInput,
             TargetError::Database { .. } => ExitStatus::Database,
             TargetError::StdoutClosed => ExitStatus::PipeClosed,
             TargetError::Write(_) => ExitStatus::Internal,

@@ -559,3 +559,26 @@ fn a_python_tap_stream_with_draft4_bounds_loads_value_by_value() {
         }
     }
 }
+
+#[test]
+fn the_oracle_driver_without_a_client_library_exits_2_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    std::fs::write(
+        &config,
+        r#"{"host": "127.0.0.1", "port": 1, "service_name": "FREEPDB1", "user": "u", "password": "secret-pw"}"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--test")
+        .env("LD_LIBRARY_PATH", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("connecting to Oracle"), "{stderr}");
+    assert!(!stderr.contains("secret-pw"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
