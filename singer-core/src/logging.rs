@@ -32,8 +32,11 @@ pub fn init_logging(options: &LogOptions<'_>) {
             _ => EnvFilter::new(sdk_log_config_level().unwrap_or_else(|| "info".to_owned())),
         },
     };
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only for a person at a terminal, never into Meltano's log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: the first subscriber stays.
     let _ = match options.format {

@@ -155,6 +155,27 @@ impl<W: Write> MessageWriter<W> {
         self.close()
     }
 
+    /// Appends complete message lines written elsewhere (another `MessageWriter` over a
+    /// `Vec<u8>`): how parallel streams share one stdout without interleaving lines.
+    pub fn write_lines(&mut self, lines: &[u8]) -> Result<(), WriteError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        debug_assert!(lines.ends_with(b"\n"), "only whole lines");
+        self.messages += lines.iter().filter(|b| **b == b'\n').count() as u64;
+        self.buffer.extend_from_slice(lines);
+        if self.buffer.len() >= BUFFER_BYTES {
+            self.out.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+
+    /// The underlying writer (after a [`MessageWriter::flush`], everything written).
+    pub fn inner_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Hands everything buffered to the underlying writer and flushes it.
     pub fn flush(&mut self) -> Result<(), WriteError> {
         if !self.buffer.is_empty() {

@@ -1,0 +1,421 @@
+//! Database values to JSON text, the tap's hot path: each row is written straight into
+//! the output buffer, with no intermediate JSON value.
+//!
+//! Documented choices (README "Values"): NUMBER keeps every digit (a JSON number, or a
+//! string when the catalog declares `x-singer.decimal`); BINARY_FLOAT/DOUBLE use the
+//! shortest text that reads back exactly, and NaN or an infinity, which JSON cannot
+//! hold, becomes `null` with one warning per column; DATE and TIMESTAMP are read in
+//! `source_timezone` and written in UTC (`Z`), TIMESTAMP WITH (LOCAL) TIME ZONE is
+//! converted to UTC, fractional digits kept; years outside 1-9999 are written with a
+//! sign and as many digits as needed (ISO 8601 expanded years, e.g. `-0044-03-15`);
+//! INTERVALs are ISO 8601 durations; RAW/BLOB base64, once; JSON is embedded as JSON.
+
+use base64::Engine;
+use chrono::{FixedOffset, NaiveDateTime, TimeZone, Utc};
+use db_boundary::Value;
+use singer_core::writer::write_json_string;
+
+/// How one column is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// A JSON number with the exact digits.
+    Number,
+    /// A JSON string with the exact digits (`x-singer.decimal`).
+    String,
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    /// `"NAME":` pre-escaped.
+    key: Vec<u8>,
+    numbers: NumberStyle,
+    name: String,
+}
+
+/// Writes rows of one stream as JSON objects.
+#[derive(Debug, Clone)]
+pub struct RowEncoder {
+    columns: Vec<Column>,
+    source_offset: FixedOffset,
+    warned_non_finite: Vec<bool>,
+}
+
+impl RowEncoder {
+    pub fn new(columns: &[(String, NumberStyle)], source_offset: FixedOffset) -> RowEncoder {
+        RowEncoder {
+            columns: columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, numbers))| {
+                    let mut key = Vec::new();
+                    if i > 0 {
+                        key.push(b',');
+                    }
+                    write_json_string(&mut key, name);
+                    key.push(b':');
+                    Column {
+                        key,
+                        numbers: *numbers,
+                        name: name.clone(),
+                    }
+                })
+                .collect(),
+            source_offset,
+            warned_non_finite: vec![false; columns.len()],
+        }
+    }
+
+    /// Appends `{"COL":value,...}` for the first `columns.len()` values of `row`.
+    pub fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, value) in row.iter().take(self.columns.len()).enumerate() {
+            out.extend_from_slice(&self.columns[i].key);
+            let numbers = self.columns[i].numbers;
+            if !write_value(value, numbers, self.source_offset, out) && !self.warned_non_finite[i] {
+                self.warned_non_finite[i] = true;
+                tracing::warn!(
+                    column = %self.columns[i].name,
+                    "NaN or an infinity cannot be written as a JSON number; writing null (warned once per column)"
+                );
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// Appends one value; returns false when a non-finite float was written as null.
+pub fn write_value(
+    value: &Value,
+    numbers: NumberStyle,
+    source_offset: FixedOffset,
+    out: &mut Vec<u8>,
+) -> bool {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Number(text) => match numbers {
+            NumberStyle::Number => out.extend_from_slice(text.as_bytes()),
+            NumberStyle::String => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+            }
+        },
+        Value::BinaryFloat(f) => {
+            if !f.is_finite() {
+                out.extend_from_slice(b"null");
+                return false;
+            }
+            out.extend_from_slice(f.to_string().as_bytes());
+        }
+        Value::BinaryDouble(f) => {
+            if !f.is_finite() {
+                out.extend_from_slice(b"null");
+                return false;
+            }
+            out.extend_from_slice(f.to_string().as_bytes());
+        }
+        Value::Text(s) => write_json_string(out, s),
+        Value::Bytes(b) => {
+            out.push(b'"');
+            out.extend_from_slice(
+                base64::engine::general_purpose::STANDARD
+                    .encode(b)
+                    .as_bytes(),
+            );
+            out.push(b'"');
+        }
+        Value::Date(t) | Value::Timestamp(t) => {
+            let utc = source_offset
+                .from_local_datetime(t)
+                .single()
+                .map(|d| d.naive_utc())
+                .unwrap_or(*t);
+            write_utc(&utc, out);
+        }
+        Value::TimestampTz(t) => write_utc(&t.with_timezone(&Utc).naive_utc(), out),
+        Value::IntervalYm { years, months } => {
+            let negative = *years < 0 || *months < 0;
+            let text = match (years.abs(), months.abs()) {
+                (0, m) => format!("P{m}M"),
+                (y, 0) => format!("P{y}Y"),
+                (y, m) => format!("P{y}Y{m}M"),
+            };
+            write_json_string(out, &format!("{}{text}", if negative { "-" } else { "" }));
+        }
+        Value::IntervalDs {
+            days,
+            hours,
+            minutes,
+            seconds,
+            nanoseconds,
+        } => write_json_string(
+            out,
+            &day_to_second(*days, *hours, *minutes, *seconds, *nanoseconds),
+        ),
+        Value::Json(text) => out.extend_from_slice(text.as_bytes()),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Vector(items) => {
+            out.push(b'[');
+            let mut all_finite = true;
+            for (i, f) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if f.is_finite() {
+                    out.extend_from_slice(f.to_string().as_bytes());
+                } else {
+                    all_finite = false;
+                    out.extend_from_slice(b"null");
+                }
+            }
+            out.push(b']');
+            return all_finite;
+        }
+    }
+    true
+}
+
+/// `2024-05-01T12:30:00.123456Z`, fractional digits as the value has them (3, 6 or 9).
+fn write_utc(t: &NaiveDateTime, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "\"{}Z\"", t.format("%Y-%m-%dT%H:%M:%S%.f"));
+}
+
+/// The ISO 8601 text of a DAY TO SECOND interval, e.g. `-P3DT4H5M6.789S`.
+pub fn day_to_second(
+    days: i32,
+    hours: i32,
+    minutes: i32,
+    seconds: i32,
+    nanoseconds: i32,
+) -> String {
+    let negative = days < 0 || hours < 0 || minutes < 0 || seconds < 0 || nanoseconds < 0;
+    let (d, h, m, s, n) = (
+        days.abs(),
+        hours.abs(),
+        minutes.abs(),
+        seconds.abs(),
+        nanoseconds.abs(),
+    );
+    let mut text = String::from(if negative { "-P" } else { "P" });
+    if d != 0 {
+        text.push_str(&format!("{d}D"));
+    }
+    if h != 0 || m != 0 || s != 0 || n != 0 || d == 0 {
+        text.push('T');
+        if h != 0 {
+            text.push_str(&format!("{h}H"));
+        }
+        if m != 0 {
+            text.push_str(&format!("{m}M"));
+        }
+        if s != 0 || n != 0 || (h == 0 && m == 0) {
+            if n == 0 {
+                text.push_str(&format!("{s}S"));
+            } else {
+                let frac = format!("{n:09}");
+                text.push_str(&format!("{s}.{}S", frac.trim_end_matches('0')));
+            }
+        }
+    }
+    text
+}
+
+/// Parses a `source_timezone` setting: `UTC`, `Z` or `±HH:MM`.
+pub fn parse_offset(text: &str) -> Result<FixedOffset, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("UTC") || t == "Z" {
+        return Ok(FixedOffset::east_opt(0).expect("zero"));
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => {
+            return Err(format!(
+                "source_timezone must be UTC or an offset like +02:00, not {t:?}"
+            ))
+        }
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (
+        h.parse().map_err(|_| format!("bad hours in {t:?}"))?,
+        m.parse().map_err(|_| format!("bad minutes in {t:?}"))?,
+    );
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+        .ok_or_else(|| format!("offset out of range: {t:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn json(value: &Value, numbers: NumberStyle, offset: &str) -> String {
+        let mut out = Vec::new();
+        write_value(value, numbers, parse_offset(offset).unwrap(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn time(h: u32, nanos: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 2, 29)
+            .unwrap()
+            .and_hms_nano_opt(h, 30, 0, nanos)
+            .unwrap()
+    }
+
+    #[test]
+    fn each_type_has_its_exact_json() {
+        let n = NumberStyle::Number;
+        let digits = "12345678901234567890123456789012345678";
+        assert_eq!(json(&Value::Number(digits.into()), n, "UTC"), digits);
+        assert_eq!(
+            json(
+                &Value::Number("-0.000001".into()),
+                NumberStyle::String,
+                "UTC"
+            ),
+            "\"-0.000001\""
+        );
+        assert_eq!(json(&Value::BinaryFloat(0.1), n, "UTC"), "0.1");
+        assert_eq!(
+            json(&Value::BinaryDouble(0.1 + 0.2), n, "UTC"),
+            "0.30000000000000004"
+        );
+        assert_eq!(json(&Value::BinaryDouble(f64::NAN), n, "UTC"), "null");
+        assert_eq!(
+            json(&Value::Text("a\"é\n".into()), n, "UTC"),
+            "\"a\\\"é\\n\""
+        );
+        assert_eq!(json(&Value::Bytes(vec![0, 255, 1]), n, "UTC"), "\"AP8B\"");
+        assert_eq!(
+            json(&Value::Timestamp(time(12, 123_456_000)), n, "UTC"),
+            "\"2024-02-29T12:30:00.123456Z\""
+        );
+        assert_eq!(
+            json(&Value::Timestamp(time(12, 123_456_789)), n, "+02:00"),
+            "\"2024-02-29T10:30:00.123456789Z\""
+        );
+        assert_eq!(
+            json(&Value::Date(time(0, 0)), n, "-05:00"),
+            "\"2024-02-29T05:30:00Z\""
+        );
+        let tz = FixedOffset::east_opt(5 * 3600 + 1800)
+            .unwrap()
+            .from_local_datetime(&time(12, 0))
+            .unwrap();
+        assert_eq!(
+            json(&Value::TimestampTz(tz), n, "+09:00"),
+            "\"2024-02-29T07:00:00Z\""
+        );
+        assert_eq!(
+            json(
+                &Value::IntervalYm {
+                    years: -1,
+                    months: -2
+                },
+                n,
+                "UTC"
+            ),
+            "\"-P1Y2M\""
+        );
+        assert_eq!(
+            json(
+                &Value::IntervalYm {
+                    years: 0,
+                    months: 0
+                },
+                n,
+                "UTC"
+            ),
+            "\"P0M\""
+        );
+        assert_eq!(
+            json(
+                &Value::IntervalDs {
+                    days: 3,
+                    hours: 4,
+                    minutes: 5,
+                    seconds: 6,
+                    nanoseconds: 789_000_000
+                },
+                n,
+                "UTC"
+            ),
+            "\"P3DT4H5M6.789S\""
+        );
+        assert_eq!(
+            json(
+                &Value::IntervalDs {
+                    days: 0,
+                    hours: 0,
+                    minutes: 0,
+                    seconds: 0,
+                    nanoseconds: 0
+                },
+                n,
+                "UTC"
+            ),
+            "\"PT0S\""
+        );
+        assert_eq!(
+            json(
+                &Value::IntervalDs {
+                    days: -2,
+                    hours: 0,
+                    minutes: 0,
+                    seconds: 0,
+                    nanoseconds: 0
+                },
+                n,
+                "UTC"
+            ),
+            "\"-P2D\""
+        );
+        assert_eq!(
+            json(&Value::Json(r#"{"a":[1,2.50]}"#.into()), n, "UTC"),
+            r#"{"a":[1,2.50]}"#
+        );
+        assert_eq!(json(&Value::Boolean(true), n, "UTC"), "true");
+        assert_eq!(json(&Value::Vector(vec![1.5, -2.0]), n, "UTC"), "[1.5,-2]");
+        assert_eq!(json(&Value::Null, n, "UTC"), "null");
+    }
+
+    #[test]
+    fn dates_outside_years_1_to_9999_do_not_crash() {
+        let bc = NaiveDate::from_ymd_opt(-44, 3, 15)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        assert_eq!(
+            json(&Value::Date(bc), NumberStyle::Number, "UTC"),
+            "\"-0044-03-15T00:00:00Z\""
+        );
+    }
+
+    #[test]
+    fn rows_are_objects_in_column_order() {
+        let mut encoder = RowEncoder::new(
+            &[
+                ("ID".into(), NumberStyle::Number),
+                ("Name \"x\"".into(), NumberStyle::Number),
+            ],
+            parse_offset("UTC").unwrap(),
+        );
+        let mut out = Vec::new();
+        encoder.encode(
+            &[
+                Value::Number("1".into()),
+                Value::Text("a".into()),
+                Value::Text("extra".into()),
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            r#"{"ID":1,"Name \"x\"":"a"}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(parsed["ID"], serde_json::json!(1));
+        assert!(parse_offset("Europe/Paris").is_err());
+    }
+}

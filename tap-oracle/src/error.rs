@@ -1,0 +1,64 @@
+//! The tap's one error type and the exit status each variant means.
+
+use db_boundary::DbError;
+use singer_core::catalog::CatalogError;
+use singer_core::exit::ExitStatus;
+use singer_core::settings::ConfigError;
+use singer_core::state::StateError;
+use singer_core::writer::WriteError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TapError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("stream {stream}: {reason}")]
+    Stream { stream: String, reason: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Database(DbError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl From<DbError> for TapError {
+    fn from(e: DbError) -> Self {
+        // A scan stopped by a failed write is a write failure, not a database one.
+        match e {
+            DbError::Aborted(inner) => match inner.downcast::<WriteError>() {
+                Ok(write) => TapError::Write(*write),
+                Err(other) => TapError::Database(DbError::Aborted(other)),
+            },
+            other => TapError::Database(other),
+        }
+    }
+}
+
+impl TapError {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            TapError::Config(_)
+            | TapError::Usage(_)
+            | TapError::Catalog(_)
+            | TapError::Stream { .. }
+            | TapError::State(_) => ExitStatus::BadInput,
+            TapError::Database(DbError::Config(_)) => ExitStatus::BadInput,
+            TapError::Database(_) => ExitStatus::Database,
+            TapError::Write(WriteError::Closed) => ExitStatus::PipeClosed,
+            TapError::Write(_) => ExitStatus::Internal,
+        }
+    }
+
+    pub(crate) fn stream(stream: &str, reason: impl Into<String>) -> TapError {
+        TapError::Stream {
+            stream: stream.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
