@@ -730,6 +730,7 @@ impl<W: Write> Loader<W> {
         self.stats.rows_written += s.rows.len() as u64;
         self.stats.batches += 1;
         tracing::debug!(stream, rows = s.rows.len(), "batch committed");
+        singer_core::metrics::counter("record_count", s.rows.len() as u64, stream);
         s.rows.clear();
         s.lines.clear();
         s.raws.clear();
