@@ -1,0 +1,683 @@
+//! End to end: the real `tap-oracle` binary against the simulated backend.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use chrono::{FixedOffset, NaiveDate, TimeZone};
+use db_boundary::sim::SimBackend;
+use db_boundary::Value;
+use serde_json::{json, Value as Json};
+use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
+
+const TAP: &str = env!("CARGO_BIN_EXE_tap-oracle");
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    backend: SimBackend,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SimBackend::open(&dir.path().join("db")).unwrap();
+        Fixture { dir, backend }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self, extra: Json) -> PathBuf {
+        let mut config =
+            json!({"driver": "sim", "sim_path": self.path("db"), "state_every_rows": 100});
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let path = self.path("config.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        path
+    }
+
+    /// Discovers and selects every stream, with per-stream metadata overrides.
+    fn catalog(&self, config: &Path, overrides: Json) -> PathBuf {
+        let out = run(&["--config", config.to_str().unwrap(), "--discover"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut catalog: Json = serde_json::from_slice(&out.stdout).unwrap();
+        for stream in catalog["streams"].as_array_mut().unwrap() {
+            let id = stream["tap_stream_id"].as_str().unwrap().to_owned();
+            let meta = &mut stream["metadata"][0]["metadata"];
+            meta["selected"] = json!(true);
+            if let Some(extra) = overrides.get(&id) {
+                for (k, v) in extra.as_object().unwrap() {
+                    meta[k] = v.clone();
+                }
+            }
+        }
+        let path = self.path("catalog.json");
+        std::fs::write(&path, catalog.to_string()).unwrap();
+        path
+    }
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(TAP)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn messages(stdout: &[u8]) -> Vec<Json> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON object per line: {e}: {l}"))
+        })
+        .collect()
+}
+
+fn records<'a>(messages: &'a [Json], stream: &str) -> Vec<&'a Json> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+        .map(|m| &m["record"])
+        .collect()
+}
+
+fn column(
+    table: &str,
+    id: u32,
+    name: &str,
+    data_type: &str,
+    precision: Option<u32>,
+    scale: Option<i32>,
+    length: u32,
+    nullable: bool,
+) -> ColumnRow {
+    ColumnRow {
+        owner: "APP".into(),
+        table_name: table.into(),
+        column_id: Some(id),
+        column_name: name.into(),
+        data_type: data_type.into(),
+        data_type_owner: None,
+        data_length: Some(length),
+        data_precision: precision,
+        data_scale: scale,
+        char_length: Some(length),
+        char_used: Some("C".into()),
+        nullable: if nullable { "Y" } else { "N" }.into(),
+        virtual_column: None,
+        hidden_column: None,
+        identity_column: None,
+    }
+}
+
+fn table(name: &str) -> TableRow {
+    TableRow {
+        owner: "APP".into(),
+        table_name: name.into(),
+        table_type: "TABLE".into(),
+        iot_type: None,
+        partitioned: None,
+        temporary: None,
+        num_rows: None,
+    }
+}
+
+fn pk(table: &str, column: &str, position: u32) -> ConstraintRow {
+    ConstraintRow {
+        owner: "APP".into(),
+        table_name: table.into(),
+        constraint_name: format!("{table}_PK"),
+        constraint_type: "P".into(),
+        column_name: column.into(),
+        position,
+        status: Some("ENABLED".into()),
+    }
+}
+
+/// EVENTS: a composite key (ID2, ID1 by POSITION), a timestamp and a payload.
+fn events(f: &Fixture, rows: u32) {
+    f.backend
+        .load_dictionary(&DictionaryRows {
+            tables: vec![table("EVENTS")],
+            columns: vec![
+                column("EVENTS", 1, "ID1", "NUMBER", Some(10), Some(0), 22, false),
+                column("EVENTS", 2, "ID2", "VARCHAR2", None, None, 10, false),
+                column("EVENTS", 3, "AT", "TIMESTAMP(6)", None, Some(6), 11, false),
+                column("EVENTS", 4, "NOTE", "VARCHAR2", None, None, 100, true),
+            ],
+            constraints: vec![pk("EVENTS", "ID2", 1), pk("EVENTS", "ID1", 2)],
+        })
+        .unwrap();
+    insert_events(f, 0..rows);
+}
+
+fn insert_events(f: &Fixture, range: std::ops::Range<u32>) {
+    let base = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let names = ["ID1", "ID2", "AT", "NOTE"].map(String::from);
+    let rows = range.map(|i| {
+        vec![
+            Value::Number((i / 3).to_string()),
+            Value::Text(format!("K{}", i % 3)),
+            Value::Timestamp(base + chrono::Duration::minutes(i as i64 / 2)),
+            Value::Text(format!("event {i}")),
+        ]
+    });
+    f.backend
+        .insert_rows("APP", "EVENTS", &names, rows)
+        .unwrap();
+}
+
+fn key_of(record: &Json) -> (String, String) {
+    (record["ID1"].to_string(), record["ID2"].to_string())
+}
+
+#[test]
+fn discovery_prints_the_catalog_of_the_seeded_schema() {
+    let f = Fixture::new();
+    db_boundary::sim::seed::seed_dir(
+        &f.backend,
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sample")),
+    )
+    .unwrap();
+    let config = f.config(json!({"filter_tables": ["HR.EMP*"]}));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--discover",
+        "--state",
+        "/nonexistent-is-ignored",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["HR-EMPLOYEES"]);
+    assert_eq!(
+        catalog["streams"][0]["metadata"][0]["metadata"]["table-key-properties"],
+        json!(["EMPLOYEE_ID"])
+    );
+}
+
+#[test]
+fn full_table_reads_every_row_once_in_key_order_and_activates_the_version() {
+    let f = Fixture::new();
+    events(&f, 250);
+    let config = f.config(json!({}));
+    let catalog = f.catalog(&config, json!({}));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = messages(&out.stdout);
+    let rows = records(&messages, "APP-EVENTS");
+    assert_eq!(rows.len(), 250);
+    let mut keys: Vec<_> = rows.iter().map(|r| key_of(r)).collect();
+    let in_order = keys.clone();
+    keys.sort_by(|a, b| {
+        (&a.1, a.0.parse::<u64>().unwrap()).cmp(&(&b.1, b.0.parse::<u64>().unwrap()))
+    });
+    assert_eq!(
+        in_order, keys,
+        "ordered by the key in POSITION order (ID2, ID1)"
+    );
+    keys.dedup();
+    assert_eq!(keys.len(), 250);
+    let activates: Vec<&Json> = messages
+        .iter()
+        .filter(|m| m["type"] == "ACTIVATE_VERSION")
+        .collect();
+    assert_eq!(
+        activates.len(),
+        2,
+        "first sync of a version and its completion"
+    );
+    let states: Vec<&Json> = messages.iter().filter(|m| m["type"] == "STATE").collect();
+    assert!(states.len() >= 4, "a STATE every 100 rows");
+    let last = &states.last().unwrap()["value"];
+    assert_eq!(last["currently_syncing"], Json::Null);
+    assert_eq!(
+        last["bookmarks"]["APP-EVENTS"]["last_pk_fetched"],
+        Json::Null
+    );
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+}
+
+#[test]
+fn a_killed_full_table_run_resumes_without_losing_or_repeating_rows() {
+    let f = Fixture::new();
+    events(&f, 1000);
+    let config = f.config(json!({"state_every_rows": 37}));
+    let catalog = f.catalog(&config, json!({}));
+    for kill_after_lines in [5usize, 120, 480, 900] {
+        let mut child = Command::new(TAP)
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--catalog",
+                catalog.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        let mut seen = Vec::new();
+        for line in reader.lines().take(kill_after_lines) {
+            seen.push(serde_json::from_str::<Json>(&line.unwrap()).unwrap());
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // A target commits up to the last STATE it saw; that state is what comes back.
+        let last_state_at = seen
+            .iter()
+            .rposition(|m| m["type"] == "STATE")
+            .expect("a STATE early on");
+        let confirmed: Vec<(String, String)> = records(&seen[..last_state_at], "APP-EVENTS")
+            .iter()
+            .map(|r| key_of(r))
+            .collect();
+        let state_path = f.path("state.json");
+        std::fs::write(&state_path, seen[last_state_at]["value"].to_string()).unwrap();
+        let out = run(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--state",
+            state_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rest = messages(&out.stdout);
+        let mut all: Vec<(String, String)> = confirmed;
+        all.extend(records(&rest, "APP-EVENTS").iter().map(|r| key_of(r)));
+        let total = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            1000,
+            "kill after {kill_after_lines} lines: every row"
+        );
+        assert_eq!(
+            total, 1000,
+            "kill after {kill_after_lines} lines: no row twice"
+        );
+    }
+}
+
+#[test]
+fn incremental_resumes_at_the_bookmark_inclusive() {
+    let f = Fixture::new();
+    events(&f, 100);
+    let config = f.config(json!({}));
+    let overrides =
+        json!({"APP-EVENTS": {"replication-method": "INCREMENTAL", "replication-key": "AT"}});
+    let catalog = f.catalog(&config, overrides);
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = messages(&out.stdout);
+    assert_eq!(records(&first, "APP-EVENTS").len(), 100);
+    let state = &first.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"];
+    assert_eq!(
+        state["bookmarks"]["APP-EVENTS"]["replication_key_value"],
+        json!("2026-01-01T00:49:00Z")
+    );
+    assert!(first.iter().all(|m| m["type"] != "ACTIVATE_VERSION"));
+    // Two new rows share the boundary time with the last row read; one is later.
+    insert_events(&f, 100..103);
+    let state_path = f.path("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--state",
+        state_path.to_str().unwrap(),
+    ]);
+    let second = messages(&out.stdout);
+    let notes: Vec<&str> = records(&second, "APP-EVENTS")
+        .iter()
+        .map(|r| r["NOTE"].as_str().unwrap())
+        .collect();
+    // Rows 98 and 99 hold the boundary value 00:49; 100 and 101 come at 00:50.
+    assert_eq!(
+        notes,
+        vec![
+            "event 98",
+            "event 99",
+            "event 100",
+            "event 101",
+            "event 102"
+        ]
+    );
+}
+
+#[test]
+fn every_type_is_written_with_its_exact_value() {
+    let f = Fixture::new();
+    let cols = vec![
+        column("T", 1, "ID", "NUMBER", None, Some(0), 22, false),
+        column("T", 2, "BIG", "NUMBER", None, None, 22, true),
+        column("T", 3, "AMOUNT", "NUMBER", Some(12), Some(2), 22, true),
+        column("T", 4, "F", "BINARY_DOUBLE", None, None, 8, true),
+        column("T", 5, "TS", "TIMESTAMP(9)", None, Some(9), 11, true),
+        column(
+            "T",
+            6,
+            "TSTZ",
+            "TIMESTAMP(6) WITH TIME ZONE",
+            None,
+            Some(6),
+            13,
+            true,
+        ),
+        column(
+            "T",
+            7,
+            "IDS",
+            "INTERVAL DAY(2) TO SECOND(6)",
+            Some(2),
+            Some(6),
+            11,
+            true,
+        ),
+        column(
+            "T",
+            8,
+            "IYM",
+            "INTERVAL YEAR(2) TO MONTH",
+            Some(2),
+            Some(0),
+            5,
+            true,
+        ),
+        column("T", 9, "R", "RAW", None, None, 16, true),
+        column("T", 10, "DOC", "JSON", None, None, 0, true),
+        column("T", 11, "FLAG", "BOOLEAN", None, None, 1, true),
+        column("T", 12, "VEC", "VECTOR", None, None, 0, true),
+        column("T", 13, "TXT", "CLOB", None, None, 0, true),
+    ];
+    f.backend
+        .load_dictionary(&DictionaryRows {
+            tables: vec![table("T")],
+            columns: cols.clone(),
+            constraints: vec![pk("T", "ID", 1)],
+        })
+        .unwrap();
+    let t = NaiveDate::from_ymd_opt(2024, 2, 29)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 123_456_789)
+        .unwrap();
+    let names: Vec<String> = cols.iter().map(|c| c.column_name.clone()).collect();
+    f.backend
+        .insert_rows(
+            "APP",
+            "T",
+            &names,
+            vec![
+                vec![
+                    Value::Number("1".into()),
+                    Value::Number("12345678901234567890123456789012345678".into()),
+                    Value::Number("-0.01".into()),
+                    Value::BinaryDouble(f64::NAN),
+                    Value::Timestamp(t),
+                    Value::TimestampTz(
+                        FixedOffset::east_opt(-(3 * 3600 + 1800))
+                            .unwrap()
+                            .from_local_datetime(&t)
+                            .unwrap(),
+                    ),
+                    Value::IntervalDs {
+                        days: -1,
+                        hours: -2,
+                        minutes: -3,
+                        seconds: -4,
+                        nanoseconds: -500_000_000,
+                    },
+                    Value::IntervalYm {
+                        years: 1,
+                        months: 11,
+                    },
+                    Value::Bytes(vec![0xde, 0xad, 0xbe, 0xef]),
+                    Value::Json(r#"{"a":[1,2.50,"x"]}"#.into()),
+                    Value::Boolean(true),
+                    Value::Vector(vec![0.5, -1.0]),
+                    Value::Text("line\nbreak \"quoted\" ünïcødé".into()),
+                ],
+                vec![
+                    Value::Number("2".into()),
+                    Value::Null,
+                    Value::Null,
+                    Value::BinaryDouble(0.1),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ],
+            ],
+        )
+        .unwrap();
+    let config = f.config(json!({"source_timezone": "+01:00"}));
+    let catalog = f.catalog(&config, json!({}));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"RECORD\"") && l.contains("\"ID\":1,"))
+        .unwrap();
+    let record_text =
+        &line[line.find("\"record\":").unwrap() + 9..line.find(",\"version\"").unwrap()];
+    assert_eq!(
+        record_text,
+        concat!(
+            r#"{"ID":1,"BIG":12345678901234567890123456789012345678,"AMOUNT":-0.01,"F":null,"#,
+            r#""TS":"2024-02-29T22:59:59.123456789Z","TSTZ":"2024-03-01T03:29:59.123457Z","#,
+            r#""IDS":"-P1DT2H3M4.5S","IYM":"P1Y11M","R":"3q2+7w==","DOC":{"a":[1,2.50,"x"]},"#,
+            r#""FLAG":true,"VEC":[0.5,-1],"TXT":"line\nbreak \"quoted\" ünïcødé"}"#
+        )
+    );
+    assert!(text.contains(r#"{"ID":2,"BIG":null,"AMOUNT":null,"F":0.1,"#));
+}
+
+#[test]
+fn parallel_streams_keep_one_message_per_line_and_every_bookmark() {
+    let f = Fixture::new();
+    db_boundary::sim::seed::seed_dir(
+        &f.backend,
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sample")),
+    )
+    .unwrap();
+    events(&f, 3000);
+    let config = f.config(json!({"max_parallel_streams": 4, "state_every_rows": 50}));
+    let catalog = f.catalog(&config, json!({}));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = messages(&out.stdout);
+    assert_eq!(records(&messages, "APP-EVENTS").len(), 3000);
+    assert_eq!(records(&messages, "HR-EMPLOYEES").len(), 107);
+    assert_eq!(records(&messages, "HR-DEPARTMENTS").len(), 10);
+    // Every RECORD of a stream comes after its SCHEMA.
+    for stream in [
+        "APP-EVENTS",
+        "HR-EMPLOYEES",
+        "HR-DEPARTMENTS",
+        "HR-JOB_HISTORY",
+    ] {
+        let schema_at = messages
+            .iter()
+            .position(|m| m["type"] == "SCHEMA" && m["stream"] == stream)
+            .unwrap();
+        let first_record = messages
+            .iter()
+            .position(|m| m["type"] == "RECORD" && m["stream"] == stream)
+            .unwrap();
+        assert!(schema_at < first_record);
+    }
+    let last = &messages.last().unwrap()["value"]["bookmarks"];
+    assert_eq!(last.as_object().unwrap().len(), 4);
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_code_3() {
+    let f = Fixture::new();
+    events(&f, 20_000);
+    let config = f.config(json!({}));
+    let catalog = f.catalog(&config, json!({}));
+    let mut child = Command::new(TAP)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stdout was closed"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn without_an_oracle_client_test_says_what_to_install_and_exits_2() {
+    let f = Fixture::new();
+    let config = f.path("oracle.json");
+    std::fs::write(&config, r#"{"host": "127.0.0.1", "port": 1, "service_name": "X", "user": "u", "password": "pw-never-shown"}"#).unwrap();
+    let out = run(&["--config", config.to_str().unwrap(), "--test"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("LD_LIBRARY_PATH") || stderr.contains("cannot reach"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pw-never-shown"));
+}
+
+#[test]
+fn bad_settings_and_log_based_streams_fail_with_exit_code_1() {
+    let f = Fixture::new();
+    events(&f, 3);
+    let bad = f.path("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"driver": "sim", "state_every_rows": "many", "max_parallel_streams": true}"#,
+    )
+    .unwrap();
+    let out = run(&["--config", bad.to_str().unwrap(), "--discover"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("state_every_rows") && stderr.contains("max_parallel_streams"),
+        "{stderr}"
+    );
+    let config = f.config(json!({}));
+    let catalog = f.catalog(
+        &config,
+        json!({"APP-EVENTS": {"replication-method": "LOG_BASED"}}),
+    );
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LOG_BASED"));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is written before the catalog is checked"
+    );
+}
+
+#[test]
+fn about_lists_capabilities_and_every_setting() {
+    let out = run(&["--about", "--format=json", "--config", "/stale/config.json"]);
+    assert!(out.status.success());
+    let about: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(about["name"], "tap-oracle");
+    assert_eq!(
+        about["settings"]["properties"]["password"]["secret"],
+        json!(true)
+    );
+    assert_eq!(
+        about["settings"]["properties"].as_object().unwrap().len(),
+        tap_oracle::settings::SETTINGS.len()
+    );
+    let out = run(&["--about", "--format", "markdown"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# tap-oracle"));
+    let _ = std::io::stderr().flush();
+}
