@@ -91,6 +91,7 @@ fn records<'a>(messages: &'a [Json], stream: &str) -> Vec<&'a Json> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)] // mirrors the ALL_TAB_COLS columns a test sets
 fn column(
     table: &str,
     id: u32,
