@@ -23,6 +23,10 @@ const INTERVAL_DS: u8 = 0x41;
 const BOOLEAN: u8 = 0x50;
 const VECTOR: u8 = 0x60;
 
+/// How many leading bytes of an encoded TIMESTAMP WITH TIME ZONE hold its tag and
+/// instant; the offset follows, kept for the round trip but not compared.
+pub const TIMESTAMP_TZ_INSTANT_BYTES: usize = 13;
+
 /// Sign classes of an encoded NUMBER, in order.
 const NEGATIVE: u8 = 0x01;
 const ZERO: u8 = 0x02;

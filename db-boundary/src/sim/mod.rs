@@ -81,6 +81,24 @@ struct StoredTable {
     next_column: u32,
 }
 
+impl StoredColumn {
+    /// The SQL expression that compares and orders this column's values as Oracle
+    /// does, and the same for a bound value. A TIMESTAMP WITH TIME ZONE is stored as
+    /// its instant followed by its offset (see [`codec`]); Oracle compares the instant
+    /// only, so `10:00 +02:00` equals `08:00 +00:00`: compare the instant's bytes.
+    fn compared(&self, bind: &str) -> (String, String) {
+        if self.row.data_type.contains("WITH TIME ZONE") {
+            let width = codec::TIMESTAMP_TZ_INSTANT_BYTES;
+            (
+                format!("substr({}, 1, {width})", self.physical),
+                format!("substr({bind}, 1, {width})"),
+            )
+        } else {
+            (self.physical.clone(), bind.to_owned())
+        }
+    }
+}
+
 impl StoredTable {
     fn column(&self, name: &str) -> Option<&StoredColumn> {
         self.columns.iter().find(|c| c.row.column_name == name)
@@ -184,7 +202,12 @@ pub fn column_row(owner: &str, table: &str, column_id: u32, def: &ColumnDef) -> 
             fractional_precision,
         } => (
             def.data_type.to_string(),
-            11,
+            // Oracle's storage sizes: 13 bytes with a zone, 11 without.
+            if matches!(def.data_type, T::TimestampTz { .. }) {
+                13
+            } else {
+                11
+            },
             None,
             Some(i32::from(*fractional_precision)),
             0,
@@ -663,309 +686,20 @@ impl SimSession {
         Ok(out)
     }
 
-    fn positions(stored: &StoredTable, columns: &[String]) -> DbResult<Vec<usize>> {
-        columns
-            .iter()
-            .map(|name| {
-                stored
-                    .columns
-                    .iter()
-                    .position(|c| &c.row.column_name == name)
-                    .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
-            })
-            .collect()
-    }
-
-    fn encode_bound(
-        &self,
-        stored: &StoredTable,
-        column: &str,
-        value: &Value,
-    ) -> DbResult<Option<Vec<u8>>> {
-        let c = stored
-            .column(column)
-            .ok_or_else(|| DbError::ora(904, format!("\"{column}\": invalid identifier")))?;
-        let target = Target {
-            owner: &stored.table.owner,
-            table: &stored.table.table_name,
-            column,
-        };
-        // A bound value compares after Oracle's implicit conversion to the column type;
-        // length limits do not apply to comparisons, so compare as the base type.
-        let relaxed = match OracleType::from_column(&c.row) {
-            OracleType::Char { .. }
-            | OracleType::Varchar2 { .. }
-            | OracleType::NChar { .. }
-            | OracleType::NVarchar2 { .. } => OracleType::Clob,
-            OracleType::Raw { .. } => OracleType::Blob,
-            OracleType::Number { .. } => OracleType::Number {
-                precision: None,
-                scale: None,
-            },
-            other => other,
-        };
-        Ok(codec::encode(&coerce(value.clone(), &relaxed, &target)?))
-    }
-
-    fn filter_sql(
-        &self,
-        stored: &StoredTable,
-        filter: &RowFilter,
-    ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
-        let physical = |name: &str| {
-            stored
-                .column(name)
-                .map(|c| c.physical.clone())
-                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
-        };
-        Ok(match filter {
-            RowFilter::All => ("1 = 1".to_owned(), vec![]),
-            RowFilter::LessThan { column, value } => (
-                format!("{} < ?", physical(column)?),
-                vec![self.encode_bound(stored, column, value)?],
-            ),
-            RowFilter::NotNull { column } => (format!("{} IS NOT NULL", physical(column)?), vec![]),
-        })
-    }
-}
-
-fn row_to_values(
-    row: &rusqlite::Row<'_>,
-    width: usize,
-    out: &mut Vec<Value>,
-) -> rusqlite::Result<Result<(), String>> {
-    out.clear();
-    for i in 0..width {
-        let blob = match row.get_ref(i + 1)? {
-            rusqlite::types::ValueRef::Blob(b) => Some(b),
-            _ => None,
-        };
-        match codec::decode(blob) {
-            Ok(v) => out.push(v),
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    Ok(Ok(()))
-}
-
-impl Source for SimSession {
-    fn server_info(&mut self) -> DbResult<ServerInfo> {
-        Ok(ServerInfo {
-            version: format!(
-                "Simulated backend (presenting as Oracle {} rules)",
-                self.options.major_version
-            ),
-            major_version: self.options.major_version,
-            max_identifier_bytes: self.options.max_identifier_bytes,
-            max_string_bytes: self.options.max_string_bytes,
-            user: self.options.user.clone(),
-            current_schema: self.options.user.clone(),
-        })
-    }
-
-    fn read_dictionary(&mut self, scope: &DictionaryScope) -> DbResult<DictionaryRows> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT definition FROM sim_tables ORDER BY owner, table_name")
-            .map_err(sql_err)?;
-        let definitions: Vec<String> = statement
-            .query_map([], |r| r.get(0))
-            .map_err(sql_err)?
-            .collect::<Result<_, _>>()
-            .map_err(sql_err)?;
-        let mut rows = DictionaryRows::default();
-        for text in definitions {
-            let stored: StoredTable =
-                serde_json::from_str(&text).map_err(|e| DbError::Database {
-                    code: None,
-                    message: format!("corrupt simulated table definition: {e}"),
-                })?;
-            let (owner, table) = (&stored.table.owner, &stored.table.table_name);
-            let admitted = (scope.schemas.is_empty() || scope.schemas.contains(owner))
-                && (scope.include.is_empty()
-                    || scope
-                        .include
-                        .iter()
-                        .any(|p| like_match(&p.owner, owner) && like_match(&p.table, table)))
-                && !scope
-                    .exclude
-                    .iter()
-                    .any(|p| like_match(&p.owner, owner) && like_match(&p.table, table));
-            if !admitted {
-                continue;
-            }
-            rows.tables.push(stored.table.clone());
-            rows.columns
-                .extend(stored.columns.iter().map(|c| c.row.clone()));
-            rows.constraints.extend(stored.constraints.iter().cloned());
-        }
-        Ok(rows)
-    }
-
-    fn current_scn(&mut self) -> DbResult<u64> {
-        Err(DbError::Unsupported(
-            "flashback queries (AS OF SCN) are not simulated; turn the flashback setting off with the simulated backend".into(),
-        ))
-    }
-
-    fn scan(
-        &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        if request.as_of_scn.is_some() {
-            return self.current_scn();
-        }
-        let stored = self.stored(&request.owner, &request.table)?;
-        let physical = |name: &String| {
-            stored
-                .column(name)
-                .map(|c| c.physical.clone())
-                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
-        };
-        let selected: Vec<String> = request
-            .columns
-            .iter()
-            .map(physical)
-            .collect::<DbResult<_>>()?;
-        let mut sql = format!(
-            "SELECT rid{}{} FROM {}",
-            if selected.is_empty() { "" } else { ", " },
-            selected.join(", "),
-            stored.physical
-        );
-        let mut binds: Vec<Option<Vec<u8>>> = Vec::new();
-        let order_columns: Vec<String> = match &request.order {
-            ScanOrder::Columns(cols) => cols.iter().map(physical).collect::<DbResult<_>>()?,
-            _ => Vec::new(),
-        };
-        match (&request.lower_bound, &request.order) {
-            (None, _) => {}
-            (Some(LowerBound::After(values)), ScanOrder::Columns(cols))
-                if values.len() == cols.len() =>
-            {
-                let placeholders = vec!["?"; values.len()].join(", ");
-                sql.push_str(&format!(
-                    " WHERE ({}) > ({placeholders})",
-                    order_columns.join(", ")
-                ));
-                for (col, value) in cols.iter().zip(values) {
-                    binds.push(self.encode_bound(&stored, col, value)?);
-                }
-            }
-            (Some(LowerBound::AtLeast(value)), ScanOrder::Columns(cols)) if cols.len() == 1 => {
-                sql.push_str(&format!(" WHERE {} >= ?", order_columns[0]));
-                binds.push(self.encode_bound(&stored, &cols[0], value)?);
-            }
-            (Some(LowerBound::AfterRowId(rowid)), ScanOrder::RowId) => {
-                let rid: i64 = rowid
-                    .strip_prefix("SIMROWID")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
-                sql.push_str(&format!(" WHERE rid > {rid}"));
-            }
-            (Some(bound), order) => {
-                return Err(DbError::Unsupported(format!(
-                    "lower bound {bound:?} does not fit the order {order:?}"
-                )))
+    /// Oracle DDL commits the session's pending work first and commits itself; a DDL
+    /// statement that fails leaves no partial change.
+    fn ddl(&mut self, change: impl FnOnce(&mut SimSession) -> DbResult<()>) -> DbResult<()> {
+        self.commit()?;
+        match change(self) {
+            Ok(()) => self.commit(),
+            Err(e) => {
+                self.rollback()?;
+                Err(e)
             }
         }
-        match &request.order {
-            ScanOrder::Unordered => {}
-            ScanOrder::RowId => sql.push_str(" ORDER BY rid"),
-            ScanOrder::Columns(_) => {
-                sql.push_str(&format!(" ORDER BY {}", order_columns.join(", ")));
-            }
-        }
-        let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(binds.iter()))
-            .map_err(sql_err)?;
-        let width = selected.len();
-        let with_rowid = request.order == ScanOrder::RowId;
-        let mut values = Vec::with_capacity(width + 1);
-        let mut count = 0u64;
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            row_to_values(row, width, &mut values)
-                .map_err(sql_err)?
-                .map_err(|e| DbError::Database {
-                    code: None,
-                    message: format!("corrupt stored value: {e}"),
-                })?;
-            if with_rowid {
-                let rid: i64 = row.get(0).map_err(sql_err)?;
-                values.push(Value::Text(format!("SIMROWID{rid:012}")));
-            }
-            on_row(&values).map_err(DbError::Aborted)?;
-            count += 1;
-        }
-        Ok(count)
-    }
-}
-
-impl Sink for SimSession {
-    fn server_info(&mut self) -> DbResult<ServerInfo> {
-        Source::server_info(self)
     }
 
-    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
-        let owner = self.schema_of(table);
-        Ok(self
-            .stored_opt(&owner, &table.name)?
-            .map(|stored| TableDef {
-                name: TableName {
-                    schema: Some(owner.clone()),
-                    name: table.name.clone(),
-                },
-                primary_key: stored.primary_key(),
-                columns: stored
-                    .columns
-                    .iter()
-                    .map(|c| ColumnDef {
-                        name: c.row.column_name.clone(),
-                        data_type: OracleType::from_column(&c.row),
-                        nullable: c.row.is_nullable(),
-                        check: check_from_text(c.check.as_deref()),
-                    })
-                    .collect(),
-            }))
-    }
-
-    fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
-        let owner = self.schema_of(&def.name);
-        let table = TableRow {
-            owner: owner.clone(),
-            table_name: def.name.name.clone(),
-            table_type: "TABLE".to_owned(),
-            iot_type: None,
-            partitioned: Some("NO".to_owned()),
-            temporary: Some("N".to_owned()),
-            num_rows: None,
-        };
-        let columns = def
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (column_row(&owner, &def.name.name, i as u32 + 1, c), c.check))
-            .collect();
-        let constraints = def
-            .primary_key
-            .iter()
-            .enumerate()
-            .map(|(i, column)| ConstraintRow {
-                owner: owner.clone(),
-                table_name: def.name.name.clone(),
-                constraint_name: format!("SIM_PK_{}", def.name.name),
-                constraint_type: "P".to_owned(),
-                column_name: column.clone(),
-                position: i as u32 + 1,
-                status: Some("ENABLED".to_owned()),
-            })
-            .collect();
-        self.create_stored(table, columns, constraints)
-    }
-
-    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+    fn alter_stored(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
         let owner = self.schema_of(table);
         let mut stored = self.stored(&owner, &table.name)?;
         self.begin()?;
@@ -1121,6 +855,330 @@ impl Sink for SimSession {
         self.save(&stored)
     }
 
+    fn positions(stored: &StoredTable, columns: &[String]) -> DbResult<Vec<usize>> {
+        columns
+            .iter()
+            .map(|name| {
+                stored
+                    .columns
+                    .iter()
+                    .position(|c| &c.row.column_name == name)
+                    .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
+            })
+            .collect()
+    }
+
+    fn encode_bound(
+        &self,
+        stored: &StoredTable,
+        column: &str,
+        value: &Value,
+    ) -> DbResult<Option<Vec<u8>>> {
+        let c = stored
+            .column(column)
+            .ok_or_else(|| DbError::ora(904, format!("\"{column}\": invalid identifier")))?;
+        let target = Target {
+            owner: &stored.table.owner,
+            table: &stored.table.table_name,
+            column,
+        };
+        // A bound value compares after Oracle's implicit conversion to the column type;
+        // length limits do not apply to comparisons, so compare as the base type.
+        let relaxed = match OracleType::from_column(&c.row) {
+            OracleType::Char { .. }
+            | OracleType::Varchar2 { .. }
+            | OracleType::NChar { .. }
+            | OracleType::NVarchar2 { .. } => OracleType::Clob,
+            OracleType::Raw { .. } => OracleType::Blob,
+            OracleType::Number { .. } => OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            other => other,
+        };
+        Ok(codec::encode(&coerce(value.clone(), &relaxed, &target)?))
+    }
+
+    fn filter_sql(
+        &self,
+        stored: &StoredTable,
+        filter: &RowFilter,
+    ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
+        let column = |name: &str| {
+            stored
+                .column(name)
+                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
+        };
+        Ok(match filter {
+            RowFilter::All => ("1 = 1".to_owned(), vec![]),
+            RowFilter::LessThan {
+                column: name,
+                value,
+            } => {
+                let (left, right) = column(name)?.compared("?");
+                (
+                    format!("{left} < {right}"),
+                    vec![self.encode_bound(stored, name, value)?],
+                )
+            }
+            RowFilter::NotNull { column: name } => {
+                (format!("{} IS NOT NULL", column(name)?.physical), vec![])
+            }
+        })
+    }
+}
+
+fn row_to_values(
+    row: &rusqlite::Row<'_>,
+    width: usize,
+    out: &mut Vec<Value>,
+) -> rusqlite::Result<Result<(), String>> {
+    out.clear();
+    for i in 0..width {
+        let blob = match row.get_ref(i + 1)? {
+            rusqlite::types::ValueRef::Blob(b) => Some(b),
+            _ => None,
+        };
+        match codec::decode(blob) {
+            Ok(v) => out.push(v),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(()))
+}
+
+impl Source for SimSession {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        Ok(ServerInfo {
+            version: format!(
+                "Simulated backend (presenting as Oracle {} rules)",
+                self.options.major_version
+            ),
+            major_version: self.options.major_version,
+            max_identifier_bytes: self.options.max_identifier_bytes,
+            max_string_bytes: self.options.max_string_bytes,
+            user: self.options.user.clone(),
+            current_schema: self.options.user.clone(),
+        })
+    }
+
+    fn read_dictionary(&mut self, scope: &DictionaryScope) -> DbResult<DictionaryRows> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT definition FROM sim_tables ORDER BY owner, table_name")
+            .map_err(sql_err)?;
+        let definitions: Vec<String> = statement
+            .query_map([], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let mut rows = DictionaryRows::default();
+        for text in definitions {
+            let stored: StoredTable =
+                serde_json::from_str(&text).map_err(|e| DbError::Database {
+                    code: None,
+                    message: format!("corrupt simulated table definition: {e}"),
+                })?;
+            let (owner, table) = (&stored.table.owner, &stored.table.table_name);
+            let admitted = (scope.schemas.is_empty() || scope.schemas.contains(owner))
+                && (scope.include.is_empty()
+                    || scope
+                        .include
+                        .iter()
+                        .any(|p| like_match(&p.owner, owner) && like_match(&p.table, table)))
+                && !scope
+                    .exclude
+                    .iter()
+                    .any(|p| like_match(&p.owner, owner) && like_match(&p.table, table));
+            if !admitted {
+                continue;
+            }
+            rows.tables.push(stored.table.clone());
+            rows.columns
+                .extend(stored.columns.iter().map(|c| c.row.clone()));
+            rows.constraints.extend(stored.constraints.iter().cloned());
+        }
+        Ok(rows)
+    }
+
+    fn current_scn(&mut self) -> DbResult<u64> {
+        Err(DbError::Unsupported(
+            "flashback queries (AS OF SCN) are not simulated; turn the flashback setting off with the simulated backend".into(),
+        ))
+    }
+
+    fn scan(
+        &mut self,
+        request: &ScanRequest,
+        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        if request.as_of_scn.is_some() {
+            return self.current_scn();
+        }
+        let stored = self.stored(&request.owner, &request.table)?;
+        let physical = |name: &String| {
+            stored
+                .column(name)
+                .map(|c| c.physical.clone())
+                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
+        };
+        let selected: Vec<String> = request
+            .columns
+            .iter()
+            .map(physical)
+            .collect::<DbResult<_>>()?;
+        let mut sql = format!(
+            "SELECT rid{}{} FROM {}",
+            if selected.is_empty() { "" } else { ", " },
+            selected.join(", "),
+            stored.physical
+        );
+        let mut binds: Vec<Option<Vec<u8>>> = Vec::new();
+        // Each order column as compared (left) with its bound placeholder (right).
+        let order_columns: Vec<(String, String)> = match &request.order {
+            ScanOrder::Columns(cols) => {
+                cols.iter()
+                    .map(|name| {
+                        stored.column(name).map(|c| c.compared("?")).ok_or_else(|| {
+                            DbError::ora(904, format!("\"{name}\": invalid identifier"))
+                        })
+                    })
+                    .collect::<DbResult<_>>()?
+            }
+            _ => Vec::new(),
+        };
+        let left: Vec<&str> = order_columns.iter().map(|(l, _)| l.as_str()).collect();
+        let right: Vec<&str> = order_columns.iter().map(|(_, r)| r.as_str()).collect();
+        match (&request.lower_bound, &request.order) {
+            (None, _) => {}
+            (Some(LowerBound::After(values)), ScanOrder::Columns(cols))
+                if values.len() == cols.len() =>
+            {
+                sql.push_str(&format!(
+                    " WHERE ({}) > ({})",
+                    left.join(", "),
+                    right.join(", ")
+                ));
+                for (col, value) in cols.iter().zip(values) {
+                    binds.push(self.encode_bound(&stored, col, value)?);
+                }
+            }
+            (Some(LowerBound::AtLeast(value)), ScanOrder::Columns(cols)) if cols.len() == 1 => {
+                sql.push_str(&format!(" WHERE {} >= {}", left[0], right[0]));
+                binds.push(self.encode_bound(&stored, &cols[0], value)?);
+            }
+            (Some(LowerBound::AfterRowId(rowid)), ScanOrder::RowId) => {
+                let rid: i64 = rowid
+                    .strip_prefix("SIMROWID")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
+                sql.push_str(&format!(" WHERE rid > {rid}"));
+            }
+            (Some(bound), order) => {
+                return Err(DbError::Unsupported(format!(
+                    "lower bound {bound:?} does not fit the order {order:?}"
+                )))
+            }
+        }
+        match &request.order {
+            ScanOrder::Unordered => {}
+            ScanOrder::RowId => sql.push_str(" ORDER BY rid"),
+            ScanOrder::Columns(_) => {
+                sql.push_str(&format!(" ORDER BY {}", left.join(", ")));
+            }
+        }
+        let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(binds.iter()))
+            .map_err(sql_err)?;
+        let width = selected.len();
+        let with_rowid = request.order == ScanOrder::RowId;
+        let mut values = Vec::with_capacity(width + 1);
+        let mut count = 0u64;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            row_to_values(row, width, &mut values)
+                .map_err(sql_err)?
+                .map_err(|e| DbError::Database {
+                    code: None,
+                    message: format!("corrupt stored value: {e}"),
+                })?;
+            if with_rowid {
+                let rid: i64 = row.get(0).map_err(sql_err)?;
+                values.push(Value::Text(format!("SIMROWID{rid:012}")));
+            }
+            on_row(&values).map_err(DbError::Aborted)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+impl Sink for SimSession {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        Source::server_info(self)
+    }
+
+    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
+        let owner = self.schema_of(table);
+        Ok(self
+            .stored_opt(&owner, &table.name)?
+            .map(|stored| TableDef {
+                name: TableName {
+                    schema: Some(owner.clone()),
+                    name: table.name.clone(),
+                },
+                primary_key: stored.primary_key(),
+                columns: stored
+                    .columns
+                    .iter()
+                    .map(|c| ColumnDef {
+                        name: c.row.column_name.clone(),
+                        data_type: OracleType::from_column(&c.row),
+                        nullable: c.row.is_nullable(),
+                        check: check_from_text(c.check.as_deref()),
+                    })
+                    .collect(),
+            }))
+    }
+
+    fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        let owner = self.schema_of(&def.name);
+        let table = TableRow {
+            owner: owner.clone(),
+            table_name: def.name.name.clone(),
+            table_type: "TABLE".to_owned(),
+            iot_type: None,
+            partitioned: Some("NO".to_owned()),
+            temporary: Some("N".to_owned()),
+            num_rows: None,
+        };
+        let columns = def
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (column_row(&owner, &def.name.name, i as u32 + 1, c), c.check))
+            .collect();
+        let constraints = def
+            .primary_key
+            .iter()
+            .enumerate()
+            .map(|(i, column)| ConstraintRow {
+                owner: owner.clone(),
+                table_name: def.name.name.clone(),
+                constraint_name: format!("SIM_PK_{}", def.name.name),
+                constraint_type: "P".to_owned(),
+                column_name: column.clone(),
+                position: i as u32 + 1,
+                status: Some("ENABLED".to_owned()),
+            })
+            .collect();
+        self.ddl(|session| session.create_stored(table, columns, constraints))
+    }
+
+    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        self.ddl(|session| session.alter_stored(table, change))
+    }
+
     fn insert_rows(
         &mut self,
         table: &TableName,
@@ -1230,7 +1288,10 @@ impl Sink for SimSession {
                 .collect();
             let matched: Vec<String> = key_positions
                 .iter()
-                .map(|p| format!("{} = ?", stored.columns[*p].physical))
+                .map(|p| {
+                    let (left, right) = stored.columns[*p].compared("?");
+                    format!("{left} = {right}")
+                })
                 .collect();
             let update = (!set.is_empty()).then(|| {
                 format!(

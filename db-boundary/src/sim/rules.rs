@@ -28,7 +28,13 @@ pub fn coerce(
     target: &Target<'_>,
 ) -> Result<Value, DbError> {
     use OracleType as T;
-    if value.is_null() {
+    // Oracle has no empty string: a zero-length character or binary value is NULL.
+    let empty = match &value {
+        Value::Text(t) => t.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
+        _ => false,
+    };
+    if value.is_null() || empty {
         return Ok(Value::Null);
     }
     let mismatch = |value: &Value| {

@@ -1,0 +1,141 @@
+//! Where the contract suite gets its databases: a fresh simulated backend per test, or
+//! one real Oracle per test binary (an existing instance named by `ORACLE_TEST_DSN`, else
+//! a `gvenzl/oracle-free:23-slim-faststart` container started through testcontainers).
+//!
+//! Real-Oracle tests never pass by default: when neither Docker nor `ORACLE_TEST_DSN`
+//! is there, [`oracle`] panics with the reason.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use db_boundary::sim::SimBackend;
+use db_boundary::{Backend, TableName};
+use oracle_backend::{ConnectSettings, OracleBackend, SessionRole};
+
+/// Generates every contract test twice: `sim::<name>` runs always against a fresh
+/// simulated backend; `oracle::<name>` is ignored unless asked for with `--ignored`,
+/// and then runs against real Oracle (or fails saying why it cannot).
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sim {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&crate::harness::sim());
+                }
+            )*
+        }
+        mod oracle {
+            $(
+                #[test]
+                #[ignore = "needs Docker or ORACLE_TEST_DSN: real-Oracle contract test (run with --ignored)"]
+                fn $name() {
+                    super::$name(&crate::harness::oracle());
+                }
+            )*
+        }
+    };
+}
+
+/// One database for one test.
+pub struct Db {
+    pub backend: Box<dyn Backend>,
+    /// The session's current schema, where the test's tables live.
+    pub schema: String,
+    /// Makes table names unique per test on a shared Oracle; empty on the simulated
+    /// backend, whose store is private to the test.
+    prefix: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    /// A table name unique to this test: `name` behind the test's prefix.
+    pub fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The table `name` (already unique) in the test schema.
+    pub fn table(&self, name: &str) -> TableName {
+        TableName {
+            schema: Some(self.schema.clone()),
+            name: name.to_owned(),
+        }
+    }
+
+    /// How many bytes of an identifier the prefix uses.
+    pub fn prefix_len(&self) -> usize {
+        self.prefix.len()
+    }
+}
+
+/// A fresh simulated database in its own temporary folder.
+pub fn sim() -> Db {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let backend = SimBackend::open(dir.path()).expect("the simulated backend opens");
+    let schema = backend.options().user.clone();
+    Db {
+        backend: Box::new(backend),
+        schema,
+        prefix: String::new(),
+        _dir: Some(dir),
+    }
+}
+
+/// The real Oracle this test binary uses (started once), with a fresh table prefix.
+pub fn oracle() -> Db {
+    static SETTINGS: OnceLock<Result<ConnectSettings, String>> = OnceLock::new();
+    let settings = match SETTINGS.get_or_init(oracle_settings) {
+        Ok(settings) => settings,
+        Err(reason) => panic!("real-Oracle contract test cannot run: {reason}"),
+    };
+    let backend = OracleBackend::connect(settings, SessionRole::Target)
+        .unwrap_or_else(|e| panic!("real-Oracle contract test cannot connect: {e}"));
+    let schema = settings.user.to_ascii_uppercase();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let run = std::process::id() % 10_000;
+    let prefix = format!("C{run}_{}_", NEXT.fetch_add(1, Ordering::Relaxed));
+    Db {
+        backend: Box::new(backend),
+        schema,
+        prefix,
+        _dir: None,
+    }
+}
+
+/// Settings for an existing Oracle (`ORACLE_TEST_DSN`, `ORACLE_TEST_USER`,
+/// `ORACLE_TEST_PASSWORD`) or for a container started now and left to Docker's clean-up
+/// when the binary exits.
+fn oracle_settings() -> Result<ConnectSettings, String> {
+    let (dsn, user, password) = match std::env::var("ORACLE_TEST_DSN") {
+        Ok(dsn) => (
+            dsn,
+            std::env::var("ORACLE_TEST_USER").unwrap_or_else(|_| "test".to_owned()),
+            std::env::var("ORACLE_TEST_PASSWORD").unwrap_or_else(|_| "test".to_owned()),
+        ),
+        Err(_) => (start_container()?, "test".to_owned(), "test".to_owned()),
+    };
+    let json = serde_json::json!({ "dsn": dsn, "user": user, "password": password });
+    serde_json::from_value(json).map_err(|e| format!("connection settings: {e}"))
+}
+
+fn start_container() -> Result<String, String> {
+    use testcontainers_modules::oracle::free::Oracle;
+    use testcontainers_modules::testcontainers::runners::SyncRunner;
+    use testcontainers_modules::testcontainers::ImageExt;
+
+    let container = Oracle::default()
+        .with_startup_timeout(Duration::from_secs(600))
+        .start()
+        .map_err(|e| {
+            format!("needs Docker or ORACLE_TEST_DSN (could not start gvenzl/oracle-free: {e})")
+        })?;
+    let host = container.get_host().map_err(|e| e.to_string())?;
+    let port = container
+        .get_host_port_ipv4(1521)
+        .map_err(|e| e.to_string())?;
+    // The container must outlive every test of this binary; statics are never dropped,
+    // so keep it by leaking the handle (Docker removes it with the test run's clean-up).
+    std::mem::forget(container);
+    Ok(format!("//{host}:{port}/FREEPDB1"))
+}
