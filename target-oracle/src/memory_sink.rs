@@ -111,8 +111,7 @@ impl MemorySink {
     }
 }
 
-fn matches(value: &Value, filter: &RowFilter, index: Option<usize>, row: &[Value]) -> bool {
-    let _ = value;
+fn matches(filter: &RowFilter, index: Option<usize>, row: &[Value]) -> bool {
     match filter {
         RowFilter::All => true,
         RowFilter::NotNull { .. } => index.is_some_and(|i| !row[i].is_null()),
@@ -285,8 +284,7 @@ impl Sink for MemorySink {
         let t = self.table(table)?;
         let index = filter_column(filter).map(|c| t.index(c)).transpose()?;
         let before = t.rows.len();
-        t.rows
-            .retain(|row| !matches(&Value::Null, filter, index, row));
+        t.rows.retain(|row| !matches(filter, index, row));
         Ok((before - t.rows.len()) as u64)
     }
 
@@ -303,7 +301,7 @@ impl Sink for MemorySink {
         let index = filter_column(filter).map(|c| t.index(c)).transpose()?;
         let mut count = 0;
         for row in &mut t.rows {
-            if matches(value, filter, index, row) {
+            if matches(filter, index, row) {
                 row[target] = value.clone();
                 count += 1;
             }
