@@ -130,43 +130,101 @@ impl<R: BufRead> MessageReader<R> {
             if self.buffer.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let message_type = match peek_type(&self.buffer, self.line)? {
-                Some(t) => t,
-                None => {
-                    // An unknown type: skip the line, say so once per type.
-                    let name = type_name(&self.buffer).unwrap_or_default();
+            // The type decides whether the line is skipped; it is sniffed from the line's
+            // start (where Singer writers put it) so that each line is parsed only once.
+            match sniff_type(&self.buffer) {
+                Sniff::Unknown(name) => {
                     if self.warned_types.insert(name.clone()) {
                         tracing::warn!(line = self.line, message_type = %name, "skipping messages of an unknown type");
                     }
-                    continue;
                 }
-            };
-            if message_type == MessageType::Schema {
-                // Parse once to learn the stream, then hand out the borrowed message.
-                let stream = match parse(&self.buffer, self.line)? {
-                    Message::Schema(s) => s.stream.into_owned(),
-                    _ => unreachable!("peeked type was SCHEMA"),
-                };
-                self.streams_with_schema.insert(stream);
+                Sniff::Known | Sniff::Undecided => break,
             }
-            let line = self.line;
-            let message = parse(&self.buffer, line)?;
-            if let Message::Record(RecordMessage { stream, .. })
-            | Message::Batch(BatchMessage { stream, .. }) = &message
-            {
-                if !self.streams_with_schema.contains(stream.as_ref()) {
-                    return Err(ReadError {
-                        line,
-                        stream: Some(stream.to_string()),
-                        kind: ReadErrorKind::RecordBeforeSchema,
-                    });
-                }
-            }
-            return Ok(Some(Line {
-                number: line,
-                message,
-            }));
         }
+        let line = self.line;
+        let envelope = parse_envelope(&self.buffer, line)?;
+        let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
+            Some(Some(t)) => t,
+            _ => {
+                return Err(ReadError {
+                    line,
+                    stream: envelope.stream.as_deref().map(str::to_owned),
+                    kind: ReadErrorKind::MissingType,
+                })
+            }
+        };
+        let message = build(envelope, message_type, line)?;
+        match &message {
+            Message::Schema(schema)
+                if !self.streams_with_schema.contains(schema.stream.as_ref()) =>
+            {
+                self.streams_with_schema.insert(schema.stream.to_string());
+            }
+            Message::Record(RecordMessage { stream, .. })
+            | Message::Batch(BatchMessage { stream, .. })
+                if !self.streams_with_schema.contains(stream.as_ref()) =>
+            {
+                return Err(ReadError {
+                    line,
+                    stream: Some(stream.to_string()),
+                    kind: ReadErrorKind::RecordBeforeSchema,
+                });
+            }
+            _ => {}
+        }
+        Ok(Some(Line {
+            number: line,
+            message,
+        }))
+    }
+}
+
+/// What a line's start says about its type.
+enum Sniff {
+    Known,
+    Unknown(String),
+    /// Not written `{"type": "..."` first: the full parse decides (or reports).
+    Undecided,
+}
+
+fn sniff_type(line: &[u8]) -> Sniff {
+    #[derive(Deserialize)]
+    struct TypeOnly<'a> {
+        #[serde(rename = "type", borrow)]
+        message_type: Option<Cow<'a, str>>,
+    }
+    let trimmed = line.trim_ascii_start();
+    let fast = trimmed
+        .strip_prefix(b"{")
+        .map(|r| r.trim_ascii_start())
+        .and_then(|r| r.strip_prefix(b"\"type\""))
+        .map(|r| r.trim_ascii_start())
+        .and_then(|r| r.strip_prefix(b":"))
+        .map(|r| r.trim_ascii_start())
+        .and_then(|r| r.strip_prefix(b"\""))
+        .and_then(|r| {
+            r.iter()
+                .position(|b| *b == b'"' || *b == b'\\')
+                .map(|end| (r, end))
+        })
+        .filter(|(r, end)| r[*end] == b'"')
+        .and_then(|(r, end)| std::str::from_utf8(&r[..end]).ok().map(str::to_owned));
+    let name = match fast {
+        Some(name) => name,
+        // Rare: the full parse of a type-only view.
+        None => match std::str::from_utf8(line)
+            .ok()
+            .and_then(|t| serde_json::from_str::<TypeOnly<'_>>(t).ok())
+            .and_then(|t| t.message_type.map(Cow::into_owned))
+        {
+            Some(name) => name,
+            None => return Sniff::Undecided,
+        },
+    };
+    if MessageType::parse(&name).is_some() {
+        Sniff::Known
+    } else {
+        Sniff::Unknown(name)
     }
 }
 
@@ -186,44 +244,22 @@ fn invalid_json(line: u64, e: serde_json::Error) -> ReadError {
     }
 }
 
-/// The `type` value of a line, if it is a JSON object with a string `type`.
-fn type_name(bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct TypeOnly<'a> {
-        #[serde(rename = "type", borrow)]
-        message_type: Option<Cow<'a, str>>,
-    }
-    let text = std::str::from_utf8(bytes).ok()?;
-    let t: TypeOnly<'_> = serde_json::from_str(text).ok()?;
-    t.message_type.map(Cow::into_owned)
+fn parse_envelope(bytes: &[u8], line: u64) -> Result<Envelope<'_>, ReadError> {
+    let text = as_text(bytes, line)?;
+    serde_json::from_str(text).map_err(|e| invalid_json(line, e))
 }
 
-/// The known type of a line; `Ok(None)` for a well-formed message of an unknown type.
-fn peek_type(bytes: &[u8], line: u64) -> Result<Option<MessageType>, ReadError> {
-    let text = as_text(bytes, line)?;
-    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| invalid_json(line, e))?;
-    let name = envelope.message_type.ok_or(ReadError {
-        line,
-        stream: envelope.stream.as_deref().map(str::to_owned),
-        kind: ReadErrorKind::MissingType,
-    })?;
-    Ok(MessageType::parse(&name))
-}
-
-fn parse(bytes: &[u8], line: u64) -> Result<Message<'_>, ReadError> {
-    let text = as_text(bytes, line)?;
-    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| invalid_json(line, e))?;
+fn build<'a>(
+    envelope: Envelope<'a>,
+    message_type: MessageType,
+    line: u64,
+) -> Result<Message<'a>, ReadError> {
     let stream_name = envelope.stream.as_deref().map(str::to_owned);
     let fail = |kind| ReadError {
         line,
         stream: stream_name.clone(),
         kind,
     };
-    let message_type = envelope
-        .message_type
-        .as_deref()
-        .and_then(MessageType::parse)
-        .ok_or_else(|| fail(ReadErrorKind::MissingType))?;
     let missing = |field| {
         fail(ReadErrorKind::MissingField {
             message_type,
