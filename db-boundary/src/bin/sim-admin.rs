@@ -5,6 +5,11 @@
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
 //!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
 //!
+//! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
+//!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
+//!   and wait to be killed: how the tests show that a killed writer's uncommitted rows
+//!   vanish and its committed rows stay.
+//!
 //! A developer tool, not a Singer binary: its stdout is its output.
 
 use std::io::Write;
@@ -13,7 +18,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDateTime};
 use db_boundary::sim::{seed, SimBackend};
-use db_boundary::Value;
+use db_boundary::{Backend, TableName, Value};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 fn main() -> ExitCode {
@@ -25,7 +30,15 @@ fn main() -> ExitCode {
             Ok(n) => generate(Path::new(sim), n),
             Err(_) => Err("--rows takes a whole number".to_owned()),
         },
-        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N".to_owned()),
+        ["hold", sim, owner, table, column, "--rows", n, rest @ ..]
+            if rest.is_empty() || rest == ["--commit"] =>
+        {
+            match n.parse() {
+                Ok(n) => hold(Path::new(sim), owner, table, column, n, !rest.is_empty()),
+                Err(_) => Err("--rows takes a whole number".to_owned()),
+            }
+        }
+        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N | hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,24 +69,43 @@ fn dump(sim: &Path, owner: &str, table: &str) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for row in rows {
-        let items: Vec<serde_json::Value> = row.iter().map(to_json).collect();
+        let items: Vec<serde_json::Value> = row.iter().map(seed::value_to_json).collect();
         writeln!(out, "{}", serde_json::Value::Array(items)).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-fn to_json(value: &Value) -> serde_json::Value {
-    use serde_json::json;
-    match value {
-        Value::Null => serde_json::Value::Null,
-        Value::Number(t) => serde_json::from_str(t).unwrap_or_else(|_| json!(t)),
-        Value::BinaryFloat(f) => json!(f.to_string()),
-        Value::BinaryDouble(f) => json!(f.to_string()),
-        Value::Text(t) | Value::Json(t) => json!(t),
-        Value::Bytes(b) => json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
-        Value::Date(t) | Value::Timestamp(t) => json!(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
-        Value::TimestampTz(t) => json!(t.to_rfc3339()),
-        other => json!(format!("{other:?}")),
+fn hold(
+    sim: &Path,
+    owner: &str,
+    table: &str,
+    column: &str,
+    rows: u64,
+    commit: bool,
+) -> Result<(), String> {
+    let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
+    let mut sink = backend.sink().map_err(|e| e.to_string())?;
+    let name = TableName {
+        schema: Some(owner.to_owned()),
+        name: table.to_owned(),
+    };
+    let batch: Vec<Vec<Value>> = (1..=rows)
+        .map(|i| vec![Value::Number(i.to_string())])
+        .collect();
+    sink.insert_rows(&name, &[column.to_owned()], &batch)
+        .map_err(|e| e.to_string())?;
+    if commit {
+        sink.commit().map_err(|e| e.to_string())?;
+    }
+    #[allow(clippy::disallowed_methods)] // this tool's output is its progress
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "ready").map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    drop(out);
+    // Keep the session (and any open transaction) until the process is killed.
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
     }
 }
 

@@ -446,6 +446,21 @@ impl SimBackend {
         Ok(rows)
     }
 
+    /// How many committed rows a table holds.
+    pub fn row_count(&self, owner: &str, table: &str) -> DbResult<u64> {
+        let session = self.session()?;
+        let stored = session.stored(owner, table)?;
+        let count: i64 = session
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}", stored.physical),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        Ok(count as u64)
+    }
+
     /// The column names of a table in column order.
     pub fn column_names(&self, owner: &str, table: &str) -> DbResult<Vec<String>> {
         let session = self.session()?;

@@ -146,6 +146,63 @@ pub fn value_from_json(item: &Json, oracle_type: &OracleType) -> Result<Value, S
     })
 }
 
+/// Writes a value in the seed text form [`value_from_json`] reads back, so
+/// `sim-admin dump` output is a valid data file.
+pub fn value_to_json(value: &Value) -> Json {
+    let number = |text: &str| serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));
+    let float = |f: f64| {
+        if f.is_nan() {
+            Json::from("NaN")
+        } else if f.is_infinite() {
+            Json::from(if f > 0.0 { "Infinity" } else { "-Infinity" })
+        } else {
+            number(&f.to_string())
+        }
+    };
+    let sign = |negative: bool| if negative { "-" } else { "" };
+    match value {
+        Value::Null => Json::Null,
+        Value::Number(text) => number(text),
+        Value::BinaryFloat(f) if f.is_finite() => number(&f.to_string()),
+        Value::BinaryFloat(f) => float(f64::from(*f)),
+        Value::BinaryDouble(f) => float(*f),
+        Value::Text(text) => Json::from(text.as_str()),
+        Value::Bytes(bytes) => Json::from(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        Value::Date(t) | Value::Timestamp(t) => {
+            Json::from(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+        }
+        Value::TimestampTz(t) => {
+            Json::from(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+        }
+        Value::IntervalYm { years, months } => Json::from(format!(
+            "{}P{}Y{}M",
+            sign(*years < 0 || *months < 0),
+            years.unsigned_abs(),
+            months.unsigned_abs()
+        )),
+        Value::IntervalDs {
+            days,
+            hours,
+            minutes,
+            seconds,
+            nanoseconds,
+        } => Json::from(format!(
+            "{}P{}DT{}H{}M{}.{:09}S",
+            sign(*days < 0 || *hours < 0 || *minutes < 0 || *seconds < 0 || *nanoseconds < 0),
+            days.unsigned_abs(),
+            hours.unsigned_abs(),
+            minutes.unsigned_abs(),
+            seconds.unsigned_abs(),
+            nanoseconds.unsigned_abs()
+        )),
+        Value::Json(text) => {
+            serde_json::from_str(text).unwrap_or_else(|_| Json::from(text.as_str()))
+        }
+        Value::Boolean(b) => Json::from(*b),
+        Value::Vector(items) => Json::Array(items.iter().map(|f| float(*f)).collect()),
+    }
+}
+
 fn naive(text: &str) -> Result<NaiveDateTime, String> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
@@ -218,6 +275,77 @@ pub fn parse_duration(text: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
+    use OracleType as T;
+
+    #[test]
+    fn every_value_survives_the_seed_text_form() {
+        use chrono::{FixedOffset, NaiveDate, TimeZone};
+        let at = NaiveDate::from_ymd_opt(2024, 2, 29)
+            .and_then(|d| d.and_hms_nano_opt(13, 14, 15, 123_456_789))
+            .unwrap();
+        let zoned = FixedOffset::east_opt(-(3 * 3600 + 1800))
+            .unwrap()
+            .from_local_datetime(&at)
+            .unwrap();
+        let cases = [
+            (
+                T::Number {
+                    precision: None,
+                    scale: None,
+                },
+                Value::Number("-12345678901234567890123456789.012345678".into()),
+            ),
+            (T::BinaryFloat, Value::BinaryFloat(0.1)),
+            (T::BinaryFloat, Value::BinaryFloat(f32::NEG_INFINITY)),
+            (T::BinaryDouble, Value::BinaryDouble(f64::NAN)),
+            (T::BinaryDouble, Value::BinaryDouble(1e-300)),
+            (T::Clob, Value::Text("Zoë \"李\"\n".into())),
+            (T::Blob, Value::Bytes(vec![0, 255, 7])),
+            (T::Date, Value::Date(at.with_nanosecond(0).unwrap())),
+            (
+                T::Timestamp {
+                    fractional_precision: 9,
+                },
+                Value::Timestamp(at),
+            ),
+            (
+                T::TimestampTz {
+                    fractional_precision: 9,
+                },
+                Value::TimestampTz(zoned),
+            ),
+            (
+                T::IntervalYearToMonth { year_precision: 2 },
+                Value::IntervalYm {
+                    years: -1,
+                    months: -2,
+                },
+            ),
+            (
+                T::IntervalDayToSecond {
+                    day_precision: 2,
+                    fractional_precision: 9,
+                },
+                Value::IntervalDs {
+                    days: 0,
+                    hours: -4,
+                    minutes: -5,
+                    seconds: 0,
+                    nanoseconds: -1,
+                },
+            ),
+            (T::Json, Value::Json(r#"{"b":1.10,"a":[null,true]}"#.into())),
+            (T::Boolean, Value::Boolean(false)),
+            (T::Vector, Value::Vector(vec![1.5, -0.1, 3.0])),
+        ];
+        for (oracle_type, value) in cases {
+            let json = value_to_json(&value);
+            let back = value_from_json(&json, &oracle_type).unwrap();
+            // Debug text shows offsets and NaN, which `==` would not compare.
+            assert_eq!(format!("{back:?}"), format!("{value:?}"), "{json}");
+        }
+    }
 
     #[test]
     fn durations_parse_both_interval_kinds() {

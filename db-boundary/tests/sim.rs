@@ -1,0 +1,429 @@
+//! What the simulated backend promises beyond the shared boundary contract (that one
+//! lives in `contract-tests/`): durability across killed processes, concurrent readers,
+//! the 30-byte and 19c modes, dictionary scopes, seed folders and the `sim-admin` tool.
+#![cfg(feature = "sim")]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use db_boundary::sim::{SimBackend, SimOptions};
+use db_boundary::{
+    Backend, ColumnDef, DbError, DictionaryScope, ScanOrder, ScanRequest, TableDef, TableName,
+    TablePattern, Value,
+};
+use singer_core::oracle_type::OracleType;
+
+const SIM_ADMIN: &str = env!("CARGO_BIN_EXE_sim-admin");
+
+fn id_table(backend: &SimBackend, name: &str) -> TableName {
+    let table = TableName {
+        schema: Some(backend.options().user.clone()),
+        name: name.to_owned(),
+    };
+    let mut sink = backend.sink().unwrap();
+    sink.create_table(&TableDef {
+        name: table.clone(),
+        columns: vec![ColumnDef {
+            name: "ID".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: false,
+            check: None,
+        }],
+        primary_key: vec!["ID".into()],
+    })
+    .unwrap();
+    table
+}
+
+/// Runs `sim-admin hold`, waits until it has written, then kills it (SIGKILL).
+fn write_then_get_killed(dir: &Path, rows: u64, commit: bool) {
+    let mut command = Command::new(SIM_ADMIN);
+    command.args([
+        "hold".as_ref(),
+        dir.as_os_str(),
+        "SIM_USER".as_ref(),
+        "KILLED".as_ref(),
+        "ID".as_ref(),
+        "--rows".as_ref(),
+        rows.to_string().as_ref(),
+    ]);
+    if commit {
+        command.arg("--commit");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("sim-admin starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "sim-admin hold reports its writes");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the writer was killed, not finished");
+}
+
+#[test]
+fn a_killed_writer_leaves_no_uncommitted_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    id_table(&backend, "KILLED");
+    write_then_get_killed(dir.path(), 500, false);
+    let reopened = SimBackend::open(dir.path()).unwrap();
+    assert_eq!(reopened.row_count("SIM_USER", "KILLED").unwrap(), 0);
+    // The store is not left locked: a new writer gets through at once.
+    reopened
+        .insert_rows(
+            "SIM_USER",
+            "KILLED",
+            &["ID".to_owned()],
+            [vec![Value::Number("1".into())]],
+        )
+        .unwrap();
+    assert_eq!(reopened.row_count("SIM_USER", "KILLED").unwrap(), 1);
+}
+
+#[test]
+fn a_killed_writer_keeps_its_committed_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    id_table(&backend, "KILLED");
+    write_then_get_killed(dir.path(), 500, true);
+    let reopened = SimBackend::open(dir.path()).unwrap();
+    let rows = reopened.read_rows("SIM_USER", "KILLED").unwrap();
+    assert_eq!(rows.len(), 500);
+    assert_eq!(rows[0], vec![Value::Number("1".into())]);
+    assert_eq!(rows[499], vec![Value::Number("500".into())]);
+}
+
+#[test]
+fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let table = id_table(&backend, "SHARED");
+    backend
+        .insert_rows(
+            "SIM_USER",
+            "SHARED",
+            &["ID".to_owned()],
+            (1..=2000).map(|i| vec![Value::Number(i.to_string())]),
+        )
+        .unwrap();
+    let mut writer = backend.sink().unwrap();
+    writer
+        .insert_rows(
+            &table,
+            &["ID".to_owned()],
+            &[vec![Value::Number("5000".into())]],
+        )
+        .unwrap();
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut source = backend.source().unwrap();
+                    source
+                        .scan(
+                            &ScanRequest {
+                                owner: "SIM_USER".into(),
+                                table: "SHARED".into(),
+                                columns: vec!["ID".into()],
+                                order: ScanOrder::Columns(vec!["ID".into()]),
+                                lower_bound: None,
+                                as_of_scn: None,
+                                fetch_array_size: 100,
+                                prefetch_rows: 100,
+                            },
+                            &mut |_| Ok(()),
+                        )
+                        .unwrap()
+                })
+            })
+            .collect();
+        readers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(counts, vec![2000; 4]);
+    writer.commit().unwrap();
+    assert_eq!(backend.row_count("SIM_USER", "SHARED").unwrap(), 2001);
+}
+
+#[test]
+fn a_scan_stops_when_its_consumer_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    id_table(&backend, "T");
+    backend
+        .insert_rows(
+            "SIM_USER",
+            "T",
+            &["ID".to_owned()],
+            (1..=10).map(|i| vec![Value::Number(i.to_string())]),
+        )
+        .unwrap();
+    let mut seen = 0;
+    let result = backend.source().unwrap().scan(
+        &ScanRequest {
+            owner: "SIM_USER".into(),
+            table: "T".into(),
+            columns: vec!["ID".into()],
+            order: ScanOrder::Unordered,
+            lower_bound: None,
+            as_of_scn: None,
+            fetch_array_size: 1,
+            prefetch_rows: 1,
+        },
+        &mut |_| {
+            seen += 1;
+            if seen == 3 {
+                Err("stdout closed".into())
+            } else {
+                Ok(())
+            }
+        },
+    );
+    assert!(matches!(result, Err(DbError::Aborted(_))), "{result:?}");
+    assert_eq!(seen, 3);
+}
+
+#[test]
+fn flashback_reads_are_refused_not_faked() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    id_table(&backend, "T");
+    let mut source = backend.source().unwrap();
+    assert!(matches!(source.current_scn(), Err(DbError::Unsupported(_))));
+    let result = source.scan(
+        &ScanRequest {
+            owner: "SIM_USER".into(),
+            table: "T".into(),
+            columns: vec!["ID".into()],
+            order: ScanOrder::Unordered,
+            lower_bound: None,
+            as_of_scn: Some(42),
+            fetch_array_size: 1,
+            prefetch_rows: 1,
+        },
+        &mut |_| Ok(()),
+    );
+    assert!(matches!(result, Err(DbError::Unsupported(_))), "{result:?}");
+}
+
+#[test]
+fn a_19c_store_with_30_byte_names_says_so_and_enforces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SimOptions {
+        major_version: 19,
+        max_identifier_bytes: 30,
+        ..SimOptions::default()
+    };
+    SimBackend::open_with(dir.path(), options).unwrap();
+    // The options are the store's own: a plain open later keeps them.
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let info = backend.source().unwrap().server_info().unwrap();
+    assert_eq!(info.major_version, 19);
+    assert_eq!(info.max_identifier_bytes, 30);
+    assert!(!info.supports_boolean());
+    assert!(!info.supports_json_type());
+    id_table(&backend, &"T".repeat(30));
+    let mut sink = backend.sink().unwrap();
+    let error = sink
+        .create_table(&TableDef {
+            name: TableName {
+                schema: None,
+                name: "T".repeat(31),
+            },
+            columns: vec![],
+            primary_key: vec![],
+        })
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(972), "{error}");
+}
+
+#[test]
+fn dictionary_scope_filters_schemas_and_like_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let mut sink = backend.sink().unwrap();
+    for (schema, table) in [
+        ("HR", "EMPLOYEES"),
+        ("HR", "EMP_HISTORY"),
+        ("HR", "EMPXHISTORY"),
+        ("HR", "JOBS"),
+        ("SALES", "ORDERS"),
+        ("sales", "orders"),
+    ] {
+        sink.create_table(&TableDef {
+            name: TableName {
+                schema: Some(schema.into()),
+                name: table.into(),
+            },
+            columns: vec![],
+            primary_key: vec![],
+        })
+        .unwrap();
+    }
+    let mut source = backend.source().unwrap();
+    let mut tables = |scope: DictionaryScope| -> Vec<String> {
+        let rows = source.read_dictionary(&scope).unwrap();
+        rows.tables
+            .iter()
+            .map(|t| format!("{}.{}", t.owner, t.table_name))
+            .collect()
+    };
+    let pattern = |owner: &str, table: &str| TablePattern {
+        owner: owner.into(),
+        table: table.into(),
+    };
+    assert_eq!(tables(DictionaryScope::default()).len(), 6);
+    assert_eq!(
+        tables(DictionaryScope {
+            schemas: vec!["SALES".into()],
+            ..Default::default()
+        }),
+        ["SALES.ORDERS"],
+        "schemas match in exact case"
+    );
+    assert_eq!(
+        tables(DictionaryScope {
+            include: vec![pattern("HR", "EMP\\_%")],
+            ..Default::default()
+        }),
+        ["HR.EMP_HISTORY"],
+        "an escaped _ is literal"
+    );
+    assert_eq!(
+        tables(DictionaryScope {
+            include: vec![pattern("HR", "EMP_%")],
+            exclude: vec![pattern("%", "%HISTORY")],
+            ..Default::default()
+        }),
+        ["HR.EMPLOYEES"]
+    );
+    assert_eq!(
+        tables(DictionaryScope {
+            include: vec![pattern("%", "ORDERS"), pattern("HR", "J_BS")],
+            ..Default::default()
+        }),
+        ["HR.JOBS", "SALES.ORDERS"]
+    );
+}
+
+#[test]
+fn a_seed_folder_loads_and_dumps_back_in_the_same_text_forms() {
+    let seed = tempfile::tempdir().unwrap();
+    let dictionary = serde_json::json!({
+        "tables": [{"OWNER": "DEMO", "TABLE_NAME": "THINGS", "TABLE_TYPE": "TABLE"}],
+        "columns": [
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 1, "COLUMN_NAME": "ID",
+             "DATA_TYPE": "NUMBER", "DATA_PRECISION": 10, "DATA_SCALE": 0, "NULLABLE": "N"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 2, "COLUMN_NAME": "PRICE",
+             "DATA_TYPE": "NUMBER", "NULLABLE": "Y"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 3, "COLUMN_NAME": "NAME",
+             "DATA_TYPE": "VARCHAR2", "DATA_LENGTH": 40, "CHAR_LENGTH": 10, "CHAR_USED": "C",
+             "NULLABLE": "Y"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 4, "COLUMN_NAME": "AT",
+             "DATA_TYPE": "TIMESTAMP(6) WITH TIME ZONE", "DATA_SCALE": 6, "NULLABLE": "Y"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 5, "COLUMN_NAME": "RAWDATA",
+             "DATA_TYPE": "RAW", "DATA_LENGTH": 8, "NULLABLE": "Y"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 6, "COLUMN_NAME": "WAIT",
+             "DATA_TYPE": "INTERVAL DAY(2) TO SECOND(6)", "DATA_PRECISION": 2, "DATA_SCALE": 6,
+             "NULLABLE": "Y"},
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "COLUMN_ID": 7, "COLUMN_NAME": "DOC",
+             "DATA_TYPE": "JSON", "NULLABLE": "Y"}
+        ],
+        "constraints": [
+            {"OWNER": "DEMO", "TABLE_NAME": "THINGS", "CONSTRAINT_NAME": "THINGS_PK",
+             "CONSTRAINT_TYPE": "P", "COLUMN_NAME": "ID", "POSITION": 1}
+        ]
+    });
+    std::fs::write(
+        seed.path().join("dictionary.json"),
+        serde_json::to_string_pretty(&dictionary).unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir(seed.path().join("data")).unwrap();
+    let lines = [
+        r#"[1,12345678901234567890.123456789,"Zoë","2024-05-01T12:30:00.123456+05:30","AAEC/w==","P1DT2H3M4.500000000S",{"k":[1,2.50]}]"#,
+        r#"[2,null,null,null,null,null,null]"#,
+    ];
+    std::fs::write(
+        seed.path().join("data").join("DEMO-THINGS.jsonl"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    let sim = tempfile::tempdir().unwrap();
+    let seeded = Command::new(SIM_ADMIN)
+        .arg("seed")
+        .arg(sim.path())
+        .arg(seed.path())
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{seeded:?}");
+    let dumped = Command::new(SIM_ADMIN)
+        .arg("dump")
+        .arg(sim.path())
+        .args(["DEMO", "THINGS"])
+        .output()
+        .unwrap();
+    assert!(dumped.status.success(), "{dumped:?}");
+    let text = String::from_utf8(dumped.stdout).unwrap();
+    let out: Vec<&str> = text.lines().collect();
+    assert_eq!(out, lines);
+    // The dictionary answers with the seeded rows.
+    let backend = SimBackend::open(sim.path()).unwrap();
+    let rows = backend
+        .source()
+        .unwrap()
+        .read_dictionary(&DictionaryScope::default())
+        .unwrap();
+    assert_eq!(rows.columns.len(), 7);
+    assert_eq!(rows.constraints[0].constraint_name, "THINGS_PK");
+}
+
+#[test]
+fn generate_writes_the_benchmark_orders_table() {
+    let sim = tempfile::tempdir().unwrap();
+    let status = Command::new(SIM_ADMIN)
+        .arg("generate")
+        .arg(sim.path())
+        .args(["--rows", "1000"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let backend = SimBackend::open(sim.path()).unwrap();
+    assert_eq!(backend.row_count("BENCH", "ORDERS").unwrap(), 1000);
+    assert_eq!(
+        backend.column_names("BENCH", "ORDERS").unwrap(),
+        [
+            "ORDER_ID",
+            "CUSTOMER_ID",
+            "AMOUNT",
+            "CURRENCY",
+            "STATUS",
+            "CUSTOMER_NAME",
+            "SHIP_ADDRESS",
+            "NOTES",
+            "ORDER_DATE",
+            "UPDATED_AT",
+            "IS_PRIORITY",
+            "DISCOUNT_RATE"
+        ]
+    );
+    let rows = backend.read_rows("BENCH", "ORDERS").unwrap();
+    assert_eq!(rows[0][0], Value::Number("1".into()));
+    assert_eq!(rows[999][0], Value::Number("1000".into()));
+}
+
+#[test]
+fn usage_errors_exit_1_with_a_message() {
+    let out = Command::new(SIM_ADMIN).arg("nonsense").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sim-admin"));
+}
