@@ -302,9 +302,18 @@ impl StreamPlan {
     ) -> Result<Vec<Value>, RowError> {
         let mut row = vec![Value::Null; self.slots.len()];
         let mut seen = vec![false; self.slots.len()];
-        for (key, raw) in fields {
-            let index = match self.by_property.get(key.as_ref()) {
-                Some(&i) => i,
+        for (position, (key, raw)) in fields.iter().enumerate() {
+            // Taps write fields in schema order: try the slot at the same position
+            // before hashing the name.
+            let guess = self.slots.get(position).filter(
+                |slot| matches!(&slot.source, SlotSource::Property(p) if p == key.as_ref()),
+            );
+            let found = match guess {
+                Some(_) => Some(position),
+                None => self.by_property.get(key.as_ref()).copied(),
+            };
+            let index = match found {
+                Some(i) => i,
                 None => match self.meta_by_property(key) {
                     Some(i) => i,
                     None => {

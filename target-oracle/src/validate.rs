@@ -306,7 +306,9 @@ struct FlatProperty {
 /// `jsonschema`; `tests::flat_and_jsonschema_agree` checks the two agree.
 #[derive(Debug, Clone)]
 pub struct FlatSchema {
-    properties: HashMap<String, FlatProperty>,
+    /// In schema order, so a record written in that order is matched without hashing.
+    properties: Vec<(String, FlatProperty)>,
+    by_name: HashMap<String, usize>,
     required: Vec<String>,
     /// Draft 4 counts `1.0` as a number but not an integer; later drafts count it as both.
     draft4: bool,
@@ -563,12 +565,17 @@ impl FlatSchema {
                 _ => return None,
             }
         }
-        let mut properties = HashMap::new();
+        let mut properties = Vec::new();
         if let Some(list) = object.get("properties") {
             for (name, property) in list.as_object()? {
-                properties.insert(name.clone(), FlatProperty::compile(property)?);
+                properties.push((name.clone(), FlatProperty::compile(property)?));
             }
         }
+        let by_name = properties
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.clone(), i))
+            .collect();
         let required = match object.get("required") {
             None => Vec::new(),
             Some(Json::Array(list)) => list
@@ -579,6 +586,7 @@ impl FlatSchema {
         };
         Some(FlatSchema {
             properties,
+            by_name,
             required,
             draft4,
         })
@@ -594,8 +602,15 @@ impl FlatSchema {
                 });
             }
         }
-        for (key, raw) in fields {
-            if let Some(rules) = self.properties.get(key.as_ref()) {
+        for (position, (key, raw)) in fields.iter().enumerate() {
+            let rules = match self.properties.get(position) {
+                Some((name, rules)) if name == key.as_ref() => Some(rules),
+                _ => self
+                    .by_name
+                    .get(key.as_ref())
+                    .map(|&i| &self.properties[i].1),
+            };
+            if let Some(rules) = rules {
                 rules
                     .check(raw, self.draft4)
                     .map_err(|reason| InvalidRecord {
