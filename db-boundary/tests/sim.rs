@@ -192,26 +192,46 @@ fn a_scan_stops_when_its_consumer_asks() {
 }
 
 #[test]
-fn flashback_reads_are_refused_not_faked() {
+fn flashback_reads_work_at_the_latest_scn_and_are_refused_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let backend = SimBackend::open(dir.path()).unwrap();
     id_table(&backend, "T");
     let mut source = backend.source().unwrap();
-    assert!(matches!(source.current_scn(), Err(DbError::Unsupported(_))));
-    let result = source.scan(
-        &ScanRequest {
-            owner: "SIM_USER".into(),
-            table: "T".into(),
-            columns: vec!["ID".into()],
-            order: ScanOrder::Unordered,
-            lower_bound: None,
-            as_of_scn: Some(42),
-            fetch_array_size: 1,
-            prefetch_rows: 1,
-        },
-        &mut |_| Ok(()),
-    );
-    assert!(matches!(result, Err(DbError::Unsupported(_))), "{result:?}");
+    let before = source.current_scn().unwrap();
+    backend
+        .insert_rows(
+            "SIM_USER",
+            "T",
+            &["ID".to_owned()],
+            [vec![Value::Number("1".into())]],
+        )
+        .unwrap();
+    let latest = source.current_scn().unwrap();
+    assert_eq!(latest, before + 1, "one commit, one SCN");
+    let mut scan_as_of = |scn: u64| {
+        let mut rows = 0;
+        source
+            .scan(
+                &ScanRequest {
+                    owner: "SIM_USER".into(),
+                    table: "T".into(),
+                    columns: vec!["ID".into()],
+                    order: ScanOrder::Unordered,
+                    lower_bound: None,
+                    as_of_scn: Some(scn),
+                    fetch_array_size: 1,
+                    prefetch_rows: 1,
+                },
+                &mut |_| {
+                    rows += 1;
+                    Ok(())
+                },
+            )
+            .map(|_| rows)
+    };
+    assert_eq!(scan_as_of(latest).unwrap(), 1);
+    assert!(matches!(scan_as_of(before), Err(DbError::Unsupported(_))));
+    assert_eq!(scan_as_of(latest + 1).unwrap_err().ora_code(), Some(8181));
 }
 
 #[test]

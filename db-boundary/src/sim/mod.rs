@@ -10,8 +10,17 @@
 //! uncommitted writes vanish when its process dies.
 //!
 //! Storage: each value is one order-preserving BLOB ([`codec`]), so SQLite itself sorts
-//! and filters and a scan streams rows without holding a table. Flashback reads
-//! (`as_of_scn`) are not simulated: such a scan fails with [`DbError::Unsupported`].
+//! and filters and a scan streams rows without holding a table.
+//!
+//! Choices where Oracle offers several behaviours:
+//! - A batch (`insert_rows`, `merge_rows`) with a bad row applies none of its rows and
+//!   reports the first bad row as [`DbError::RowRejected`] with its position; earlier
+//!   batches of the same transaction stay. (Oracle's array DML with batch errors would
+//!   keep the good rows; the target rolls back on any rejection either way.)
+//! - DDL commits the session's pending work and itself, as in Oracle.
+//! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
+//!   latest; the store keeps no row versions, so an older SCN fails with
+//!   [`DbError::Unsupported`] and a future one with ORA-08181.
 
 pub mod codec;
 pub mod rules;
@@ -830,30 +839,40 @@ impl SimSession {
                     table: &table.name,
                     column: to,
                 };
-                let sql = format!("SELECT rid, {} FROM {}", source.physical, stored.physical);
-                let mut updates = Vec::new();
-                {
-                    let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
-                    let mut rows = statement.query([]).map_err(sql_err)?;
-                    while let Some(row) = rows.next().map_err(sql_err)? {
-                        let rid: i64 = row.get(0).map_err(sql_err)?;
-                        let blob: Option<Vec<u8>> = row.get(1).map_err(sql_err)?;
-                        let value =
-                            codec::decode(blob.as_deref()).map_err(|e| DbError::Database {
-                                code: None,
-                                message: e,
-                            })?;
-                        updates.push((rid, codec::encode(&coerce(value, &dest_type, &target)?)));
-                    }
-                }
-                let sql = format!(
+                // In chunks by rid, so a large table never sits in memory.
+                let select = format!(
+                    "SELECT rid, {} FROM {} WHERE rid > ?1 ORDER BY rid LIMIT 1000",
+                    source.physical, stored.physical
+                );
+                let update = format!(
                     "UPDATE {} SET {} = ?1 WHERE rid = ?2",
                     stored.physical, dest.physical
                 );
-                for (rid, blob) in updates {
-                    self.conn
-                        .execute(&sql, params![blob, rid])
-                        .map_err(sql_err)?;
+                let mut last = i64::MIN;
+                loop {
+                    let mut chunk = Vec::with_capacity(1000);
+                    {
+                        let mut statement = self.conn.prepare_cached(&select).map_err(sql_err)?;
+                        let mut rows = statement.query([last]).map_err(sql_err)?;
+                        while let Some(row) = rows.next().map_err(sql_err)? {
+                            let rid: i64 = row.get(0).map_err(sql_err)?;
+                            let blob: Option<Vec<u8>> = row.get(1).map_err(sql_err)?;
+                            let value =
+                                codec::decode(blob.as_deref()).map_err(|e| DbError::Database {
+                                    code: None,
+                                    message: e,
+                                })?;
+                            chunk.push((rid, codec::encode(&coerce(value, &dest_type, &target)?)));
+                        }
+                    }
+                    let Some(&(end, _)) = chunk.last() else {
+                        break;
+                    };
+                    let mut statement = self.conn.prepare_cached(&update).map_err(sql_err)?;
+                    for (rid, blob) in chunk {
+                        statement.execute(params![blob, rid]).map_err(sql_err)?;
+                    }
+                    last = end;
                 }
             }
             AlterTable::DropColumn(name) => {
@@ -1017,19 +1036,61 @@ impl Source for SimSession {
     }
 
     fn current_scn(&mut self) -> DbResult<u64> {
-        Err(DbError::Unsupported(
-            "flashback queries (AS OF SCN) are not simulated; turn the flashback setting off with the simulated backend".into(),
-        ))
+        self.scn()
     }
 
+    /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
+    /// since), when the snapshot and the current data are the same thing; the store
+    /// keeps no history, so an older SCN is refused rather than answered wrongly.
     fn scan(
         &mut self,
         request: &ScanRequest,
         on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
     ) -> DbResult<u64> {
-        if request.as_of_scn.is_some() {
-            return self.current_scn();
+        let Some(wanted) = request.as_of_scn else {
+            return self.scan_now(request, on_row);
+        };
+        // One read transaction: the SCN check and the rows see the same snapshot.
+        let own_read = !self.in_transaction;
+        if own_read {
+            self.conn.execute_batch("BEGIN").map_err(sql_err)?;
         }
+        let result = match self.scn() {
+            Ok(current) if wanted == current => self.scan_now(request, on_row),
+            Ok(current) if wanted > current => Err(DbError::ora(
+                8181,
+                format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
+            )),
+            Ok(current) => Err(DbError::Unsupported(format!(
+                "the simulated backend keeps no history: SCN {wanted} is older than the latest commit (SCN {current})"
+            ))),
+            Err(e) => Err(e),
+        };
+        if own_read {
+            self.conn.execute_batch("COMMIT").map_err(sql_err)?;
+        }
+        result
+    }
+}
+
+impl SimSession {
+    /// The number of commits the store has seen: its system change number.
+    fn scn(&self) -> DbResult<u64> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM sim_meta WHERE key = 'scn'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql_err)?;
+        Ok(text.and_then(|t| t.parse().ok()).unwrap_or(0))
+    }
+
+    fn scan_now(
+        &mut self,
+        request: &ScanRequest,
+        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
         let stored = self.stored(&request.owner, &request.table)?;
         let physical = |name: &String| {
             stored
@@ -1443,7 +1504,13 @@ impl Sink for SimSession {
 
     fn commit(&mut self) -> DbResult<()> {
         if self.in_transaction {
-            self.conn.execute_batch("COMMIT").map_err(sql_err)?;
+            self.conn
+                .execute_batch(
+                    "INSERT INTO sim_meta (key, value) VALUES ('scn', '1')
+                     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
+                     COMMIT",
+                )
+                .map_err(sql_err)?;
             self.in_transaction = false;
         }
         Ok(())
