@@ -2,8 +2,9 @@
 //! -> backend -> loader over stdin or `--input`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use singer_core::cli::{AboutFormat, SingerArgs};
@@ -14,6 +15,7 @@ use oracle_backend::{ConnectSettings, OracleBackend, SessionRole};
 
 use crate::about;
 use crate::error::TargetError;
+use crate::input::IdleAwareInput;
 use crate::loader::{LoadStats, Loader};
 use crate::settings::{Driver, TargetConfig};
 
@@ -120,13 +122,22 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
             .map_err(TargetError::db("reading the server's version"))?;
         return Ok(Outcome::Tested(info));
     }
-    let input: Box<dyn BufRead> = match &args.input {
-        Some(path) => Box::new(BufReader::with_capacity(
-            1 << 20,
-            File::open(path).map_err(TargetError::Read)?,
-        )),
-        None => Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+    // Wake up at least this often when the tap is quiet, to honour the age limits.
+    let tick = Duration::from_secs_f64(
+        (config
+            .batch_wait_limit_seconds
+            .min(config.max_state_lag_seconds)
+            / 4.0)
+            .clamp(0.05, 5.0),
+    );
+    let source: Box<dyn Read + Send> = match &args.input {
+        Some(path) => Box::new(File::open(path).map_err(TargetError::Read)?),
+        None => Box::new(std::io::stdin()),
     };
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
+        1 << 20,
+        IdleAwareInput::spawn(source, tick),
+    ));
     let loader = Loader::new(config, sink, stdout)?;
     loader.load(input).map(Outcome::Loaded)
 }

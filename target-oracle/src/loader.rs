@@ -138,11 +138,22 @@ impl<W: Write> Loader<W> {
         })
     }
 
-    /// Reads every message of `input` and loads it, then finishes the run.
+    /// Reads every message of `input` and loads it, then finishes the run. An input
+    /// that reports idleness (`ErrorKind::TimedOut` between lines) gets the age checks
+    /// run while it is quiet.
     pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
         let mut reader = MessageReader::new(input);
-        while let Some(line) = reader.next_message().map_err(read_error)? {
-            self.handle(line.number, line.message)?;
+        loop {
+            match reader.next_message() {
+                Ok(Some(line)) => self.handle(line.number, line.message)?,
+                Ok(None) => break,
+                // The input went quiet (see `crate::input`): the clock still runs.
+                Err(ReadError {
+                    kind: ReadErrorKind::Io(e),
+                    ..
+                }) if crate::input::is_idle(&e) => self.flush_by_age()?,
+                Err(e) => return Err(read_error(e)),
+            }
         }
         self.finish()
     }

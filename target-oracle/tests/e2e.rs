@@ -582,3 +582,31 @@ fn the_oracle_driver_without_a_client_library_exits_2_with_the_reason() {
     assert!(!stderr.contains("secret-pw"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_waiting_state_is_emitted_while_the_tap_is_quiet() {
+    let db = Db::new(json!({"batch_size_rows": 1000, "max_state_lag_seconds": 1}));
+    let mut child = db
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let states = spawn_state_reader(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let input = lines(&[
+        simple_schema("S"),
+        record("S", 1, "a"),
+        json!({"type": "STATE", "value": {"n": 1}}),
+    ]);
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // No more input arrives, the batch is far from full: the STATE's lag forces the
+    // flush, with stdin still open.
+    let state = states.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(state, json!({"n": 1}));
+    assert_eq!(db.rows("S").len(), 1);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
