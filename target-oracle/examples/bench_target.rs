@@ -11,10 +11,11 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use db_boundary::{AlterTable, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
 use serde_json::json;
+use target_oracle::input::IdleAwareInput;
 use target_oracle::loader::Loader;
 use target_oracle::settings::TargetConfig;
 
@@ -98,7 +99,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = json!({"validate_records": validate});
     let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
     let bytes = std::fs::metadata(&path)?.len();
-    let input = BufReader::with_capacity(1 << 20, File::open(&path)?);
+    // The binary's input path: a reader thread handing over line-aligned chunks.
+    let input = BufReader::with_capacity(
+        1 << 20,
+        IdleAwareInput::spawn(File::open(&path)?, Duration::from_secs(5)),
+    );
     let started = Instant::now();
     let loader = Loader::new(config, Box::new(DiscardSink::default()), std::io::sink())?;
     let stats = loader.load(input)?;
