@@ -843,6 +843,9 @@ fn dictionary_reports_created_tables_as_oracle_would(db: &Db) {
                 },
             ),
             col("PRICE", number(Some(12), Some(2))),
+            col("BORN", OracleType::Date),
+            col("RATIO", OracleType::BinaryDouble),
+            col("NOTES", OracleType::Clob),
         ],
         &["ID"],
     );
@@ -888,6 +891,9 @@ fn dictionary_reports_created_tables_as_oracle_would(db: &Db) {
             "CODE VARCHAR2 len=Some(7) prec=None scale=None char_len=Some(7) char_used=Some(\"B\") null=Y",
             "AT TIMESTAMP(6) WITH TIME ZONE len=Some(13) prec=None scale=Some(6) char_len=Some(0) char_used=None null=Y",
             "PRICE NUMBER len=Some(22) prec=Some(12) scale=Some(2) char_len=Some(0) char_used=None null=Y",
+            "BORN DATE len=Some(7) prec=None scale=None char_len=Some(0) char_used=None null=Y",
+            "RATIO BINARY_DOUBLE len=Some(8) prec=None scale=None char_len=Some(0) char_used=None null=Y",
+            "NOTES CLOB len=Some(4000) prec=None scale=None char_len=Some(0) char_used=None null=Y",
         ]
     );
     let keys: Vec<(&str, &str, u32)> = rows

@@ -3,6 +3,10 @@
 //! that only counts them. The tap's 400,000 records/s target (issue 5) is end to end;
 //! this measures the backend's share of it.
 //!
+//! Measured here (2 shared cores, release build): 1,000,000 rows in 1.0-1.2 s, about
+//! 0.86-0.98 M rows/s ordered by key, 0.83 M unordered; 10,000,000 rows at 0.91 M rows/s
+//! with a peak RSS of 6.3 MiB (rows stream from SQLite; nothing is collected).
+//!
 //! Usage: `cargo run --release -p db-boundary --features sim --example bench_sim_scan --
 //! <sim_dir> [OWNER TABLE]` on a store made by `sim-admin generate <sim_dir> --rows N`.
 

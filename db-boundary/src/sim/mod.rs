@@ -242,7 +242,21 @@ pub fn column_row(owner: &str, table: &str, column_id: u32, def: &ColumnDef) -> 
             None,
         ),
         T::Other { name, .. } => (name.clone(), 0, None, None, 0, None),
-        other => (other.to_string(), 0, None, None, 0, None),
+        T::URowId { length } => ("UROWID".to_owned(), *length, None, None, 0, None),
+        // DATA_LENGTH as ALL_TAB_COLS reports it for the fixed-size types.
+        other => {
+            let length = match other {
+                T::BinaryFloat => 4,
+                T::BinaryDouble => 8,
+                T::Date => 7,
+                T::Clob | T::NClob | T::Blob | T::Bfile => 4000,
+                T::RowId => 10,
+                T::Json => 8200,
+                T::Boolean => 1,
+                _ => 0,
+            };
+            (other.to_string(), length, None, None, 0, None)
+        }
     };
     let data_type_owner = match &def.data_type {
         T::Other { owner, .. } => owner.clone(),
