@@ -43,6 +43,11 @@ pub struct MessageWriter<W: Write> {
     out: W,
     buffer: Vec<u8>,
     messages: u64,
+    /// `{"type":"RECORD","stream":"...","record":` for the last stream written: a tap
+    /// writes millions of records of one stream, so the prefix is escaped once.
+    record_prefix: (String, Vec<u8>),
+    /// `,"time_extracted":"..."` for the last time written.
+    time_suffix: (String, Vec<u8>),
 }
 
 impl<W: Write> MessageWriter<W> {
@@ -51,6 +56,8 @@ impl<W: Write> MessageWriter<W> {
             out,
             buffer: Vec::with_capacity(BUFFER_BYTES + 4096),
             messages: 0,
+            record_prefix: (String::new(), Vec::new()),
+            time_suffix: (String::new(), Vec::new()),
         }
     }
 
@@ -95,8 +102,14 @@ impl<W: Write> MessageWriter<W> {
         time_extracted: Option<&str>,
         write_record: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), WriteError> {
-        self.open(MessageType::Record, Some(stream));
-        self.buffer.extend_from_slice(b",\"record\":");
+        if self.record_prefix.1.is_empty() || self.record_prefix.0 != stream {
+            let mut prefix = Vec::with_capacity(stream.len() + 40);
+            prefix.extend_from_slice(b"{\"type\":\"RECORD\",\"stream\":");
+            write_json_string(&mut prefix, stream);
+            prefix.extend_from_slice(b",\"record\":");
+            self.record_prefix = (stream.to_owned(), prefix);
+        }
+        self.buffer.extend_from_slice(&self.record_prefix.1);
         write_record(&mut self.buffer);
         if let Some(version) = version {
             self.buffer.extend_from_slice(b",\"version\":");
@@ -104,8 +117,13 @@ impl<W: Write> MessageWriter<W> {
                 .extend_from_slice(itoa_i64(version, &mut [0u8; 20]).as_bytes());
         }
         if let Some(time) = time_extracted {
-            self.buffer.extend_from_slice(b",\"time_extracted\":");
-            write_json_string(&mut self.buffer, time);
+            if self.time_suffix.1.is_empty() || self.time_suffix.0 != time {
+                let mut suffix = Vec::with_capacity(time.len() + 20);
+                suffix.extend_from_slice(b",\"time_extracted\":");
+                write_json_string(&mut suffix, time);
+                self.time_suffix = (time.to_owned(), suffix);
+            }
+            self.buffer.extend_from_slice(&self.time_suffix.1);
         }
         self.close()
     }

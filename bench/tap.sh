@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Tap benchmark (not a timed test): the release tap-oracle binary extracts the 12-column
+# ORDERS table (shared/bench/gen_singer.py's columns, made by `sim-admin generate`)
+# through the simulated backend to /dev/null; the same run times the per-row work of a
+# Python Oracle tap (shared/bench/tap_py.py with singer-python 6.8.0) and prints the ratio.
+#
+#   bench/tap.sh                  # 1,000,000 rows (the peer gets PEER_N=200,000)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+shared="${SHARED_BENCH:-$root/../shared/bench}"
+n="${N:-1000000}"
+peer_n="${PEER_N:-200000}"
+bench="$root/.bench"
+mkdir -p "$bench"
+
+cargo build -q --release -p tap-oracle --features sim
+cargo build -q --release -p db-boundary --features sim --bin sim-admin
+db="$bench/sim-orders-$n"
+if [ ! -s "$db/sim.sqlite" ]; then
+    rm -rf "$db"
+    "$root/target/release/sim-admin" generate "$db" --rows "$n"
+fi
+cat > "$bench/tap-config.json" <<JSON
+{"driver": "sim", "sim_path": "$db", "progress_interval_seconds": 3600}
+JSON
+"$root/target/release/tap-oracle" --config "$bench/tap-config.json" --discover > "$bench/tap-catalog.json"
+python3 - "$bench/tap-catalog.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+catalog = json.load(open(path))
+for stream in catalog["streams"]:
+    stream["metadata"][0]["metadata"]["selected"] = True
+json.dump(catalog, open(path, "w"))
+PY
+
+echo "== tap-oracle (release) extracting $n rows through the simulated backend to /dev/null"
+python3 - "$root/target/release/tap-oracle" "$bench" "$n" > "$bench/tap-ours.txt" <<'PY'
+import resource, subprocess, sys, time
+tap, bench, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = time.perf_counter()
+subprocess.run([tap, "--config", f"{bench}/tap-config.json", "--catalog", f"{bench}/tap-catalog.json"],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+secs = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"records_per_second={n / secs:.0f}")
+print(f"seconds={secs:.2f}")
+print(f"peak_rss_mib={rss:.1f}")
+PY
+cat "$bench/tap-ours.txt"
+
+venv="$bench/venv-tap"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import singer" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "singer-python==6.8.0"
+fi
+echo "== Python Oracle tap per-row work (singer-python 6.8.0) on $peer_n rows"
+start=$(date +%s.%N)
+(cd "$shared" && "$venv/bin/python" tap_py.py "$peer_n" > /dev/null)
+end=$(date +%s.%N)
+peer=$(python3 -c "print(round($peer_n / ($end - $start)))")
+echo "peer_records_per_second=$peer"
+ours=$(sed -n 's/^records_per_second=//p' "$bench/tap-ours.txt")
+python3 -c "print(f'ratio (tap-oracle / Python tap per-row work): {$ours / $peer:.1f}x')"
