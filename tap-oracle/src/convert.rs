@@ -205,9 +205,9 @@ fn write_utc(t: &NaiveDateTime, out: &mut Vec<u8>) {
     two(out, t.second());
     let nanos = t.nanosecond() % 1_000_000_000;
     if nanos != 0 {
-        let (value, digits) = if nanos % 1_000_000 == 0 {
+        let (value, digits) = if nanos.is_multiple_of(1_000_000) {
             (nanos / 1_000_000, 3)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             (nanos / 1_000, 6)
         } else {
             (nanos, 9)
