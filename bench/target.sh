@@ -25,9 +25,9 @@ peer_stream="$bench/orders-$peer_n.jsonl"
 echo "== target-oracle engine (release, discard sink) on $n records"
 cargo build -q --release -p target-oracle --example bench_target
 ours_out="$("$root/target/release/examples/bench_target" "$stream")"
-echo "$ours_out" | head -1
+echo "$ours_out" | sed -n 1p
 ours="$(echo "$ours_out" | sed -n 's/^records_per_second=//p')"
-"$root/target/release/examples/bench_target" "$stream" --no-validate | head -1
+"$root/target/release/examples/bench_target" "$stream" --no-validate | sed -n 1p
 
 venv="$bench/venv-target-csv"
 if [ ! -x "$venv/bin/target-csv" ]; then
