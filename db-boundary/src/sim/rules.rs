@@ -123,10 +123,10 @@ pub fn coerce(
             Value::Bytes(b) => Value::Bytes(b),
             other => return Err(mismatch(&other)),
         },
-        T::Date => Value::Date(truncate(wall_clock(value, &mismatch)?, 0)),
+        T::Date => Value::Date(round_fraction(wall_clock(value, &mismatch)?, 0)),
         T::Timestamp {
             fractional_precision,
-        } => Value::Timestamp(truncate(
+        } => Value::Timestamp(round_fraction(
             wall_clock(value, &mismatch)?,
             *fractional_precision,
         )),
@@ -140,7 +140,7 @@ pub fn coerce(
                 other => return Err(mismatch(&other)),
             };
             let offset = *instant.offset();
-            let rounded = truncate(instant.naive_utc(), *fractional_precision);
+            let rounded = round_fraction(instant.naive_utc(), *fractional_precision);
             Value::TimestampTz(offset.from_utc_datetime(&rounded))
         }
         T::TimestampLtz {
@@ -151,7 +151,9 @@ pub fn coerce(
                 Value::Timestamp(t) | Value::Date(t) => t,
                 other => return Err(mismatch(&other)),
             };
-            Value::TimestampTz(utc().from_utc_datetime(&truncate(utc_time, *fractional_precision)))
+            Value::TimestampTz(
+                utc().from_utc_datetime(&round_fraction(utc_time, *fractional_precision)),
+            )
         }
         T::IntervalYearToMonth { .. } => match value {
             v @ Value::IntervalYm { .. } => v,
@@ -237,7 +239,7 @@ fn wall_clock(
 }
 
 /// Rounds fractional seconds to `digits` places, half up, as Oracle does on insert.
-fn truncate(t: NaiveDateTime, digits: u8) -> NaiveDateTime {
+fn round_fraction(t: NaiveDateTime, digits: u8) -> NaiveDateTime {
     let digits = u32::from(digits.min(9));
     let unit = 10u32.pow(9 - digits);
     let nanos = t.nanosecond();
