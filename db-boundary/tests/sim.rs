@@ -447,3 +447,37 @@ fn usage_errors_exit_1_with_a_message() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sim-admin"));
 }
+
+#[test]
+fn a_bad_seed_line_is_named_and_loads_nothing_of_its_file() {
+    let seed = tempfile::tempdir().unwrap();
+    let dictionary = serde_json::json!({
+        "tables": [{"OWNER": "DEMO", "TABLE_NAME": "T", "TABLE_TYPE": "TABLE"}],
+        "columns": [
+            {"OWNER": "DEMO", "TABLE_NAME": "T", "COLUMN_ID": 1, "COLUMN_NAME": "AT",
+             "DATA_TYPE": "DATE", "NULLABLE": "Y"}
+        ]
+    });
+    std::fs::write(seed.path().join("dictionary.json"), dictionary.to_string()).unwrap();
+    std::fs::create_dir(seed.path().join("data")).unwrap();
+    std::fs::write(
+        seed.path().join("data").join("DEMO-T.jsonl"),
+        "[\"2024-01-01T00:00:00\"]\n[\"yesterday\"]\n",
+    )
+    .unwrap();
+    let sim = tempfile::tempdir().unwrap();
+    let out = Command::new(SIM_ADMIN)
+        .arg("seed")
+        .arg(sim.path())
+        .arg(seed.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DEMO-T.jsonl line 2, column AT"),
+        "{stderr}"
+    );
+    let backend = SimBackend::open(sim.path()).unwrap();
+    assert_eq!(backend.row_count("DEMO", "T").unwrap(), 0);
+}

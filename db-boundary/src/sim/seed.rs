@@ -20,7 +20,10 @@ use singer_core::dictionary::DictionaryRows;
 use singer_core::oracle_type::OracleType;
 
 use super::SimBackend;
-use crate::{DbError, DbResult, Value};
+use crate::{DbError, DbResult, Sink, TableName, Value};
+
+/// Rows per insert batch while loading a data file.
+const SEED_CHUNK_ROWS: usize = 1000;
 
 /// Loads a seed folder; returns the rows inserted per table.
 pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>> {
@@ -51,7 +54,15 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
         let reader = std::io::BufReader::new(
             std::fs::File::open(&file).map_err(|e| config(format!("{}: {e}", file.display())))?,
         );
-        let mut parsed = Vec::new();
+        // Rows go in by chunks of one session and commit once per file, so a large data
+        // file never sits in memory and a bad line leaves the table empty.
+        let name = TableName {
+            schema: Some(table.owner.clone()),
+            name: table.table_name.clone(),
+        };
+        let mut session = backend.session()?;
+        let mut chunk = Vec::with_capacity(SEED_CHUNK_ROWS);
+        let mut n = 0u64;
         for (i, line) in reader.lines().enumerate() {
             let line = line.map_err(|e| config(format!("{}: {e}", file.display())))?;
             if line.trim().is_empty() {
@@ -77,9 +88,16 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
                         .map_err(|e| config(format!("{}, column {name}: {e}", where_())))
                 })
                 .collect::<DbResult<Vec<Value>>>()?;
-            parsed.push(row);
+            chunk.push(row);
+            if chunk.len() == SEED_CHUNK_ROWS {
+                session.insert_rows(&name, &names, &chunk)?;
+                n += chunk.len() as u64;
+                chunk.clear();
+            }
         }
-        let n = backend.insert_rows(&table.owner, &table.table_name, &names, parsed)?;
+        session.insert_rows(&name, &names, &chunk)?;
+        n += chunk.len() as u64;
+        session.commit()?;
         counts.push((format!("{}-{}", table.owner, table.table_name), n));
     }
     Ok(counts)
