@@ -7,6 +7,7 @@
 //! - [`convert`]: one JSON field -> one database value, with column pre-checks.
 //! - [`validate`]: record validation with `jsonschema` (draft-4 bounds, exact `multipleOf`).
 //! - [`evolve`]: existing table + wanted columns -> the DDL that reconciles them.
+//! - [`fast_hash`]: FNV hashing for the per-record maps.
 //! - [`input`]: input read on a thread, so quiet taps still get age-based flushes.
 //! - [`settings`]: the declared settings table and the typed config.
 //! - [`stream`]: a stream's column plan and record -> row.
@@ -22,6 +23,7 @@ pub mod convert;
 pub mod decimal;
 pub mod error;
 pub mod evolve;
+pub mod fast_hash;
 pub mod input;
 pub mod loader;
 pub mod naming;

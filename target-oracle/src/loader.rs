@@ -6,7 +6,6 @@
 //! publishing half a batch, and a killed process loses only what no emitted STATE
 //! covers. See [`crate::state`] for when a STATE is written.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Val
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
 use crate::evolve;
+use crate::fast_hash::FastMap;
 use crate::naming::{NamingRules, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
@@ -58,7 +58,7 @@ struct StreamLoad {
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
     raws: Vec<Option<String>>,
     /// Upsert: key text -> row index, so the last record of a key wins.
-    key_index: HashMap<String, usize>,
+    key_index: FastMap<String, usize>,
     bytes: usize,
     /// Line and time of the oldest record in the buffer.
     oldest: Option<(u64, Instant)>,
@@ -76,7 +76,7 @@ pub struct Loader<W: Write> {
     limits: ServerLimits,
     table_naming: TableNaming,
     schema_name: Option<String>,
-    streams: HashMap<String, StreamLoad>,
+    streams: FastMap<String, StreamLoad>,
     states: StateTracker,
     out: StateWriter<W>,
     rejects: Option<BufWriter<File>>,
@@ -128,7 +128,7 @@ impl<W: Write> Loader<W> {
             types,
             naming,
             sink,
-            streams: HashMap::new(),
+            streams: FastMap::default(),
             states: StateTracker::new(),
             out: StateWriter::new(out),
             rejects: None,
@@ -287,7 +287,7 @@ impl<W: Write> Loader<W> {
                 rows: Vec::new(),
                 lines: Vec::new(),
                 raws: Vec::new(),
-                key_index: HashMap::new(),
+                key_index: FastMap::default(),
                 bytes: 0,
                 oldest: None,
             },

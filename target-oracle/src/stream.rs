@@ -2,7 +2,6 @@
 //! value) goes to, and the conversion of one raw RECORD into one row for it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset};
@@ -14,6 +13,7 @@ use singer_core::oracle_type::OracleType;
 use db_boundary::{ColumnDef, Value};
 
 use crate::convert::{self, BadValue, Field, ServerLimits};
+use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::TypeRules;
 
@@ -89,7 +89,7 @@ pub struct RecordContext<'a> {
 pub struct StreamPlan {
     pub slots: Vec<Slot>,
     /// Property name -> slot index.
-    by_property: HashMap<String, usize>,
+    by_property: FastMap<String, usize>,
     /// Slot indices of the key columns, in key order.
     pub key_slots: Vec<usize>,
     meta_slots: Vec<(Meta, usize)>,
@@ -185,7 +185,7 @@ impl StreamPlan {
                 source: SlotSource::Meta(meta),
             });
         }
-        let by_property: HashMap<String, usize> = slots
+        let by_property: FastMap<String, usize> = slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| match &s.source {
@@ -301,7 +301,7 @@ impl StreamPlan {
         reject_unknown: bool,
     ) -> Result<Vec<Value>, RowError> {
         let mut row = vec![Value::Null; self.slots.len()];
-        let mut seen = vec![false; self.slots.len()];
+        let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, raw)) in fields.iter().enumerate() {
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
@@ -331,7 +331,7 @@ impl StreamPlan {
             let field = Field::from_raw(raw).map_err(|e| row_error(key, e))?;
             row[index] =
                 convert::to_value(&field, &slot.column, limits).map_err(|e| row_error(key, e))?;
-            seen[index] = true;
+            seen.insert(index);
         }
         for &(meta, index) in &self.meta_slots {
             let value = match meta {
@@ -347,7 +347,7 @@ impl StreamPlan {
                 Meta::ReceivedAt => Value::TimestampTz(context.received_at),
                 Meta::BatchedAt => Value::Null,
                 Meta::DeletedAt => continue,
-                Meta::Sequence if seen[index] => continue,
+                Meta::Sequence if seen.contains(index) => continue,
                 Meta::Sequence => Value::Number(context.sequence.to_string()),
                 Meta::TableVersion => match context.version {
                     Some(v) => Value::Number(v.to_string()),
@@ -361,7 +361,7 @@ impl StreamPlan {
                 if let SlotSource::Property(property) = &slot.source {
                     return Err(RowError {
                         field: property.clone(),
-                        reason: if seen[index] {
+                        reason: if seen.contains(index) {
                             "is null but the column is NOT NULL".into()
                         } else {
                             "is missing but the column is NOT NULL".into()
@@ -378,6 +378,36 @@ impl StreamPlan {
             .iter()
             .find(|(m, _)| m.property() == key && matches!(m, Meta::DeletedAt | Meta::Sequence))
             .map(|(_, i)| *i)
+    }
+}
+
+/// Which slots a record filled: bits for the usual table width, a vector beyond.
+enum SeenSet {
+    Bits(u128),
+    Many(Vec<bool>),
+}
+
+impl SeenSet {
+    fn new(len: usize) -> SeenSet {
+        if len <= 128 {
+            SeenSet::Bits(0)
+        } else {
+            SeenSet::Many(vec![false; len])
+        }
+    }
+
+    fn insert(&mut self, index: usize) {
+        match self {
+            SeenSet::Bits(bits) => *bits |= 1 << index,
+            SeenSet::Many(flags) => flags[index] = true,
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        match self {
+            SeenSet::Bits(bits) => *bits & (1 << index) != 0,
+            SeenSet::Many(flags) => flags[index],
+        }
     }
 }
 

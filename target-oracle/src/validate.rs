@@ -10,7 +10,6 @@
 //! Error messages are masked: they name the field and the rule, never the value.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
@@ -308,7 +307,7 @@ struct FlatProperty {
 pub struct FlatSchema {
     /// In schema order, so a record written in that order is matched without hashing.
     properties: Vec<(String, FlatProperty)>,
-    by_name: HashMap<String, usize>,
+    by_name: crate::fast_hash::FastMap<String, usize>,
     required: Vec<String>,
     /// Draft 4 counts `1.0` as a number but not an integer; later drafts count it as both.
     draft4: bool,

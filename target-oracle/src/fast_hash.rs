@@ -1,0 +1,55 @@
+//! A small, fast hasher (FNV-1a) for the per-record maps: property name -> column and
+//! key -> buffered row. SipHash's resistance to crafted collisions buys nothing here
+//! (the keys come from the tap the user chose to run) and costs a visible share of
+//! the per-record time.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a, 64 bits.
+#[derive(Debug, Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A `HashMap` using [`FnvHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_work_and_hashes_differ() {
+        let mut map: FastMap<String, usize> = FastMap::default();
+        map.insert("ORDER_ID".into(), 1);
+        map.insert("AMOUNT".into(), 2);
+        assert_eq!(map.get("ORDER_ID"), Some(&1));
+        assert_eq!(map.get("AMOUNT"), Some(&2));
+        assert_eq!(map.get("amount"), None);
+        let hash = |s: &str| {
+            let mut h = FnvHasher::default();
+            h.write(s.as_bytes());
+            h.finish()
+        };
+        assert_ne!(hash("a"), hash("b"));
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325);
+    }
+}
