@@ -168,6 +168,16 @@ impl OracleSession {
     }
 }
 
+/// A session handed back to the pool must carry no open transaction: what a dropped
+/// writer did not commit is rolled back, as if its process had died.
+impl Drop for OracleSession {
+    fn drop(&mut self) {
+        if let Err(e) = self.conn.rollback() {
+            tracing::warn!(error = %from_oracle(&e, "", Operation::Other), "rollback of a returned session failed");
+        }
+    }
+}
+
 impl Source for OracleSession {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         if let Some(info) = &self.server {
