@@ -90,6 +90,17 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// CPU seconds (user + system) this process used, from /proc/self/stat (clock ticks
+/// at 100 Hz): on a shared machine, records per CPU-second is the steadier figure.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -117,6 +128,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.states_emitted,
         peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string()),
     );
+    if let Some(cpu) = cpu_seconds() {
+        println!(
+            "CPU time {cpu:.2} s (both threads) = {:.0} records per CPU-second",
+            stats.records as f64 / cpu
+        );
+    }
     println!("records_per_second={:.0}", stats.records as f64 / seconds);
     Ok(())
 }
