@@ -52,8 +52,10 @@ pub struct SingerArgs {
     /// Log level (error, warn, info, debug, trace); overrides RUST_LOG.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
-    /// Log format on stderr: text, or json (one object per line, Meltano's structured logging).
-    #[arg(long, value_enum)]
+    /// Log format on stderr: text, or json (one object per line, Meltano's structured
+    /// logging). meltano.yml sets SINGER_LOG_FORMAT=json for the plugins it declares with
+    /// the `structured-logging` capability.
+    #[arg(long, value_enum, env = "SINGER_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
 }
 

@@ -40,7 +40,14 @@ pub enum Outcome {
     Tested(String),
 }
 
-pub const CAPABILITIES: &[&str] = &["catalog", "discover", "state", "about", "properties"];
+pub const CAPABILITIES: &[&str] = &[
+    "catalog",
+    "discover",
+    "state",
+    "about",
+    "properties",
+    "structured-logging",
+];
 
 pub fn about() -> About<'static> {
     About {

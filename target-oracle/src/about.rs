@@ -7,7 +7,13 @@ use singer_core::about::About;
 use crate::settings::{ENV_PREFIX, SETTINGS};
 
 /// What this target really supports, in Meltano's capability words.
-pub const CAPABILITIES: &[&str] = &["about", "activate-version", "hard-delete", "soft-delete"];
+pub const CAPABILITIES: &[&str] = &[
+    "about",
+    "activate-version",
+    "hard-delete",
+    "soft-delete",
+    "structured-logging",
+];
 
 /// One sentence on what the target is.
 pub const DESCRIPTION: &str = "Singer target for Oracle Database: typed tables, array DML, upserts, schema evolution, STATE only after commit";
