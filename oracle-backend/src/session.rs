@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    AlterTable, DbError, DbResult, DictionaryScope, LowerBound, RowFilter, ScanOrder, ScanRequest,
-    ServerInfo, Sink, Source, TableDef, TableName, Value,
+    AlterTable, DbError, DbResult, DictionaryScope, LowerBound, RowFilter, ScanRequest, ServerInfo,
+    Sink, Source, TableDef, TableName, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -324,22 +324,14 @@ impl Source for OracleSession {
             .iter()
             .map(|c| c.oracle_type().clone())
             .collect();
-        let with_rowid = request.order == ScanOrder::RowId;
+        // With ScanOrder::RowId the last column is ROWIDTOCHAR(ROWID), fetched as text.
         let mut values = Vec::with_capacity(types.len());
         let mut count = 0u64;
         for row in rows {
             let row = row.map_err(self.fail(operation))?;
             values.clear();
-            for (i, sql_value) in row.sql_values().iter().enumerate() {
-                let v = value::fetch(sql_value, &types[i])?;
-                values.push(if with_rowid && i + 1 == types.len() {
-                    match v {
-                        Value::Text(t) => Value::Text(t),
-                        other => other,
-                    }
-                } else {
-                    v
-                });
+            for (sql_value, column_type) in row.sql_values().iter().zip(&types) {
+                values.push(value::fetch(sql_value, column_type)?);
             }
             on_row(&values).map_err(DbError::Aborted)?;
             count += 1;

@@ -580,6 +580,23 @@ impl SimSession {
         Ok(())
     }
 
+    /// Ends a batch begun with `SAVEPOINT batch`: kept when it succeeded; otherwise it
+    /// leaves nothing behind, while earlier batches of the transaction stay.
+    fn end_batch(&self, result: DbResult<()>) -> DbResult<()> {
+        match result {
+            Ok(()) => {
+                self.conn.execute_batch("RELEASE batch").map_err(sql_err)?;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO batch; RELEASE batch")
+                    .map_err(sql_err)?;
+                Err(e)
+            }
+        }
+    }
+
     fn check_identifier(&self, name: &str) -> DbResult<()> {
         if name.is_empty() || name.contains('"') || name.contains('\0') {
             return Err(DbError::ora(904, format!("\"{name}\": invalid identifier")));
@@ -1323,19 +1340,7 @@ impl Sink for SimSession {
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => {
-                self.conn.execute_batch("RELEASE batch").map_err(sql_err)?;
-                Ok(())
-            }
-            Err(e) => {
-                // The batch leaves nothing behind; earlier batches of the transaction stay.
-                self.conn
-                    .execute_batch("ROLLBACK TO batch; RELEASE batch")
-                    .map_err(sql_err)?;
-                Err(e)
-            }
-        }
+        self.end_batch(result)
     }
 
     fn merge_rows(
@@ -1445,18 +1450,7 @@ impl Sink for SimSession {
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => {
-                self.conn.execute_batch("RELEASE batch").map_err(sql_err)?;
-                Ok(())
-            }
-            Err(e) => {
-                self.conn
-                    .execute_batch("ROLLBACK TO batch; RELEASE batch")
-                    .map_err(sql_err)?;
-                Err(e)
-            }
-        }
+        self.end_batch(result)
     }
 
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
