@@ -17,8 +17,10 @@ use crate::oracle_type::{LengthSemantics, OracleType};
 pub struct DiscoveryOptions {
     /// Written as `database-name` on every stream.
     pub database_name: Option<String>,
-    /// Declare non-integer NUMBERs as strings with `format: x-singer.decimal` (for
-    /// consumers that parse JSON numbers as floats) instead of JSON numbers.
+    /// Declare non-integer NUMBERs and FLOATs as strings with `format:
+    /// x-singer.decimal` (for consumers that parse JSON numbers as floats) instead of
+    /// JSON numbers. `x-singer.decimal` is the name Meltano SDK targets read; the tap
+    /// also honours the legacy `singer.decimal` in a catalog it is given.
     pub decimal_as_string: bool,
 }
 
@@ -242,6 +244,11 @@ pub fn json_schema(oracle_type: &OracleType, nullable: bool, options: &Discovery
                 schema["scale"] = json!(s);
             }
             schema
+        }
+        // FLOAT is a decimal NUMBER with up to 38 significant digits, so it needs the
+        // string form as much as NUMBER(p,s) does; its scale is not fixed, so no hints.
+        T::Float { .. } if options.decimal_as_string => {
+            json!({"type": typed("string", nullable), "format": "x-singer.decimal"})
         }
         T::Number { .. } | T::Float { .. } => json!({"type": typed("number", nullable)}),
         // A NaN or an infinity has no JSON number: the tap writes null (and warns), so
@@ -527,6 +534,30 @@ mod tests {
         assert_eq!(
             json_schema(&negative_scale, false, &as_string),
             json!({"type": ["integer"]})
+        );
+        let float = OracleType::Float {
+            binary_precision: Some(126),
+        };
+        assert_eq!(
+            json_schema(&float, true, &options),
+            json!({"type": ["null", "number"]})
+        );
+        assert_eq!(
+            json_schema(&float, true, &as_string),
+            json!({"type": ["null", "string"], "format": "x-singer.decimal"})
+        );
+        let unconstrained = OracleType::Number {
+            precision: None,
+            scale: None,
+        };
+        assert_eq!(
+            json_schema(&unconstrained, false, &as_string),
+            json!({"type": ["string"], "format": "x-singer.decimal"})
+        );
+        // IEEE floats read back exactly from their shortest text: they stay numbers.
+        assert_eq!(
+            json_schema(&OracleType::BinaryDouble, false, &as_string),
+            json!({"type": ["null", "number"]})
         );
         let tz = OracleType::TimestampTz {
             fractional_precision: 9,
