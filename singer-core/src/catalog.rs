@@ -61,6 +61,19 @@ impl Catalog {
         Catalog::from_text(&text)
     }
 
+    /// Reads a whole catalog (`{"streams": [...]}`) from any reader, e.g. stdin or a
+    /// byte slice in tests.
+    pub fn from_reader<R: std::io::Read>(mut reader: R) -> Result<Catalog, CatalogError> {
+        let mut text = String::new();
+        reader
+            .read_to_string(&mut text)
+            .map_err(|source| CatalogError::Read {
+                path: "<reader>".into(),
+                source,
+            })?;
+        Catalog::from_text(&text)
+    }
+
     pub fn from_text(text: &str) -> Result<Catalog, CatalogError> {
         let value: Json =
             serde_json::from_str(text).map_err(|e| CatalogError::Invalid(e.to_string()))?;
@@ -438,6 +451,34 @@ mod tests {
         assert!(text.contains("\"x-custom\":{\"kept\":1}"));
         let back = Catalog::from_text(&text).unwrap();
         assert_eq!(back.streams[0], entry);
+    }
+
+    #[test]
+    fn numbers_in_unknown_keys_and_metadata_keep_every_digit() {
+        let text = r#"{"streams":[{"tap_stream_id":"HR-T","stream":"HR-T","x-big":12345678901234567890.123456789,"schema":{"type":"object","properties":{"ID":{"type":"integer","maximum":99999999999999999999999999999999999999}}},"metadata":[{"breadcrumb":[],"metadata":{"row-count":123456789012345678901234567890,"selected":true}}]}]}"#;
+        let catalog = Catalog::from_reader(text.as_bytes()).unwrap();
+        assert!(catalog.streams[0].is_selected());
+        let written = serde_json::to_string(&catalog).unwrap();
+        assert!(written.contains("\"x-big\":12345678901234567890.123456789"));
+        assert!(written.contains("99999999999999999999999999999999999999"));
+        assert!(written.contains("\"row-count\":123456789012345678901234567890"));
+    }
+
+    #[test]
+    fn a_property_without_metadata_inherits_the_stream_selection() {
+        let entry = catalog(json!({"selected": false}), json!({}));
+        assert!(!entry.is_property_selected("NOTE"));
+        // A property the metadata never mentions follows the stream too.
+        let mut entry = catalog(json!({"selected": true}), json!({}));
+        entry.metadata.retain(|m| m.breadcrumb.is_empty());
+        assert!(entry.is_property_selected("NAME"));
+        entry.set_metadata(Some("NAME"), "selected-by-default", json!(false));
+        assert!(!entry.is_property_selected("NAME"));
+        entry.set_metadata(Some("NAME"), "selected", json!(true));
+        assert!(
+            entry.is_property_selected("NAME"),
+            "selected beats the default"
+        );
     }
 
     #[test]

@@ -620,5 +620,13 @@ mod tests {
         assert!(schemas_only.admits("HR", "X") && !schemas_only.admits("hr", "X"));
         assert_eq!(glob_to_like("TMP_*"), "TMP\\_%");
         assert_eq!(glob_to_like("A%B?"), "A\\%B_");
+        assert_eq!(glob_to_like("C:\\X"), "C:\\\\X", "the escape char itself");
+        assert_eq!(glob_to_like("Name With Space$#"), "Name With Space$#");
+        // `?` is one character, also beyond ASCII; `*` may match nothing.
+        assert!(glob_match("?ber", "Über") && glob_match("A*", "A"));
+        // A pattern without a dot is a table name in any schema.
+        let bare = TableFilter::new(&[], &["EMP*".into()]);
+        assert!(bare.admits("HR", "EMPLOYEES") && bare.admits("SCOTT", "EMP"));
+        assert!(!bare.admits("HR", "emp"), "exact case");
     }
 }
