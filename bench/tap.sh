@@ -13,7 +13,7 @@ peer_n="${PEER_N:-200000}"
 bench="$root/.bench"
 mkdir -p "$bench"
 
-cargo build -q --release -p tap-oracle --features sim
+cargo build -q --release -p tap-oracle --features sim --bins --example bench_tap
 cargo build -q --release -p db-boundary --features sim --bin sim-admin
 db="$bench/sim-orders-$n"
 if [ ! -s "$db/sim.sqlite" ]; then
@@ -47,6 +47,8 @@ print(f"seconds={secs:.2f}")
 print(f"peak_rss_mib={rss:.1f}")
 PY
 cat "$bench/tap-ours.txt"
+echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start)"
+"$root/target/release/examples/bench_tap" "$db"
 
 venv="$bench/venv-tap"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import singer" 2>/dev/null; then

@@ -682,3 +682,100 @@ fn about_lists_capabilities_and_every_setting() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# tap-oracle"));
     let _ = std::io::stderr().flush();
 }
+
+/// The whole message stream of a small FULL_TABLE sync, reviewed as a snapshot: message
+/// order (SCHEMA, STATE, ACTIVATE_VERSION, RECORDs, STATE every 2 rows, the closing
+/// ACTIVATE_VERSION and STATE) and every field. Clock-dependent values are replaced.
+#[test]
+fn a_small_full_table_sync_writes_this_message_stream() {
+    let f = Fixture::new();
+    events(&f, 5);
+    let config = f.config(json!({"state_every_rows": 2}));
+    let catalog = f.catalog(&config, json!({}));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = Vec::new();
+    for mut message in messages(&out.stdout) {
+        if message.get("time_extracted").is_some() {
+            message["time_extracted"] = json!("[time_extracted]");
+        }
+        if message.get("version").is_some() {
+            message["version"] = json!("[version]");
+        }
+        if let Some(bookmark) = message.pointer_mut("/value/bookmarks/APP-EVENTS/version") {
+            *bookmark = json!("[version]");
+        }
+        lines.push(message.to_string());
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+/// Switching a stream from INCREMENTAL to FULL_TABLE starts it over: every row again,
+/// and the INCREMENTAL bookmark keys written as explicit nulls (Meltano deep-merges
+/// states, so a key left out would survive).
+#[test]
+fn a_changed_replication_method_starts_over_and_clears_the_old_bookmark() {
+    let f = Fixture::new();
+    events(&f, 30);
+    let config = f.config(json!({}));
+    let incremental = f.catalog(
+        &config,
+        json!({"APP-EVENTS": {"replication-method": "INCREMENTAL", "replication-key": "AT"}}),
+    );
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        incremental.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let first = messages(&out.stdout);
+    let state = &first.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"];
+    assert_eq!(
+        state["bookmarks"]["APP-EVENTS"]["last_replication_method"],
+        json!("INCREMENTAL")
+    );
+    let state_path = f.path("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+
+    let full_table = f.catalog(
+        &config,
+        json!({"APP-EVENTS": {"replication-method": "FULL_TABLE"}}),
+    );
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        full_table.to_str().unwrap(),
+        "--state",
+        state_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = messages(&out.stdout);
+    assert_eq!(records(&second, "APP-EVENTS").len(), 30, "every row again");
+    let bookmark = &second.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"]
+        ["bookmarks"]["APP-EVENTS"];
+    let bookmark = bookmark.as_object().unwrap();
+    assert_eq!(bookmark["last_replication_method"], json!("FULL_TABLE"));
+    for cleared in ["replication_key", "replication_key_value"] {
+        assert_eq!(
+            bookmark.get(cleared),
+            Some(&Json::Null),
+            "{cleared} is written as an explicit null"
+        );
+    }
+    assert!(bookmark["version"].is_i64());
+}
