@@ -483,7 +483,7 @@ fn sync_stream<W: Write>(
             )?;
             time_extracted = now_text();
         }
-        if rows.is_multiple_of(8192) && last_progress.elapsed() >= options.progress_interval {
+        if rows.is_multiple_of(1024) && last_progress.elapsed() >= options.progress_interval {
             last_progress = Instant::now();
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             tracing::info!(

@@ -779,3 +779,86 @@ fn a_changed_replication_method_starts_over_and_clears_the_old_bookmark() {
     }
     assert!(bookmark["version"].is_i64());
 }
+
+/// NULL replication-key values sort first and are read by the first sync only: the
+/// bookmark is the last non-NULL value, and a later `>=` never matches NULL (README
+/// "Replication and state").
+#[test]
+fn incremental_reads_null_key_rows_once_and_bookmarks_the_last_value() {
+    let f = Fixture::new();
+    events(&f, 5);
+    let names = ["ID1", "ID2", "AT", "NOTE"].map(String::from);
+    let at = NaiveDate::from_ymd_opt(2026, 1, 2)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let nulls = (100..102).map(|i| {
+        vec![
+            Value::Number(i.to_string()),
+            Value::Text("KN".into()),
+            Value::Timestamp(at),
+            Value::Null,
+        ]
+    });
+    f.backend
+        .insert_rows("APP", "EVENTS", &names, nulls)
+        .unwrap();
+    let config = f.config(json!({}));
+    let catalog = f.catalog(
+        &config,
+        json!({"APP-EVENTS": {"replication-method": "INCREMENTAL", "replication-key": "NOTE"}}),
+    );
+    let sync = |state: Option<&Path>| {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ];
+        if let Some(state) = state {
+            args.extend(["--state", state.to_str().unwrap()]);
+        }
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        messages(&out.stdout)
+    };
+    let first = sync(None);
+    let notes: Vec<Json> = records(&first, "APP-EVENTS")
+        .iter()
+        .map(|r| r["NOTE"].clone())
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            Json::Null,
+            Json::Null,
+            json!("event 0"),
+            json!("event 1"),
+            json!("event 2"),
+            json!("event 3"),
+            json!("event 4")
+        ],
+        "NULLs first, then by the key"
+    );
+    let state = &first.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"];
+    assert_eq!(
+        state["bookmarks"]["APP-EVENTS"]["replication_key_value"],
+        json!("event 4")
+    );
+    let state_path = f.path("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let second = sync(Some(&state_path));
+    let notes: Vec<Json> = records(&second, "APP-EVENTS")
+        .iter()
+        .map(|r| r["NOTE"].clone())
+        .collect();
+    assert_eq!(
+        notes,
+        vec![json!("event 4")],
+        "only the boundary row again, no NULL-key row"
+    );
+}
