@@ -119,14 +119,19 @@ fn choose_key(columns: &[&ColumnRow], constraints: &[&ConstraintRow]) -> Vec<Str
         by_name
     };
     let names = |cols: &[&ConstraintRow]| cols.iter().map(|k| k.column_name.clone()).collect();
-    if let Some((_, cols)) = ordered("P").first() {
-        return names(cols);
-    }
+    // A key over a column the catalog does not list (an INVISIBLE column is a hidden
+    // one in ALL_TAB_COLS) would name a property no record carries: not usable.
+    let visible = |name: &str| columns.iter().any(|c| c.column_name == name);
     let not_null = |name: &str| {
         columns
             .iter()
             .any(|c| c.column_name == name && !c.is_nullable())
     };
+    if let Some((_, cols)) = ordered("P").first() {
+        if cols.iter().all(|k| visible(&k.column_name)) {
+            return names(cols);
+        }
+    }
     ordered("U")
         .into_iter()
         .find(|(_, cols)| cols.iter().all(|k| not_null(&k.column_name)))
@@ -478,6 +483,44 @@ mod tests {
                 column("T", 2, "B", "VARCHAR2", false),
             ],
             constraints: vec![key("T", "UK_A", "U", "A", 1), key("T", "UK_B", "U", "B", 1)],
+        };
+        let out = build_catalog(&rows, &DiscoveryOptions::default());
+        assert_eq!(out.catalog.streams[0].key_properties(), vec!["B"]);
+    }
+
+    #[test]
+    fn a_primary_key_over_an_invisible_column_falls_back_to_a_unique_key() {
+        let mut invisible = column("T", 3, "SECRET_ID", "NUMBER", false);
+        invisible.hidden_column = Some("YES".into());
+        invisible.column_id = None;
+        let rows = DictionaryRows {
+            tables: vec![table("T")],
+            columns: vec![column("T", 1, "CODE", "VARCHAR2", false), invisible],
+            constraints: vec![
+                key("T", "PK", "P", "SECRET_ID", 1),
+                key("T", "UK_CODE", "U", "CODE", 1),
+            ],
+        };
+        let out = build_catalog(&rows, &DiscoveryOptions::default());
+        assert_eq!(out.catalog.streams[0].property_names(), vec!["CODE"]);
+        assert_eq!(out.catalog.streams[0].key_properties(), vec!["CODE"]);
+    }
+
+    #[test]
+    fn disabled_keys_are_ignored_and_unique_keys_are_tried_by_name() {
+        let mut disabled = key("T", "PK", "P", "A", 1);
+        disabled.status = Some("DISABLED".into());
+        let rows = DictionaryRows {
+            tables: vec![table("T")],
+            columns: vec![
+                column("T", 1, "A", "NUMBER", false),
+                column("T", 2, "B", "NUMBER", false),
+            ],
+            constraints: vec![
+                disabled,
+                key("T", "UK_2", "U", "A", 1),
+                key("T", "UK_1", "U", "B", 1),
+            ],
         };
         let out = build_catalog(&rows, &DiscoveryOptions::default());
         assert_eq!(out.catalog.streams[0].key_properties(), vec!["B"]);
