@@ -2,19 +2,18 @@
 //! command line. Output goes to the `Write` it is given (stdout in the binary).
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use db_boundary::{Backend, DictionaryScope, TablePattern};
 use singer_core::about::About;
 use singer_core::catalog::Catalog;
 use singer_core::cli::{AboutFormat, SingerArgs};
-use singer_core::discovery::{build_catalog, glob_to_like, DiscoveryOptions, TableFilter};
 use singer_core::settings::Config;
 use singer_core::state::State;
 
+use crate::backend::{open_backend, test_connection};
 use crate::convert::parse_offset;
+use crate::discover::discover;
 use crate::error::TapError;
 use crate::settings::{ENV_PREFIX, SETTINGS};
 use crate::sync::{sync, SyncOptions};
@@ -120,90 +119,4 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
         max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
         progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),
     })
-}
-
-/// Opens the backend the `driver` setting names.
-pub fn open_backend(config: &Config) -> Result<Arc<dyn Backend>, TapError> {
-    match config.get_str("driver").unwrap_or("oracle") {
-        "sim" => open_sim(config),
-        _ => {
-            let settings: oracle_backend::ConnectSettings =
-                serde_json::from_value(serde_json::Value::Object(config.as_map().clone()))
-                    .map_err(|e| Config::error(vec![format!("connection settings: {e}")]))?;
-            if settings.user.is_empty() {
-                return Err(Config::error(vec!["user: required with driver oracle".into()]).into());
-            }
-            Ok(Arc::new(oracle_backend::OracleBackend::connect(
-                &settings,
-                oracle_backend::SessionRole::Tap,
-            )?))
-        }
-    }
-}
-
-#[cfg(feature = "sim")]
-fn open_sim(config: &Config) -> Result<Arc<dyn Backend>, TapError> {
-    let path = config
-        .get_str("sim_path")
-        .ok_or_else(|| Config::error(vec!["sim_path: required with driver sim".into()]))?;
-    Ok(Arc::new(db_boundary::sim::SimBackend::open(
-        std::path::Path::new(path),
-    )?))
-}
-
-#[cfg(not(feature = "sim"))]
-fn open_sim(_config: &Config) -> Result<Arc<dyn Backend>, TapError> {
-    Err(Config::error(vec![
-        "driver: `sim` (the simulated backend) is only in builds with the `sim` cargo feature"
-            .into(),
-    ])
-    .into())
-}
-
-fn test_connection(config: &Config) -> Result<String, TapError> {
-    if config.get_str("driver") == Some("sim") {
-        let backend = open_sim(config)?;
-        let info = backend.source()?.server_info()?;
-        return Ok(format!("{} (user {})", info.version, info.user));
-    }
-    let settings: oracle_backend::ConnectSettings =
-        serde_json::from_value(serde_json::Value::Object(config.as_map().clone()))
-            .map_err(|e| Config::error(vec![format!("connection settings: {e}")]))?;
-    let backend =
-        oracle_backend::OracleBackend::connect(&settings, oracle_backend::SessionRole::Tap)?;
-    Ok(backend.check()?.to_string())
-}
-
-/// The dictionary scope for the database and the same filter applied in memory.
-pub fn discovery_scope(config: &Config) -> (DictionaryScope, TableFilter) {
-    let filter = TableFilter::new(
-        &config.get_str_list("filter_schemas"),
-        &config.get_str_list("filter_tables"),
-    );
-    let like = |(owner, table): &(String, String)| TablePattern {
-        owner: glob_to_like(owner),
-        table: glob_to_like(table),
-    };
-    let scope = DictionaryScope {
-        schemas: filter.schemas.clone(),
-        include: filter.include.iter().map(like).collect(),
-        exclude: filter.exclude.iter().map(like).collect(),
-    };
-    (scope, filter)
-}
-
-fn discover<W: Write>(backend: &dyn Backend, config: &Config, mut out: W) -> Result<(), TapError> {
-    let (scope, filter) = discovery_scope(config);
-    let rows = backend.source()?.read_dictionary(&scope)?;
-    let options = DiscoveryOptions {
-        database_name: config.get_str("database_name").map(str::to_owned),
-        decimal_as_string: config.get_bool("decimal_as_string").unwrap_or(false),
-    };
-    let output = build_catalog(&filter.apply(&rows), &options);
-    tracing::info!(streams = output.catalog.streams.len(), "discovered");
-    serde_json::to_writer_pretty(&mut out, &output.catalog)
-        .map_err(|e| TapError::Write(e.into()))?;
-    writeln!(out).map_err(|e| TapError::Write(e.into()))?;
-    out.flush().map_err(|e| TapError::Write(e.into()))?;
-    Ok(())
 }
