@@ -862,3 +862,87 @@ fn incremental_reads_null_key_rows_once_and_bookmarks_the_last_value() {
         "only the boundary row again, no NULL-key row"
     );
 }
+
+/// A table without a key is read in ROWID order; with `use_flashback` every pass reads
+/// AS OF the SCN taken at its start, kept in STATE. Killed and restarted with its last
+/// STATE, it continues after the bookmarked ROWID at the same SCN: every row once.
+#[test]
+fn a_keyless_table_resumes_after_its_rowid_at_the_same_flashback_scn() {
+    let f = Fixture::new();
+    f.backend
+        .load_dictionary(&DictionaryRows {
+            tables: vec![table("EVENTS")],
+            columns: vec![
+                column("EVENTS", 1, "ID1", "NUMBER", Some(10), Some(0), 22, false),
+                column("EVENTS", 2, "ID2", "VARCHAR2", None, None, 10, false),
+                column("EVENTS", 3, "AT", "TIMESTAMP(6)", None, Some(6), 11, false),
+                column("EVENTS", 4, "NOTE", "VARCHAR2", None, None, 100, true),
+            ],
+            constraints: vec![],
+        })
+        .unwrap();
+    insert_events(&f, 0..300);
+    let config = f.config(json!({"state_every_rows": 25, "use_flashback": true}));
+    let catalog = f.catalog(&config, json!({}));
+    let mut child = Command::new(TAP)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    let seen: Vec<Json> = reader
+        .lines()
+        .take(140)
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let last_state_at = seen.iter().rposition(|m| m["type"] == "STATE").unwrap();
+    let state = &seen[last_state_at]["value"];
+    let bookmark = &state["bookmarks"]["APP-EVENTS"];
+    assert!(bookmark["last_rowid"].is_string(), "{bookmark}");
+    let scn = bookmark["scn"].as_u64().expect("the flashback SCN is kept");
+    let state_path = f.path("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--state",
+        state_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rest = messages(&out.stdout);
+    let resumed_at = rest
+        .iter()
+        .find(|m| m["type"] == "STATE")
+        .map(|m| m["value"]["bookmarks"]["APP-EVENTS"]["scn"].clone());
+    assert_eq!(
+        resumed_at,
+        Some(json!(scn)),
+        "the restart reads at the same SCN"
+    );
+    let mut all: Vec<(String, String)> = records(&seen[..last_state_at], "APP-EVENTS")
+        .iter()
+        .map(|r| key_of(r))
+        .collect();
+    all.extend(records(&rest, "APP-EVENTS").iter().map(|r| key_of(r)));
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((all.len(), total), (300, 300), "every row, none twice");
+    let last = &rest.last().unwrap()["value"]["bookmarks"]["APP-EVENTS"];
+    assert_eq!(last["last_rowid"], Json::Null);
+    assert_eq!(last["scn"], Json::Null);
+}
