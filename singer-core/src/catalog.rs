@@ -4,10 +4,11 @@
 //! catalog read and written back loses nothing. Selection follows the Singer spec and
 //! singer-python's `should_sync_field`, with the Meltano SDK's inheritance: a property
 //! with `inclusion: automatic` is always selected, `unsupported` never, otherwise its
-//! own `selected`, else its `selected-by-default`, else the stream's selection. Meltano
-//! also writes selection and replication as top-level stream keys (`selected`,
-//! `replication_method`, `replication_key`, `key_properties`): metadata wins where both
-//! are present, the top-level key is the fallback.
+//! own `selected`, else its `selected-by-default`, else the stream's selection; nothing
+//! in a deselected stream is selected. Meltano also writes selection and replication as
+//! top-level stream keys (`selected`, `replication_method`, `replication_key`,
+//! `key_properties`): metadata wins where both are present, the top-level key is the
+//! fallback.
 
 use std::path::Path;
 
@@ -247,10 +248,13 @@ impl CatalogEntry {
         self.other.get(key).filter(|v| !v.is_null())
     }
 
-    /// Whether the stream is selected: metadata `selected`, else top-level `selected`.
+    /// Whether the stream is selected: metadata `selected`, else Meltano's top-level
+    /// `selected`, else the stream's `selected-by-default` (as the Meltano SDK reads
+    /// it), else not. A catalog that says nothing selects nothing (singer-python).
     pub fn is_selected(&self) -> bool {
         self.stream_meta("selected")
             .or_else(|| self.top_level("selected"))
+            .or_else(|| self.stream_meta("selected-by-default"))
             .and_then(Json::as_bool)
             .unwrap_or(false)
     }
@@ -264,8 +268,12 @@ impl CatalogEntry {
             .unwrap_or_default()
     }
 
-    /// Whether one property is selected (rules in the module doc).
+    /// Whether one property is selected (rules in the module doc). Nothing in a
+    /// deselected stream is, not even an `automatic` column (the Meltano SDK's rule).
     pub fn is_property_selected(&self, property: &str) -> bool {
+        if !self.is_selected() {
+            return false;
+        }
         let meta = self.metadata_for(Some(property));
         let get = |key: &str| meta.and_then(|m| m.get(key)).filter(|v| !v.is_null());
         match get("inclusion").and_then(Json::as_str) {
@@ -279,7 +287,7 @@ impl CatalogEntry {
         if let Some(by_default) = get("selected-by-default").and_then(Json::as_bool) {
             return by_default;
         }
-        self.is_selected()
+        true
     }
 
     /// The selected properties in schema order; key and replication-key columns are
@@ -468,6 +476,17 @@ mod tests {
     fn a_property_without_metadata_inherits_the_stream_selection() {
         let entry = catalog(json!({"selected": false}), json!({}));
         assert!(!entry.is_property_selected("NOTE"));
+        assert!(
+            !entry.is_property_selected("ID"),
+            "automatic, but the stream is deselected"
+        );
+        // The stream's own selected-by-default applies when nothing says `selected`.
+        assert!(catalog(json!({"selected-by-default": true}), json!({})).is_selected());
+        assert!(!catalog(json!({"selected-by-default": false}), json!({})).is_selected());
+        assert!(
+            !catalog(json!({}), json!({})).is_selected(),
+            "silence selects nothing"
+        );
         // A property the metadata never mentions follows the stream too.
         let mut entry = catalog(json!({"selected": true}), json!({}));
         entry.metadata.retain(|m| m.breadcrumb.is_empty());
