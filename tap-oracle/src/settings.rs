@@ -37,7 +37,7 @@ pub const SETTINGS: &[Setting] = &[
     plain("filter_schemas", SettingKind::Array, None, "Schemas to discover, exact case (default: every schema Oracle does not maintain)."),
     plain("filter_tables", SettingKind::Array, None, "`OWNER.TABLE` patterns with `*` and `?`; a leading `!` excludes (`HR.*`, `!*.TMP_*`)."),
     plain("database_name", SettingKind::String, None, "Written as `database-name` in the catalog."),
-    plain("decimal_as_string", SettingKind::Boolean, Some("false"), "Declare and write non-integer NUMBERs as strings (`x-singer.decimal`) for consumers that parse JSON numbers as floats."),
+    plain("decimal_as_string", SettingKind::Boolean, Some("false"), "Declare and write non-integer NUMBERs and FLOATs as strings (`x-singer.decimal`) for consumers that parse JSON numbers as floats."),
     plain("default_replication_method", SettingKind::Choice(&["FULL_TABLE", "INCREMENTAL"]), Some("\"FULL_TABLE\""), "Replication method for streams whose catalog names none."),
     plain("state_every_rows", SettingKind::Integer, Some("10000"), "Emit STATE at least every this many rows of a stream."),
     plain("activate_version", SettingKind::Boolean, Some("true"), "Emit ACTIVATE_VERSION for FULL_TABLE streams, so targets that honour it remove rows deleted at the source."),
