@@ -213,8 +213,13 @@ fn write_utc(t: &NaiveDateTime, out: &mut Vec<u8>) {
             (nanos, 9)
         };
         out.push(b'.');
-        let text = format!("{value:0digits$}");
-        out.extend_from_slice(text.as_bytes());
+        let mut digits_text = [b'0'; 9];
+        let mut rest = value;
+        for slot in digits_text[..digits].iter_mut().rev() {
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(&digits_text[..digits]);
     }
     out.extend_from_slice(b"Z\"");
 }

@@ -218,9 +218,12 @@ impl<W: Write> Shared<W> {
         emit_state: bool,
     ) -> Result<(), WriteError> {
         local.flush()?;
-        let lines = std::mem::take(local.inner_mut());
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        writer.write_lines(&lines)?;
+        // Cleared, not taken: the stream's buffer keeps its capacity, so it is not
+        // grown again (and its bytes moved at each doubling) for every STATE period.
+        let lines = local.inner_mut();
+        writer.write_lines(lines)?;
+        lines.clear();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         update(&mut state);
         if emit_state {
