@@ -12,6 +12,7 @@ mkdir -p "$peers"
 PEERS=(
     "meltano|meltano==4.4.1|meltano"
     "target-jsonl|target-jsonl==0.1.4|target-jsonl"
+    "tap-jsonl|tap-jsonl==0.3.1|tap-jsonl"
 )
 
 failed=0
@@ -38,4 +39,4 @@ if [ "$failed" = 1 ]; then
     fi
     echo "install-peers: some peers are missing; the interop tests will fail until they install" >&2
 fi
-echo "install-peers: peers ready in .peers/ (meltano 4.4.1, target-jsonl 0.1.4)" >&2
+echo "install-peers: peers ready in .peers/ (meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1)" >&2

@@ -1,1 +1,218 @@
-//! End-to-end test helpers.
+//! End-to-end test helpers: where the built binaries, the repository and the Python peers
+//! (`.peers/`, installed by `scripts/install-peers.sh`) are; a Meltano project in a temp
+//! dir seeded with the sample HR schema; reading the sample rows and JSON lines.
+//!
+//! A missing peer is a failure, never a skip: the interop tests are part of the promise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+/// The repository root (this package lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The folder of the binaries cargo built for this test run (`target/debug`): the test
+/// executable is `target/debug/deps/<name>`.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let deps = exe.parent().expect("deps folder");
+    let dir = deps.parent().expect("target/debug").to_path_buf();
+    for bin in ["tap-oracle", "target-oracle"] {
+        assert!(
+            dir.join(bin).is_file(),
+            "{} is missing: build with `cargo test -p e2e` (or --workspace --all-features)",
+            dir.join(bin).display()
+        );
+    }
+    dir
+}
+
+/// A built binary (`tap-oracle`, `target-oracle`).
+pub fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// An executable of a Python peer's venv: `.peers/<venv>/bin/<exe>`. Panics (the test
+/// fails) when it is not installed.
+pub fn peer(venv: &str, exe: &str) -> PathBuf {
+    let path = repo_root().join(".peers").join(venv).join("bin").join(exe);
+    assert!(
+        path.is_file(),
+        "Python peer missing: {} does not exist; run scripts/install-peers.sh \
+         (the interop tests fail without the pinned peers)",
+        path.display()
+    );
+    path
+}
+
+/// The sample seed folder (`tests/sample`).
+pub fn sample_dir() -> PathBuf {
+    repo_root().join("tests/sample")
+}
+
+/// The sample rows of a stream (`HR-EMPLOYEES`), one JSON array per row, in file order.
+pub fn sample_rows(stream: &str) -> Vec<Vec<Json>> {
+    let path = sample_dir().join("data").join(format!("{stream}.jsonl"));
+    read_json_lines(&path)
+        .into_iter()
+        .map(|row| match row {
+            Json::Array(items) => items,
+            other => panic!("{}: a row is not an array: {other}", path.display()),
+        })
+        .collect()
+}
+
+/// The sample column names of `OWNER.TABLE`, in COLUMN_ID order.
+pub fn sample_columns(owner: &str, table: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(sample_dir().join("dictionary.json")).expect("dictionary");
+    let dict: Json = serde_json::from_str(&text).expect("dictionary.json");
+    let mut columns: Vec<(u64, String)> = dict["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter(|c| c["OWNER"] == owner && c["TABLE_NAME"] == table)
+        .map(|c| {
+            (
+                c["COLUMN_ID"].as_u64().expect("COLUMN_ID"),
+                c["COLUMN_NAME"].as_str().expect("COLUMN_NAME").to_owned(),
+            )
+        })
+        .collect();
+    columns.sort();
+    columns.into_iter().map(|(_, name)| name).collect()
+}
+
+/// Every line of a JSON-lines file, parsed.
+pub fn read_json_lines(path: &Path) -> Vec<Json> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    parse_json_lines(&text)
+}
+
+/// Every non-empty line of `text`, parsed as JSON.
+pub fn parse_json_lines(text: &str) -> Vec<Json> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+        .collect()
+}
+
+/// A decimal's digits without superfluous zeros (`"15038.50"` and `15038.5` both give
+/// `"15038.5"`), from a JSON number or string; the number's text is kept exactly
+/// (`serde_json` here has `arbitrary_precision`).
+pub fn canonical_decimal(value: &Json) -> String {
+    let text = match value {
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => s.clone(),
+        other => panic!("not a decimal: {other}"),
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// An ISO 8601 timestamp with an offset as the same instant in UTC, written with `Z`
+/// and the given fraction (`2026-01-26T06:02:05.454710+06:00` ->
+/// `2026-01-26T00:02:05.454710Z`).
+pub fn utc_text(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("not RFC 3339: {text}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
+/// Text of a process's stdout and stderr, for failure messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs a command and panics with its output unless it succeeds.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        describe(&output)
+    );
+    output
+}
+
+/// A Meltano project in a temp dir: the repository's `meltano.yml`, `scripts` and
+/// `.peers` (symlinked), and the tap's simulated database seeded from `tests/sample`.
+pub struct MeltanoProject {
+    dir: tempfile::TempDir,
+    meltano: PathBuf,
+}
+
+impl MeltanoProject {
+    pub fn new() -> MeltanoProject {
+        let meltano = peer("meltano", "meltano");
+        peer("target-jsonl", "target-jsonl");
+        let root = repo_root();
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(root.join("meltano.yml"), dir.path().join("meltano.yml"))
+            .expect("copy meltano.yml");
+        for link in ["scripts", ".peers"] {
+            std::os::unix::fs::symlink(root.join(link), dir.path().join(link))
+                .expect("symlink into the project");
+        }
+        let project = MeltanoProject { dir, meltano };
+        let backend = db_boundary::sim::SimBackend::open(&project.tap_db()).expect("open sim-db");
+        db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed the sample");
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The tap's simulated database (`.meltano/sim-db`, as meltano.yml's `sim` env says).
+    pub fn tap_db(&self) -> PathBuf {
+        self.path().join(".meltano/sim-db")
+    }
+
+    /// The target's simulated database (`.meltano/sim-target-db`).
+    pub fn target_db(&self) -> PathBuf {
+        self.path().join(".meltano/sim-target-db")
+    }
+
+    /// `meltano --environment sim <args>` in the project, with the debug binaries.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.meltano);
+        command
+            .args(["--environment", "sim"])
+            .args(args)
+            .current_dir(self.path())
+            .env("ORACLE_SINGER_BIN", bin_dir())
+            .env("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
+            .env_remove("RUST_LOG")
+            .env_remove("MELTANO_ENVIRONMENT")
+            .env_remove("MELTANO_PROJECT_ROOT");
+        command
+    }
+
+    /// Runs meltano and panics with its output unless it succeeds.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_ok(&mut self.command(args))
+    }
+}
+
+impl Default for MeltanoProject {
+    fn default() -> Self {
+        MeltanoProject::new()
+    }
+}
