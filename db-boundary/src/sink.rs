@@ -35,6 +35,22 @@ pub struct ColumnDef {
     pub check: Option<ColumnCheck>,
 }
 
+impl ColumnDef {
+    /// The column a data-dictionary row describes (how both backends answer
+    /// [`Sink::describe_table`]).
+    pub fn from_dictionary(
+        row: &singer_core::dictionary::ColumnRow,
+        check: Option<ColumnCheck>,
+    ) -> ColumnDef {
+        ColumnDef {
+            name: row.column_name.clone(),
+            data_type: OracleType::from_column(row),
+            nullable: row.is_nullable(),
+            check,
+        }
+    }
+}
+
 /// A table as the target creates it or finds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableDef {

@@ -11,7 +11,6 @@ use db_boundary::{
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
-use singer_core::oracle_type::OracleType;
 
 use crate::error::{from_oracle, Operation};
 use crate::settings::ConnectSettings;
@@ -375,12 +374,7 @@ impl Sink for OracleSession {
             },
             columns: columns
                 .iter()
-                .map(|c| db_boundary::ColumnDef {
-                    name: c.column_name.clone(),
-                    data_type: OracleType::from_column(c),
-                    nullable: c.is_nullable(),
-                    check: None,
-                })
+                .map(|c| db_boundary::ColumnDef::from_dictionary(c, None))
                 .collect(),
             primary_key,
         }))

@@ -1238,11 +1238,8 @@ impl Sink for SimSession {
                 columns: stored
                     .columns
                     .iter()
-                    .map(|c| ColumnDef {
-                        name: c.row.column_name.clone(),
-                        data_type: OracleType::from_column(&c.row),
-                        nullable: c.row.is_nullable(),
-                        check: check_from_text(c.check.as_deref()),
+                    .map(|c| {
+                        ColumnDef::from_dictionary(&c.row, check_from_text(c.check.as_deref()))
                     })
                     .collect(),
             }))
