@@ -1,0 +1,310 @@
+//! Interop with the Meltano SDK (tap-jsonl 0.3.1 on singer-sdk 0.53.7, `.peers/tap-jsonl`):
+//! a real SDK tap reading a local JSONL file piped into `target-oracle` (driver `sim`),
+//! every record checked value by value in the target's table, including a second run
+//! whose SCHEMA adds a property; and `tap-oracle`'s output over the sample checked with
+//! the SDK's own reader, message classes and record validator.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use db_boundary::sim::SimBackend;
+use db_boundary::Value;
+use e2e::{bin, describe, peer, sample_dir};
+use serde_json::{json, Value as Json};
+
+/// Runs `tap-jsonl` over `file` as stream `stream` (key `id`) and pipes it into
+/// `target-oracle` on the simulated database in `db`.
+fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
+    let tap_config = dir.join("tap.json");
+    std::fs::write(
+        &tap_config,
+        json!({"path": file, "stream_name": stream, "primary_keys": ["id"]}).to_string(),
+    )
+    .expect("tap config");
+    let target_config = dir.join("target.json");
+    std::fs::write(
+        &target_config,
+        json!({"driver": "sim", "sim_path": db}).to_string(),
+    )
+    .expect("target config");
+    let tap = Command::new(peer("tap-jsonl", "tap-jsonl"))
+        .arg("--config")
+        .arg(&tap_config)
+        .output()
+        .expect("run tap-jsonl");
+    assert!(tap.status.success(), "tap-jsonl: {}", describe(&tap));
+    let mut target = Command::new(bin("target-oracle"))
+        .arg("--config")
+        .arg(&target_config)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run target-oracle");
+    target
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&tap.stdout)
+        .expect("pipe");
+    let out = target.wait_with_output().expect("target-oracle");
+    assert!(
+        out.status.success(),
+        "target-oracle on tap-jsonl's output: {}\n--- tap output\n{}",
+        describe(&out),
+        String::from_utf8_lossy(&tap.stdout)
+    );
+    // The target confirms the tap's final state after committing.
+    let states: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf-8")
+        .lines()
+        .collect();
+    assert!(!states.is_empty(), "no STATE from target-oracle");
+}
+
+/// The loaded rows of `SIM_USER.<table>` as records keyed by `ID`.
+fn loaded(db: &Path, table: &str) -> Vec<serde_json::Map<String, Json>> {
+    let backend = SimBackend::open(db).expect("open target db");
+    let names = backend
+        .column_names("SIM_USER", table)
+        .unwrap_or_else(|e| panic!("SIM_USER.{table}: {e}"));
+    let mut rows: Vec<serde_json::Map<String, Json>> = backend
+        .read_rows("SIM_USER", table)
+        .expect("read rows")
+        .into_iter()
+        .map(|row| names.iter().cloned().zip(row.iter().map(as_json)).collect())
+        .collect();
+    rows.sort_by_key(|r| {
+        r["ID"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<i64>()
+            .unwrap_or(0)
+    });
+    rows
+}
+
+fn as_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Number(text) | Value::Text(text) | Value::Json(text) => json!(text),
+        Value::Boolean(b) => json!(b),
+        Value::BinaryDouble(f) => json!(f.to_string()),
+        Value::TimestampTz(t) => json!(t.with_timezone(&chrono::Utc).to_rfc3339()),
+        Value::Timestamp(t) | Value::Date(t) => json!(t.and_utc().to_rfc3339()),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    e2e::utc_text(text)
+}
+
+#[test]
+fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("target-db");
+    let file = dir.path().join("people.jsonl");
+    let people = [
+        r#"{"id": 1, "name": "Zoë", "amount": 12.5, "at": "2026-01-02T03:04:05Z", "active": true}"#,
+        r#"{"id": 2, "name": "O'Brien", "amount": 0.01, "at": "2026-02-03T04:05:06.123456Z", "active": false}"#,
+        r#"{"id": 3, "name": "José Manuel", "amount": 123456789.25, "at": "2026-03-04T05:06:07+02:00", "active": null}"#,
+        r#"{"id": 4, "name": null, "amount": -7, "at": null, "active": true}"#,
+        r#"{"id": 5, "name": "中文 \"quoted\"", "amount": 0, "at": "1999-12-31T23:59:59Z", "active": false}"#,
+    ];
+    std::fs::write(&file, people.join("\n") + "\n").expect("write");
+    tap_jsonl_into_target(dir.path(), &file, "people", &db);
+
+    let rows = loaded(&db, "PEOPLE");
+    assert_eq!(rows.len(), people.len(), "{rows:?}");
+    for (line, row) in people.iter().zip(&rows) {
+        let source: Json = serde_json::from_str(line).expect("line");
+        let context = format!("source {source}, loaded {row:?}");
+        assert_eq!(
+            row["ID"].as_str(),
+            Some(source["id"].to_string().as_str()),
+            "{context}"
+        );
+        assert_eq!(row["NAME"].as_str(), source["name"].as_str(), "{context}");
+        match &source["amount"] {
+            Json::Number(n) => {
+                let got: f64 = row["AMOUNT"]
+                    .as_str()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_else(|| panic!("{context}"));
+                let want: f64 = n.to_string().parse().expect("number");
+                assert_eq!(got, want, "{context}");
+            }
+            other => panic!("unexpected amount {other}"),
+        }
+        match source["at"].as_str() {
+            Some(at) => assert_eq!(
+                row["AT"].as_str().map(instant),
+                Some(instant(at)),
+                "{context}"
+            ),
+            None => assert!(row["AT"].is_null(), "{context}"),
+        }
+        match source["active"].as_bool() {
+            Some(b) => assert!(
+                row["ACTIVE"] == json!(b) || row["ACTIVE"] == json!(if b { "1" } else { "0" }),
+                "{context}"
+            ),
+            None => assert!(row["ACTIVE"].is_null(), "{context}"),
+        }
+        // The SDK tap's own metadata columns land too.
+        assert_eq!(row["_SDC_STREAM"], "people", "{context}");
+    }
+
+    // A second run whose SCHEMA adds a property (`note`): the target adds the column,
+    // keeps the old rows and loads the new ones.
+    let file2 = dir.path().join("people2.jsonl");
+    std::fs::write(
+        &file2,
+        "{\"id\": 6, \"name\": \"Ada\", \"amount\": 1.5, \"at\": \"2026-06-01T00:00:00Z\", \"active\": true, \"note\": \"new column\"}\n",
+    )
+    .expect("write");
+    tap_jsonl_into_target(dir.path(), &file2, "people", &db);
+    let rows = loaded(&db, "PEOPLE");
+    assert!(
+        rows.iter()
+            .any(|r| r["ID"] == "6" && r["NOTE"] == "new column"),
+        "{rows:?}"
+    );
+    for id in 1..=5 {
+        let row = rows
+            .iter()
+            .find(|r| r["ID"] == id.to_string().as_str())
+            .unwrap_or_else(|| panic!("row {id} lost: {rows:?}"));
+        assert!(row["NOTE"].is_null(), "{row:?}");
+    }
+}
+
+/// Reads Singer messages on stdin with the SDK's reader, builds each with the SDK's
+/// message class, and validates every RECORD against its stream's SCHEMA with the SDK
+/// sink's validator (formats checked). Prints a JSON summary; any error raises.
+const SDK_CHECKER: &str = r#"
+import datetime, decimal, json, sys
+from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
+from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage, ActivateVersionMessage
+from singer_sdk.sinks.core import JSONSchemaValidator
+
+validators = {}
+formats = {}
+counts = {}
+def types(p):
+    t = p.get("type", [])
+    return t if isinstance(t, list) else [t]
+def check_formats(stream, record):
+    # jsonschema checks date-time only with optional packages: check it here, the way
+    # SDK targets parse it (datetime.fromisoformat), with a zone; decimals as Decimal.
+    for name, fmt in formats[stream].items():
+        v = record.get(name)
+        if not isinstance(v, str):
+            continue
+        if fmt == "date-time":
+            t = datetime.datetime.fromisoformat(v)
+            assert t.tzinfo is not None, f"{stream}.{name}: date-time without zone: {v}"
+        elif fmt in ("singer.decimal", "x-singer.decimal"):
+            decimal.Decimal(v)
+def schema(d):
+    m = SchemaMessage.from_dict(d)
+    validators[m.stream] = JSONSchemaValidator(m.schema, validate_formats=True)
+    formats[m.stream] = {
+        k: p["format"] for k, p in m.schema["properties"].items()
+        if "format" in p and "string" in types(p)
+    }
+    props = m.schema["properties"]
+    for k in m.key_properties or []:
+        assert k in props, f"key property {k} not in schema of {m.stream}"
+def record(d):
+    m = RecordMessage.from_dict(d)
+    assert m.stream in validators, f"RECORD before SCHEMA for {m.stream}"
+    validators[m.stream].validate(m.record)
+    check_formats(m.stream, m.record)
+    counts[m.stream] = counts.get(m.stream, 0) + 1
+def state(d):
+    m = StateMessage.from_dict(d)
+    assert isinstance(m.value, dict)
+def activate(d):
+    m = ActivateVersionMessage.from_dict(d)
+    assert isinstance(m.version, int)
+stats = SimpleSingerReader().process_lines(sys.stdin, {
+    "SCHEMA": schema, "RECORD": record, "STATE": state, "ACTIVATE_VERSION": activate,
+})
+print(json.dumps({"messages": dict(stats), "records": counts}))
+"#;
+
+#[test]
+fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
+    let python = peer("tap-jsonl", "python");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let backend = SimBackend::open(&db).expect("open");
+    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"driver": "sim", "sim_path": db, "state_every_rows": 25}).to_string(),
+    )
+    .expect("config");
+    let discover = e2e::run_ok(
+        Command::new(bin("tap-oracle"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--discover"),
+    );
+    let mut catalog: Json = serde_json::from_slice(&discover.stdout).expect("catalog");
+    for stream in catalog["streams"].as_array_mut().expect("streams") {
+        let incremental = stream["tap_stream_id"] == "HR-EMPLOYEES";
+        let meta = &mut stream["metadata"][0]["metadata"];
+        meta["selected"] = json!(true);
+        if incremental {
+            meta["replication-method"] = json!("INCREMENTAL");
+            meta["replication-key"] = json!("UPDATED_AT");
+        }
+    }
+    let catalog_path = dir.path().join("catalog.json");
+    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    let sync = e2e::run_ok(
+        Command::new(bin("tap-oracle"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--catalog")
+            .arg(&catalog_path)
+            .env_remove("RUST_LOG"),
+    );
+
+    let mut checker = Command::new(python)
+        .args(["-c", SDK_CHECKER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python");
+    checker
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&sync.stdout)
+        .expect("pipe");
+    let out = checker.wait_with_output().expect("checker");
+    assert!(
+        out.status.success(),
+        "the Meltano SDK rejects tap-oracle's output: {}",
+        describe(&out)
+    );
+    let summary: Json = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(
+        summary["records"],
+        json!({"HR-EMPLOYEES": 107, "HR-DEPARTMENTS": 10, "HR-JOB_HISTORY": 10}),
+        "{summary}"
+    );
+    assert_eq!(summary["messages"]["SCHEMA"], 3, "{summary}");
+    assert!(
+        summary["messages"]["STATE"].as_u64() >= Some(2),
+        "{summary}"
+    );
+}
