@@ -216,3 +216,23 @@ impl Default for MeltanoProject {
         MeltanoProject::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "run scripts/install-peers.sh")]
+    fn a_missing_peer_fails_with_the_install_hint() {
+        peer("no-such-peer", "no-such-exe");
+    }
+
+    #[test]
+    fn decimals_compare_by_digits() {
+        assert_eq!(canonical_decimal(&serde_json::json!("15038.50")), "15038.5");
+        let n: Json = serde_json::from_str("15038.5").expect("number");
+        assert_eq!(canonical_decimal(&n), "15038.5");
+        assert_eq!(canonical_decimal(&serde_json::json!("100")), "100");
+        assert_eq!(canonical_decimal(&serde_json::json!("20.00")), "20");
+    }
+}

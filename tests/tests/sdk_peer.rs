@@ -6,22 +6,18 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use e2e::{bin, describe, peer, sample_dir};
 use serde_json::{json, Value as Json};
 
-/// Runs `tap-jsonl` over `file` as stream `stream` (key `id`) and pipes it into
-/// `target-oracle` on the simulated database in `db`.
-fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
-    let tap_config = dir.join("tap.json");
-    std::fs::write(
-        &tap_config,
-        json!({"path": file, "stream_name": stream, "primary_keys": ["id"]}).to_string(),
-    )
-    .expect("tap config");
+/// Runs `tap-jsonl` with `tap_config` and pipes its output into `target-oracle` on the
+/// simulated database in `db`; returns the tap's output and the target's.
+fn pipe(dir: &Path, tap_config: &Json, db: &Path) -> (Output, Output) {
+    let tap_config_path = dir.join("tap.json");
+    std::fs::write(&tap_config_path, tap_config.to_string()).expect("tap config");
     let target_config = dir.join("target.json");
     std::fs::write(
         &target_config,
@@ -30,7 +26,7 @@ fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
     .expect("target config");
     let tap = Command::new(peer("tap-jsonl", "tap-jsonl"))
         .arg("--config")
-        .arg(&tap_config)
+        .arg(&tap_config_path)
         .output()
         .expect("run tap-jsonl");
     assert!(tap.status.success(), "tap-jsonl: {}", describe(&tap));
@@ -43,25 +39,31 @@ fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run target-oracle");
-    target
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&tap.stdout)
-        .expect("pipe");
+    let mut stdin = target.stdin.take().expect("stdin");
+    // The target may stop reading early (a refused message): a broken pipe is fine.
+    let _ = stdin.write_all(&tap.stdout);
+    drop(stdin);
     let out = target.wait_with_output().expect("target-oracle");
+    (tap, out)
+}
+
+/// Runs `tap-jsonl` over `file` as stream `stream` (key `id`) into `target-oracle`,
+/// which must succeed and confirm the tap's state.
+fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
+    let config = json!({"path": file, "stream_name": stream, "primary_keys": ["id"]});
+    let (tap, out) = pipe(dir, &config, db);
     assert!(
         out.status.success(),
         "target-oracle on tap-jsonl's output: {}\n--- tap output\n{}",
         describe(&out),
         String::from_utf8_lossy(&tap.stdout)
     );
-    // The target confirms the tap's final state after committing.
-    let states: Vec<&str> = std::str::from_utf8(&out.stdout)
-        .expect("utf-8")
-        .lines()
-        .collect();
-    assert!(!states.is_empty(), "no STATE from target-oracle");
+    let states = e2e::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    assert!(
+        states.iter().any(|m| m["type"] == "STATE"),
+        "no STATE from target-oracle: {}",
+        describe(&out)
+    );
 }
 
 /// The loaded rows of `SIM_USER.<table>` as records keyed by `ID`.
@@ -180,6 +182,49 @@ fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
             .unwrap_or_else(|| panic!("row {id} lost: {rows:?}"));
         assert!(row["NOTE"].is_null(), "{row:?}");
     }
+}
+
+#[test]
+fn sdk_batch_messages_are_refused_without_loading_or_confirming_state() {
+    // tap-jsonl with `batch_config` writes its records to gzip JSONL files and emits a
+    // BATCH message naming them. target-oracle does not load BATCH files: it must stop
+    // with a configuration/input error (exit 1) that says so, before confirming any
+    // state (Meltano saves the state the target prints, which would skip those rows).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("target-db");
+    let file = dir.path().join("people.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n",
+    )
+    .expect("write");
+    let root = format!("file://{}", dir.path().display());
+    let config = json!({
+        "path": file, "stream_name": "people", "primary_keys": ["id"],
+        "batch_config": {
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": root, "prefix": "batch-"}
+        }
+    });
+    let (tap, out) = pipe(dir.path(), &config, &db);
+    let messages = e2e::parse_json_lines(std::str::from_utf8(&tap.stdout).expect("utf-8"));
+    assert!(
+        messages.iter().any(|m| m["type"] == "BATCH"),
+        "the SDK tap emitted no BATCH: {}",
+        describe(&tap)
+    );
+    assert!(!messages.iter().any(|m| m["type"] == "RECORD"));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("BATCH messages are not supported"),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("STATE"),
+        "state confirmed for rows never loaded: {}",
+        describe(&out)
+    );
 }
 
 /// Reads Singer messages on stdin with the SDK's reader, builds each with the SDK's
