@@ -9,9 +9,10 @@ use std::process::Command;
 use e2e::{describe, repo_root, run_ok};
 use serde_json::Value as Json;
 
-/// The tap's wheel in `dist/`, built first when none is there.
+/// The tap's wheel of this version in `dist/`, built first when none is there.
 fn tap_wheel() -> PathBuf {
     let dist = repo_root().join("dist");
+    let prefix = format!("tap_oracle-{}-", env!("CARGO_PKG_VERSION"));
     let find = || -> Option<PathBuf> {
         std::fs::read_dir(&dist)
             .ok()?
@@ -20,7 +21,7 @@ fn tap_wheel() -> PathBuf {
             .find(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("tap_oracle-") && n.ends_with(".whl"))
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
             })
     };
     if let Some(wheel) = find() {
@@ -37,7 +38,7 @@ fn tap_wheel() -> PathBuf {
          PyPI for maturin): {}",
         describe(&out)
     );
-    find().unwrap_or_else(|| panic!("no tap_oracle-*.whl in {} after the build", dist.display()))
+    find().unwrap_or_else(|| panic!("no {prefix}*.whl in {} after the build", dist.display()))
 }
 
 #[test]
