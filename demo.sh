@@ -24,6 +24,9 @@ scripts/install-peers.sh
 export ORACLE_SINGER_BIN="$root/target/release"
 meltano="$root/.peers/meltano/bin/meltano"
 
+# A fresh database and output each time; `--full-refresh` below ignores the state a
+# previous demo left in .meltano (it would make this run incremental: one employee row).
+# The state this run saves makes a following plain `meltano run` incremental.
 rm -rf .meltano/sim-db output
 "$ORACLE_SINGER_BIN/sim-admin" seed .meltano/sim-db tests/sample >&2
 
@@ -41,9 +44,9 @@ if [ "$mode" = oracle ]; then
     python3 -c "import json,sys; c=json.load(open('.meltano/seed-catalog.json')); [s['metadata'][0]['metadata'].update(selected=True) for s in c['streams']]; json.dump(c,open('.meltano/seed-catalog.json','w'))"
     "$ORACLE_SINGER_BIN/tap-oracle" --config .meltano/seed-tap.json --catalog .meltano/seed-catalog.json \
         | "$ORACLE_SINGER_BIN/target-oracle" --config /dev/null > /dev/null
-    "$meltano" --environment oracle run tap-oracle target-jsonl
+    "$meltano" --environment oracle run --full-refresh tap-oracle target-jsonl
 else
-    "$meltano" --environment sim run tap-oracle target-jsonl
+    "$meltano" --environment sim run --full-refresh tap-oracle target-jsonl
 fi
 
 echo
