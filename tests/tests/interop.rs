@@ -6,6 +6,8 @@
 //! Meltano's quirks on the binary directly (issue 7 item 5): structured logging (one
 //! JSON object per stderr line with Meltano's keys), `SINGER_SDK_LOG_CONFIG`'s root
 //! level, selection and replication read from the top-level stream keys alone.
+//! Through Meltano: `--full-refresh` re-reads every row and the merged state keeps no
+//! stale full-table resume keys (explicit nulls).
 //! Needs the pinned peers (scripts/install-peers.sh); a missing one fails the test.
 
 use e2e::{parse_json_lines, run_ok, sample_rows, MeltanoProject};
@@ -213,4 +215,40 @@ fn selection_and_replication_from_top_level_stream_keys() {
         bookmark["replication_key_value"].is_string(),
         "{last_state}"
     );
+}
+
+#[test]
+fn full_refresh_rereads_everything_and_its_merged_state_has_no_stale_resume_keys() {
+    let project = MeltanoProject::new();
+    project.run(&["run", "tap-oracle", "target-jsonl"]);
+    let employees = sample_rows("HR-EMPLOYEES").len();
+    let output = project.path().join("output/HR-EMPLOYEES.jsonl");
+    assert_eq!(e2e::read_json_lines(&output).len(), employees);
+
+    // --full-refresh: the tap gets no state and reads every row again; Meltano then
+    // deep-merges the partial state over the old one.
+    project.run(&["run", "--full-refresh", "tap-oracle", "target-jsonl"]);
+    assert_eq!(
+        e2e::read_json_lines(&output).len(),
+        2 * employees,
+        "--full-refresh did not re-read every employee"
+    );
+    let state = project.run(&["state", "get", "sim:tap-oracle-to-target-jsonl"]);
+    let state: Json = serde_json::from_slice(&state.stdout).expect("state JSON");
+    let bookmarks = &state["singer_state"]["bookmarks"];
+    assert!(
+        bookmarks["HR-EMPLOYEES"]["replication_key_value"].is_string(),
+        "{state}"
+    );
+    // Full-table streams finished: their resume keys are explicit nulls, so a merge over
+    // an interrupted run's state cannot leave a stale resume point behind.
+    for stream in ["HR-DEPARTMENTS", "HR-JOB_HISTORY"] {
+        let bookmark = &bookmarks[stream];
+        for key in ["last_pk_fetched", "last_rowid"] {
+            assert!(
+                bookmark.get(key).is_some_and(Json::is_null),
+                "{stream}.{key} is not an explicit null: {state}"
+            );
+        }
+    }
 }
