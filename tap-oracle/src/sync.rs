@@ -432,6 +432,16 @@ fn sync_stream<W: Write>(
         |state| {
             state.set_currently_syncing(Some(id));
             state.set_bookmark_value(id, "last_replication_method", json!(method_name));
+            // The other method's keys are written as explicit nulls: Meltano deep-merges
+            // this state over the one it stored (also after --full-refresh, when the tap
+            // saw no state), and a key left out would survive there.
+            let foreign: &[&str] = match plan.method {
+                Method::FullTable => &["replication_key", "replication_key_value"],
+                Method::Incremental => &["version", "last_pk_fetched", "last_rowid", "scn"],
+            };
+            for key in foreign {
+                state.clear_bookmark_value(id, key);
+            }
             if let Some(v) = version_for_state {
                 state.set_bookmark_value(id, "version", json!(v));
             }
