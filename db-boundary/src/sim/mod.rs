@@ -993,6 +993,18 @@ impl SimSession {
     }
 }
 
+/// A failure of row `row` of a batch, as array DML with batch errors reports it.
+fn rejected_row(row: usize, e: DbError) -> DbError {
+    DbError::RowRejected {
+        row,
+        code: e.ora_code(),
+        message: match e {
+            DbError::Database { message, .. } => message,
+            other => other.to_string(),
+        },
+    }
+}
+
 fn row_to_values(
     row: &rusqlite::Row<'_>,
     width: usize,
@@ -1309,14 +1321,7 @@ impl Sink for SimSession {
         let result = (|| -> DbResult<()> {
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
-                let reject = |e: DbError| DbError::RowRejected {
-                    row: i,
-                    code: e.ora_code(),
-                    message: match e {
-                        DbError::Database { message, .. } => message,
-                        other => other.to_string(),
-                    },
-                };
+                let reject = |e: DbError| rejected_row(i, e);
                 let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
                     .execute(rusqlite::params_from_iter(encoded.iter()))
@@ -1406,14 +1411,7 @@ impl Sink for SimSession {
                 vec!["?"; physical.len()].join(", ")
             );
             for (i, row) in rows.iter().enumerate() {
-                let reject = |e: DbError| DbError::RowRejected {
-                    row: i,
-                    code: e.ora_code(),
-                    message: match e {
-                        DbError::Database { message, .. } => message,
-                        other => other.to_string(),
-                    },
-                };
+                let reject = |e: DbError| rejected_row(i, e);
                 let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
                     key_positions.iter().map(|p| &encoded[*p]).collect();
