@@ -4,15 +4,18 @@
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
 //! - [`error`]: failures already translated into what a user can act on.
+//! - [`context`]: MODULE, ACTION and CLIENT_IDENTIFIER a session shows the DBA; run ids.
 //!
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
 //! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
+pub mod context;
 pub mod error;
 pub mod sink;
 pub mod source;
 pub mod value;
 
+pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
 pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
 pub use source::{

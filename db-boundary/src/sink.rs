@@ -6,7 +6,7 @@
 
 use singer_core::oracle_type::OracleType;
 
-use crate::{DbResult, ServerInfo, Value};
+use crate::{DbResult, ServerInfo, SessionContext, Value};
 
 /// A table, in exact case. Backends always quote both parts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,6 +97,10 @@ pub enum RowFilter {
 /// The target's side of the boundary.
 pub trait Sink {
     fn server_info(&mut self) -> DbResult<ServerInfo>;
+
+    /// Names the session for the DBA (V$SESSION MODULE, ACTION, CLIENT_IDENTIFIER).
+    /// Not transactional: a rollback keeps it.
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()>;
 
     /// The table as it exists, or `None` when there is no such table.
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>>;

@@ -6,7 +6,7 @@
 
 use singer_core::dictionary::DictionaryRows;
 
-use crate::{DbResult, ServerInfo, Value};
+use crate::{DbResult, ServerInfo, SessionContext, Value};
 
 /// Which schemas and tables discovery reads. Patterns are bound as LIKE patterns by the
 /// backend, never pasted into SQL.
@@ -77,6 +77,9 @@ pub type RowCallbackError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Source {
     /// Version and limits of the server, for `--test` and feature checks.
     fn server_info(&mut self) -> DbResult<ServerInfo>;
+
+    /// Names the session for the DBA (V$SESSION MODULE, ACTION, CLIENT_IDENTIFIER).
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()>;
 
     /// The dictionary rows discovery needs, for the tables in `scope`.
     fn read_dictionary(&mut self, scope: &DictionaryScope) -> DbResult<DictionaryRows>;

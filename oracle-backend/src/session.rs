@@ -7,7 +7,7 @@ use std::sync::Arc;
 use db_boundary::source::RowCallbackError;
 use db_boundary::{
     AlterTable, DbError, DbResult, DictionaryScope, LowerBound, RowFilter, ScanRequest, ServerInfo,
-    Sink, Source, TableDef, TableName, Value,
+    SessionContext, Sink, Source, TableDef, TableName, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -59,6 +59,17 @@ impl OracleSession {
             staged: HashSet::new(),
             server: None,
         }
+    }
+
+    /// MODULE, ACTION and CLIENT_IDENTIFIER as OCI attributes: no statement, they reach
+    /// the server with the next round trip (the `oracle` crate's `set_module`,
+    /// `set_action`, `set_client_identifier`).
+    fn apply_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.conn
+            .set_module(&context.module)
+            .and_then(|_| self.conn.set_action(&context.action))
+            .and_then(|_| self.conn.set_client_identifier(&context.client_identifier))
+            .map_err(self.fail(Operation::Other))
     }
 
     fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
@@ -178,6 +189,10 @@ impl Drop for OracleSession {
 }
 
 impl Source for OracleSession {
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.apply_context(context)
+    }
+
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         if let Some(info) = &self.server {
             return Ok(info.clone());
@@ -342,6 +357,10 @@ impl Source for OracleSession {
 impl Sink for OracleSession {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Source::server_info(self)
+    }
+
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.apply_context(context)
     }
 
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {

@@ -9,6 +9,9 @@
 //! (see [`rules`]). Writes are durable across processes (SQLite WAL); a session's
 //! uncommitted writes vanish when its process dies.
 //!
+//! Session attributes (MODULE, ACTION, CLIENT_IDENTIFIER) are recorded in
+//! `sessions.jsonl` beside the database file, standing in for V$SESSION (see `context`).
+//!
 //! Storage: each value is one order-preserving BLOB ([`codec`]), so SQLite itself sorts
 //! and filters and a scan streams rows without holding a table.
 //!
@@ -23,6 +26,7 @@
 //!   [`DbError::Unsupported`] and a future one with ORA-08181.
 
 pub mod codec;
+mod context;
 pub mod rules;
 pub mod seed;
 mod session;
@@ -30,6 +34,7 @@ mod sink;
 mod source;
 mod store;
 
+pub use context::{recorded_contexts, RecordedContext};
 pub use session::SimSession;
 use store::sql_err;
 pub use store::{column_row, like_match};
@@ -134,6 +139,13 @@ impl SimBackend {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
+            dir: self
+                .file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            id: context::next_session_id(),
+            context: None,
         })
     }
 

@@ -18,6 +18,12 @@ pub struct SimSession {
     pub(crate) conn: Connection,
     pub(crate) options: SimOptions,
     pub(crate) in_transaction: bool,
+    /// The database folder (where `sessions.jsonl` records contexts).
+    pub(crate) dir: std::path::PathBuf,
+    /// `<pid>-<n>`, naming the session in recorded contexts.
+    pub(crate) id: String,
+    /// MODULE, ACTION, CLIENT_IDENTIFIER last set.
+    pub(crate) context: Option<db_boundary::SessionContext>,
 }
 
 impl SimSession {

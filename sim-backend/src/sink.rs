@@ -5,8 +5,8 @@ use singer_core::dictionary::{ConstraintRow, TableRow};
 use singer_core::oracle_type::OracleType;
 
 use db_boundary::{
-    AlterTable, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, Source, TableDef,
-    TableName, Value,
+    AlterTable, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, SessionContext, Sink, Source,
+    TableDef, TableName, Value,
 };
 
 use crate::codec;
@@ -17,6 +17,10 @@ use crate::store::*;
 impl Sink for SimSession {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Source::server_info(self)
+    }
+
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.record_context(context)
     }
 
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {

@@ -6,14 +6,18 @@ use singer_core::dictionary::DictionaryRows;
 
 use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, LowerBound, ScanOrder, ScanRequest, ServerInfo, Source,
-    Value,
+    DbError, DbResult, DictionaryScope, LowerBound, ScanOrder, ScanRequest, ServerInfo,
+    SessionContext, Source, Value,
 };
 
 use crate::session::*;
 use crate::store::*;
 
 impl Source for SimSession {
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.record_context(context)
+    }
+
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Ok(ServerInfo {
             version: format!(

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use db_boundary::{Backend, DictionaryScope, TablePattern};
+use db_boundary::{Backend, DictionaryScope, SessionContext, SessionRole, TablePattern};
 use singer_cli::settings::Config;
 use singer_core::discovery::{build_catalog, glob_to_like, DiscoveryOptions, TableFilter};
 
@@ -31,10 +31,13 @@ pub fn discovery_scope(config: &Config) -> (DictionaryScope, TableFilter) {
 pub(crate) fn discover<W: Write>(
     backend: &dyn Backend,
     config: &Config,
+    run_id: &str,
     mut out: W,
 ) -> Result<(), TapError> {
     let (scope, filter) = discovery_scope(config);
-    let rows = backend.source()?.read_dictionary(&scope)?;
+    let mut source = backend.source()?;
+    source.set_context(&SessionContext::new(SessionRole::Tap, "discover", run_id))?;
+    let rows = source.read_dictionary(&scope)?;
     let options = DiscoveryOptions {
         database_name: config.get_str("database_name").map(str::to_owned),
         decimal_as_string: config.get_bool("decimal_as_string").unwrap_or(false),

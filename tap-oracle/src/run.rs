@@ -79,9 +79,11 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         let report = db_connect::check_connection(config.as_map(), SessionRole::Tap)?;
         return Ok(Outcome::Tested(report.to_string()));
     }
+    let run_id = db_boundary::new_run_id();
+    tracing::info!(run_id = %run_id, "run started");
     let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
     if singer.discover {
-        discover(backend.as_ref(), &config, out)?;
+        discover(backend.as_ref(), &config, &run_id, out)?;
         return Ok(Outcome::Done);
     }
     let catalog_path = singer.catalog_path().ok_or_else(|| {
@@ -92,12 +94,12 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         Some(path) => State::from_path(path)?,
         None => State::default(),
     };
-    let options = sync_options(&config)?;
+    let options = sync_options(&config, run_id)?;
     sync(backend.as_ref(), &catalog, state, &options, out)?;
     Ok(Outcome::Done)
 }
 
-fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
+fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError> {
     let offset = parse_offset(config.get_str("source_timezone").unwrap_or("+00:00"))
         .map_err(|e| Config::error(vec![format!("source_timezone: {e}")]))?;
     let positive = |name: &str, default: u64| -> Result<u64, TapError> {
@@ -119,5 +121,6 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
         prefetch_rows: config.get_u64("prefetch_rows").unwrap_or(1000) as u32,
         max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
         progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),
+        run_id,
     })
 }

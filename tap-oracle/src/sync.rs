@@ -15,7 +15,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, SecondsFormat, Utc};
-use db_boundary::{Backend, LowerBound, ScanOrder, ScanRequest, Value};
+use db_boundary::{
+    Backend, LowerBound, ScanOrder, ScanRequest, SessionContext, SessionRole, Value,
+};
 use serde_json::{json, Map, Value as Json};
 use singer_core::catalog::{Catalog, CatalogEntry};
 use singer_core::metrics;
@@ -39,6 +41,8 @@ pub struct SyncOptions {
     pub prefetch_rows: u32,
     pub max_parallel_streams: usize,
     pub progress_interval: Duration,
+    /// This run's id: each stream's session sets it as CLIENT_IDENTIFIER.
+    pub run_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +326,7 @@ fn sync_stream<W: Write>(
     let started = Instant::now();
     let id = plan.stream.as_str();
     let mut source = backend.source()?;
+    source.set_context(&SessionContext::new(SessionRole::Tap, id, &options.run_id))?;
     let mut local = MessageWriter::new(Vec::with_capacity(256 * 1024));
     let bookmark_properties: Vec<String> = plan
         .replication_key

@@ -42,6 +42,9 @@ impl Sink for DiscardSink {
             current_schema: "BENCH".into(),
         })
     }
+    fn set_context(&mut self, _: &db_boundary::SessionContext) -> DbResult<()> {
+        Ok(()) // a benchmark sink has no session to name
+    }
     fn describe_table(&mut self, _: &TableName) -> DbResult<Option<TableDef>> {
         Ok(None)
     }

@@ -57,6 +57,8 @@ pub struct MemorySink {
     pub log: Arc<Mutex<Vec<String>>>,
     /// Reject (as the database would) any row holding this text value.
     pub poison: Option<String>,
+    /// Every context set, shared with the test (not in `log`, which holds data calls).
+    pub contexts: Arc<Mutex<Vec<db_boundary::SessionContext>>>,
 }
 
 impl MemorySink {
@@ -76,6 +78,7 @@ impl MemorySink {
             },
             log: log.clone(),
             poison: None,
+            contexts: Arc::default(),
         };
         (sink, committed, log)
     }
@@ -137,6 +140,14 @@ fn filter_column(filter: &RowFilter) -> Option<&str> {
 impl Sink for MemorySink {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Ok(self.server.clone())
+    }
+
+    fn set_context(&mut self, context: &db_boundary::SessionContext) -> DbResult<()> {
+        self.contexts
+            .lock()
+            .expect("contexts lock")
+            .push(context.clone());
+        Ok(())
     }
 
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {

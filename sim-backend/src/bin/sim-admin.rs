@@ -2,6 +2,8 @@
 //!
 //! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
 //! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
+//! - `sim-admin sessions <sim_dir>`: every MODULE/ACTION/CLIENT_IDENTIFIER a session
+//!   set (the simulated V$SESSION history), one JSON object per line.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
 //!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
 //!
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
         ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
+        ["sessions", sim] => sessions(Path::new(sim)),
         ["generate", sim, "--rows", n] => match n.parse() {
             Ok(n) => generate(Path::new(sim), n),
             Err(_) => Err("--rows takes a whole number".to_owned()),
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
                 Err(_) => Err("--rows takes a whole number".to_owned()),
             }
         }
-        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N | hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]".to_owned()),
+        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | sessions <sim_dir> | generate <sim_dir> --rows N | hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +74,18 @@ fn dump(sim: &Path, owner: &str, table: &str) -> Result<(), String> {
     for row in rows {
         let items: Vec<serde_json::Value> = row.iter().map(seed::value_to_json).collect();
         writeln!(out, "{}", serde_json::Value::Array(items)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn sessions(sim: &Path) -> Result<(), String> {
+    let recorded = sim_backend::recorded_contexts(sim).map_err(|e| e.to_string())?;
+    #[allow(clippy::disallowed_methods)] // this tool's output is the sessions
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for context in recorded {
+        let line = serde_json::to_string(&context).map_err(|e| e.to_string())?;
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
     }
     Ok(())
 }
