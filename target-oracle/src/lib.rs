@@ -12,12 +12,14 @@
 //! - [`settings`]: the declared settings table and the typed config.
 //! - [`stream`]: a stream's column plan and record -> row.
 //! - [`state`]: which STATE may be written (after commit) and writing it.
+//! - [`audit`]: the load audit table (`audit_table`), written with the data.
 //! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records.
 //! - [`error`]: the run's error type and its exit codes.
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].
 
 pub mod about;
+pub mod audit;
 pub mod cli;
 pub mod convert;
 pub mod decimal;

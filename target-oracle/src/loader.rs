@@ -16,8 +16,11 @@ use serde_json::Value as Json;
 use singer_core::message::Message;
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
-use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{
+    DbError, RowFilter, ServerInfo, SessionContext, SessionRole, Sink, TableDef, TableName, Value,
+};
 
+use crate::audit::{Audit, BatchCounts, RunStatus};
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
 use crate::evolve;
@@ -83,6 +86,12 @@ pub struct Loader<W: Write> {
     /// Base of `_sdc_sequence` when the record has none: run start (ms) * 10^6 + line.
     sequence_base: i64,
     stats: LoadStats,
+    /// This run's id: the session's CLIENT_IDENTIFIER and the audit rows' key.
+    run_id: String,
+    /// The session's ACTION (the stream being loaded), to set it only when it changes.
+    action: String,
+    /// The load audit table, with `audit_table`.
+    audit: Option<Audit>,
 }
 
 impl<W: Write> Loader<W> {
@@ -117,6 +126,18 @@ impl<W: Write> Loader<W> {
             .default_target_schema
             .as_deref()
             .map(|s| naming.identifier(s));
+        let run_id = db_boundary::new_run_id();
+        tracing::info!(run_id = %run_id, "run started");
+        let action = "load".to_owned();
+        sink.set_context(&SessionContext::new(SessionRole::Target, &action, &run_id))
+            .map_err(TargetError::db("naming the session"))?;
+        let audit = config.audit_table.as_deref().map(|name| {
+            let table = TableName {
+                schema: schema_name.clone(),
+                name: naming.identifier(name),
+            };
+            Audit::new(table, server.current_schema.clone(), run_id.clone())
+        });
         Ok(Loader {
             limits: ServerLimits {
                 max_string_bytes: server.max_string_bytes,
@@ -134,19 +155,50 @@ impl<W: Write> Loader<W> {
             rejects: None,
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
             stats: LoadStats::default(),
+            run_id,
+            action,
+            audit,
             config,
         })
+    }
+
+    /// This run's id (logged at the start, CLIENT_IDENTIFIER, the audit rows' key).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Sets the session's ACTION to the stream about to be written, when it changes.
+    fn name_session(&mut self, stream: &str) -> Result<(), TargetError> {
+        if self.action != stream {
+            self.action = stream.to_owned();
+            self.sink
+                .set_context(&SessionContext::new(
+                    SessionRole::Target,
+                    stream,
+                    &self.run_id,
+                ))
+                .map_err(TargetError::db("naming the session"))?;
+        }
+        Ok(())
     }
 
     /// Reads every message of `input` and loads it, then finishes the run. An input
     /// that reports idleness (`ErrorKind::TimedOut` between lines) gets the age checks
     /// run while it is quiet.
     pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
+        if let Err(e) = self.read_all(input) {
+            self.audit_failed(&e);
+            return Err(e);
+        }
+        self.finish()
+    }
+
+    fn read_all<R: BufRead>(&mut self, input: R) -> Result<(), TargetError> {
         let mut reader = MessageReader::new(input);
         loop {
             match reader.next_message() {
                 Ok(Some(line)) => self.handle(line.number, line.message)?,
-                Ok(None) => break,
+                Ok(None) => return Ok(()),
                 // The input went quiet (see `crate::input`): the clock still runs.
                 Err(ReadError {
                     kind: ReadErrorKind::Io(e),
@@ -155,7 +207,18 @@ impl<W: Write> Loader<W> {
                 Err(e) => return Err(read_error(e)),
             }
         }
-        self.finish()
+    }
+
+    /// Marks the audit rows FAILED with the run's exit code (best effort: the error
+    /// may be the database's own).
+    fn audit_failed(&mut self, error: &TargetError) {
+        if let Some(audit) = &mut self.audit {
+            let _ = self.sink.rollback();
+            let code = i32::from(error.exit_code());
+            if let Err(e) = audit.finish(self.sink.as_mut(), RunStatus::Failed, code) {
+                tracing::warn!(error = %e, "could not mark the audit rows FAILED; they stay RUNNING");
+            }
+        }
     }
 
     /// Handles one message read from input line `line`.
@@ -197,11 +260,18 @@ impl<W: Write> Loader<W> {
 
     /// Writes every buffer and the last STATE; the end of a successful run.
     pub fn finish(mut self) -> Result<LoadStats, TargetError> {
-        self.flush_all()?;
-        self.emit_ready()?;
-        self.flush_rejects()?;
+        if let Err(e) = self.complete() {
+            self.audit_failed(&e);
+            return Err(e);
+        }
+        if let Some(audit) = &mut self.audit {
+            audit
+                .finish(self.sink.as_mut(), RunStatus::Succeeded, 0)
+                .map_err(TargetError::db("writing the audit rows"))?;
+        }
         self.stats.states_emitted = self.out.written();
         tracing::info!(
+            run_id = %self.run_id,
             records = self.stats.records,
             rows_written = self.stats.rows_written,
             batches = self.stats.batches,
@@ -210,6 +280,12 @@ impl<W: Write> Loader<W> {
             "load finished"
         );
         Ok(self.stats)
+    }
+
+    fn complete(&mut self) -> Result<(), TargetError> {
+        self.flush_all()?;
+        self.emit_ready()?;
+        self.flush_rejects()
     }
 
     fn on_schema(
@@ -268,6 +344,13 @@ impl<W: Write> Loader<W> {
                 .naming
                 .identifier(self.table_naming.table_source_name(stream)),
         };
+        if self.audit.as_ref().is_some_and(|a| a.table() == &table) {
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: format!("its table {:?} is the audit_table", table.name),
+            });
+        }
         self.streams.insert(
             stream.to_owned(),
             StreamLoad {
@@ -342,6 +425,16 @@ impl<W: Write> Loader<W> {
         if s.table_ready {
             return Ok(());
         }
+        if self.action != stream {
+            self.action = stream.to_owned();
+            self.sink
+                .set_context(&SessionContext::new(
+                    SessionRole::Target,
+                    stream,
+                    &self.run_id,
+                ))
+                .map_err(TargetError::db("naming the session"))?;
+        }
         let schema_error = |reason: String| TargetError::Schema {
             line,
             stream: stream.to_owned(),
@@ -410,6 +503,11 @@ impl<W: Write> Loader<W> {
                 }
                 s.plan.adopt_columns(evolution.columns);
             }
+        }
+        if let Some(audit) = &mut self.audit {
+            audit
+                .open_stream(self.sink.as_mut(), &naming, stream, &s.table, s.method)
+                .map_err(TargetError::db("writing the audit row"))?;
         }
         self.sink
             .commit()
@@ -539,9 +637,22 @@ impl<W: Write> Loader<W> {
             "removing rows of versions before {version} from {:?}",
             table.name
         )))?;
+        let counts = BatchCounts {
+            deleted: if hard { affected } else { 0 },
+            soft_deleted: if hard { 0 } else { affected },
+            ..BatchCounts::default()
+        };
+        if let Some(audit) = &self.audit {
+            audit
+                .stage(self.sink.as_mut(), stream, &counts)
+                .map_err(TargetError::db("writing the audit row"))?;
+        }
         self.sink
             .commit()
             .map_err(TargetError::db("committing ACTIVATE_VERSION"))?;
+        if let Some(audit) = &mut self.audit {
+            audit.committed(stream, &counts);
+        }
         tracing::info!(stream, version, rows = affected, hard, "activated version");
         self.emit_ready()
     }
@@ -558,6 +669,9 @@ impl<W: Write> Loader<W> {
         match self.config.on_bad_record {
             OnBadRecord::Reject => {
                 self.write_reject(line, stream, field, reason, record.get())?;
+                if let Some(audit) = &mut self.audit {
+                    audit.rejected(stream);
+                }
                 tracing::warn!(line, stream, field, reason, "record rejected");
                 Ok(())
             }
@@ -692,9 +806,15 @@ impl<W: Write> Loader<W> {
             .map(|&i| columns[i].clone())
             .collect();
         let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
+        self.name_session(stream)?;
         loop {
-            match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
-                Ok(()) => break,
+            match self.write_batch(stream, s, &columns, &keys, deleted_column.as_deref()) {
+                Ok(counts) => {
+                    if let Some(audit) = &mut self.audit {
+                        audit.committed(stream, &counts);
+                    }
+                    break;
+                }
                 Err(DbError::RowRejected { row, code, message }) if row < s.rows.len() => {
                     self.sink
                         .rollback()
@@ -716,6 +836,9 @@ impl<W: Write> Loader<W> {
                         OnBadRecord::Reject => {
                             let raw = s.raws[row].take().unwrap_or_default();
                             self.write_reject(line, stream, "", &reason, &raw)?;
+                            if let Some(audit) = &mut self.audit {
+                                audit.rejected(stream);
+                            }
                             s.rows.remove(row);
                             s.lines.remove(row);
                             s.raws.remove(row);
@@ -753,27 +876,36 @@ impl<W: Write> Loader<W> {
     }
 
     /// One transaction: (overwrite) delete all, insert or merge, (hard_delete) delete
-    /// rows marked deleted, commit.
+    /// rows marked deleted, the audit row, commit. Returns what it committed.
     fn write_batch(
         &mut self,
+        stream: &str,
         s: &StreamLoad,
         columns: &[String],
         keys: &[String],
         deleted_column: Option<&str>,
-    ) -> Result<(), DbError> {
+    ) -> Result<BatchCounts, DbError> {
+        let mut counts = BatchCounts {
+            first_line: s.lines.iter().min().copied(),
+            last_line: s.lines.iter().max().copied(),
+            batches: 1,
+            ..BatchCounts::default()
+        };
         if s.overwrite_pending {
-            self.sink.delete_rows(&s.table, &RowFilter::All)?;
+            counts.deleted += self.sink.delete_rows(&s.table, &RowFilter::All)?;
         }
         if !s.rows.is_empty() {
             if s.method == LoadMethod::Upsert {
                 self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
+                counts.merged = s.rows.len() as u64;
             } else {
                 self.sink.insert_rows(&s.table, columns, &s.rows)?;
+                counts.inserted = s.rows.len() as u64;
             }
         }
         if self.config.hard_delete {
             if let Some(column) = deleted_column {
-                self.sink.delete_rows(
+                counts.deleted += self.sink.delete_rows(
                     &s.table,
                     &RowFilter::NotNull {
                         column: column.to_owned(),
@@ -781,7 +913,11 @@ impl<W: Write> Loader<W> {
                 )?;
             }
         }
-        self.sink.commit()
+        if let Some(audit) = &self.audit {
+            audit.stage(self.sink.as_mut(), stream, &counts)?;
+        }
+        self.sink.commit()?;
+        Ok(counts)
     }
 
     /// Writes the newest STATE whose records are all committed.
@@ -794,6 +930,9 @@ impl<W: Write> Loader<W> {
         if let Some(state) = self.states.take_ready(oldest) {
             self.flush_rejects()?;
             self.out.emit(&state)?;
+            if let Some(audit) = &mut self.audit {
+                audit.state_emitted(state.get());
+            }
         }
         Ok(())
     }

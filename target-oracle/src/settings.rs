@@ -57,6 +57,8 @@ const TARGET_SETTINGS: &[Setting] = &[
         "Keep the `<OWNER>-` prefix of stream names in table names instead of stripping it."),
     Setting::new("base64_as_blob", SettingKind::Boolean, Some("false"),
         "Store strings with contentEncoding base64 decoded in BLOB columns."),
+    Setting::new("audit_table", SettingKind::String, None,
+        "Load audit table (e.g. `TARGET_ORACLE_AUDIT`, in `default_target_schema`): one row per stream per run with its counts, written in the same transactions as the data. Off when unset."),
 ];
 
 /// Which backend to open.
@@ -102,6 +104,8 @@ pub struct TargetConfig {
     pub max_identifier_bytes: Option<u32>,
     pub keep_stream_prefix: bool,
     pub base64_as_blob: bool,
+    /// The load audit table's name (unnormalised), when auditing is on.
+    pub audit_table: Option<String>,
     /// The merged config object, for the backend's own connection settings.
     pub raw: Map<String, Json>,
 }
@@ -209,6 +213,7 @@ impl TargetConfig {
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             keep_stream_prefix: flag("keep_stream_prefix"),
             base64_as_blob: flag("base64_as_blob"),
+            audit_table: string("audit_table"),
             raw: config.as_map().clone(),
         };
         if problems.is_empty() {
