@@ -76,6 +76,9 @@ pub struct CheckReport {
     pub server: ServerInfo,
     /// Privileges that matter and whether the session holds them.
     pub privileges: Vec<(String, bool)>,
+    /// Where the credentials came from (never the value); set by the caller that
+    /// resolved them.
+    pub credentials: Option<String>,
 }
 
 impl std::fmt::Display for CheckReport {
@@ -92,6 +95,9 @@ impl std::fmt::Display for CheckReport {
             self.server.max_identifier_bytes,
             self.server.max_string_bytes
         )?;
+        if let Some(credentials) = &self.credentials {
+            writeln!(f, "credentials: {credentials}")?;
+        }
         for (privilege, held) in &self.privileges {
             writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
         }

@@ -72,12 +72,10 @@ impl std::error::Error for PoolError {}
 impl Manager {
     fn open(&self) -> DbResult<oracle::Connection> {
         let target = self.settings.target_for_messages();
-        let mut connector = oracle::Connector::new(
-            self.settings.user.as_str(),
-            self.settings.password.expose(),
-            self.connect_string.as_str(),
-        );
+        let (user, password, external) = self.settings.login();
+        let mut connector = oracle::Connector::new(user, password, self.connect_string.as_str());
         connector.driver_name(self.role.module());
+        connector.external_auth(external);
         let conn = connector
             .connect()
             .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
@@ -130,7 +128,7 @@ impl OracleBackend {
             .connection_timeout(settings.connect_timeout() * 2)
             .build_unchecked(manager);
         drop(first);
-        tracing::info!(target = %settings.target_for_messages(), user = %settings.user, "connected to Oracle");
+        tracing::info!(target = %settings.target_for_messages(), user = %settings.user, external_auth = settings.external_auth, "connected to Oracle");
         Ok(OracleBackend { pool, settings })
     }
 
@@ -161,6 +159,7 @@ impl OracleBackend {
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),
+            credentials: None,
         })
     }
 }

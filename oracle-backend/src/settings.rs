@@ -60,6 +60,10 @@ pub struct ConnectSettings {
     pub wallet_location: Option<String>,
     #[serde(default)]
     pub wallet_password: Option<Secret>,
+    /// Log in with the wallet's credentials for the connect string (Secure External
+    /// Password Store): no user, no password.
+    #[serde(default)]
+    pub external_auth: bool,
     pub connect_timeout: u64,
     pub max_connections: u32,
 }
@@ -76,6 +80,7 @@ impl fmt::Debug for ConnectSettings {
             .field("user", &self.user)
             .field("password", &self.password)
             .field("wallet_location", &self.wallet_location)
+            .field("external_auth", &self.external_auth)
             .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
     }
@@ -104,6 +109,14 @@ impl ConnectSettings {
     /// built from host/port and service_name or sid (with the connect timeout and,
     /// when a wallet is set, TCPS and the wallet directory).
     pub fn connect_string(&self) -> Result<String, DbError> {
+        if self.external_auth {
+            // The wallet holds credentials per connect string: a TNS alias it names.
+            return self.dsn.clone().ok_or_else(|| {
+                DbError::Config(
+                    "external_auth needs `dsn`: the TNS alias whose credentials the wallet holds (with `tns_admin`)".into(),
+                )
+            });
+        }
         if self.user.is_empty() {
             return Err(DbError::Config("`user` is required".into()));
         }
@@ -146,6 +159,16 @@ impl ConnectSettings {
             self.connect_timeout.max(1),
             self.port
         ))
+    }
+
+    /// User and password handed to the driver, and whether to ask for external
+    /// authentication (then both are empty, as ODPI-C requires).
+    pub fn login(&self) -> (&str, &str, bool) {
+        if self.external_auth {
+            ("", "", true)
+        } else {
+            (self.user.as_str(), self.password.expose(), false)
+        }
     }
 
     /// Where the connection goes, safe to print.
@@ -241,6 +264,24 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("service_name"));
+    }
+
+    #[test]
+    fn external_auth_logs_in_with_no_user_or_password_through_an_alias() {
+        let s = settings(
+            serde_json::json!({"external_auth": true, "dsn": "PROD_LOADER", "tns_admin": "/etc/wallet"}),
+        );
+        assert_eq!(s.connect_string().unwrap(), "PROD_LOADER");
+        assert_eq!(s.login(), ("", "", true));
+        let s =
+            settings(serde_json::json!({"external_auth": true, "host": "h", "service_name": "S"}));
+        assert!(s
+            .connect_string()
+            .unwrap_err()
+            .to_string()
+            .contains("needs `dsn`"));
+        let s = settings(serde_json::json!({"user": "u", "password": "p", "dsn": "X"}));
+        assert_eq!(s.login(), ("u", "p", false));
     }
 
     #[test]

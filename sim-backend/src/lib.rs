@@ -271,6 +271,7 @@ impl Backend for SimBackend {
             client_version: None,
             server: Source::server_info(&mut self.session()?)?,
             privileges: Vec::new(),
+            credentials: None,
         })
     }
 
