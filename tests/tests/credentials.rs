@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{bin, describe, run_ok};
+use test_support::{bin, describe, run_ok};
 use serde_json::{json, Value as Json};
 
 const FILE_PASSWORD: &str = "pw-from-file-7Qz!x";
@@ -22,7 +22,7 @@ impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let backend = sim_backend::SimBackend::open(&dir.path().join("tap-db")).unwrap();
-        sim_backend::seed::seed_dir(&backend, &e2e::sample_dir()).unwrap();
+        sim_backend::seed::seed_dir(&backend, &test_support::sample_dir()).unwrap();
         let setup = Setup { dir };
         std::fs::write(setup.password_file(), format!("{FILE_PASSWORD}\n")).unwrap();
         setup.chmod(0o600);
