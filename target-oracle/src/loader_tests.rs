@@ -486,7 +486,7 @@ fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let reject_file = dir.path().join("rejects.jsonl");
     let mut h = Harness::with_sink(
-        json!({"on_bad_record": "reject", "reject_file": reject_file}),
+        json!({"on_bad_record": "reject", "reject_file": reject_file, "audit_table": "load_audit"}),
         |sink| sink.poison = Some("poison".into()),
     );
     h.send(schema("S", &["id"])).unwrap();
@@ -509,6 +509,12 @@ fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     assert_eq!(rejects[0]["record"]["id"], 2);
     assert_eq!(rejects[1]["line"], 4);
     assert!(rejects[1]["reason"].as_str().unwrap().contains("ORA-02290"));
+    // The audit row counts the rows the rolled-back batch finally wrote, and both rejects.
+    let audit = h.rows("LOAD_AUDIT");
+    assert_eq!(
+        (&audit[0]["ROWS_MERGED"], &audit[0]["ROWS_REJECTED"]),
+        (&num("2"), &num("2"))
+    );
 }
 
 #[test]

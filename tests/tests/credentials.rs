@@ -8,8 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use test_support::{bin, describe, run_ok};
 use serde_json::{json, Value as Json};
+use test_support::{bin, describe, run_ok};
 
 const FILE_PASSWORD: &str = "pw-from-file-7Qz!x";
 
