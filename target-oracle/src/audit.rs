@@ -10,12 +10,12 @@
 //!
 //! The table is created and evolved through the same boundary calls as any other table
 //! (describe, create, add columns), so a newer target adds its new columns to an older
-//! audit table.
+//! audit table; with `freeze_schema` it must already exist.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use db_boundary::{ColumnDef, DbResult, Sink, TableDef, TableName, Value};
+use db_boundary::{ColumnDef, DbError, DbResult, Sink, TableDef, TableName, Value};
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
 use crate::evolve;
@@ -190,12 +190,25 @@ impl Audit {
     }
 
     /// Creates the audit table, or adds the columns an older one lacks (DDL: commits).
-    fn ensure_table(&mut self, sink: &mut dyn Sink, naming: &NamingRules) -> DbResult<()> {
+    /// With `freeze_schema` no DDL runs: the table must exist as this version writes it.
+    fn ensure_table(
+        &mut self,
+        sink: &mut dyn Sink,
+        naming: &NamingRules,
+        freeze: bool,
+    ) -> DbResult<()> {
         if self.table_ready {
             return Ok(());
         }
         let wanted = columns();
         match sink.describe_table(&self.table)? {
+            None if freeze => {
+                return Err(DbError::Config(format!(
+                    "audit_table {:?} does not exist and freeze_schema forbids creating it",
+                    self.table.name
+                )))
+            }
+            Some(_) if freeze => {}
             None => {
                 tracing::info!(table = %self.table.name, "creating the audit table");
                 sink.create_table(&TableDef {
@@ -222,6 +235,7 @@ impl Audit {
         &mut self,
         sink: &mut dyn Sink,
         naming: &NamingRules,
+        freeze: bool,
         stream: &str,
         table: &TableName,
         method: LoadMethod,
@@ -229,7 +243,7 @@ impl Audit {
         if self.streams.contains_key(stream) {
             return Ok(());
         }
-        self.ensure_table(sink, naming)?;
+        self.ensure_table(sink, naming, freeze)?;
         let schema = table.schema.as_deref().unwrap_or(&self.current_schema);
         let target_table = format!("{schema}.{}", table.name);
         self.streams.insert(

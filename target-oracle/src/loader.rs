@@ -507,7 +507,14 @@ impl<W: Write> Loader<W> {
         }
         if let Some(audit) = &mut self.audit {
             audit
-                .open_stream(self.sink.as_mut(), &naming, stream, &s.table, s.method)
+                .open_stream(
+                    self.sink.as_mut(),
+                    &naming,
+                    freeze,
+                    stream,
+                    &s.table,
+                    s.method,
+                )
                 .map_err(TargetError::db("writing the audit row"))?;
         }
         self.sink

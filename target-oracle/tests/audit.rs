@@ -345,3 +345,42 @@ fn the_session_names_its_module_stream_and_run() {
         assert_eq!(context.session, recorded[0].session, "one session");
     }
 }
+
+#[test]
+fn with_freeze_schema_the_audit_table_must_exist() {
+    let db = Db::new(json!({"freeze_schema": true}));
+    // The stream's own table exists (a DBA made it); the audit table does not.
+    {
+        use db_boundary::{Backend, ColumnDef, TableDef, TableName};
+        use singer_core::oracle_type::OracleType;
+        let backend = SimBackend::open(&db.sim_dir()).unwrap();
+        let mut sink = backend.sink().unwrap();
+        sink.create_table(&TableDef {
+            name: TableName {
+                schema: None,
+                name: "EVENTS".into(),
+            },
+            columns: vec![ColumnDef {
+                name: "ID".into(),
+                data_type: OracleType::Number {
+                    precision: Some(38),
+                    scale: Some(0),
+                },
+                nullable: false,
+                check: None,
+            }],
+            primary_key: vec![],
+        })
+        .unwrap();
+        sink.commit().unwrap();
+    }
+    let messages = [schema("events", &[]), record("events", 1, "a")];
+    let (code, _, stderr) = db.run(&lines(&messages));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "audit_table \"LOAD_AUDIT\" does not exist and freeze_schema forbids creating it"
+        ),
+        "{stderr}"
+    );
+}
