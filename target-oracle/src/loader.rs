@@ -418,24 +418,15 @@ impl<W: Write> Loader<W> {
 
     /// Creates or evolves the stream's table so its plan can be written.
     fn ensure_table(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
+        if self.streams.get(stream).is_none_or(|s| s.table_ready) {
+            return Ok(());
+        }
+        self.name_session(stream)?;
         let freeze = self.config.freeze_schema;
         let naming = self.naming.clone();
         let Some(s) = self.streams.get_mut(stream) else {
             return Ok(());
         };
-        if s.table_ready {
-            return Ok(());
-        }
-        if self.action != stream {
-            self.action = stream.to_owned();
-            self.sink
-                .set_context(&SessionContext::new(
-                    SessionRole::Target,
-                    stream,
-                    &self.run_id,
-                ))
-                .map_err(TargetError::db("naming the session"))?;
-        }
         let schema_error = |reason: String| TargetError::Schema {
             line,
             stream: stream.to_owned(),
