@@ -94,15 +94,19 @@ fn text(t: &str) -> Value {
     Value::Text(t.into())
 }
 
+/// The state values on the target's stdout: each line is a bare state value (what
+/// Meltano stores verbatim), never a wrapped `{"type":"STATE",...}` message.
 fn states(stdout: &str) -> Vec<Json> {
-    stdout
-        .lines()
-        .map(|l| {
-            let m: Json = serde_json::from_str(l).unwrap();
-            assert_eq!(m["type"], "STATE", "stdout carries STATE only: {l}");
-            m["value"].clone()
-        })
-        .collect()
+    stdout.lines().map(state_line).collect()
+}
+
+fn state_line(line: &str) -> Json {
+    let value: Json = serde_json::from_str(line).unwrap();
+    assert!(
+        value.get("type").is_none() && value.get("value").is_none(),
+        "stdout carries bare state values only: {line}"
+    );
+    value
 }
 
 #[test]
@@ -321,8 +325,7 @@ fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Rec
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let message: Json = serde_json::from_str(&line).unwrap();
-            if sender.send(message["value"].clone()).is_err() {
+            if sender.send(state_line(&line)).is_err() {
                 break;
             }
         }
