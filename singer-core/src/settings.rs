@@ -69,7 +69,8 @@ impl Setting {
         }
     }
 
-    /// A secret string (password, wallet password).
+    /// A secret-bearing string (password, wallet password, a connect string that may
+    /// embed a password): its value is never logged or shown.
     pub const fn secret(name: &'static str, description: &'static str) -> Setting {
         Setting {
             name,
@@ -228,14 +229,17 @@ impl Config {
         &self.values
     }
 
-    /// The values with every secret replaced by `"***"`, for logging.
+    /// The values for logging: every secret, and every key the table does not declare
+    /// (a misspelled `passwrod` holds a password too), replaced by `"***"`.
     pub fn redacted(&self) -> Map<String, Json> {
         let mut out = self.values.clone();
-        for setting in self.table.iter().filter(|s| s.secret) {
-            if let Some(v) = out.get_mut(setting.name) {
-                if !v.is_null() {
-                    *v = Json::String("***".into());
-                }
+        for (key, value) in out.iter_mut() {
+            let shown = self
+                .table
+                .iter()
+                .any(|s| s.name == key.as_str() && !s.secret);
+            if !shown && !value.is_null() {
+                *value = Json::String("***".into());
             }
         }
         out
@@ -465,14 +469,15 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted_in_debug() {
-        let values = json!({"user": "u", "password": "hunter2"});
+    fn secrets_and_unknown_keys_are_redacted_in_debug() {
+        let values = json!({"user": "u", "password": "hunter2", "passwrod": "hunter3", "x": {"k": "hunter4"}});
         let config =
             Config::from_map(values.as_object().unwrap().clone(), "T_", env(&[]), TABLE).unwrap();
         assert_eq!(config.get_str("password"), Some("hunter2"));
         let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2"));
-        assert!(debug.contains("***"));
+        assert!(!debug.contains("hunter"), "{debug}");
+        assert!(debug.contains(r#""passwrod": String("***")"#), "{debug}");
+        assert!(debug.contains(r#""user": String("u")"#), "{debug}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const SETTINGS: &[Setting] = &[
     plain("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
     plain("service_name", SettingKind::String, None, "Service name to connect to."),
     plain("sid", SettingKind::String, None, "SID to connect to (instead of `service_name`)."),
-    plain("dsn", SettingKind::String, None, "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service."),
+    Setting::secret("dsn", "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service. May embed a password (`user/password@host/service`)."),
     plain("tns_admin", SettingKind::String, None, "Folder holding tnsnames.ora and sqlnet.ora."),
     Setting { required: false, ..plain("user", SettingKind::String, None, "Database user (required with driver `oracle`).") },
     Setting::secret("password", "Database password."),

@@ -78,14 +78,13 @@ pub fn open_sink(config: &TargetConfig) -> Result<Box<dyn Sink + Send>, TargetEr
         }),
         Driver::Oracle => {
             use db_boundary::Backend as _;
-            let settings: ConnectSettings = serde_json::from_value(serde_json::Value::Object(
-                config.raw.clone(),
-            ))
-            .map_err(|e| {
-                TargetError::Config(singer_core::settings::Config::error(vec![format!(
-                    "connection settings: {e}"
-                )]))
-            })?;
+            let settings: ConnectSettings =
+                serde_json::from_value(serde_json::Value::Object(config.raw.as_map().clone()))
+                    .map_err(|e| {
+                        TargetError::Config(singer_core::settings::Config::error(vec![format!(
+                            "connection settings: {e}"
+                        )]))
+                    })?;
             let backend = OracleBackend::connect(&settings, SessionRole::Target)
                 .map_err(TargetError::db("connecting to Oracle"))?;
             backend

@@ -24,8 +24,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
     Setting::new("service_name", SettingKind::String, None, "Service name to connect to."),
     Setting::new("sid", SettingKind::String, None, "SID to connect to (instead of service_name)."),
-    Setting::new("dsn", SettingKind::String, None,
-        "Full connect string or TNS alias (instead of host/port/service_name)."),
+    Setting::secret("dsn",
+        "Full connect string or TNS alias (instead of host/port/service_name). May embed a password (`user/password@host/service`)."),
     Setting::new("tns_admin", SettingKind::String, None, "Directory holding tnsnames.ora / sqlnet.ora."),
     Setting::new("user", SettingKind::String, None, "Database user."),
     Setting::secret("password", "Database password."),
@@ -112,8 +112,9 @@ pub struct TargetConfig {
     pub max_identifier_bytes: Option<u32>,
     pub keep_stream_prefix: bool,
     pub base64_as_blob: bool,
-    /// The merged config object, for the backend's own connection settings.
-    pub raw: Map<String, Json>,
+    /// The checked config, for the backend's own connection settings (its `Debug`
+    /// hides secrets and unknown keys).
+    pub raw: Config,
 }
 
 impl TargetConfig {
@@ -219,7 +220,7 @@ impl TargetConfig {
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             keep_stream_prefix: flag("keep_stream_prefix"),
             base64_as_blob: flag("base64_as_blob"),
-            raw: config.as_map().clone(),
+            raw: config.clone(),
         };
         if problems.is_empty() {
             Ok(target)
@@ -271,6 +272,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.raw.get("user"), Some(&json!("b")));
+        let debug = format!("{config:?}");
+        assert!(debug.contains(r#""user": String("b")"#), "{debug}");
         assert_eq!(config.batch_size_rows, 5);
         assert!(!config.validate_records);
     }
