@@ -33,7 +33,7 @@ fn open_sim(config: &Config) -> Result<Arc<dyn Backend>, TapError> {
     let path = config
         .get_str("sim_path")
         .ok_or_else(|| Config::error(vec!["sim_path: required with driver sim".into()]))?;
-    Ok(Arc::new(db_boundary::sim::SimBackend::open(
+    Ok(Arc::new(db_boundary::sim::SimBackend::open_existing(
         std::path::Path::new(path),
     )?))
 }

@@ -326,6 +326,19 @@ impl SimBackend {
         Self::open_with(dir, SimOptions::default())
     }
 
+    /// Opens the simulated database in `dir`, which must exist: a reader (the tap) never
+    /// creates an empty database because its path has a typo.
+    pub fn open_existing(dir: &Path) -> DbResult<SimBackend> {
+        if !dir.join(DATABASE_FILE).is_file() {
+            return Err(DbError::Config(format!(
+                "sim_path: no simulated database at {}; make one with `sim-admin seed {} <sample folder>` (or `sim-admin generate`)",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        Self::open(dir)
+    }
+
     /// Opens `dir`; a new database is created with `options`, an existing one keeps its own.
     pub fn open_with(dir: &Path, options: SimOptions) -> DbResult<SimBackend> {
         std::fs::create_dir_all(dir).map_err(|e| {
