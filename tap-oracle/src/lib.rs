@@ -4,6 +4,7 @@
 //! - [`settings`]: the declared settings table.
 //! - [`backend`]: the `driver` setting (Oracle or the simulated backend) and `--test`.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
+//! - [`filter_hint`]: filters that admit no table, and the names they may have meant.
 //! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
@@ -14,6 +15,7 @@ pub mod bookmark;
 pub mod convert;
 pub mod discover;
 pub mod error;
+pub mod filter_hint;
 pub mod run;
 pub mod settings;
 pub mod sync;
