@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use db_boundary::{Backend, DictionaryScope, Source, TablePattern};
+use singer_cli::settings::Config;
 use singer_core::dictionary::DictionaryRows;
 use singer_core::discovery::{build_catalog, glob_to_like, DiscoveryOptions, TableFilter};
-use singer_core::settings::Config;
 
 use crate::error::TapError;
 use crate::filter_hint::unmatched_filters;

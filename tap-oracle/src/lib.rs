@@ -2,7 +2,6 @@
 //!
 //! - [`run`]: the command line and its modes (`--about`, `--test`, `--discover`, sync).
 //! - [`settings`]: the declared settings table.
-//! - [`backend`]: the `driver` setting (Oracle or the simulated backend) and `--test`.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
 //! - [`filter_hint`]: filters that admit no table, and the names they may have meant.
 //! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
@@ -10,7 +9,6 @@
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
 
-pub mod backend;
 pub mod bookmark;
 pub mod convert;
 pub mod discover;

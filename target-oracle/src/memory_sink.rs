@@ -2,7 +2,7 @@
 //! transactions (writes are invisible to [`MemoryDb`] readers until commit, and
 //! discarded by rollback), primary-key merges, and injectable row failures.
 //!
-//! End-to-end tests use the simulated backend (`db_boundary::sim`) through the real
+//! End-to-end tests use the simulated backend (`sim_backend`) through the real
 //! binary instead; this one exists so the engine's rules are tested without processes.
 
 use std::cmp::Ordering;

@@ -93,7 +93,7 @@ pub fn sample_columns(owner: &str, table: &str) -> Vec<String> {
 /// new to an INCREMENTAL sync; an earlier one makes it visible to a full read only.
 pub fn insert_employee(db: &Path, id: u32, updated_at: chrono::DateTime<chrono::Utc>) {
     use db_boundary::Value;
-    let backend = db_boundary::sim::SimBackend::open(db).expect("open the sim db");
+    let backend = sim_backend::SimBackend::open(db).expect("open the sim db");
     let hire = chrono::NaiveDate::from_ymd_opt(2020, 1, 2)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("date");
@@ -121,7 +121,7 @@ pub fn insert_employee(db: &Path, id: u32, updated_at: chrono::DateTime<chrono::
 /// The `EMPLOYEE_ID`s loaded into `SIM_USER.EMPLOYEES` of the target's simulated
 /// database at `db`, sorted.
 pub fn loaded_employee_ids(db: &Path) -> Vec<u64> {
-    let backend = db_boundary::sim::SimBackend::open(db).expect("open the target db");
+    let backend = sim_backend::SimBackend::open(db).expect("open the target db");
     let names = backend
         .column_names("SIM_USER", "EMPLOYEES")
         .expect("SIM_USER.EMPLOYEES");
@@ -225,8 +225,8 @@ impl MeltanoProject {
                 .expect("symlink into the project");
         }
         let project = MeltanoProject { dir, meltano };
-        let backend = db_boundary::sim::SimBackend::open(&project.tap_db()).expect("open sim-db");
-        db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed the sample");
+        let backend = sim_backend::SimBackend::open(&project.tap_db()).expect("open sim-db");
+        sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed the sample");
         project
     }
 

@@ -12,8 +12,8 @@ use serde_json::{json, Value as Json};
 
 fn seeded(dir: &Path) -> std::path::PathBuf {
     let db = dir.join("db");
-    let backend = db_boundary::sim::SimBackend::open(&db).expect("open");
-    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let backend = sim_backend::SimBackend::open(&db).expect("open");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
     db
 }
 

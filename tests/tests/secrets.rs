@@ -156,8 +156,8 @@ fn assert_no_secret(what: &str, output: &Output) {
 /// A seeded source database, its catalog (every stream selected), an empty state, and
 /// the tap's sync output to feed the target.
 fn setup(dir: &Path) -> Vec<u8> {
-    let backend = db_boundary::sim::SimBackend::open(&dir.join("source")).expect("open");
-    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let backend = sim_backend::SimBackend::open(&dir.join("source")).expect("open");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
     let plain = dir.join("plain.json");
     std::fs::write(
         &plain,

@@ -170,7 +170,7 @@ fn an_sdk_tap_through_meltano_into_target_oracle_gets_its_own_bookmarks_back() {
     let state_id = "sim:tap-jsonl-to-target-oracle";
 
     project.run(&["run", "tap-jsonl", "target-oracle"]);
-    let target = db_boundary::sim::SimBackend::open(&project.target_db()).expect("open");
+    let target = sim_backend::SimBackend::open(&project.target_db()).expect("open");
     assert_eq!(target.row_count("SIM_USER", "PEOPLE").expect("PEOPLE"), 2);
     drop(target);
     // The stored state is the SDK tap's own, bare: partitions under `bookmarks.people`.
@@ -240,8 +240,8 @@ fn readme_pipe() -> String {
 fn the_readme_pipe_fed_its_own_last_line_as_state_is_incremental() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source-db");
-    let backend = db_boundary::sim::SimBackend::open(&source).expect("open");
-    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let backend = sim_backend::SimBackend::open(&source).expect("open");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
     drop(backend);
     let target = dir.path().join("target-db");
     std::fs::write(
@@ -313,8 +313,8 @@ fn the_readme_pipe_fed_its_own_last_line_as_state_is_incremental() {
 fn tap_oracle_reads_a_state_wrapped_in_state_messages_with_one_warning() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source-db");
-    let backend = db_boundary::sim::SimBackend::open(&source).expect("open");
-    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let backend = sim_backend::SimBackend::open(&source).expect("open");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
     drop(backend);
     insert_employee(&source, 901, later(0));
     let config = dir.path().join("config.json");
