@@ -22,7 +22,7 @@ pub const CONNECTION_SETTINGS: &[Setting] = &[
         "Database backend: `oracle`, or `sim` (the simulated backend, only in builds with the `sim` feature)."),
     Setting::new("sim_path", SettingKind::String, None, "Folder of the simulated database (driver `sim`)."),
     Setting::new("host", SettingKind::String, None, "Oracle listener host (with `service_name` or `sid`)."),
-    Setting::new("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
+    Setting::new("port", SettingKind::Integer { min: 1, max: 65_535 }, Some("1521"), "Oracle listener port."),
     Setting::new("service_name", SettingKind::String, None, "Service name to connect to."),
     Setting::new("sid", SettingKind::String, None, "SID to connect to (instead of `service_name`)."),
     Setting::secret("dsn", "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service. May embed a password (`user/password@host/service`)."),
@@ -31,8 +31,8 @@ pub const CONNECTION_SETTINGS: &[Setting] = &[
     Setting::secret("password", "Database password."),
     Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
     Setting::secret("wallet_password", "Oracle wallet password."),
-    Setting::new("connect_timeout", SettingKind::Integer, Some("10"), "Connect timeout in seconds."),
-    Setting::new("max_connections", SettingKind::Integer, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
+    Setting::new("connect_timeout", SettingKind::Integer { min: 1, max: 3_600 }, Some("10"), "Connect timeout in seconds."),
+    Setting::new("max_connections", SettingKind::Integer { min: 1, max: 1_024 }, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
 ];
 
 /// Opens the backend the `driver` setting of `settings` (a checked config, defaults

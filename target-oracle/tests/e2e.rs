@@ -292,21 +292,32 @@ fn a_bad_record_stops_the_run_naming_line_stream_field_and_reason() {
 fn bad_config_and_missing_sim_path_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.json");
-    std::fs::write(&config, r#"{"driver": "sim", "batch_size_rows": -3}"#).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
-        .arg("--config")
-        .arg(&config)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("sim_path: required"), "{stderr}");
-    assert!(
-        stderr.contains("batch_size_rows: must be a positive integer"),
-        "{stderr}"
-    );
-    assert!(output.stdout.is_empty());
+    let cases = [
+        (
+            r#"{"driver": "sim", "sim_path": "db", "batch_size_rows": -3}"#,
+            "batch_size_rows: must be an integer from 1 to 10000000",
+        ),
+        (
+            r#"{"driver": "sim", "sim_path": "db", "batch_wait_limit_seconds": 4294967296}"#,
+            "batch_wait_limit_seconds: must be an integer from 0 to 86400",
+        ),
+        (r#"{"driver": "sim"}"#, "sim_path: required"),
+    ];
+    for (text, problem) in cases {
+        std::fs::write(&config, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(problem), "{text}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    assert!(!dir.path().join("db").exists(), "nothing opened");
 }
 
 #[test]
@@ -516,7 +527,7 @@ fn about_prints_json_and_markdown() {
     let mut text = String::new();
     output.stdout.as_slice().read_to_string(&mut text).unwrap();
     assert!(
-        text.contains("| `batch_size_rows` | integer | `10000` |"),
+        text.contains("| `batch_size_rows` | integer, 1 to 10000000 | `10000` |"),
         "{text}"
     );
 }
