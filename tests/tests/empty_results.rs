@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use e2e::{bin, describe, sample_dir};
 use serde_json::{json, Value as Json};
+use test_support::{bin, describe, sample_dir};
 
 fn seeded(dir: &Path) -> std::path::PathBuf {
     let db = dir.join("db");

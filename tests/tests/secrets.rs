@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use e2e::{bin, describe, sample_dir};
 use serde_json::{json, Value as Json};
+use test_support::{bin, describe, sample_dir};
 
 /// Every password used below; each is made of parts of 6+ characters that occur
 /// nowhere else, so a part leaking alone is found too.

@@ -6,12 +6,12 @@
 
 use std::process::{Command, Output, Stdio};
 
-use e2e::{bin, describe, sample_dir};
 use serde_json::{json, Value as Json};
+use test_support::{bin, describe, sample_dir};
 
 /// `(name, minimum, maximum)` of every integer setting of `binary`.
 fn integer_settings(binary: &str) -> Vec<(String, i64, i64)> {
-    let out = e2e::run_ok(Command::new(bin(binary)).args(["--about", "--format", "json"]));
+    let out = test_support::run_ok(Command::new(bin(binary)).args(["--about", "--format", "json"]));
     let about: Json = serde_json::from_slice(&out.stdout).expect("--about JSON");
     let properties = about["settings"]["properties"]
         .as_object()

@@ -12,11 +12,11 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{TimeZone, Utc};
-use e2e::{
+use serde_json::{json, Value as Json};
+use test_support::{
     bin_dir, describe, insert_employee, loaded_employee_ids, parse_json_lines, peer, repo_root,
     run_ok, sample_dir, MeltanoProject,
 };
-use serde_json::{json, Value as Json};
 
 /// An instant before every sample row's `UPDATED_AT`, and one after all of them.
 fn long_ago(seconds: i64) -> chrono::DateTime<Utc> {
@@ -29,7 +29,7 @@ fn later(seconds: i64) -> chrono::DateTime<Utc> {
 
 /// The sample's employee ids.
 fn sample_ids() -> Vec<u64> {
-    let mut ids: Vec<u64> = e2e::sample_rows("HR-EMPLOYEES")
+    let mut ids: Vec<u64> = test_support::sample_rows("HR-EMPLOYEES")
         .iter()
         .map(|row| row[0].as_u64().expect("EMPLOYEE_ID"))
         .collect();
@@ -255,7 +255,7 @@ fn the_readme_pipe_fed_its_own_last_line_as_state_is_incremental() {
     )
     .unwrap();
     let discovered = run_ok(
-        Command::new(e2e::bin("tap-oracle"))
+        Command::new(test_support::bin("tap-oracle"))
             .args(["--config", "config.json", "--discover"])
             .current_dir(dir.path()),
     );
@@ -324,7 +324,7 @@ fn tap_oracle_reads_a_state_wrapped_in_state_messages_with_one_warning() {
     )
     .unwrap();
     let discovered = run_ok(
-        Command::new(e2e::bin("tap-oracle"))
+        Command::new(test_support::bin("tap-oracle"))
             .arg("--config")
             .arg(&config)
             .arg("--discover"),
@@ -343,7 +343,7 @@ fn tap_oracle_reads_a_state_wrapped_in_state_messages_with_one_warning() {
     let state_path = dir.path().join("state.json");
     std::fs::write(&state_path, wrapped.to_string()).unwrap();
     let out = run_ok(
-        Command::new(e2e::bin("tap-oracle"))
+        Command::new(test_support::bin("tap-oracle"))
             .arg("--config")
             .arg(&config)
             .arg("--catalog")
