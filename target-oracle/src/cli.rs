@@ -19,11 +19,23 @@ use crate::loader::{LoadStats, Loader};
 use crate::settings::{Driver, TargetConfig};
 
 /// `target-oracle --config c.json [--input FILE] | --about | --test`.
+// The tap-only flags (`--catalog`, `--properties`, `--state`, `--discover`) are
+// accepted and ignored, as some runners pass them to every plugin, but hidden from
+// `--help`: they do nothing here.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "target-oracle", bin_name = "target-oracle", version, about)]
+#[command(
+    name = "target-oracle",
+    bin_name = "target-oracle",
+    version,
+    about,
+    mut_arg("catalog", |a| a.hide(true)),
+    mut_arg("properties", |a| a.hide(true)),
+    mut_arg("state", |a| a.hide(true)),
+    mut_arg("discover", |a| a.hide(true))
+)]
 pub struct Args {
     /// The flags every Singer plugin accepts (`--config`, `--about`, `--test`,
-    /// logging; `--catalog`, `--properties`, `--state`, `--discover` are ignored).
+    /// logging; the hidden tap-only flags are ignored).
     #[command(flatten)]
     pub singer: SingerArgs,
     /// Read Singer messages from FILE instead of stdin.
