@@ -433,7 +433,7 @@ fn sync_stream<W: Write>(
             } else {
                 "beginning"
             };
-            tracing::info!(stream = id, key = %key, start, "INCREMENTAL sync");
+            tracing::info!(stream = id, key = %key, start = %start, "INCREMENTAL sync");
         }
     }
 

@@ -249,9 +249,15 @@ impl MeltanoProject {
 
     /// `meltano --environment sim <args>` in the project, with the debug binaries.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.command_as_typed(&["--environment", "sim"]);
+        command.args(args);
+        command
+    }
+
+    /// `meltano <args>` as a user types it (no `--environment`), with the debug binaries.
+    pub fn command_as_typed(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.meltano);
         command
-            .args(["--environment", "sim"])
             .args(args)
             .current_dir(self.path())
             .env("ORACLE_SINGER_BIN", bin_dir())
