@@ -200,6 +200,15 @@ fn write_config(dir: &Path, name: &str, binary: &str, mut config: Json) -> std::
     path
 }
 
+/// A configuration to run every mode with: (name, config, environment, exit codes a run
+/// may end with).
+type Variant = (
+    &'static str,
+    Json,
+    Vec<(&'static str, String)>,
+    &'static [i32],
+);
+
 #[test]
 fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,7 +236,7 @@ fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let oracle_from_file = json!({"driver": "oracle", "host": "dbhost", "service_name": "FREEPDB1",
         "user": "scott", "password_file": password_file});
     // (name, config, environment, exit codes a run may end with)
-    let variants: Vec<(&str, Json, Vec<(&str, String)>, &[i32])> = vec![
+    let variants: Vec<Variant> = vec![
         ("file", in_file, Vec::new(), &[0]),
         ("env", json!({"driver": "sim"}), env_secrets(), &[0]),
         ("bad-config", numeric, Vec::new(), &[0, 1]),
