@@ -74,6 +74,28 @@ impl TargetError {
         }
     }
 
+    /// Whether the input (a line, a SCHEMA, a record) caused the failure, rather than
+    /// the database, the configuration or stdout.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            TargetError::Input { .. }
+                | TargetError::Schema { .. }
+                | TargetError::BadRecord { .. }
+                | TargetError::Read(_)
+        )
+    }
+
+    /// The input line the failure is about, when it names one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            TargetError::Input { line, .. }
+            | TargetError::Schema { line, .. }
+            | TargetError::BadRecord { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         self.exit_status().code()

@@ -353,6 +353,24 @@ fn a_bad_record_fails_with_its_line_after_committing_what_came_before() {
 }
 
 #[test]
+fn a_row_the_database_rejects_keeps_every_later_state_back() {
+    let mut h = Harness::with_sink(json!({"batch_size_rows": 3}), |sink| {
+        sink.poison = Some("poison".into())
+    });
+    h.send(schema("S", &[])).unwrap();
+    h.send(record("S", 1, "ok")).unwrap();
+    h.send(state(1)).unwrap();
+    h.send(record("S", 2, "poison")).unwrap();
+    h.send(state(2)).unwrap();
+    // The batch of three fails on line 4: STATE 2 (line 5) must never be emitted.
+    let err = h.send(record("S", 3, "ok")).unwrap_err();
+    assert!(err.to_string().starts_with("line 4: stream \"S\""), "{err}");
+    assert_eq!(h.out.states(), ["{\"n\":1}"]);
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1")], "only what STATE 1 covers");
+}
+
+#[test]
 fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let reject_file = dir.path().join("rejects.jsonl");

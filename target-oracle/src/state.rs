@@ -59,6 +59,17 @@ impl StateTracker {
         ready
     }
 
+    /// Forgets the STATEs read at or after input line `line` (the run stops before
+    /// their records are all committed).
+    pub fn discard_from(&mut self, line: u64) {
+        self.waiting.retain(|w| w.line < line);
+    }
+
+    /// The input line of the newest waiting STATE.
+    pub fn newest_line(&self) -> Option<u64> {
+        self.waiting.back().map(|w| w.line)
+    }
+
     /// When the oldest waiting STATE arrived.
     pub fn oldest_waiting_since(&self) -> Option<Instant> {
         self.waiting.front().map(|w| w.since)

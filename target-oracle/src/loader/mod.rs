@@ -6,6 +6,8 @@
 //! publishing half a batch, and a killed process loses only what no emitted STATE
 //! covers. See [`crate::state`] for when a STATE is written.
 
+mod failure;
+
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -62,6 +64,23 @@ struct StreamLoad {
     bytes: usize,
     /// Line and time of the oldest record in the buffer.
     oldest: Option<(u64, Instant)>,
+}
+
+impl StreamLoad {
+    /// Drops the buffered rows read at or after input line `limit`.
+    fn keep_lines_before(&mut self, limit: u64) {
+        let keep: Vec<bool> = self.lines.iter().map(|&l| l < limit).collect();
+        let mut flags = keep.iter();
+        self.rows.retain(|_| *flags.next().unwrap_or(&false));
+        let mut flags = keep.iter();
+        self.raws.retain(|_| *flags.next().unwrap_or(&false));
+        self.lines.retain(|&l| l < limit);
+        self.key_index.clear();
+        self.oldest = match (self.lines.iter().min(), self.oldest) {
+            (Some(&line), Some((_, since))) => Some((line, since)),
+            _ => None,
+        };
+    }
 }
 
 /// How often (in input lines) buffer ages and STATE lag are checked.
@@ -140,7 +159,8 @@ impl<W: Write> Loader<W> {
 
     /// Reads every message of `input` and loads it, then finishes the run. An input
     /// that reports idleness (`ErrorKind::TimedOut` between lines) gets the age checks
-    /// run while it is quiet.
+    /// run while it is quiet. A fatal input error ends the run after committing what
+    /// precedes the last complete STATE (see [`Loader::fail`]).
     pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
         let mut reader = MessageReader::new(input);
         loop {
@@ -151,15 +171,27 @@ impl<W: Write> Loader<W> {
                 Err(ReadError {
                     kind: ReadErrorKind::Io(e),
                     ..
-                }) if crate::input::is_idle(&e) => self.flush_by_age()?,
-                Err(e) => return Err(read_error(e)),
+                }) if crate::input::is_idle(&e) => {
+                    let next = reader.line_number() + 1;
+                    self.flush_by_age().map_err(|e| self.fail(e, next))?
+                }
+                Err(e) => {
+                    let line = e.line;
+                    return Err(self.fail(read_error(e), line));
+                }
             }
         }
         self.finish()
     }
 
-    /// Handles one message read from input line `line`.
+    /// Handles one message read from input line `line`. An error ends the run: an
+    /// input error after committing what precedes the last complete STATE.
     pub fn handle(&mut self, line: u64, message: Message<'_>) -> Result<(), TargetError> {
+        self.dispatch(line, message)
+            .map_err(|error| self.fail(error, line))
+    }
+
+    fn dispatch(&mut self, line: u64, message: Message<'_>) -> Result<(), TargetError> {
         match message {
             Message::Schema(schema) => {
                 self.on_schema(line, &schema.stream, schema.schema, schema.key_properties)?
@@ -197,7 +229,7 @@ impl<W: Write> Loader<W> {
 
     /// Writes every buffer and the last STATE; the end of a successful run.
     pub fn finish(mut self) -> Result<LoadStats, TargetError> {
-        self.flush_all()?;
+        self.flush_all().map_err(|e| self.fail(e, u64::MAX))?;
         self.emit_ready()?;
         self.flush_rejects()?;
         self.stats.states_emitted = self.out.written();
@@ -544,80 +576,6 @@ impl<W: Write> Loader<W> {
             .map_err(TargetError::db("committing ACTIVATE_VERSION"))?;
         tracing::info!(stream, version, rows = affected, hard, "activated version");
         self.emit_ready()
-    }
-
-    /// A record that fails validation or conversion.
-    fn bad_record(
-        &mut self,
-        line: u64,
-        stream: &str,
-        field: &str,
-        reason: &str,
-        record: &RawValue,
-    ) -> Result<(), TargetError> {
-        match self.config.on_bad_record {
-            OnBadRecord::Reject => {
-                self.write_reject(line, stream, field, reason, record.get())?;
-                tracing::warn!(line, stream, field, reason, "record rejected");
-                Ok(())
-            }
-            OnBadRecord::Fail => {
-                // Commit what came before it, so the emitted STATE is as recent as it
-                // can be and a rerun resumes right at this record.
-                self.flush_all()?;
-                self.emit_ready()?;
-                Err(TargetError::BadRecord {
-                    line,
-                    stream: stream.to_owned(),
-                    field: field.to_owned(),
-                    reason: reason.to_owned(),
-                })
-            }
-        }
-    }
-
-    fn write_reject(
-        &mut self,
-        line: u64,
-        stream: &str,
-        field: &str,
-        reason: &str,
-        record: &str,
-    ) -> Result<(), TargetError> {
-        let path = self.config.reject_file.clone();
-        let io_error = |source| TargetError::RejectFile {
-            path: path.display().to_string(),
-            source,
-        };
-        if self.rejects.is_none() {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io_error)?;
-            self.rejects = Some(BufWriter::new(file));
-        }
-        let entry = format!(
-            "{{\"line\":{line},\"stream\":{},\"field\":{},\"reason\":{},\"record\":{record}}}\n",
-            Json::String(stream.to_owned()),
-            Json::String(field.to_owned()),
-            Json::String(reason.to_owned()),
-        );
-        if let Some(rejects) = &mut self.rejects {
-            rejects.write_all(entry.as_bytes()).map_err(io_error)?;
-        }
-        self.stats.rejected += 1;
-        Ok(())
-    }
-
-    fn flush_rejects(&mut self) -> Result<(), TargetError> {
-        if let Some(rejects) = &mut self.rejects {
-            rejects.flush().map_err(|source| TargetError::RejectFile {
-                path: self.config.reject_file.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
     }
 
     /// Flushes streams whose oldest record waited too long, and everything when a STATE
