@@ -317,7 +317,9 @@ impl StreamPlan {
                 None => match self.meta_by_property(key) {
                     Some(i) => i,
                     None => {
-                        if reject_unknown && raw.get() != "null" {
+                        // `_sdc_` fields the schema does not declare (taps and
+                        // mappers add them) are ignored as in the default mode.
+                        if reject_unknown && raw.get() != "null" && !key.starts_with("_sdc_") {
                             return Err(RowError {
                                 field: key.to_string(),
                                 reason: "has no column and freeze_schema forbids adding one".into(),
