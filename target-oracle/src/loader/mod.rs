@@ -251,6 +251,19 @@ impl<W: Write> Loader<W> {
         schema: Json,
         key_properties: Vec<String>,
     ) -> Result<(), TargetError> {
+        if schema
+            .get("properties")
+            .and_then(Json::as_object)
+            .is_none_or(|p| p.is_empty())
+        {
+            // Refused before any DDL: a table needs at least one column.
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: "the SCHEMA declares no properties, so its table would have no columns"
+                    .into(),
+            });
+        }
         let (versioned, overwrite_pending) = match self.streams.get(stream) {
             Some(existing)
                 if existing.schema == schema && existing.key_properties == key_properties =>
