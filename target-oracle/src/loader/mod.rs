@@ -203,6 +203,10 @@ impl<W: Write> Loader<W> {
                 record.version,
                 record.time_extracted.as_deref(),
             )?,
+            Message::State { value } if value.get() == "null" => {
+                // Nothing to save: emitting it would make Meltano drop the saved state.
+                tracing::warn!(line, "skipping a STATE whose value is null");
+            }
             Message::State { value } => {
                 self.states.push(line, value.to_owned(), Instant::now());
                 self.emit_ready()?;
