@@ -35,7 +35,7 @@ pub enum TargetError {
     },
     #[error("reading the input failed: {0}")]
     Read(#[source] io::Error),
-    #[error("writing the reject file {path} failed: {source}")]
+    #[error("the reject file {path}: {source}")]
     RejectFile {
         path: String,
         #[source]

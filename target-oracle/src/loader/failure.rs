@@ -2,7 +2,9 @@
 //! or stops the run; any fatal input error first commits what precedes the last
 //! complete STATE and emits that STATE, so a rerun from it loses and repeats nothing.
 
+use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
@@ -10,6 +12,19 @@ use serde_json::Value as Json;
 use super::Loader;
 use crate::error::TargetError;
 use crate::settings::{LoadMethod, OnBadRecord};
+
+/// Opens (creating it when missing) the file rejected records are appended to.
+pub(super) fn open_reject_file(path: &Path) -> Result<BufWriter<File>, TargetError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(BufWriter::new)
+        .map_err(|source| TargetError::RejectFile {
+            path: path.display().to_string(),
+            source,
+        })
+}
 
 impl<W: Write> Loader<W> {
     /// Ends the run on `error`, met while handling input line `at_line`. An input error
@@ -97,12 +112,7 @@ impl<W: Write> Loader<W> {
             source,
         };
         if self.rejects.is_none() {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io_error)?;
-            self.rejects = Some(BufWriter::new(file));
+            self.rejects = Some(open_reject_file(&path)?);
         }
         let entry = format!(
             "{{\"line\":{line},\"stream\":{},\"field\":{},\"reason\":{},\"record\":{record}}}\n",

@@ -132,6 +132,11 @@ impl<W: Write> Loader<W> {
                 .max_identifier_bytes
                 .unwrap_or(server.max_identifier_bytes) as usize,
         };
+        let rejects = match config.on_bad_record {
+            // Checked now, not at the first bad record in the middle of a run.
+            OnBadRecord::Reject => Some(failure::open_reject_file(&config.reject_file)?),
+            OnBadRecord::Fail => None,
+        };
         let schema_name = config
             .default_target_schema
             .as_deref()
