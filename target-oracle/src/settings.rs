@@ -43,6 +43,8 @@ pub const SETTINGS: &[Setting] = &[
         "Rows buffered per stream before a batch is written."),
     Setting::new("batch_size_bytes", SettingKind::Integer, Some("67108864"),
         "Bytes of RECORD text buffered per stream before a batch is written."),
+    Setting::new("max_line_bytes", SettingKind::Integer, Some("67108864"),
+        "Longest input line (one message) in bytes, at least 1048576; a longer line stops the run with exit code 1. Memory stays within a few times this."),
     Setting::new("batch_wait_limit_seconds", SettingKind::Integer, Some("60"),
         "Longest time a record waits in a buffer before its batch is written."),
     Setting::new("max_state_lag_seconds", SettingKind::Integer, Some("30"),
@@ -100,6 +102,8 @@ pub struct TargetConfig {
     pub default_target_schema: Option<String>,
     pub batch_size_rows: usize,
     pub batch_size_bytes: usize,
+    /// The longest input line accepted.
+    pub max_line_bytes: usize,
     pub batch_wait_limit_seconds: f64,
     pub max_state_lag_seconds: f64,
     pub validate_records: bool,
@@ -159,11 +163,18 @@ impl TargetConfig {
         };
         let batch_size_rows = positive("batch_size_rows", 10_000) as usize;
         let batch_size_bytes = positive("batch_size_bytes", 64 << 20) as usize;
+        let max_line_bytes = positive("max_line_bytes", 64 << 20) as usize;
         let max_identifier_bytes = config
             .get("max_identifier_bytes")
             .map(|_| positive("max_identifier_bytes", 128));
         let batch_wait_limit_seconds = config.get_u64("batch_wait_limit_seconds").unwrap_or(60);
         let max_state_lag_seconds = config.get_u64("max_state_lag_seconds").unwrap_or(30);
+        if max_line_bytes < crate::input::READ_SIZE {
+            problems.push(format!(
+                "max_line_bytes: must be at least {}",
+                crate::input::READ_SIZE
+            ));
+        }
         if let Some(n) = max_identifier_bytes {
             if !(10..=128).contains(&n) {
                 problems.push("max_identifier_bytes: must be between 10 and 128".into());
@@ -204,6 +215,7 @@ impl TargetConfig {
             default_target_schema: string("default_target_schema"),
             batch_size_rows,
             batch_size_bytes,
+            max_line_bytes,
             batch_wait_limit_seconds: batch_wait_limit_seconds as f64,
             max_state_lag_seconds: max_state_lag_seconds as f64,
             validate_records: config.get_bool("validate_records").unwrap_or(true),

@@ -9,7 +9,7 @@
 mod failure;
 
 use std::fs::File;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -17,6 +17,8 @@ use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use singer_core::message::Message;
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
+
+use crate::input::{Input, LineTooLong, Readiness};
 
 use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
 
@@ -155,31 +157,28 @@ impl<W: Write> Loader<W> {
             streams: FastMap::default(),
             states: StateTracker::new(),
             out: StateWriter::new(out),
-            rejects: None,
+            rejects,
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
             stats: LoadStats::default(),
             config,
         })
     }
 
-    /// Reads every message of `input` and loads it, then finishes the run. An input
-    /// that reports idleness (`ErrorKind::TimedOut` between lines) gets the age checks
-    /// run while it is quiet. A fatal input error ends the run after committing what
-    /// precedes the last complete STATE (see [`Loader::fail`]).
-    pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
+    /// Reads every message of `input` and loads it, then finishes the run. While the
+    /// input is quiet ([`Readiness::Idle`]) the age checks still run. A fatal input
+    /// error ends the run after committing what precedes the last complete STATE (see
+    /// [`Loader::fail`]).
+    pub fn load<R: Input>(mut self, input: R) -> Result<LoadStats, TargetError> {
         let mut reader = MessageReader::new(input);
         loop {
+            if reader.get_mut().wait() == Readiness::Idle {
+                let next = reader.line_number() + 1;
+                self.flush_by_age().map_err(|e| self.fail(e, next))?;
+                continue;
+            }
             match reader.next_message() {
                 Ok(Some(line)) => self.handle(line.number, line.message)?,
                 Ok(None) => break,
-                // The input went quiet (see `crate::input`): the clock still runs.
-                Err(ReadError {
-                    kind: ReadErrorKind::Io(e),
-                    ..
-                }) if crate::input::is_idle(&e) => {
-                    let next = reader.line_number() + 1;
-                    self.flush_by_age().map_err(|e| self.fail(e, next))?
-                }
                 Err(e) => {
                     let line = e.line;
                     return Err(self.fail(read_error(e), line));
@@ -782,7 +781,13 @@ impl<W: Write> Loader<W> {
 /// A line the reader could not use, as the run's error.
 pub(crate) fn read_error(error: ReadError) -> TargetError {
     match error.kind {
-        ReadErrorKind::Io(e) => TargetError::Read(e),
+        ReadErrorKind::Io(e) => TargetError::Input {
+            line: error.line,
+            reason: match e.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>()) {
+                Some(too_long) => too_long.to_string(),
+                None => format!("reading the input failed: {e}"),
+            },
+        },
         kind => TargetError::Input {
             line: error.line,
             reason: match error.stream {
