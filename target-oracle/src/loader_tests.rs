@@ -453,7 +453,7 @@ fn numbers_and_instants_are_stored_exactly() {
     h.send_text(r#"{"type":"SCHEMA","stream":"HR-T","key_properties":["k"],"schema":{"properties":{"k":{"type":"integer"},"amount":{"type":"number","multipleOf":0.01},"at":{"type":"string","format":"date-time"},"d":{"type":"string","format":"singer.decimal"}}}}"#).unwrap();
     h.send_text(r#"{"type":"RECORD","stream":"HR-T","record":{"k":12345678901234567890123456789012345678,"amount":0.07,"at":"2024-02-29T23:59:59.999999-08:00","d":"-0.000000000000000000000000000000000001"}}"#).unwrap();
     h.finish().unwrap();
-    let rows = h.rows("T");
+    let rows = h.rows("HR_T");
     assert_eq!(rows[0]["K"], num("12345678901234567890123456789012345678"));
     assert_eq!(rows[0]["AMOUNT"], num("0.07"));
     assert_eq!(rows[0]["D"], num("-0.000000000000000000000000000000000001"));

@@ -6,10 +6,13 @@
 //! override them (Meltano's convention); singer-core collects every problem, and the
 //! checks only this target knows are added to the same one error.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value as Json};
 use singer_core::settings::{Config, ConfigError, Setting, SettingKind};
+
+use crate::naming::StreamPrefix;
 
 /// The prefix of the environment variables that set target settings.
 pub const ENV_PREFIX: &str = "TARGET_ORACLE_";
@@ -65,8 +68,10 @@ pub const SETTINGS: &[Setting] = &[
         "Upper-case table and column names (Oracle's convention); false keeps their case."),
     Setting::new("max_identifier_bytes", SettingKind::Integer, None,
         "Identifier length limit (default: from the server, 128 from 12.2 on, else 30)."),
-    Setting::new("keep_stream_prefix", SettingKind::Boolean, Some("false"),
-        "Keep the `<OWNER>-` prefix of stream names in table names instead of stripping it."),
+    Setting::new("stream_prefix", SettingKind::Choice(&["table", "schema", "drop"]), Some("\"table\""),
+        "What the `<PREFIX>-` of a stream name becomes: `table` keeps it in the table name (`HR-EMPLOYEES` -> `HR_EMPLOYEES`), `schema` makes it the table's schema (`HR`.`EMPLOYEES`, as Meltano SDK SQL targets do), `drop` drops it (`EMPLOYEES`)."),
+    Setting::new("table_names", SettingKind::Object, None,
+        "Explicit tables for some streams: `{\"<stream>\": \"TABLE\" or \"SCHEMA.TABLE\"}`; wins over the other naming rules."),
     Setting::new("base64_as_blob", SettingKind::Boolean, Some("false"),
         "Store strings with contentEncoding base64 decoded in BLOB columns."),
 ];
@@ -114,7 +119,9 @@ pub struct TargetConfig {
     pub reject_file: PathBuf,
     pub uppercase_identifiers: bool,
     pub max_identifier_bytes: Option<u32>,
-    pub keep_stream_prefix: bool,
+    pub stream_prefix: StreamPrefix,
+    /// `table_names`: stream -> `TABLE` or `SCHEMA.TABLE`.
+    pub table_names: BTreeMap<String, String>,
     pub base64_as_blob: bool,
     /// The merged config object, for the backend's own connection settings.
     pub raw: Map<String, Json>,
@@ -205,6 +212,27 @@ impl TargetConfig {
             Some("overwrite") => Some(LoadMethod::Overwrite),
             _ => None,
         };
+        let stream_prefix = match config.get_str("stream_prefix") {
+            Some("schema") => StreamPrefix::Schema,
+            Some("drop") => StreamPrefix::Drop,
+            _ => StreamPrefix::Table,
+        };
+        let mut table_names = BTreeMap::new();
+        for (stream, table) in config
+            .get("table_names")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match table.as_str().filter(|t| !t.is_empty() && t.split('.').count() <= 2) {
+                Some(table) => {
+                    table_names.insert(stream.clone(), table.to_owned());
+                }
+                None => problems.push(format!(
+                    "table_names: stream {stream:?} needs a table name, \"TABLE\" or \"SCHEMA.TABLE\""
+                )),
+            }
+        }
         let on_bad_record = match config.get_str("on_bad_record") {
             Some("reject") => OnBadRecord::Reject,
             _ => OnBadRecord::Fail,
@@ -229,7 +257,8 @@ impl TargetConfig {
             uppercase_identifiers: config.get_bool("uppercase_identifiers").unwrap_or(true),
             max_identifier_bytes: max_identifier_bytes
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-            keep_stream_prefix: flag("keep_stream_prefix"),
+            stream_prefix,
+            table_names,
             base64_as_blob: flag("base64_as_blob"),
             raw: config.as_map().clone(),
         };

@@ -121,7 +121,8 @@ fn a_state_whose_value_is_null_is_skipped_with_a_warning() {
     ]));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("skipping a STATE whose value is null line=4"),
+        run.stderr
+            .contains("skipping a STATE whose value is null line=4"),
         "{}",
         run.stderr
     );

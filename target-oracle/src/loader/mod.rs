@@ -26,7 +26,7 @@ use crate::convert::ServerLimits;
 use crate::error::TargetError;
 use crate::evolve;
 use crate::fast_hash::FastMap;
-use crate::naming::{NamingRules, TableNaming};
+use crate::naming::{NamingRules, TableClaims, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
 use crate::stream::{parse_fields, Meta, PlanOptions, RecordContext, StreamPlan};
@@ -96,7 +96,8 @@ pub struct Loader<W: Write> {
     naming: NamingRules,
     limits: ServerLimits,
     table_naming: TableNaming,
-    schema_name: Option<String>,
+    /// Which stream each table belongs to: two streams never share one.
+    claims: TableClaims,
     streams: FastMap<String, StreamLoad>,
     states: StateTracker,
     out: StateWriter<W>,
@@ -139,18 +140,16 @@ impl<W: Write> Loader<W> {
             OnBadRecord::Reject => Some(failure::open_reject_file(&config.reject_file)?),
             OnBadRecord::Fail => None,
         };
-        let schema_name = config
-            .default_target_schema
-            .as_deref()
-            .map(|s| naming.identifier(s));
         Ok(Loader {
             limits: ServerLimits {
                 max_string_bytes: server.max_string_bytes,
             },
             table_naming: TableNaming {
-                keep_stream_prefix: config.keep_stream_prefix,
+                prefix: config.stream_prefix,
+                default_schema: config.default_target_schema.clone(),
+                overrides: config.table_names.clone(),
             },
-            schema_name,
+            claims: TableClaims::new(&server.current_schema),
             types,
             naming,
             sink,
@@ -315,12 +314,18 @@ impl<W: Write> Loader<W> {
         } else {
             None
         };
-        let table = TableName {
-            schema: self.schema_name.clone(),
-            name: self
-                .naming
-                .identifier(self.table_naming.table_source_name(stream)),
-        };
+        let table = self.table_naming.table_for(stream, &self.naming);
+        if let Err(clash) = self.claims.claim(stream, &table) {
+            // Refused before a row of the second stream is written.
+            let hint = self
+                .table_naming
+                .collision_hint(&clash.first, &clash.second, &self.naming);
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: format!("{clash}: {hint}"),
+            });
+        }
         self.streams.insert(
             stream.to_owned(),
             StreamLoad {
