@@ -159,7 +159,7 @@ fn a_line_over_max_line_bytes_stops_the_run_with_memory_bounded() {
     ]);
     stdin.write_all(head.as_bytes()).unwrap();
     // A 400 MiB record line, fed in pieces while the target's memory is watched.
-    let start = format!(r#"{{"type":"RECORD","stream":"S","record":{{"id":2,"v":""#);
+    let start = r#"{"type":"RECORD","stream":"S","record":{"id":2,"v":""#;
     stdin.write_all(start.as_bytes()).unwrap();
     let piece = vec![b'x'; 1 << 20];
     let mut fed: u64 = 0;
