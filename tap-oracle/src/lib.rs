@@ -2,14 +2,12 @@
 //!
 //! - [`run`]: the command line and its modes (`--about`, `--test`, `--discover`, sync).
 //! - [`settings`]: the declared settings table.
-//! - [`backend`]: the `driver` setting (Oracle or the simulated backend) and `--test`.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
 //! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
 
-pub mod backend;
 pub mod bookmark;
 pub mod convert;
 pub mod discover;
