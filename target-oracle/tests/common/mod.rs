@@ -8,9 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
+use sim_backend::SimBackend;
 
 /// The simulated backend's session user: tables without a schema land here.
 pub const OWNER: &str = "SIM_USER";
