@@ -341,7 +341,8 @@ impl SimBackend {
             "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sim_tables (owner TEXT NOT NULL, table_name TEXT NOT NULL,
                  definition TEXT NOT NULL, PRIMARY KEY (owner, table_name));
-             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+             CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
         let stored: Option<String> = conn
@@ -379,6 +380,24 @@ impl SimBackend {
             options: self.options.clone(),
             in_transaction: false,
         })
+    }
+
+    /// `CREATE USER`: a schema tables can be created in. The session user and the
+    /// owners of seeded tables exist already; an existing name fails with ORA-01920.
+    pub fn create_user(&self, name: &str) -> DbResult<()> {
+        let session = self.session()?;
+        session.check_identifier(name)?;
+        if session.user_exists(name)? {
+            return Err(DbError::ora(
+                1920,
+                format!("user name '{name}' conflicts with another user or role name"),
+            ));
+        }
+        session
+            .conn
+            .execute("INSERT INTO sim_users (name) VALUES (?1)", [name])
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     /// Creates the tables `rows` describes (committed).
@@ -538,6 +557,22 @@ impl SimSession {
         name.schema
             .clone()
             .unwrap_or_else(|| self.options.user.clone())
+    }
+
+    /// Whether schema `name` exists: the session user, a user made by
+    /// [`SimBackend::create_user`], or the owner of a table.
+    fn user_exists(&self, name: &str) -> DbResult<bool> {
+        if name == self.options.user {
+            return Ok(true);
+        }
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sim_users WHERE name = ?1)
+                     OR EXISTS (SELECT 1 FROM sim_tables WHERE owner = ?1)",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)
     }
 
     fn stored_opt(&self, owner: &str, table: &str) -> DbResult<Option<StoredTable>> {
@@ -1268,6 +1303,10 @@ impl Sink for SimSession {
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
         let owner = self.schema_of(&def.name);
+        // Oracle: CREATE TABLE "NOPE"."T" fails with ORA-01918 (a schema is a user).
+        if !self.user_exists(&owner)? {
+            return Err(DbError::ora(1918, format!("user '{owner}' does not exist")));
+        }
         let table = TableRow {
             owner: owner.clone(),
             table_name: def.name.name.clone(),
