@@ -74,18 +74,6 @@ impl TargetError {
         }
     }
 
-    /// Whether the input (a line, a SCHEMA, a record) caused the failure, rather than
-    /// the database, the configuration or stdout.
-    pub fn is_input_error(&self) -> bool {
-        matches!(
-            self,
-            TargetError::Input { .. }
-                | TargetError::Schema { .. }
-                | TargetError::BadRecord { .. }
-                | TargetError::Read(_)
-        )
-    }
-
     /// The input line the failure is about, when it names one.
     pub fn line(&self) -> Option<u64> {
         match self {

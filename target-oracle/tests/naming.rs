@@ -106,3 +106,33 @@ fn table_names_gives_a_stream_its_own_table() {
         [(num("2"), text("quote"))]
     );
 }
+
+#[test]
+fn stream_prefix_schema_loads_into_the_owners_schema_which_must_exist() {
+    let db = Db::new(json!({"stream_prefix": "schema"}));
+    db.backend().create_user("HR").unwrap();
+    let run = db.run(&lines(&[
+        schema("HR-EMP", &["id"]),
+        record("HR-EMP", 1, "hr one"),
+        state(json!({"hr": "done"})),
+        schema("SALES-EMP", &["id"]),
+        record("SALES-EMP", 1, "sales one"),
+    ]));
+    assert_eq!(
+        ids_and_values(&db.rows_in("HR", "EMP")),
+        [(num("1"), text("hr one"))]
+    );
+    // Oracle has no schema SALES here (a schema is a user): the run stops, exit 2,
+    // saying what to do.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "creating table \"SALES\".\"EMP\" for stream \"SALES-EMP\" (its schema must exist"
+        ) && run
+            .stderr
+            .contains("ORA-01918: user 'SALES' does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.states(), [json!({"hr": "done"})]);
+}

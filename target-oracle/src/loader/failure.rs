@@ -1,6 +1,7 @@
 //! What the loader does with bad input: a bad record is rejected to the reject file
-//! or stops the run; any fatal input error first commits what precedes the last
-//! complete STATE and emits that STATE, so a rerun from it loses and repeats nothing.
+//! or stops the run; any fatal error (bad input, a database failure; not a closed
+//! stdout) first commits what precedes the last complete STATE and emits that STATE,
+//! so a rerun from it loses and repeats nothing.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -27,12 +28,12 @@ pub(super) fn open_reject_file(path: &Path) -> Result<BufWriter<File>, TargetErr
 }
 
 impl<W: Write> Loader<W> {
-    /// Ends the run on `error`, met while handling input line `at_line`. An input error
-    /// (a bad line, record or SCHEMA) first commits the buffered records that precede
-    /// the newest STATE read before the bad line and emits that STATE; a failure to do
-    /// so is logged, and the input error is what the run reports.
+    /// Ends the run on `error`, met while handling input line `at_line`. Unless stdout
+    /// is gone, it first commits the buffered records that precede the newest STATE
+    /// read before the bad line (an input error's own line, else `at_line`) and emits
+    /// that STATE; a failure to do so is logged, and `error` is what the run reports.
     pub(crate) fn fail(&mut self, error: TargetError, at_line: u64) -> TargetError {
-        if !error.is_input_error() {
+        if matches!(error, TargetError::StdoutClosed | TargetError::Write(_)) {
             return error;
         }
         let bad_line = error.line().unwrap_or(at_line);

@@ -435,12 +435,18 @@ impl<W: Write> Loader<W> {
                     primary_key,
                 };
                 tracing::info!(stream, table = %s.table.name, "creating table");
-                self.sink
-                    .create_table(&def)
-                    .map_err(TargetError::db(format!(
-                        "creating table {:?}",
-                        s.table.name
-                    )))?;
+                self.sink.create_table(&def).map_err(|source| {
+                    let mut context =
+                        format!("creating table {} for stream {stream:?}", quoted(&s.table));
+                    if source.ora_code() == Some(1918) {
+                        // A schema is a user on Oracle: the target cannot make one.
+                        context.push_str(
+                            " (its schema must exist as a user: create it, or set \
+                             default_target_schema, stream_prefix or table_names)",
+                        );
+                    }
+                    TargetError::Database { context, source }
+                })?;
             }
             Some(existing) if freeze => {
                 let dropped = s.plan.restrict_to(&existing);
@@ -780,6 +786,14 @@ impl<W: Write> Loader<W> {
             self.out.emit(&state)?;
         }
         Ok(())
+    }
+}
+
+/// `"SCHEMA"."TABLE"`, or `"TABLE"` in the session's schema, for messages.
+fn quoted(table: &TableName) -> String {
+    match &table.schema {
+        Some(schema) => format!("\"{schema}\".\"{}\"", table.name),
+        None => format!("\"{}\"", table.name),
     }
 }
 
