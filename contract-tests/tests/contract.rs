@@ -563,9 +563,15 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         vec![n("4"), t("four")],
     ];
     match sink.insert_rows(&table, &names(&["ID", "NAME"]), &batch) {
-        Err(DbError::RowRejected { row, code, message }) => {
+        Err(DbError::RowRejected {
+            row,
+            code,
+            message,
+            column,
+        }) => {
             assert_eq!(row, 2);
             assert_eq!(code, Some(12899), "{message}");
+            assert_eq!(column.as_deref(), Some("NAME"), "{message}");
         }
         other => panic!("expected the third row to be rejected, got {other:?}"),
     }
@@ -577,7 +583,12 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         &names(&["ID", "NAME"]),
         &[vec![n("1"), t("a")], vec![n("2"), Value::Null]],
     ) {
-        Err(DbError::RowRejected { row, code, .. }) => assert_eq!((row, code), (1, Some(1400))),
+        Err(DbError::RowRejected {
+            row, code, column, ..
+        }) => assert_eq!(
+            (row, code, column.as_deref()),
+            (1, Some(1400), Some("NAME"))
+        ),
         other => panic!("expected ORA-01400 on row 1, got {other:?}"),
     }
     sink.rollback().unwrap();

@@ -130,11 +130,11 @@ impl OracleSession {
             Err(e) => {
                 if let Some(errors) = e.batch_errors() {
                     if let Some(first) = errors.first() {
-                        return Err(DbError::RowRejected {
-                            row: first.offset() as usize,
-                            code: Some(first.code()),
-                            message: first.message().to_owned(),
-                        });
+                        return Err(DbError::row_rejected(
+                            first.offset() as usize,
+                            Some(first.code()),
+                            first.message(),
+                        ));
                     }
                 }
                 Err(self.fail(Operation::Other)(e))

@@ -1039,14 +1039,12 @@ impl SimSession {
 
 /// A failure of row `row` of a batch, as array DML with batch errors reports it.
 fn rejected_row(row: usize, e: DbError) -> DbError {
-    DbError::RowRejected {
-        row,
-        code: e.ora_code(),
-        message: match e {
-            DbError::Database { message, .. } => message,
-            other => other.to_string(),
-        },
-    }
+    let code = e.ora_code();
+    let message = match e {
+        DbError::Database { message, .. } => message,
+        other => other.to_string(),
+    };
+    DbError::row_rejected(row, code, message)
 }
 
 fn row_to_values(

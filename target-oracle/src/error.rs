@@ -26,7 +26,7 @@ pub enum TargetError {
         reason: String,
     },
     /// A record failed validation or does not fit its column (`on_bad_record: fail`).
-    #[error("line {line}: stream {stream:?}: field {field:?} {reason}")]
+    #[error("line {line}: stream {stream:?}: {} {reason}", subject(field))]
     BadRecord {
         line: u64,
         stream: String,
@@ -51,6 +51,15 @@ pub enum TargetError {
     StdoutClosed,
     #[error("writing STATE to stdout failed: {0}")]
     Write(#[source] io::Error),
+}
+
+/// What a bad record's reason is about: a field, or the record when none is known.
+fn subject(field: &str) -> String {
+    if field.is_empty() {
+        "the record".to_owned()
+    } else {
+        format!("field {field:?}")
+    }
 }
 
 impl TargetError {

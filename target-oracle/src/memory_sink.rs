@@ -99,11 +99,11 @@ impl MemorySink {
         if let Some(poison) = &self.poison {
             for (i, row) in rows.iter().enumerate() {
                 if row.iter().any(|v| v == &Value::Text(poison.clone())) {
-                    return Err(DbError::RowRejected {
-                        row: i,
-                        code: Some(2290),
-                        message: "check constraint violated".into(),
-                    });
+                    return Err(DbError::row_rejected(
+                        i,
+                        Some(2290),
+                        "check constraint (SIM.SYS_C0042) violated",
+                    ));
                 }
             }
         }

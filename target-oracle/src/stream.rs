@@ -276,6 +276,15 @@ impl StreamPlan {
             .collect();
     }
 
+    /// The property (or `_sdc_` metadata name) column `column` holds, if the plan has it.
+    pub fn field_for_column(&self, column: &str) -> Option<&str> {
+        let slot = self.slots.iter().find(|s| s.column.name == column)?;
+        Some(match &slot.source {
+            SlotSource::Property(property) => property,
+            SlotSource::Meta(meta) => meta.property(),
+        })
+    }
+
     /// The slot of a metadata value, if the plan has it.
     pub fn meta_slot(&self, meta: Meta) -> Option<usize> {
         self.meta_slots

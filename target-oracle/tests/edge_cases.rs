@@ -197,3 +197,95 @@ fn a_line_over_max_line_bytes_stops_the_run_with_memory_bounded() {
     );
     assert_eq!(db.rows("S").len(), 1);
 }
+
+/// A table made outside the target: `ID`, `V`, and `extra` columns.
+fn create_table(db: &Db, name: &str, extra: Vec<db_boundary::ColumnDef>, key: &[&str]) {
+    use singer_core::oracle_type::{LengthSemantics, OracleType};
+    let column = |name: &str, data_type, nullable| db_boundary::ColumnDef {
+        name: name.into(),
+        data_type,
+        nullable,
+        check: None,
+    };
+    let mut columns = vec![
+        column(
+            "ID",
+            OracleType::Number {
+                precision: Some(38),
+                scale: Some(0),
+            },
+            false,
+        ),
+        column(
+            "V",
+            OracleType::Varchar2 {
+                length: 10,
+                semantics: LengthSemantics::Char,
+            },
+            true,
+        ),
+    ];
+    columns.extend(extra);
+    let mut sink = db_boundary::Backend::sink(&db.backend()).unwrap();
+    sink.create_table(&db_boundary::TableDef {
+        name: db_boundary::TableName {
+            schema: None,
+            name: name.into(),
+        },
+        columns,
+        primary_key: key.iter().map(|k| k.to_string()).collect(),
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_row_the_database_rejects_names_the_field() {
+    use singer_core::oracle_type::{LengthSemantics, OracleType};
+    // A NOT NULL column the stream does not send, kept as it is (freeze_schema):
+    // ORA-01400 names it.
+    let db = Db::new(json!({"load_method": "append-only", "freeze_schema": true}));
+    create_table(
+        &db,
+        "AUDITED",
+        vec![db_boundary::ColumnDef {
+            name: "CREATED_BY".into(),
+            data_type: OracleType::Varchar2 {
+                length: 20,
+                semantics: LengthSemantics::Byte,
+            },
+            nullable: false,
+            check: None,
+        }],
+        &[],
+    );
+    let run = db.run(&lines(&[schema("AUDITED", &[]), record("AUDITED", 1, "a")]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "line 2: stream \"AUDITED\": field \"CREATED_BY\" was rejected by the database: ORA-01400"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A key already in the table (append-only): ORA-00001 is about the key properties.
+    create_table(&db, "KEYED", vec![], &["ID"]);
+    let first = db.run(&lines(&[schema("KEYED", &["id"]), record("KEYED", 1, "a")]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let reject_file = db.dir.path().join("rejects.jsonl");
+    db.configure(
+        json!({"load_method": "append-only", "on_bad_record": "reject",
+                        "reject_file": reject_file}),
+    );
+    let run = db.run(&lines(&[
+        schema("KEYED", &["id"]),
+        record("KEYED", 1, "again"),
+    ]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rejected: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&reject_file).unwrap().trim()).unwrap();
+    assert_eq!(rejected["field"], "id", "{rejected}");
+    assert!(
+        rejected["reason"].as_str().unwrap().contains("ORA-00001"),
+        "{rejected}"
+    );
+}

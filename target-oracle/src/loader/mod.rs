@@ -685,7 +685,12 @@ impl<W: Write> Loader<W> {
         loop {
             match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
                 Ok(()) => break,
-                Err(DbError::RowRejected { row, code, message }) if row < s.rows.len() => {
+                Err(DbError::RowRejected {
+                    row,
+                    code,
+                    message,
+                    column,
+                }) if row < s.rows.len() => {
                     self.sink
                         .rollback()
                         .map_err(TargetError::db("rolling back a failed batch"))?;
@@ -694,18 +699,19 @@ impl<W: Write> Loader<W> {
                         code.map(|c| format!("ORA-{c:05}: ")).unwrap_or_default()
                     );
                     let line = s.lines[row];
+                    let field = rejected_field(s, code, column.as_deref());
                     match self.config.on_bad_record {
                         OnBadRecord::Fail => {
                             return Err(TargetError::BadRecord {
                                 line,
                                 stream: stream.to_owned(),
-                                field: String::new(),
+                                field,
                                 reason,
                             })
                         }
                         OnBadRecord::Reject => {
                             let raw = s.raws[row].take().unwrap_or_default();
-                            self.write_reject(line, stream, "", &reason, &raw)?;
+                            self.write_reject(line, stream, &field, &reason, &raw)?;
                             s.rows.remove(row);
                             s.lines.remove(row);
                             s.raws.remove(row);
@@ -786,6 +792,17 @@ impl<W: Write> Loader<W> {
             self.out.emit(&state)?;
         }
         Ok(())
+    }
+}
+
+/// The field a database rejection is about: the property of the column the database
+/// named (else that column), the key properties for a duplicate key (ORA-00001), or
+/// empty when the database does not say (a CHECK constraint of the user's).
+fn rejected_field(s: &StreamLoad, code: Option<i32>, column: Option<&str>) -> String {
+    match column {
+        Some(column) => s.plan.field_for_column(column).unwrap_or(column).to_owned(),
+        None if code == Some(1) => s.key_properties.join(", "),
+        None => String::new(),
     }
 }
 
