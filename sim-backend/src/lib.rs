@@ -1033,6 +1033,25 @@ impl SimSession {
             RowFilter::NotNull { column: name } => {
                 (format!("{} IS NOT NULL", column(name)?.physical), vec![])
             }
+            RowFilter::Outside { ranges, .. } if ranges.is_empty() => ("1 = 1".to_owned(), vec![]),
+            RowFilter::Outside {
+                column: name,
+                ranges,
+            } => {
+                let c = column(name)?;
+                let (left, right) = c.compared("?");
+                let mut binds = Vec::with_capacity(2 * ranges.len());
+                let mut inside = Vec::with_capacity(ranges.len());
+                for (low, high) in ranges {
+                    binds.push(self.encode_bound(stored, name, low)?);
+                    binds.push(self.encode_bound(stored, name, high)?);
+                    inside.push(format!("({left} >= {right} AND {left} <= {right})"));
+                }
+                (
+                    format!("{} IS NULL OR NOT ({})", c.physical, inside.join(" OR ")),
+                    binds,
+                )
+            }
         })
     }
 }
