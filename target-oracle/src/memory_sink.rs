@@ -115,22 +115,34 @@ fn matches(filter: &RowFilter, index: Option<usize>, row: &[Value]) -> bool {
     match filter {
         RowFilter::All => true,
         RowFilter::NotNull { .. } => index.is_some_and(|i| !row[i].is_null()),
-        RowFilter::LessThan { value, .. } => index.is_some_and(|i| match (&row[i], value) {
-            (Value::Number(a), Value::Number(b)) => {
-                Decimal::parse(a)
-                    .unwrap()
-                    .cmp_value(&Decimal::parse(b).unwrap())
-                    == Ordering::Less
-            }
-            _ => false,
+        RowFilter::LessThan { value, .. } => {
+            index.is_some_and(|i| compare(&row[i], value) == Some(Ordering::Less))
+        }
+        RowFilter::Outside { ranges, .. } => index.is_none_or(|i| {
+            !ranges.iter().any(|(low, high)| {
+                compare(&row[i], low).is_some_and(|o| o != Ordering::Less)
+                    && compare(&row[i], high).is_some_and(|o| o != Ordering::Greater)
+            })
         }),
+    }
+}
+
+/// Numbers compared by value; anything else (NULL included) does not compare.
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => {
+            Some(Decimal::parse(a).ok()?.cmp_value(&Decimal::parse(b).ok()?))
+        }
+        _ => None,
     }
 }
 
 fn filter_column(filter: &RowFilter) -> Option<&str> {
     match filter {
         RowFilter::All => None,
-        RowFilter::NotNull { column } | RowFilter::LessThan { column, .. } => Some(column),
+        RowFilter::NotNull { column }
+        | RowFilter::LessThan { column, .. }
+        | RowFilter::Outside { column, .. } => Some(column),
     }
 }
 

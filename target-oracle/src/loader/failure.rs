@@ -71,7 +71,7 @@ impl<W: Write> Loader<W> {
             }
             self.flush_stream(&name)?;
         }
-        self.emit_ready()
+        self.emit_ready().map(drop)
     }
 
     /// A record that fails validation or conversion.

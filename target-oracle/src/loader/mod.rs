@@ -7,6 +7,7 @@
 //! covers. See [`crate::state`] for when a STATE is written.
 
 mod failure;
+mod overwrite;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -32,6 +33,7 @@ use crate::state::{StateTracker, StateWriter};
 use crate::stream::{parse_fields, Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
 use crate::validate::RecordValidator;
+use overwrite::Overwrites;
 
 /// Counts of one run, logged at the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,14 +56,14 @@ struct StreamLoad {
     /// Rows carry `_sdc_table_version` / `_sdc_deleted_at` (ACTIVATE_VERSION seen).
     versioned: bool,
     table_ready: bool,
-    /// Overwrite: the table's old rows are still to be deleted (with the first batch).
-    overwrite_pending: bool,
+    /// A RECORD of the stream arrived in this run.
+    has_records: bool,
     rows: Vec<Vec<Value>>,
     /// Input line of each buffered row (for errors and rejects).
     lines: Vec<u64>,
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
     raws: Vec<Option<String>>,
-    /// Upsert: key text -> row index, so the last record of a key wins.
+    /// Merging: key text -> row index, so the last record of a key wins.
     key_index: FastMap<String, usize>,
     bytes: usize,
     /// Line and time of the oldest record in the buffer.
@@ -69,6 +71,13 @@ struct StreamLoad {
 }
 
 impl StreamLoad {
+    /// Whether rows are merged on the key (upsert, and overwrite of a keyed stream,
+    /// whose table may already hold the key) rather than inserted.
+    fn merges(&self) -> bool {
+        self.method == LoadMethod::Upsert
+            || (self.method == LoadMethod::Overwrite && !self.plan.key_slots.is_empty())
+    }
+
     /// Drops the buffered rows read at or after input line `limit`.
     fn keep_lines_before(&mut self, limit: u64) {
         let keep: Vec<bool> = self.lines.iter().map(|&l| l < limit).collect();
@@ -104,6 +113,10 @@ pub struct Loader<W: Write> {
     rejects: Option<BufWriter<File>>,
     /// Base of `_sdc_sequence` when the record has none: run start (ms) * 10^6 + line.
     sequence_base: i64,
+    /// `load_method: overwrite` across restarts.
+    overwrites: Overwrites,
+    /// No STATE goes out while set (the end of the run, before overwrites finish).
+    holding_states: bool,
     stats: LoadStats,
 }
 
@@ -158,6 +171,11 @@ impl<W: Write> Loader<W> {
             out: StateWriter::new(out),
             rejects,
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
+            holding_states: false,
+            overwrites: Overwrites::new(
+                config.load_method == Some(LoadMethod::Overwrite),
+                u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0),
+            ),
             stats: LoadStats::default(),
             config,
         })
@@ -211,6 +229,7 @@ impl<W: Write> Loader<W> {
                 tracing::warn!(line, "skipping a STATE whose value is null");
             }
             Message::State { value } => {
+                self.overwrites.learn(value);
                 self.states.push(line, value.to_owned(), Instant::now());
                 self.emit_ready()?;
             }
@@ -234,10 +253,23 @@ impl<W: Write> Loader<W> {
         Ok(())
     }
 
-    /// Writes every buffer and the last STATE; the end of a successful run.
+    /// Writes every buffer, ends overwrites and writes the last STATE; the end of a
+    /// successful run.
     pub fn finish(mut self) -> Result<LoadStats, TargetError> {
-        self.flush_all().map_err(|e| self.fail(e, u64::MAX))?;
-        self.emit_ready()?;
+        // The last STATEs wait until the overwrites are finished, so they say so: a
+        // STATE that covers a whole stream never goes out with its overwrite open.
+        self.holding_states = true;
+        let ended = self.flush_all().and_then(|()| self.finish_overwrites());
+        self.holding_states = false;
+        ended.map_err(|e| self.fail(e, u64::MAX))?;
+        if !self.emit_ready()? && self.overwrites.has_finished() {
+            // The newest STATE went out while the overwrite was in progress: emit it
+            // again saying the overwrite is done, so the next run starts afresh.
+            if let Some(state) = self.overwrites.last_state().map(ToOwned::to_owned) {
+                let stamped = self.overwrites.stamp(&state, u64::MAX);
+                self.out.emit(&stamped)?;
+            }
+        }
         self.flush_rejects()?;
         self.stats.states_emitted = self.out.written();
         tracing::info!(
@@ -271,13 +303,13 @@ impl<W: Write> Loader<W> {
                     .into(),
             });
         }
-        let (versioned, overwrite_pending) = match self.streams.get(stream) {
+        let (versioned, has_records) = match self.streams.get(stream) {
             Some(existing)
                 if existing.schema == schema && existing.key_properties == key_properties =>
             {
                 return Ok(());
             }
-            Some(existing) => (existing.versioned, existing.overwrite_pending),
+            Some(existing) => (existing.versioned, existing.has_records),
             None => (self.config.add_record_metadata, false),
         };
         if self.streams.contains_key(stream) {
@@ -295,7 +327,6 @@ impl<W: Write> Loader<W> {
             (None, true) => LoadMethod::AppendOnly,
             (None, false) => LoadMethod::Upsert,
         };
-        let is_new = !self.streams.contains_key(stream);
         let plan = self
             .plan(&schema, &key_properties, versioned)
             .map_err(|reason| TargetError::Schema {
@@ -326,6 +357,9 @@ impl<W: Write> Loader<W> {
                 reason: format!("{clash}: {hint}"),
             });
         }
+        if method == LoadMethod::Overwrite {
+            self.overwrites.begin(stream, &table);
+        }
         self.streams.insert(
             stream.to_owned(),
             StreamLoad {
@@ -337,11 +371,7 @@ impl<W: Write> Loader<W> {
                 method,
                 versioned,
                 table_ready: false,
-                overwrite_pending: if is_new {
-                    method == LoadMethod::Overwrite
-                } else {
-                    overwrite_pending
-                },
+                has_records,
                 rows: Vec::new(),
                 lines: Vec::new(),
                 raws: Vec::new(),
@@ -362,6 +392,7 @@ impl<W: Write> Loader<W> {
                 naming: &self.naming,
                 add_record_metadata: self.config.add_record_metadata,
                 versioned,
+                overwrite: self.config.load_method == Some(LoadMethod::Overwrite),
             },
         )
         .map_err(|e| e.to_string())
@@ -460,6 +491,15 @@ impl<W: Write> Loader<W> {
                         "a key property has no column and freeze_schema forbids adding it".into(),
                     ));
                 }
+                if s.method == LoadMethod::Overwrite
+                    && s.plan.meta_slot(Meta::LoadSequence).is_none()
+                {
+                    return Err(schema_error(format!(
+                        "load_method overwrite needs the column {} (the load each row \
+                         came from), and freeze_schema forbids adding it",
+                        self.naming.identifier(Meta::LoadSequence.property())
+                    )));
+                }
             }
             Some(existing) => {
                 let evolution = evolve::plan(&existing, &s.plan.columns(), &naming);
@@ -515,6 +555,8 @@ impl<W: Write> Loader<W> {
                     chrono::DateTime::UNIX_EPOCH.fixed_offset()
                 },
                 sequence: self.sequence_base.saturating_add(line as i64),
+                load_sequence: (s.method == LoadMethod::Overwrite)
+                    .then(|| self.overwrites.sequence(line)),
             };
             validate_and_build(s, record, &context, self.limits, reject_unknown)
         };
@@ -531,7 +573,8 @@ impl<W: Write> Loader<W> {
             s.oldest = Some((line, Instant::now()));
         }
         s.bytes += bytes;
-        if s.method == LoadMethod::Upsert {
+        s.has_records = true;
+        if s.merges() {
             let key = key_text(&row, &s.plan.key_slots);
             if let Some(&index) = s.key_index.get(&key) {
                 s.rows[index] = row;
@@ -607,7 +650,13 @@ impl<W: Write> Loader<W> {
             .commit()
             .map_err(TargetError::db("committing ACTIVATE_VERSION"))?;
         tracing::info!(stream, version, rows = affected, hard, "activated version");
-        self.emit_ready()
+        if self.streams[stream].method == LoadMethod::Overwrite && self.streams[stream].has_records
+        {
+            // The tap says the stream is complete: a restart reads it again from its
+            // start, so no later STATE may claim part of it.
+            self.finish_overwrite(stream)?;
+        }
+        self.emit_ready().map(drop)
     }
 
     /// Flushes streams whose oldest record waited too long, and everything when a STATE
@@ -661,7 +710,7 @@ impl<W: Write> Loader<W> {
         let result = self.write_buffer(stream, &mut s);
         self.streams.insert(stream.to_owned(), s);
         result?;
-        self.emit_ready()
+        self.emit_ready().map(drop)
     }
 
     fn write_buffer(&mut self, stream: &str, s: &mut StreamLoad) -> Result<(), TargetError> {
@@ -715,7 +764,7 @@ impl<W: Write> Loader<W> {
                             s.rows.remove(row);
                             s.lines.remove(row);
                             s.raws.remove(row);
-                            if s.rows.is_empty() && !s.overwrite_pending {
+                            if s.rows.is_empty() {
                                 break;
                             }
                         }
@@ -744,12 +793,11 @@ impl<W: Write> Loader<W> {
         s.key_index.clear();
         s.bytes = 0;
         s.oldest = None;
-        s.overwrite_pending = false;
         Ok(())
     }
 
-    /// One transaction: (overwrite) delete all, insert or merge, (hard_delete) delete
-    /// rows marked deleted, commit.
+    /// One transaction: insert or merge, (hard_delete) delete rows marked deleted,
+    /// commit.
     fn write_batch(
         &mut self,
         s: &StreamLoad,
@@ -757,11 +805,8 @@ impl<W: Write> Loader<W> {
         keys: &[String],
         deleted_column: Option<&str>,
     ) -> Result<(), DbError> {
-        if s.overwrite_pending {
-            self.sink.delete_rows(&s.table, &RowFilter::All)?;
-        }
         if !s.rows.is_empty() {
-            if s.method == LoadMethod::Upsert {
+            if s.merges() {
                 self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
             } else {
                 self.sink.insert_rows(&s.table, columns, &s.rows)?;
@@ -780,18 +825,24 @@ impl<W: Write> Loader<W> {
         self.sink.commit()
     }
 
-    /// Writes the newest STATE whose records are all committed.
-    fn emit_ready(&mut self) -> Result<(), TargetError> {
+    /// Writes the newest STATE whose records are all committed (with what it covers
+    /// of an overwrite in progress); whether one was written.
+    fn emit_ready(&mut self) -> Result<bool, TargetError> {
+        if self.holding_states {
+            return Ok(false);
+        }
         let oldest = self
             .streams
             .values()
             .filter_map(|s| s.oldest.map(|(line, _)| line))
             .min();
-        if let Some(state) = self.states.take_ready(oldest) {
-            self.flush_rejects()?;
-            self.out.emit(&state)?;
-        }
-        Ok(())
+        let Some((line, state)) = self.states.take_ready(oldest) else {
+            return Ok(false);
+        };
+        self.flush_rejects()?;
+        let stamped = self.overwrites.stamp(&state, line);
+        self.out.emit(&stamped)?;
+        Ok(true)
     }
 }
 
