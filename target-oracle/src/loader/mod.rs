@@ -5,13 +5,19 @@
 //! uncommitted: DDL (which commits implicitly on Oracle) can run at any point without
 //! publishing half a batch, and a killed process loses only what no emitted STATE
 //! covers. See [`crate::state`] for when a STATE is written.
+//!
+//! Here: the run (messages in, STATE out), SCHEMA, RECORD and ACTIVATE_VERSION.
+//! [`table`]: creating and evolving tables. [`batch`]: writing buffers.
+//! [`failure`]: bad records and fatal errors. [`overwrite`]: restart-safe overwrite.
 
+mod batch;
 mod failure;
 mod overwrite;
+mod table;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::value::RawValue;
@@ -21,11 +27,10 @@ use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
 use crate::input::{Input, LineTooLong, Readiness};
 
-use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{RowFilter, ServerInfo, Sink, TableName, Value};
 
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
-use crate::evolve;
 use crate::fast_hash::FastMap;
 use crate::naming::{NamingRules, TableClaims, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
@@ -398,130 +403,6 @@ impl<W: Write> Loader<W> {
         .map_err(|e| e.to_string())
     }
 
-    /// Switches a stream to carrying version columns (first versioned record or
-    /// ACTIVATE_VERSION): flushes what it buffered without them and replans.
-    fn make_versioned(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
-        self.flush_stream(stream)?;
-        let (schema, keys) = {
-            let s = &self.streams[stream];
-            (s.schema.clone(), s.key_properties.clone())
-        };
-        let plan = self
-            .plan(&schema, &keys, true)
-            .map_err(|reason| TargetError::Schema {
-                line,
-                stream: stream.to_owned(),
-                reason,
-            })?;
-        if let Some(s) = self.streams.get_mut(stream) {
-            s.plan = plan;
-            s.versioned = true;
-            s.table_ready = false;
-        }
-        Ok(())
-    }
-
-    /// Creates or evolves the stream's table so its plan can be written.
-    fn ensure_table(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
-        let freeze = self.config.freeze_schema;
-        let naming = self.naming.clone();
-        let Some(s) = self.streams.get_mut(stream) else {
-            return Ok(());
-        };
-        if s.table_ready {
-            return Ok(());
-        }
-        let schema_error = |reason: String| TargetError::Schema {
-            line,
-            stream: stream.to_owned(),
-            reason,
-        };
-        let existing = self
-            .sink
-            .describe_table(&s.table)
-            .map_err(TargetError::db(format!(
-                "describing table {:?}",
-                s.table.name
-            )))?;
-        match existing {
-            None if freeze => {
-                return Err(schema_error(format!(
-                    "table {:?} does not exist and freeze_schema forbids creating it",
-                    s.table.name
-                )))
-            }
-            None => {
-                let primary_key = if s.method == LoadMethod::Upsert {
-                    s.plan
-                        .key_slots
-                        .iter()
-                        .map(|&i| s.plan.slots[i].column.name.clone())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let def = TableDef {
-                    name: s.table.clone(),
-                    columns: s.plan.columns(),
-                    primary_key,
-                };
-                tracing::info!(stream, table = %s.table.name, "creating table");
-                self.sink.create_table(&def).map_err(|source| {
-                    let mut context =
-                        format!("creating table {} for stream {stream:?}", quoted(&s.table));
-                    if source.ora_code() == Some(1918) {
-                        // A schema is a user on Oracle: the target cannot make one.
-                        context.push_str(
-                            " (its schema must exist as a user: create it, or set \
-                             default_target_schema, stream_prefix or table_names)",
-                        );
-                    }
-                    TargetError::Database { context, source }
-                })?;
-            }
-            Some(existing) if freeze => {
-                let dropped = s.plan.restrict_to(&existing);
-                if !dropped.is_empty() {
-                    tracing::warn!(stream, columns = ?dropped, "freeze_schema: these properties have no column; non-null values are rejected");
-                }
-                if s.method == LoadMethod::Upsert
-                    && s.plan.key_slots.len() != s.key_properties.len()
-                {
-                    return Err(schema_error(
-                        "a key property has no column and freeze_schema forbids adding it".into(),
-                    ));
-                }
-                if s.method == LoadMethod::Overwrite
-                    && s.plan.meta_slot(Meta::LoadSequence).is_none()
-                {
-                    return Err(schema_error(format!(
-                        "load_method overwrite needs the column {} (the load each row \
-                         came from), and freeze_schema forbids adding it",
-                        self.naming.identifier(Meta::LoadSequence.property())
-                    )));
-                }
-            }
-            Some(existing) => {
-                let evolution = evolve::plan(&existing, &s.plan.columns(), &naming);
-                for change in &evolution.changes {
-                    tracing::info!(stream, table = %s.table.name, change = ?change, "evolving table");
-                    self.sink
-                        .alter_table(&s.table, change)
-                        .map_err(TargetError::db(format!(
-                            "altering table {:?}",
-                            s.table.name
-                        )))?;
-                }
-                s.plan.adopt_columns(evolution.columns);
-            }
-        }
-        self.sink
-            .commit()
-            .map_err(TargetError::db("committing DDL"))?;
-        s.table_ready = true;
-        Ok(())
-    }
-
     fn on_record(
         &mut self,
         line: u64,
@@ -659,172 +540,6 @@ impl<W: Write> Loader<W> {
         self.emit_ready().map(drop)
     }
 
-    /// Flushes streams whose oldest record waited too long, and everything when a STATE
-    /// waited longer than `max_state_lag_seconds`.
-    fn flush_by_age(&mut self) -> Result<(), TargetError> {
-        let now = Instant::now();
-        let state_lag = Duration::from_secs_f64(self.config.max_state_lag_seconds);
-        if self
-            .states
-            .oldest_waiting_since()
-            .is_some_and(|since| now.duration_since(since) >= state_lag)
-        {
-            tracing::debug!("a STATE waited max_state_lag_seconds: flushing every stream");
-            return self.flush_all();
-        }
-        let wait = Duration::from_secs_f64(self.config.batch_wait_limit_seconds);
-        let old: Vec<String> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| {
-                s.oldest
-                    .is_some_and(|(_, since)| now.duration_since(since) >= wait)
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        for stream in old {
-            self.flush_stream(&stream)?;
-        }
-        Ok(())
-    }
-
-    fn flush_all(&mut self) -> Result<(), TargetError> {
-        let mut names: Vec<String> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| !s.rows.is_empty())
-            .map(|(name, _)| name.clone())
-            .collect();
-        names.sort();
-        for stream in names {
-            self.flush_stream(&stream)?;
-        }
-        Ok(())
-    }
-
-    /// Writes and commits one stream's buffer, then emits any STATE it completes.
-    fn flush_stream(&mut self, stream: &str) -> Result<(), TargetError> {
-        let Some(mut s) = self.streams.remove(stream) else {
-            return Ok(());
-        };
-        let result = self.write_buffer(stream, &mut s);
-        self.streams.insert(stream.to_owned(), s);
-        result?;
-        self.emit_ready().map(drop)
-    }
-
-    fn write_buffer(&mut self, stream: &str, s: &mut StreamLoad) -> Result<(), TargetError> {
-        if s.rows.is_empty() {
-            return Ok(());
-        }
-        if let Some(slot) = s.plan.meta_slot(Meta::BatchedAt) {
-            let now = Value::TimestampTz(Utc::now().fixed_offset());
-            for row in &mut s.rows {
-                row[slot] = now.clone();
-            }
-        }
-        let columns = s.plan.column_names();
-        let keys: Vec<String> = s
-            .plan
-            .key_slots
-            .iter()
-            .map(|&i| columns[i].clone())
-            .collect();
-        let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
-        loop {
-            match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
-                Ok(()) => break,
-                Err(DbError::RowRejected {
-                    row,
-                    code,
-                    message,
-                    column,
-                }) if row < s.rows.len() => {
-                    self.sink
-                        .rollback()
-                        .map_err(TargetError::db("rolling back a failed batch"))?;
-                    let reason = format!(
-                        "was rejected by the database: {}{message}",
-                        code.map(|c| format!("ORA-{c:05}: ")).unwrap_or_default()
-                    );
-                    let line = s.lines[row];
-                    let field = rejected_field(s, code, column.as_deref());
-                    match self.config.on_bad_record {
-                        OnBadRecord::Fail => {
-                            return Err(TargetError::BadRecord {
-                                line,
-                                stream: stream.to_owned(),
-                                field,
-                                reason,
-                            })
-                        }
-                        OnBadRecord::Reject => {
-                            let raw = s.raws[row].take().unwrap_or_default();
-                            self.write_reject(line, stream, &field, &reason, &raw)?;
-                            s.rows.remove(row);
-                            s.lines.remove(row);
-                            s.raws.remove(row);
-                            if s.rows.is_empty() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = self.sink.rollback();
-                    return Err(TargetError::Database {
-                        context: format!(
-                            "writing a batch of {} rows to {:?}",
-                            s.rows.len(),
-                            s.table.name
-                        ),
-                        source: e,
-                    });
-                }
-            }
-        }
-        self.stats.rows_written += s.rows.len() as u64;
-        self.stats.batches += 1;
-        tracing::debug!(stream, rows = s.rows.len(), "batch committed");
-        singer_core::metrics::counter("record_count", s.rows.len() as u64, stream);
-        s.rows.clear();
-        s.lines.clear();
-        s.raws.clear();
-        s.key_index.clear();
-        s.bytes = 0;
-        s.oldest = None;
-        Ok(())
-    }
-
-    /// One transaction: insert or merge, (hard_delete) delete rows marked deleted,
-    /// commit.
-    fn write_batch(
-        &mut self,
-        s: &StreamLoad,
-        columns: &[String],
-        keys: &[String],
-        deleted_column: Option<&str>,
-    ) -> Result<(), DbError> {
-        if !s.rows.is_empty() {
-            if s.merges() {
-                self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
-            } else {
-                self.sink.insert_rows(&s.table, columns, &s.rows)?;
-            }
-        }
-        if self.config.hard_delete {
-            if let Some(column) = deleted_column {
-                self.sink.delete_rows(
-                    &s.table,
-                    &RowFilter::NotNull {
-                        column: column.to_owned(),
-                    },
-                )?;
-            }
-        }
-        self.sink.commit()
-    }
-
     /// Writes the newest STATE whose records are all committed (with what it covers
     /// of an overwrite in progress); whether one was written.
     fn emit_ready(&mut self) -> Result<bool, TargetError> {
@@ -843,25 +558,6 @@ impl<W: Write> Loader<W> {
         let stamped = self.overwrites.stamp(&state, line);
         self.out.emit(&stamped)?;
         Ok(true)
-    }
-}
-
-/// The field a database rejection is about: the property of the column the database
-/// named (else that column), the key properties for a duplicate key (ORA-00001), or
-/// empty when the database does not say (a CHECK constraint of the user's).
-fn rejected_field(s: &StreamLoad, code: Option<i32>, column: Option<&str>) -> String {
-    match column {
-        Some(column) => s.plan.field_for_column(column).unwrap_or(column).to_owned(),
-        None if code == Some(1) => s.key_properties.join(", "),
-        None => String::new(),
-    }
-}
-
-/// `"SCHEMA"."TABLE"`, or `"TABLE"` in the session's schema, for messages.
-fn quoted(table: &TableName) -> String {
-    match &table.schema {
-        Some(schema) => format!("\"{schema}\".\"{}\"", table.name),
-        None => format!("\"{}\"", table.name),
     }
 }
 
