@@ -31,7 +31,7 @@ const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("default_target_schema", SettingKind::String, None,
         "Schema that receives the tables (default: the connecting user's schema)."),
     Setting::new("load_method", SettingKind::Choice(&["append-only", "upsert", "overwrite"]), None,
-        "append-only, upsert (default when a stream has key_properties) or overwrite (replace the table's rows at the first batch of the run)."),
+        "append-only, upsert (default when a stream has key_properties) or overwrite (the table ends with this run's rows only; a restart from the last STATE keeps what the killed run loaded)."),
     Setting::new("batch_size_rows", SettingKind::Integer, Some("10000"),
         "Rows buffered per stream before a batch is written."),
     Setting::new("batch_size_bytes", SettingKind::Integer, Some("67108864"),
