@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use e2e::{bin, parse_json_lines, peer, run_ok, sample_dir};
+use test_support::{bin, parse_json_lines, peer, run_ok, sample_dir};
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
 
