@@ -130,11 +130,11 @@ impl OracleSession {
             Err(e) => {
                 if let Some(errors) = e.batch_errors() {
                     if let Some(first) = errors.first() {
-                        return Err(DbError::RowRejected {
-                            row: first.offset() as usize,
-                            code: Some(first.code()),
-                            message: first.message().to_owned(),
-                        });
+                        return Err(DbError::row_rejected(
+                            first.offset() as usize,
+                            Some(first.code()),
+                            first.message(),
+                        ));
                     }
                 }
                 Err(self.fail(Operation::Other)(e))
@@ -152,8 +152,15 @@ impl OracleSession {
         if let Some(x) = extra {
             binds.push(("x".to_owned(), value::bind(x)?));
         }
-        if let RowFilter::LessThan { value: v, .. } = filter {
-            binds.push(("v".to_owned(), value::bind(v)?));
+        match filter {
+            RowFilter::LessThan { value: v, .. } => binds.push(("v".to_owned(), value::bind(v)?)),
+            RowFilter::Outside { ranges, .. } => {
+                for (i, (low, high)) in ranges.iter().enumerate() {
+                    binds.push((format!("l{}", i + 1), value::bind(low)?));
+                    binds.push((format!("h{}", i + 1), value::bind(high)?));
+                }
+            }
+            RowFilter::All | RowFilter::NotNull { .. } => {}
         }
         let refs: Vec<(&str, &dyn ToSql)> = binds
             .iter()

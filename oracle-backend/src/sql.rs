@@ -425,10 +425,18 @@ fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
         RowFilter::NotNull { column } => {
             format!(" WHERE {} IS NOT NULL", quote_identifier(column)?)
         }
+        RowFilter::Outside { ranges, .. } if ranges.is_empty() => String::new(),
+        RowFilter::Outside { column, ranges } => {
+            let c = quote_identifier(column)?;
+            let inside: Vec<String> = (1..=ranges.len())
+                .map(|i| format!("{c} BETWEEN :l{i} AND :h{i}"))
+                .collect();
+            format!(" WHERE {c} IS NULL OR NOT ({})", inside.join(" OR "))
+        }
     })
 }
 
-/// DELETE by filter; `LessThan` binds `:v`.
+/// DELETE by filter; `LessThan` binds `:v`, `Outside` binds `:l1`, `:h1`, `:l2` ...
 pub fn delete(table: &TableName, filter: &RowFilter) -> Result<String, DbError> {
     Ok(format!(
         "DELETE FROM {}{}",
@@ -667,6 +675,17 @@ mod tests {
         );
         add("clear staging", clear_staging(&table()).unwrap());
         add("delete all", delete(&table(), &RowFilter::All).unwrap());
+        let outside = RowFilter::Outside {
+            column: "_SDC_LOAD_SEQUENCE".into(),
+            ranges: vec![
+                (Value::Number("10".into()), Value::Number("19".into())),
+                (Value::Number("30".into()), Value::Number("39".into())),
+            ],
+        };
+        add(
+            "delete rows outside the ranges (overwrite)",
+            delete(&table(), &outside).unwrap(),
+        );
         add(
             "delete older versions",
             delete(&table(), &filter_lt).unwrap(),

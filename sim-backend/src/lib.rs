@@ -126,7 +126,8 @@ impl SimBackend {
             "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sim_tables (owner TEXT NOT NULL, table_name TEXT NOT NULL,
                  definition TEXT NOT NULL, PRIMARY KEY (owner, table_name));
-             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+             CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
         let stored: Option<String> = conn
@@ -194,6 +195,24 @@ impl SimBackend {
             options: self.options.clone(),
             in_transaction: false,
         })
+    }
+
+    /// `CREATE USER`: a schema tables can be created in. The session user and the
+    /// owners of seeded tables exist already; an existing name fails with ORA-01920.
+    pub fn create_user(&self, name: &str) -> DbResult<()> {
+        let session = self.session()?;
+        session.check_identifier(name)?;
+        if session.user_exists(name)? {
+            return Err(DbError::ora(
+                1920,
+                format!("user name '{name}' conflicts with another user or role name"),
+            ));
+        }
+        session
+            .conn
+            .execute("INSERT INTO sim_users (name) VALUES (?1)", [name])
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     /// Creates the tables `rows` describes (committed).

@@ -128,7 +128,7 @@ fn creates_the_table_and_stores_every_value_exactly() {
         states(&stdout),
         [json!({"bookmarks": {"HR-ORDERS": {"ID": 2}}})]
     );
-    let rows = db.rows("ORDERS");
+    let rows = db.rows("HR_ORDERS");
     assert_eq!(rows.len(), 2);
     let first = &rows[0];
     assert_eq!(first["ID"], num("1"));
