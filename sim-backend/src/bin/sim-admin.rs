@@ -3,7 +3,7 @@
 //! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
 //! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
-//!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
+//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
 //!
 //! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
 //!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
