@@ -6,9 +6,9 @@
 
 use std::process::Command;
 
-use test_support::{bin, parse_json_lines, peer, run_ok, sample_dir};
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
+use test_support::{bin, parse_json_lines, peer, run_ok, sample_dir};
 
 fn marker() -> Json {
     json!([{"load": 1732000000000001u64, "through_line": 40}])
