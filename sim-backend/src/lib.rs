@@ -42,7 +42,8 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows};
 
 use db_boundary::{
-    Backend, CheckReport, DbError, DbResult, ScanOrder, ScanRequest, Sink, Source, TableName, Value,
+    scan_into, Backend, CheckReport, DbError, DbResult, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, Sink, Source, TableName, TableRef, Value,
 };
 
 pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
@@ -199,29 +200,36 @@ impl SimBackend {
         let mut session = self.session()?;
         let stored = session.stored(owner, table)?;
         let key = stored.primary_key();
-        let request = ScanRequest {
-            owner: owner.to_owned(),
-            table: table.to_owned(),
+        let range = match KeyRange::new(key) {
+            Ok(keyset) => ScanRange::Keyset(keyset),
+            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) => ScanRange::RowId {
+                after: None,
+                limit: None,
+            },
+        };
+        let scan = Scan {
+            table: TableRef {
+                owner: owner.to_owned(),
+                table: table.to_owned(),
+            },
             columns: stored
                 .columns
                 .iter()
                 .map(|c| c.row.column_name.clone())
                 .collect(),
-            order: if key.is_empty() {
-                ScanOrder::RowId
-            } else {
-                ScanOrder::Columns(key.clone())
-            },
-            lower_bound: None,
+            range,
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut rows = Vec::new();
-        let width = request.columns.len();
-        session.scan(&request, &mut |row| {
-            rows.push(row[..width].to_vec());
-            Ok(())
+        scan_into(&mut session, &scan, &mut |row: ScannedRow<'_>| {
+            rows.push(row.values.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            ScanError::Database(e) => e,
+            ScanError::Stopped(never) => match never {},
         })?;
         Ok(rows)
     }

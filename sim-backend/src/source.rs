@@ -4,10 +4,9 @@
 use rusqlite::OptionalExtension;
 use singer_core::dictionary::DictionaryRows;
 
-use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, LowerBound, ScanOrder, ScanRequest, ServerInfo, Source,
-    Value,
+    DbError, DbResult, DictionaryScope, PushRow, RowId, Scan, ScanRange, ScannedRow, ServerInfo,
+    Source,
 };
 
 use crate::session::*;
@@ -74,13 +73,9 @@ impl Source for SimSession {
     /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
     /// since), when the snapshot and the current data are the same thing; the store
     /// keeps no history, so an older SCN is refused rather than answered wrongly.
-    fn scan(
-        &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        let Some(wanted) = request.as_of_scn else {
-            return self.scan_now(request, on_row);
+    fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        let Some(wanted) = scan.as_of_scn else {
+            return self.scan_now(scan, push);
         };
         // One read transaction: the SCN check and the rows see the same snapshot.
         let own_read = !self.in_transaction;
@@ -88,7 +83,7 @@ impl Source for SimSession {
             self.conn.execute_batch("BEGIN").map_err(sql_err)?;
         }
         let result = match self.scn() {
-            Ok(current) if wanted == current => self.scan_now(request, on_row),
+            Ok(current) if wanted == current => self.scan_now(scan, push),
             Ok(current) if wanted > current => Err(DbError::ora(
                 8181,
                 format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
@@ -118,90 +113,31 @@ impl SimSession {
         Ok(text.and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 
-    fn scan_now(
-        &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        let stored = self.stored(&request.owner, &request.table)?;
+    fn scan_now(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        let stored = self.stored(&scan.table.owner, &scan.table.table)?;
         let physical = |name: &String| {
             stored
                 .column(name)
                 .map(|c| c.physical.clone())
                 .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
         };
-        let selected: Vec<String> = request
-            .columns
-            .iter()
-            .map(physical)
-            .collect::<DbResult<_>>()?;
+        let selected: Vec<String> = scan.columns.iter().map(physical).collect::<DbResult<_>>()?;
         let mut sql = format!(
             "SELECT rid{}{} FROM {}",
             if selected.is_empty() { "" } else { ", " },
             selected.join(", "),
             stored.physical
         );
-        let mut binds: Vec<Option<Vec<u8>>> = Vec::new();
-        // Each order column as compared (left) with its bound placeholder (right).
-        let order_columns: Vec<(String, String)> = match &request.order {
-            ScanOrder::Columns(cols) => {
-                cols.iter()
-                    .map(|name| {
-                        stored.column(name).map(|c| c.compared("?")).ok_or_else(|| {
-                            DbError::ora(904, format!("\"{name}\": invalid identifier"))
-                        })
-                    })
-                    .collect::<DbResult<_>>()?
-            }
-            _ => Vec::new(),
-        };
-        let left: Vec<&str> = order_columns.iter().map(|(l, _)| l.as_str()).collect();
-        let right: Vec<&str> = order_columns.iter().map(|(_, r)| r.as_str()).collect();
-        match (&request.lower_bound, &request.order) {
-            (None, _) => {}
-            (Some(LowerBound::After(values)), ScanOrder::Columns(cols))
-                if values.len() == cols.len() =>
-            {
-                sql.push_str(&format!(
-                    " WHERE ({}) > ({})",
-                    left.join(", "),
-                    right.join(", ")
-                ));
-                for (col, value) in cols.iter().zip(values) {
-                    binds.push(self.encode_bound(&stored, col, value)?);
-                }
-            }
-            (Some(LowerBound::AtLeast(value)), ScanOrder::Columns(cols)) if cols.len() == 1 => {
-                sql.push_str(&format!(" WHERE {} >= {}", left[0], right[0]));
-                binds.push(self.encode_bound(&stored, &cols[0], value)?);
-            }
-            (Some(LowerBound::AfterRowId(rowid)), ScanOrder::RowId) => {
-                let rid: i64 = rowid
-                    .strip_prefix("SIMROWID")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
-                sql.push_str(&format!(" WHERE rid > {rid}"));
-            }
-            (Some(bound), order) => {
-                return Err(DbError::Unsupported(format!(
-                    "lower bound {bound:?} does not fit the order {order:?}"
-                )))
-            }
-        }
-        match &request.order {
-            ScanOrder::Unordered => {}
-            ScanOrder::RowId => sql.push_str(" ORDER BY rid"),
-            ScanOrder::Columns(_) => {
-                sql.push_str(&format!(" ORDER BY {}", left.join(", ")));
-            }
-        }
+        let (filter, binds) = self.range_sql(&stored, &scan.range)?;
+        sql.push_str(&filter);
         let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(binds.iter()))
             .map_err(sql_err)?;
         let width = selected.len();
-        let with_rowid = request.order == ScanOrder::RowId;
-        let mut values = Vec::with_capacity(width + 1);
+        let with_rowid = matches!(scan.range, ScanRange::RowId { .. });
+        let mut values = Vec::with_capacity(width);
+        let mut rowid = String::new();
         let mut count = 0u64;
         while let Some(row) = rows.next().map_err(sql_err)? {
             row_to_values(row, width, &mut values)
@@ -212,11 +148,93 @@ impl SimSession {
                 })?;
             if with_rowid {
                 let rid: i64 = row.get(0).map_err(sql_err)?;
-                values.push(Value::Text(format!("SIMROWID{rid:012}")));
+                rowid.clear();
+                rowid.push_str(&format!("SIMROWID{rid:012}"));
             }
-            on_row(&values).map_err(DbError::Aborted)?;
             count += 1;
+            let scanned = ScannedRow {
+                values: &values,
+                rowid: with_rowid.then_some(rowid.as_str()),
+            };
+            if push(scanned).is_break() {
+                break;
+            }
         }
         Ok(count)
+    }
+
+    /// The WHERE, ORDER BY and LIMIT of a read, with its binds.
+    fn range_sql(
+        &self,
+        stored: &StoredTable,
+        range: &ScanRange,
+    ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
+        let compared = |name: &String| {
+            stored
+                .column(name)
+                .map(|c| c.compared("?"))
+                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
+        };
+        let limit =
+            |n: Option<std::num::NonZeroU64>| n.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let mut binds = Vec::new();
+        let sql = match range {
+            ScanRange::All => String::new(),
+            ScanRange::RowId { after, limit: rows } => {
+                if stored.table.is_view() {
+                    return Err(DbError::ora(
+                        1446,
+                        "cannot select ROWID from, or sample, a view with DISTINCT, GROUP BY, etc. (the simulated backend treats every view as not key-preserved)",
+                    ));
+                }
+                let filter = match after {
+                    None => String::new(),
+                    Some(RowId(rowid)) => {
+                        let rid: i64 = rowid
+                            .strip_prefix("SIMROWID")
+                            .and_then(|n| n.parse().ok())
+                            .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
+                        format!(" WHERE rid > {rid}")
+                    }
+                };
+                format!("{filter} ORDER BY rid{}", limit(*rows))
+            }
+            ScanRange::FromValue { column, at_least } => {
+                let (left, right) = compared(column)?;
+                let filter = match at_least {
+                    None => String::new(),
+                    Some(value) => {
+                        binds.push(self.encode_bound(stored, column, value)?);
+                        format!(" WHERE {left} >= {right}")
+                    }
+                };
+                format!("{filter} ORDER BY {left}")
+            }
+            ScanRange::Keyset(range) => {
+                let pairs: Vec<(String, String)> =
+                    range.keys().iter().map(compared).collect::<DbResult<_>>()?;
+                let left: Vec<&str> = pairs.iter().map(|(l, _)| l.as_str()).collect();
+                let right: Vec<&str> = pairs.iter().map(|(_, r)| r.as_str()).collect();
+                let mut terms = Vec::new();
+                for (values, op) in [(range.lower(), ">"), (range.upper(), "<=")] {
+                    let Some(values) = values else { continue };
+                    terms.push(format!("({}) {op} ({})", left.join(", "), right.join(", ")));
+                    for (key, value) in range.keys().iter().zip(values) {
+                        binds.push(self.encode_bound(stored, key, value)?);
+                    }
+                }
+                let filter = if terms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", terms.join(" AND "))
+                };
+                format!(
+                    "{filter} ORDER BY {}{}",
+                    left.join(", "),
+                    limit(range.row_limit())
+                )
+            }
+        };
+        Ok((sql, binds))
     }
 }

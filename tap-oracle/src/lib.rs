@@ -3,7 +3,10 @@
 //! - [`run`]: the command line and its modes (`--about`, `--test`, `--discover`, sync).
 //! - [`settings`]: the declared settings table.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
-//! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
+//! - [`sync`]: the sync engine's entry: selected streams, parallel workers, one stdout.
+//! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
+//! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
+//! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
@@ -12,6 +15,9 @@ pub mod bookmark;
 pub mod convert;
 pub mod discover;
 pub mod error;
+mod plan;
+mod rows;
 pub mod run;
 pub mod settings;
+mod stream;
 pub mod sync;

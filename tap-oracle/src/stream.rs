@@ -1,0 +1,302 @@
+//! One stream's sync: its bookmark read from STATE, its FULL_TABLE pass or INCREMENTAL
+//! read, and the STATE that closes it. Lines go to the stream's own buffer and reach
+//! stdout only through [`Shared::publish`], so any STATE on stdout covers exactly the
+//! rows before it.
+
+use std::io::Write;
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+use db_boundary::{
+    scan_into, Backend, FetchTuning, KeyRange, RowId, Scan, ScanError, ScanRange, Source, TableRef,
+    Value,
+};
+use singer_core::metrics;
+use singer_core::writer::{MessageWriter, WriteError};
+
+use crate::bookmark::{self, StreamBookmark};
+use crate::error::TapError;
+use crate::plan::{KeyColumn, Replication, StreamPlan};
+use crate::rows::StreamRows;
+use crate::sync::{Shared, SyncOptions};
+
+pub(crate) fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Where a stream stands after a row: its tracked column values and its ROWID.
+#[derive(Debug, Clone)]
+pub(crate) struct Position {
+    pub values: Vec<Value>,
+    pub rowid: Option<String>,
+}
+
+/// One stream being synced.
+pub(crate) struct StreamRun<'s, W: Write> {
+    pub plan: &'s StreamPlan,
+    pub options: &'s SyncOptions,
+    shared: &'s Shared<W>,
+    pub local: MessageWriter<Vec<u8>>,
+    pub bookmark: StreamBookmark,
+    /// The table version RECORDs carry (FULL_TABLE).
+    pub version: Option<i64>,
+    pub rows: u64,
+    pub since_state: u64,
+    pub started: Instant,
+    pub last_progress: Instant,
+}
+
+/// Syncs one stream on its own session.
+pub(crate) fn sync_stream<W: Write>(
+    backend: &dyn Backend,
+    plan: &StreamPlan,
+    options: &SyncOptions,
+    shared: &Shared<W>,
+) -> Result<(), TapError> {
+    let mut source = backend.source()?;
+    let mut run = StreamRun::start(plan, options, shared)?;
+    match &plan.replication {
+        Replication::Incremental(key) => run.incremental(source.as_mut(), key)?,
+        _ => run.full_table(source.as_mut())?,
+    }
+    let elapsed = run.started.elapsed().as_secs_f64();
+    metrics::counter("record_count", run.rows, &plan.stream);
+    metrics::timer("sync_duration", elapsed, &plan.stream, "succeeded");
+    tracing::info!(stream = %plan.stream, rows = run.rows, seconds = elapsed, "stream synced");
+    Ok(())
+}
+
+impl<'s, W: Write> StreamRun<'s, W> {
+    /// Reads the stream's bookmark (starting over when the method changed) and writes
+    /// its SCHEMA to the stream's buffer.
+    fn start(
+        plan: &'s StreamPlan,
+        options: &'s SyncOptions,
+        shared: &'s Shared<W>,
+    ) -> Result<Self, TapError> {
+        let stored = shared.bookmark(&plan.stream);
+        let bookmark = StreamBookmark::from_map(&stored)
+            .map_err(|e| TapError::stream(&plan.stream, format!("state: {e}")))?
+            .for_method(plan.replication.method_name());
+        let mut local = MessageWriter::new(Vec::with_capacity(256 * 1024));
+        let bookmark_properties: Vec<String> = match &plan.replication {
+            Replication::Incremental(key) => vec![key.name.clone()],
+            _ => Vec::new(),
+        };
+        local.write_schema(
+            &plan.stream,
+            &plan.schema,
+            &plan.key_properties,
+            &bookmark_properties,
+        )?;
+        Ok(StreamRun {
+            plan,
+            options,
+            shared,
+            local,
+            bookmark,
+            version: None,
+            rows: 0,
+            since_state: 0,
+            started: Instant::now(),
+            last_progress: Instant::now(),
+        })
+    }
+
+    /// Hands the buffered lines to stdout and stores the bookmark; with `emit_state`,
+    /// writes the STATE after them.
+    pub fn publish(&mut self, emit_state: bool) -> Result<(), WriteError> {
+        let map = self.bookmark.to_map();
+        let id = self.plan.stream.as_str();
+        self.shared.publish(
+            &mut self.local,
+            |state| {
+                for (key, value) in map {
+                    state.set_bookmark_value(id, &key, value);
+                }
+            },
+            emit_state,
+        )
+    }
+
+    /// The first STATE of a stream: it is now `currently_syncing`.
+    fn publish_start(&mut self) -> Result<(), WriteError> {
+        self.shared.set_currently_syncing(&self.plan.stream);
+        self.publish(true)
+    }
+
+    /// Stores `position` as the stream's bookmark.
+    pub fn record_position(&mut self, position: &Position) {
+        let offset = self.options.source_offset;
+        match &self.plan.replication {
+            Replication::FullTableByKey(keys) => {
+                self.bookmark.last_pk_fetched = Some(
+                    keys.iter()
+                        .zip(&position.values)
+                        .map(|(k, v)| (k.name.clone(), bookmark::to_json(v, offset)))
+                        .collect(),
+                );
+            }
+            Replication::FullTableByRowId => {
+                self.bookmark.last_rowid = Some(position.rowid.clone().unwrap_or_default());
+            }
+            Replication::Incremental(key) => {
+                self.bookmark.replication_key = Some(key.name.clone());
+                self.bookmark.replication_key_value = position
+                    .values
+                    .first()
+                    .map(|v| bookmark::to_json(v, offset));
+            }
+        }
+    }
+
+    /// The value to bind for a bookmarked `json` of column `key`.
+    fn bound(&self, key: &KeyColumn, json: &serde_json::Value) -> Result<Value, TapError> {
+        bookmark::from_json(json, &key.oracle_type, self.options.source_offset)
+            .map_err(|e| TapError::stream(&self.plan.stream, e))
+    }
+
+    /// Positions in a row of the columns a position is made of.
+    fn tracked(&self) -> Vec<usize> {
+        match &self.plan.replication {
+            Replication::FullTableByKey(keys) => keys.iter().map(|k| k.position).collect(),
+            Replication::FullTableByRowId => Vec::new(),
+            Replication::Incremental(key) => vec![key.position],
+        }
+    }
+
+    /// Reads `range` into the stream; returns the last row's position (`None` when no
+    /// row came). On a failure the rows already read still go out, with no STATE.
+    fn read(
+        &mut self,
+        source: &mut dyn Source,
+        range: ScanRange,
+        as_of_scn: Option<u64>,
+    ) -> Result<(u64, Option<Position>), TapError> {
+        let scan = Scan {
+            table: TableRef {
+                owner: self.plan.owner.clone(),
+                table: self.plan.table.clone(),
+            },
+            columns: self.plan.columns.clone(),
+            range,
+            as_of_scn,
+            tuning: FetchTuning {
+                fetch_array_size: self.options.fetch_array_size,
+                prefetch_rows: self.options.prefetch_rows,
+            },
+        };
+        let tracked = self.tracked();
+        let mut rows = StreamRows::new(self, tracked);
+        let result = scan_into(source, &scan, &mut rows);
+        let (count, position) = (rows.rows, rows.position());
+        match result {
+            Ok(_) => Ok((count, position)),
+            Err(e) => {
+                let _ = self.shared.publish(&mut self.local, |_| {}, false);
+                Err(match e {
+                    ScanError::Database(e) => e.into(),
+                    ScanError::Stopped(e) => e.into(),
+                })
+            }
+        }
+    }
+
+    /// Where the FULL_TABLE pass starts: after the bookmarked key or ROWID, if any.
+    fn full_table_range(&self) -> Result<ScanRange, TapError> {
+        let id = &self.plan.stream;
+        Ok(match &self.plan.replication {
+            Replication::FullTableByKey(keys) => {
+                let names = keys.iter().map(|k| k.name.clone()).collect();
+                let range =
+                    KeyRange::new(names).map_err(|e| TapError::stream(id, e.to_string()))?;
+                match &self.bookmark.last_pk_fetched {
+                    None => ScanRange::Keyset(range),
+                    Some(last) => {
+                        let values = keys
+                            .iter()
+                            .map(|k| {
+                                let json = last.get(&k.name).ok_or_else(|| {
+                                    TapError::stream(
+                                        id,
+                                        format!("bookmark lacks key column {}", k.name),
+                                    )
+                                })?;
+                                self.bound(k, json)
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                        ScanRange::Keyset(
+                            range
+                                .after(values)
+                                .map_err(|e| TapError::stream(id, e.to_string()))?,
+                        )
+                    }
+                }
+            }
+            _ => ScanRange::RowId {
+                after: self.bookmark.last_rowid.clone().map(RowId),
+                limit: None,
+            },
+        })
+    }
+
+    /// One FULL_TABLE pass, resumed from the bookmark when a pass was unfinished.
+    fn full_table(&mut self, source: &mut dyn Source) -> Result<(), TapError> {
+        let resuming = self.bookmark.resuming();
+        let previous_version = self.bookmark.version;
+        let version = match (resuming, previous_version) {
+            (true, Some(v)) => v,
+            _ => Utc::now().timestamp_millis(),
+        };
+        if !resuming {
+            self.bookmark.clear_pass();
+        }
+        self.version = Some(version);
+        self.bookmark.version = Some(version);
+        self.bookmark.scn = match (self.options.use_flashback, resuming, self.bookmark.scn) {
+            (false, _, _) => None,
+            (true, true, Some(scn)) => Some(scn),
+            (true, _, _) => Some(source.current_scn()?),
+        };
+        tracing::info!(stream = %self.plan.stream, version, resuming, "FULL_TABLE sync");
+        self.publish_start()?;
+        if previous_version.is_none() && self.options.activate_version {
+            self.local
+                .write_activate_version(&self.plan.stream, version)?;
+        }
+        let range = self.full_table_range()?;
+        self.read(source, range, self.bookmark.scn)?;
+        // The pass is complete: clear the resume position, keep the version.
+        self.bookmark.clear_pass();
+        self.publish(false)?;
+        if self.options.activate_version {
+            self.local
+                .write_activate_version(&self.plan.stream, version)?;
+        }
+        self.publish(true)?;
+        Ok(())
+    }
+
+    /// One INCREMENTAL read from the bookmark (inclusive), keeping the last value read.
+    fn incremental(&mut self, source: &mut dyn Source, key: &KeyColumn) -> Result<(), TapError> {
+        let from = match (
+            &self.bookmark.replication_key,
+            &self.bookmark.replication_key_value,
+        ) {
+            (Some(k), Some(value)) if *k == key.name => Some(self.bound(key, value)?),
+            _ => None,
+        };
+        tracing::info!(stream = %self.plan.stream, key = %key.name, from = ?from.is_some(), "INCREMENTAL sync");
+        self.publish_start()?;
+        let range = ScanRange::FromValue {
+            column: key.name.clone(),
+            at_least: from,
+        };
+        let (_, position) = self.read(source, range, None)?;
+        if let Some(position) = position {
+            self.record_position(&position);
+        }
+        self.publish(true)?;
+        Ok(())
+    }
+}
