@@ -25,6 +25,11 @@ pub(crate) enum Replication {
     FullTableByKey(Vec<KeyColumn>),
     /// FULL_TABLE of a table without a key: passes ordered by ROWID.
     FullTableByRowId,
+    /// FULL_TABLE of a view without a key: one read in no order, no ROWID (refused on
+    /// views that are not key-preserved, ORA-01445/ORA-01446). An interrupted pass has
+    /// no position to resume from: the next run reads the view again under a new
+    /// version, and its ACTIVATE_VERSION retires the rows the interrupted pass sent.
+    FullTableOnePass,
     /// INCREMENTAL by this replication key (`>=` the bookmark).
     Incremental(KeyColumn),
 }
@@ -190,7 +195,9 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
             .iter()
             .filter_map(|k| key_column(entry, &columns, k).transpose())
             .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
+        if keys.is_empty() && entry.is_view() {
+            Replication::FullTableOnePass
+        } else if keys.is_empty() {
             Replication::FullTableByRowId
         } else {
             Replication::FullTableByKey(keys)

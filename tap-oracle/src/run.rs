@@ -2,6 +2,7 @@
 //! command line. Output goes to the `Write` it is given (stdout in the binary).
 
 use std::io::Write;
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use clap::Parser;
@@ -116,6 +117,8 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
             .to_owned(),
         use_flashback: config.get_bool("use_flashback").unwrap_or(false),
         fetch_array_size: positive("fetch_array_size", 1000)? as u32,
+        page_rows: NonZeroU64::new(positive("full_table_page_rows", 100_000)?)
+            .expect("checked positive"),
         prefetch_rows: config.get_u64("prefetch_rows").unwrap_or(1000) as u32,
         max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
         progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
 use db_boundary::{
-    scan_into, Backend, FetchTuning, KeyRange, RowId, Scan, ScanError, ScanRange, Source, TableRef,
-    Value,
+    scan_into, Backend, FetchTuning, KeyRange, KeyRangeError, RowId, Scan, ScanError, ScanRange,
+    Source, TableRef, Value,
 };
 use singer_core::metrics;
 use singer_core::writer::{MessageWriter, WriteError};
@@ -140,6 +140,8 @@ impl<'s, W: Write> StreamRun<'s, W> {
             Replication::FullTableByRowId => {
                 self.bookmark.last_rowid = Some(position.rowid.clone().unwrap_or_default());
             }
+            // No position to resume from: an interrupted pass starts over.
+            Replication::FullTableOnePass => {}
             Replication::Incremental(key) => {
                 self.bookmark.replication_key = Some(key.name.clone());
                 self.bookmark.replication_key_value = position
@@ -160,7 +162,7 @@ impl<'s, W: Write> StreamRun<'s, W> {
     fn tracked(&self) -> Vec<usize> {
         match &self.plan.replication {
             Replication::FullTableByKey(keys) => keys.iter().map(|k| k.position).collect(),
-            Replication::FullTableByRowId => Vec::new(),
+            Replication::FullTableByRowId | Replication::FullTableOnePass => Vec::new(),
             Replication::Incremental(key) => vec![key.position],
         }
     }
@@ -202,42 +204,75 @@ impl<'s, W: Write> StreamRun<'s, W> {
         }
     }
 
-    /// Where the FULL_TABLE pass starts: after the bookmarked key or ROWID, if any.
-    fn full_table_range(&self) -> Result<ScanRange, TapError> {
-        let id = &self.plan.stream;
+    /// The key values to resume after, from the bookmark.
+    fn bookmarked_key(&self, keys: &[KeyColumn]) -> Result<Option<Vec<Value>>, TapError> {
+        let Some(last) = &self.bookmark.last_pk_fetched else {
+            return Ok(None);
+        };
+        keys.iter()
+            .map(|k| {
+                let json = last.get(&k.name).ok_or_else(|| {
+                    TapError::stream(
+                        &self.plan.stream,
+                        format!("bookmark lacks key column {}", k.name),
+                    )
+                })?;
+                self.bound(k, json)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// The page after `after` (the start when `None`): a keyset page on the key, a
+    /// ROWID page without one, or the whole view in one unordered read.
+    fn page(&self, after: Option<Position>) -> Result<ScanRange, TapError> {
+        let limit = Some(self.options.page_rows);
         Ok(match &self.plan.replication {
             Replication::FullTableByKey(keys) => {
                 let names = keys.iter().map(|k| k.name.clone()).collect();
-                let range =
-                    KeyRange::new(names).map_err(|e| TapError::stream(id, e.to_string()))?;
-                match &self.bookmark.last_pk_fetched {
-                    None => ScanRange::Keyset(range),
-                    Some(last) => {
-                        let values = keys
-                            .iter()
-                            .map(|k| {
-                                let json = last.get(&k.name).ok_or_else(|| {
-                                    TapError::stream(
-                                        id,
-                                        format!("bookmark lacks key column {}", k.name),
-                                    )
-                                })?;
-                                self.bound(k, json)
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                        ScanRange::Keyset(
-                            range
-                                .after(values)
-                                .map_err(|e| TapError::stream(id, e.to_string()))?,
-                        )
-                    }
-                }
+                let shape = |e: KeyRangeError| TapError::stream(&self.plan.stream, e.to_string());
+                let range = KeyRange::new(names)
+                    .map_err(shape)?
+                    .limit(self.options.page_rows);
+                ScanRange::Keyset(match after {
+                    Some(position) => range.after(position.values).map_err(shape)?,
+                    None => range,
+                })
             }
-            _ => ScanRange::RowId {
-                after: self.bookmark.last_rowid.clone().map(RowId),
-                limit: None,
+            Replication::FullTableByRowId => ScanRange::RowId {
+                after: after.and_then(|p| p.rowid).map(RowId),
+                limit,
             },
+            Replication::FullTableOnePass => ScanRange::All,
+            Replication::Incremental(_) => unreachable!("FULL_TABLE only"),
         })
+    }
+
+    /// Reads the pass page by page from the bookmark until a page comes back short.
+    fn pages(&mut self, source: &mut dyn Source) -> Result<(), TapError> {
+        let mut after = match &self.plan.replication {
+            Replication::FullTableByKey(keys) => {
+                self.bookmarked_key(keys)?.map(|values| Position {
+                    values,
+                    rowid: None,
+                })
+            }
+            Replication::FullTableByRowId => self.bookmark.last_rowid.clone().map(|r| Position {
+                values: Vec::new(),
+                rowid: Some(r),
+            }),
+            _ => None,
+        };
+        loop {
+            let range = self.page(after.take())?;
+            let paged = !matches!(range, ScanRange::All);
+            let (rows, last) = self.read(source, range, self.bookmark.scn)?;
+            tracing::debug!(stream = %self.plan.stream, rows, "page read");
+            if !paged || rows < self.options.page_rows.get() {
+                return Ok(());
+            }
+            after = last;
+        }
     }
 
     /// One FULL_TABLE pass, resumed from the bookmark when a pass was unfinished.
@@ -264,8 +299,7 @@ impl<'s, W: Write> StreamRun<'s, W> {
             self.local
                 .write_activate_version(&self.plan.stream, version)?;
         }
-        let range = self.full_table_range()?;
-        self.read(source, range, self.bookmark.scn)?;
+        self.pages(source)?;
         // The pass is complete: clear the resume position, keep the version.
         self.bookmark.clear_pass();
         self.publish(false)?;

@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct SyncOptions {
     pub default_replication_method: String,
     pub use_flashback: bool,
     pub fetch_array_size: u32,
+    /// Rows per FULL_TABLE page (one keyset or ROWID query each).
+    pub page_rows: NonZeroU64,
     pub prefetch_rows: u32,
     pub max_parallel_streams: usize,
     pub progress_interval: Duration,
