@@ -19,8 +19,9 @@
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
 //! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions, so an older SCN fails with
-//!   [`DbError::Unsupported`] and a future one with ORA-08181.
+//!   latest; the store keeps no row versions (no undo), so an older SCN fails with
+//!   ORA-01555 (snapshot too old), or ORA-01466 when the table's DDL came after it,
+//!   and a future one with ORA-08181.
 
 pub mod codec;
 pub mod rules;

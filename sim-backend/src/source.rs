@@ -71,8 +71,10 @@ impl Source for SimSession {
     }
 
     /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
-    /// since), when the snapshot and the current data are the same thing; the store
-    /// keeps no history, so an older SCN is refused rather than answered wrongly.
+    /// since), when the snapshot and the current data are the same thing. The store
+    /// keeps no history, so an older SCN fails as Oracle's does past its undo
+    /// retention (ORA-01555), or after the table's DDL (ORA-01466); a future one with
+    /// ORA-08181; an external table refuses flashback (ORA-08188).
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         let Some(wanted) = scan.as_of_scn else {
             return self.scan_now(scan, push);
@@ -88,9 +90,7 @@ impl Source for SimSession {
                 8181,
                 format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
             )),
-            Ok(current) => Err(DbError::Unsupported(format!(
-                "the simulated backend keeps no history: SCN {wanted} is older than the latest commit (SCN {current})"
-            ))),
+            Ok(_) => self.too_old(scan, wanted),
             Err(e) => Err(e),
         };
         if own_read {
@@ -101,8 +101,24 @@ impl Source for SimSession {
 }
 
 impl SimSession {
+    /// Why a read as of an SCN older than the latest commit fails.
+    fn too_old(&self, scan: &Scan, wanted: u64) -> DbResult<u64> {
+        let stored = self.stored(&scan.table.owner, &scan.table.table)?;
+        Err(if stored.ddl_scn > wanted {
+            DbError::ora(
+                1466,
+                format!("unable to read data - table definition has changed (since SCN {wanted})"),
+            )
+        } else {
+            DbError::ora(
+                1555,
+                format!("snapshot too old: SCN {wanted} is older than the latest commit and the simulated backend keeps no undo"),
+            )
+        })
+    }
+
     /// The number of commits the store has seen: its system change number.
-    fn scn(&self) -> DbResult<u64> {
+    pub(crate) fn scn(&self) -> DbResult<u64> {
         let text: Option<String> = self
             .conn
             .query_row("SELECT value FROM sim_meta WHERE key = 'scn'", [], |r| {

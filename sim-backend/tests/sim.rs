@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::ops::ControlFlow;
 
 use db_boundary::{
-    scan_into, Backend, ColumnDef, DbError, DictionaryScope, FetchTuning, KeyRange, Scan,
-    ScanError, ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef, Value,
+    scan_into, Backend, ColumnDef, DictionaryScope, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef, Value,
 };
 use sim_backend::{SimBackend, SimOptions};
 use singer_core::oracle_type::OracleType;
@@ -223,8 +223,33 @@ fn flashback_reads_work_at_the_latest_scn_and_are_refused_before_it() {
             .map(|_| rows)
     };
     assert_eq!(scan_as_of(latest).unwrap(), 1);
-    assert!(matches!(scan_as_of(before), Err(DbError::Unsupported(_))));
+    // The store keeps no undo: an older SCN is "snapshot too old".
+    assert_eq!(scan_as_of(before).unwrap_err().ora_code(), Some(1555));
     assert_eq!(scan_as_of(latest + 1).unwrap_err().ora_code(), Some(8181));
+    // DDL moves the SCN on; a read as of an SCN before it: "table definition has changed".
+    let mut sink = backend.sink().unwrap();
+    sink.alter_table(
+        &TableName {
+            schema: Some("SIM_USER".into()),
+            name: "T".into(),
+        },
+        &db_boundary::AlterTable::AddColumn(ColumnDef {
+            name: "EXTRA".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: true,
+            check: None,
+        }),
+    )
+    .unwrap();
+    let error = source
+        .scan(&scan_of("T", ScanRange::All, Some(latest)), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1466), "{error}");
 }
 
 #[test]

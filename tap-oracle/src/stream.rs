@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
 use db_boundary::{
-    scan_into, Backend, FetchTuning, KeyRange, KeyRangeError, RowId, Scan, ScanError, ScanRange,
-    Source, TableRef, Value,
+    scan_into, Backend, DbError, FetchTuning, KeyRange, KeyRangeError, RowId, Scan, ScanError,
+    ScanRange, Source, TableRef, Value,
 };
 use singer_core::metrics;
 use singer_core::writer::{MessageWriter, WriteError};
@@ -44,6 +44,13 @@ pub(crate) struct StreamRun<'s, W: Write> {
     pub since_state: u64,
     pub started: Instant,
     pub last_progress: Instant,
+}
+
+/// Whether a flashback read failed because its SCN can no longer be read: past the undo
+/// retention (ORA-01555), not a valid SCN any more (ORA-08181), or before the table's
+/// DDL (ORA-01466). Resuming at that SCN would fail forever.
+fn snapshot_lost(e: &DbError) -> bool {
+    matches!(e.ora_code(), Some(1555 | 8181 | 1466))
 }
 
 /// Syncs one stream on its own session.
@@ -299,14 +306,40 @@ impl<'s, W: Write> StreamRun<'s, W> {
             self.local
                 .write_activate_version(&self.plan.stream, version)?;
         }
-        self.pages(source)?;
+        match self.pages(source) {
+            Err(TapError::Database(e)) if resuming && snapshot_lost(&e) => {
+                self.restart_pass(source, &e)?;
+                self.pages(source)?;
+            }
+            other => other?,
+        }
         // The pass is complete: clear the resume position, keep the version.
         self.bookmark.clear_pass();
         self.publish(false)?;
-        if self.options.activate_version {
+        if let (true, Some(version)) = (self.options.activate_version, self.version) {
             self.local
                 .write_activate_version(&self.plan.stream, version)?;
         }
+        self.publish(true)?;
+        Ok(())
+    }
+
+    /// Starts the pass over when the snapshot it resumed at is gone: a fresh SCN, a new
+    /// version (whose closing ACTIVATE_VERSION retires the rows sent under the old one).
+    fn restart_pass(&mut self, source: &mut dyn Source, cause: &DbError) -> Result<(), TapError> {
+        let version = Utc::now()
+            .timestamp_millis()
+            .max(self.version.unwrap_or(0) + 1);
+        tracing::warn!(
+            stream = %self.plan.stream,
+            old_scn = ?self.bookmark.scn,
+            new_version = version,
+            "the flashback snapshot this pass resumed at is gone ({cause}): the pass starts over from its first row at a fresh SCN under a new version; raise UNDO_RETENTION (or sync more often) to resume instead"
+        );
+        self.bookmark.clear_pass();
+        self.version = Some(version);
+        self.bookmark.version = Some(version);
+        self.bookmark.scn = Some(source.current_scn()?);
         self.publish(true)?;
         Ok(())
     }

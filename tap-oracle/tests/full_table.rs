@@ -123,3 +123,100 @@ fn keyless(f: &Fixture, table_type: &str) {
         .unwrap();
     insert_events(f, 0..10);
 }
+
+/// A pass resumed at a flashback SCN the database can no longer read (a commit came
+/// since, and the simulated backend keeps no undo: ORA-01555; or the table changed
+/// shape: ORA-01466) starts over at a fresh SCN under a new version, loudly, and its
+/// closing ACTIVATE_VERSION names the new version.
+#[test]
+fn a_lost_flashback_snapshot_restarts_the_pass_under_a_new_version() {
+    for ddl in [false, true] {
+        let f = Fixture::new();
+        events(&f, 10);
+        let config = f.config(json!({"use_flashback": true, "state_every_rows": 3}));
+        let (first, _) = sync(&f, &config, None);
+        let middle = first
+            .iter()
+            .position(|m| {
+                m["type"] == "STATE"
+                    && m["value"]["bookmarks"]["APP-EVENTS"]["last_pk_fetched"].is_object()
+            })
+            .unwrap();
+        let state = first[middle]["value"].clone();
+        let old_version = state["bookmarks"]["APP-EVENTS"]["version"]
+            .as_i64()
+            .unwrap();
+        let old_scn = state["bookmarks"]["APP-EVENTS"]["scn"].as_u64().unwrap();
+        if ddl {
+            use db_boundary::{AlterTable, Backend, ColumnDef, TableName};
+            let mut sink = f.backend.sink().unwrap();
+            sink.alter_table(
+                &TableName {
+                    schema: Some("APP".into()),
+                    name: "EVENTS".into(),
+                },
+                &AlterTable::AddColumn(ColumnDef {
+                    name: "EXTRA".into(),
+                    data_type: "NUMBER".parse().unwrap(),
+                    nullable: true,
+                    check: None,
+                }),
+            )
+            .unwrap();
+        } else {
+            insert_events(&f, 10..12);
+        }
+        let catalog = f.catalog(&config, json!({}));
+        let path = f.path("state.json");
+        std::fs::write(&path, state.to_string()).unwrap();
+        let out = run(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--state",
+            path.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let code = if ddl { "ORA-01466" } else { "ORA-01555" };
+        assert!(
+            stderr.contains("starts over") && stderr.contains(code),
+            "{stderr}"
+        );
+        let rest = messages(&out.stdout);
+        let expected = if ddl { 10 } else { 12 };
+        assert_eq!(keys(&rest).len(), expected, "the whole table again, once");
+        let activated: Vec<i64> = rest
+            .iter()
+            .filter(|m| m["type"] == "ACTIVATE_VERSION")
+            .map(|m| m["version"].as_i64().unwrap())
+            .collect();
+        assert_eq!(activated.len(), 1);
+        assert!(
+            activated[0] > old_version,
+            "a new version retires the old one's rows: {activated:?} {old_version} {rest:?}"
+        );
+        let versions: Vec<i64> = rest
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| m["version"].as_i64().unwrap())
+            .collect();
+        assert!(versions.iter().all(|v| *v == activated[0]));
+        let last = &rest.last().unwrap()["value"]["bookmarks"]["APP-EVENTS"];
+        assert_eq!(last["version"], json!(activated[0]));
+        let restarted = rest
+            .iter()
+            .find(|m| {
+                m["type"] == "STATE"
+                    && m["value"]["bookmarks"]["APP-EVENTS"]["version"] == json!(activated[0])
+            })
+            .unwrap();
+        assert!(
+            restarted["value"]["bookmarks"]["APP-EVENTS"]["scn"]
+                .as_u64()
+                .unwrap()
+                > old_scn
+        );
+    }
+}
