@@ -1,6 +1,6 @@
-//! Helpers the tap's end-to-end test files share: a simulated database in a temp dir,
-//! config and catalog files, running the real binary, reading its messages, and the
-//! EVENTS table (a composite key) most tests sync.
+//! Helpers the tap's end-to-end test files share: this crate's fixture over the shared
+//! `SimFixture`, running the real binary, reading its messages, and the EVENTS table (a
+//! composite key) most tests sync.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
@@ -9,60 +9,38 @@ use std::process::Command;
 use chrono::NaiveDate;
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
-use sim_backend::SimBackend;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
+use test_support::SimFixture;
 
 pub const TAP: &str = env!("CARGO_BIN_EXE_tap-oracle");
 
-pub struct Fixture {
-    pub dir: tempfile::TempDir,
-    pub backend: SimBackend,
+/// The shared simulated-database fixture with this file's default: a STATE every 100
+/// rows, so short tables still checkpoint mid-pass.
+pub struct Fixture(pub SimFixture);
+
+impl std::ops::Deref for Fixture {
+    type Target = SimFixture;
+    fn deref(&self) -> &SimFixture {
+        &self.0
+    }
 }
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = SimBackend::open(&dir.path().join("db")).unwrap();
-        Fixture { dir, backend }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        Fixture(SimFixture::new())
     }
 
     pub fn config(&self, extra: Json) -> PathBuf {
-        let mut config =
-            json!({"driver": "sim", "sim_path": self.path("db"), "state_every_rows": 100});
+        let mut config = json!({"state_every_rows": 100});
         for (k, v) in extra.as_object().unwrap() {
             config[k] = v.clone();
         }
-        let path = self.path("config.json");
-        std::fs::write(&path, config.to_string()).unwrap();
-        path
+        self.0.config(config)
     }
 
     /// Discovers and selects every stream, with per-stream metadata overrides.
     pub fn catalog(&self, config: &Path, overrides: Json) -> PathBuf {
-        let out = run(&["--config", config.to_str().unwrap(), "--discover"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut catalog: Json = serde_json::from_slice(&out.stdout).unwrap();
-        for stream in catalog["streams"].as_array_mut().unwrap() {
-            let id = stream["tap_stream_id"].as_str().unwrap().to_owned();
-            let meta = &mut stream["metadata"][0]["metadata"];
-            meta["selected"] = json!(true);
-            if let Some(extra) = overrides.get(&id) {
-                for (k, v) in extra.as_object().unwrap() {
-                    meta[k] = v.clone();
-                }
-            }
-        }
-        let path = self.path("catalog.json");
-        std::fs::write(&path, catalog.to_string()).unwrap();
-        path
+        self.0.catalog(Path::new(TAP), config, overrides)
     }
 }
 
