@@ -252,6 +252,17 @@ pub trait Source {
     /// The current system change number, to fix a flashback snapshot at a sync's start.
     fn current_scn(&mut self) -> DbResult<u64>;
 
+    /// Splits a table into `chunks` ranges of about equal row counts by its key (NTILE
+    /// over the key, read as of `as_of_scn`): the last key tuple of every range but the
+    /// last, ascending. Fewer come back when the table has fewer rows.
+    fn chunk_bounds(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>>;
+
     /// Pushes the rows of one read into `push` until it breaks, returning how many were
     /// pushed. Engines call [`scan_into`] with a [`RowSink`].
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64>;

@@ -3,7 +3,7 @@
 //! planned form, push rows until the sink breaks), and the current SCN with its
 //! fallbacks.
 
-use db_boundary::{DbError, DbResult, PushRow, Scan, ScannedRow, Value};
+use db_boundary::{DbError, DbResult, PushRow, Scan, ScannedRow, TableName, TableRef, Value};
 use oracle::sql_type::{OracleType as DriverType, ToSql};
 use oracle::SqlValue;
 
@@ -68,6 +68,54 @@ impl OracleSession {
             privilege: "EXECUTE on DBMS_FLASHBACK, or SELECT on V_$DATABASE".into(),
             reason: "no way to read the current SCN is open to this user".into(),
         })
+    }
+
+    pub(crate) fn read_chunk_bounds(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        let name = TableName {
+            schema: Some(table.owner.clone()),
+            name: table.table.clone(),
+        };
+        let statement = read_sql::chunk_bounds(&name, keys, chunks, as_of_scn)?;
+        let operation = if as_of_scn.is_some() {
+            Operation::Flashback
+        } else {
+            Operation::Other
+        };
+        let binds = statement
+            .binds
+            .iter()
+            .map(|b| Ok((b.name.as_str(), bindable(b)?)))
+            .collect::<DbResult<Vec<_>>>()?;
+        let refs: Vec<(&str, &dyn ToSql)> = binds.iter().map(|(n, b)| (*n, b.as_ref())).collect();
+        let rows = self
+            .conn
+            .query_named(&statement.sql, &refs)
+            .map_err(self.fail(operation))?;
+        let types: Vec<DriverType> = rows
+            .column_info()
+            .iter()
+            .map(|c| c.oracle_type().clone())
+            .collect();
+        let mut bounds = Vec::new();
+        for row in rows {
+            let row = row.map_err(self.fail(operation))?;
+            let values = row
+                .sql_values()
+                .iter()
+                .zip(&types)
+                .map(|(v, t)| value::fetch(v, t))
+                .collect::<DbResult<Vec<_>>>()?;
+            bounds.push(values);
+        }
+        // The last tile's bound is the table's last key: its chunk is left open above.
+        bounds.pop();
+        Ok(bounds)
     }
 
     pub(crate) fn read_scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {

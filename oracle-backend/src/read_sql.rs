@@ -268,6 +268,43 @@ pub fn scan(scan: &Scan) -> Result<Statement, DbError> {
     Ok(Statement { sql, binds, fetch })
 }
 
+/// The last key tuple of each of `chunks` NTILE ranges over the key, as of an SCN: one
+/// pass over the key's index (no table access), grouped by tile. `KEEP (DENSE_RANK
+/// LAST ...)` takes each key column from the tile's last row, so composite keys work.
+pub fn chunk_bounds(
+    table: &TableName,
+    keys: &[String],
+    chunks: u32,
+    scn: Option<u64>,
+) -> Result<Statement, DbError> {
+    let table = qualified(table)?;
+    let quoted: Vec<String> = keys
+        .iter()
+        .map(|k| quote_identifier(k))
+        .collect::<Result<_, _>>()?;
+    let order = quoted.join(", ");
+    let mut binds = Vec::new();
+    let mut bind = binder();
+    let n = bind(&mut binds, BindValue::Rows(u64::from(chunks)));
+    let as_of = match scn {
+        Some(scn) => format!(" AS OF SCN {}", bind(&mut binds, BindValue::Scn(scn))),
+        None => String::new(),
+    };
+    let fetch: Vec<Fetch> = quoted
+        .iter()
+        .map(|k| Fetch {
+            expression: format!("MAX({k}) KEEP (DENSE_RANK LAST ORDER BY {order})"),
+            fetch_as: FetchAs::ColumnType,
+        })
+        .collect();
+    let select: Vec<&str> = fetch.iter().map(|f| f.expression.as_str()).collect();
+    let sql = format!(
+        "SELECT {} FROM (SELECT {order}, NTILE({n}) OVER (ORDER BY {order}) AS TILE FROM {table}{as_of}) GROUP BY TILE ORDER BY TILE",
+        select.join(", ")
+    );
+    Ok(Statement { sql, binds, fetch })
+}
+
 /// The plan as reviewed text: SQL, then one line per bind and per fetched column.
 pub fn describe(statement: &Statement) -> String {
     let mut out = statement.sql.clone();
@@ -405,6 +442,20 @@ mod tests {
         for (title, range, scn) in cases {
             out.push_str(&format!("-- {title}\n{}\n\n", read(range, scn)));
         }
+        let bounds = chunk_bounds(
+            &TableName {
+                schema: Some("HR".into()),
+                name: "Mixed Case".into(),
+            },
+            &["ID".into(), "select".into()],
+            4,
+            Some(42),
+        )
+        .unwrap();
+        out.push_str(&format!(
+            "-- chunk bounds: NTILE(4) over a composite key, as of an SCN\n{}\n\n",
+            describe(&bounds)
+        ));
         for (sql, privilege) in CURRENT_SCN {
             out.push_str(&format!(
                 "-- current SCN (needs {privilege})\n{sql}\n  fetch 1 as Integer\n\n"

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use db_boundary::{
     AlterTable, DbError, DbResult, DictionaryScope, PushRow, RowFilter, Scan, ServerInfo, Sink,
-    Source, TableDef, TableName, Value,
+    Source, TableDef, TableName, TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -279,6 +279,16 @@ impl Source for OracleSession {
 
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         self.read_scan(scan, push)
+    }
+
+    fn chunk_bounds(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        self.read_chunk_bounds(table, keys, chunks, as_of_scn)
     }
 }
 

@@ -4,9 +4,11 @@
 use rusqlite::OptionalExtension;
 use singer_core::dictionary::DictionaryRows;
 
+use std::ops::ControlFlow;
+
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, PushRow, RowId, Scan, ScanRange, ScannedRow, ServerInfo,
-    Source,
+    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanRange,
+    ScannedRow, ServerInfo, Source, TableRef, Value,
 };
 
 use crate::session::*;
@@ -70,6 +72,35 @@ impl Source for SimSession {
         self.scn()
     }
 
+    fn chunk_bounds(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        if let Some(wanted) = as_of_scn {
+            let current = self.scn()?;
+            if wanted > current {
+                return Err(DbError::ora(
+                    8181,
+                    format!("specified number is not a valid system change number ({wanted})"),
+                ));
+            }
+            if wanted < current {
+                let probe = Scan {
+                    table: table.clone(),
+                    columns: Vec::new(),
+                    range: ScanRange::All,
+                    as_of_scn,
+                    tuning: FetchTuning::default(),
+                };
+                return self.too_old(&probe, wanted).map(|_| Vec::new());
+            }
+        }
+        self.chunk_bounds_now(table, keys, chunks)
+    }
+
     /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
     /// since), when the snapshot and the current data are the same thing. The store
     /// keeps no history, so an older SCN fails as Oracle's does past its undo
@@ -101,6 +132,63 @@ impl Source for SimSession {
 }
 
 impl SimSession {
+    /// NTILE over the key, as Oracle computes it: the first `rows % chunks` tiles hold
+    /// one row more; the bound of a tile is its last row's key.
+    fn chunk_bounds_now(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        let stored = self.stored(&table.owner, &table.table)?;
+        let total: i64 = self
+            .conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {}", stored.physical),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        let total = total.max(0) as u64;
+        let chunks = u64::from(chunks.max(1)).min(total.max(1));
+        let (base, extra) = (total / chunks, total % chunks);
+        // Row numbers (1-based) that end a tile, all but the last tile.
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for tile in 0..chunks.saturating_sub(1) {
+            at += base + u64::from(tile < extra);
+            ends.push(at);
+        }
+        let mut bounds = Vec::new();
+        if ends.is_empty() {
+            return Ok(bounds);
+        }
+        let scan = Scan {
+            table: table.clone(),
+            columns: keys.to_vec(),
+            range: ScanRange::Keyset(
+                KeyRange::new(keys.to_vec()).map_err(|e| DbError::Unsupported(e.to_string()))?,
+            ),
+            as_of_scn: None,
+            tuning: FetchTuning::default(),
+        };
+        let mut row_number = 0u64;
+        let mut next = ends.iter().peekable();
+        self.scan_now(&scan, &mut |row| {
+            row_number += 1;
+            if next.peek() == Some(&&row_number) {
+                next.next();
+                bounds.push(row.values.to_vec());
+            }
+            if next.peek().is_some() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })?;
+        Ok(bounds)
+    }
+
     /// Why a read as of an SCN older than the latest commit fails.
     fn too_old(&self, scan: &Scan, wanted: u64) -> DbResult<u64> {
         let stored = self.stored(&scan.table.owner, &scan.table.table)?;

@@ -39,9 +39,22 @@ pub struct StreamBookmark {
     /// FULL_TABLE with flashback: the SCN an unfinished pass reads as of.
     #[serde(default)]
     pub scn: Option<u64>,
+    /// FULL_TABLE in chunks: each chunk's key range and progress (`max_parallel_chunks`).
+    #[serde(default)]
+    pub chunks: Option<Vec<ChunkBookmark>>,
     /// Keys this version does not know, kept as they were.
     #[serde(skip)]
     pub other: Map<String, Json>,
+}
+
+/// One chunk of a chunked FULL_TABLE pass: the rows after `after` and through
+/// `through` (key values as RECORDs carry them; `None` is the table's start or end).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkBookmark {
+    /// The chunk's lower bound at first, then the key of its last row sent.
+    pub after: Option<Map<String, Json>>,
+    pub through: Option<Map<String, Json>>,
+    pub done: bool,
 }
 
 /// The keys [`StreamBookmark`] owns.
@@ -53,6 +66,7 @@ const KNOWN: &[&str] = &[
     "last_pk_fetched",
     "last_rowid",
     "scn",
+    "chunks",
 ];
 
 impl StreamBookmark {
@@ -69,7 +83,6 @@ impl StreamBookmark {
             ..StreamBookmark::default()
         };
         let field = |key: &str| known.get(key).filter(|v| !v.is_null());
-        let parse = |key: &str| -> Result<Option<Json>, String> { Ok(field(key).cloned()) };
         let text = |key: &str| -> Result<Option<String>, String> {
             match field(key) {
                 None => Ok(None),
@@ -79,7 +92,7 @@ impl StreamBookmark {
         };
         bookmark.last_replication_method = text("last_replication_method")?;
         bookmark.replication_key = text("replication_key")?;
-        bookmark.replication_key_value = parse("replication_key_value")?;
+        bookmark.replication_key_value = field("replication_key_value").cloned();
         bookmark.version = field("version").and_then(Json::as_i64);
         bookmark.last_pk_fetched = match field("last_pk_fetched") {
             None => None,
@@ -92,6 +105,13 @@ impl StreamBookmark {
         };
         bookmark.last_rowid = text("last_rowid")?;
         bookmark.scn = field("scn").and_then(Json::as_u64);
+        bookmark.chunks = match field("chunks") {
+            None => None,
+            Some(chunks) => Some(
+                serde_json::from_value(chunks.clone())
+                    .map_err(|e| format!("bookmark key chunks: {e}"))?,
+            ),
+        };
         Ok(bookmark)
     }
 
@@ -113,11 +133,12 @@ impl StreamBookmark {
         self.last_pk_fetched = None;
         self.last_rowid = None;
         self.scn = None;
+        self.chunks = None;
     }
 
     /// Whether an unfinished FULL_TABLE pass is recorded.
     pub fn resuming(&self) -> bool {
-        self.last_pk_fetched.is_some() || self.last_rowid.is_some()
+        self.last_pk_fetched.is_some() || self.last_rowid.is_some() || self.chunks.is_some()
     }
 
     /// The bookmark a stream starts from under `method`: a different method than the
@@ -254,7 +275,7 @@ mod tests {
         assert_eq!(bookmark.scn, Some(9));
         assert_eq!(
             Json::Object(bookmark.to_map()).to_string(),
-            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"custom":1}"#
+            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"chunks":null,"custom":1}"#
         );
         let switched = bookmark.for_method("INCREMENTAL");
         assert_eq!(switched.version, None);

@@ -6,12 +6,14 @@
 //! - [`sync`]: the sync engine's entry: selected streams, parallel workers, one stdout.
 //! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
 //! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
+//! - `chunks`: a keyed FULL_TABLE pass in key ranges read by several sessions at once.
 //! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
 
 pub mod bookmark;
+mod chunks;
 pub mod convert;
 pub mod discover;
 pub mod error;

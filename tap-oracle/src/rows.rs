@@ -12,7 +12,7 @@ use crate::convert::RowEncoder;
 use crate::stream::{now_text, Position, StreamRun};
 
 /// Feeds one scan's rows into a [`StreamRun`].
-pub(crate) struct StreamRows<'r, 's, W: Write> {
+pub(crate) struct StreamRows<'r, 's, W: Write + Send> {
     pub run: &'r mut StreamRun<'s, W>,
     encoder: RowEncoder,
     /// Positions in the row of the columns that make up the stream's position.
@@ -25,7 +25,7 @@ pub(crate) struct StreamRows<'r, 's, W: Write> {
     time_extracted: String,
 }
 
-impl<'r, 's, W: Write> StreamRows<'r, 's, W> {
+impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
     pub fn new(run: &'r mut StreamRun<'s, W>, tracked: Vec<usize>) -> Self {
         let plan = run.plan;
         let encoder = RowEncoder::new(
@@ -57,7 +57,7 @@ impl<'r, 's, W: Write> StreamRows<'r, 's, W> {
     }
 }
 
-impl<W: Write> RowSink for StreamRows<'_, '_, W> {
+impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
     type Error = WriteError;
 
     fn row(&mut self, row: ScannedRow<'_>) -> Result<(), WriteError> {
@@ -88,8 +88,7 @@ impl<W: Write> RowSink for StreamRows<'_, '_, W> {
             let position = self.position().expect("a row was read");
             let run = &mut *self.run;
             run.since_state = 0;
-            run.record_position(&position);
-            run.publish(true)?;
+            run.publish_at(Some(&position), true)?;
             self.time_extracted = now_text();
         }
         self.run.progress();
@@ -97,7 +96,7 @@ impl<W: Write> RowSink for StreamRows<'_, '_, W> {
     }
 }
 
-impl<W: Write> StreamRun<'_, W> {
+impl<W: Write + Send> StreamRun<'_, W> {
     /// Logs rows and rows/s every `progress_interval`.
     fn progress(&mut self) {
         if self.rows.is_multiple_of(1024)

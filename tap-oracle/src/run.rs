@@ -121,6 +121,7 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
             .expect("checked positive"),
         prefetch_rows: config.get_u64("prefetch_rows").unwrap_or(1000) as u32,
         max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
+        max_parallel_chunks: positive("max_parallel_chunks", 1)?.min(1024) as usize,
         progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),
     })
 }

@@ -4,6 +4,7 @@
 //! rows before it.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
@@ -35,7 +36,7 @@ pub(crate) struct Position {
 pub(crate) struct StreamRun<'s, W: Write> {
     pub plan: &'s StreamPlan,
     pub options: &'s SyncOptions,
-    shared: &'s Shared<W>,
+    pub shared: &'s Shared<W>,
     pub local: MessageWriter<Vec<u8>>,
     pub bookmark: StreamBookmark,
     /// The table version RECORDs carry (FULL_TABLE).
@@ -44,6 +45,19 @@ pub(crate) struct StreamRun<'s, W: Write> {
     pub since_state: u64,
     pub started: Instant,
     pub last_progress: Instant,
+    /// In a chunked pass: the chunk this worker reads and the pass's shared bookmark.
+    pub chunk: Option<(usize, &'s Mutex<StreamBookmark>)>,
+}
+
+/// Writes a stream's bookmark map into the state.
+fn store(
+    state: &mut singer_core::state::State,
+    id: &str,
+    map: serde_json::Map<String, serde_json::Value>,
+) {
+    for (key, value) in map {
+        state.set_bookmark_value(id, &key, value);
+    }
 }
 
 /// Whether a flashback read failed because its SCN can no longer be read: past the undo
@@ -54,7 +68,7 @@ fn snapshot_lost(e: &DbError) -> bool {
 }
 
 /// Syncs one stream on its own session.
-pub(crate) fn sync_stream<W: Write>(
+pub(crate) fn sync_stream<W: Write + Send>(
     backend: &dyn Backend,
     plan: &StreamPlan,
     options: &SyncOptions,
@@ -64,7 +78,7 @@ pub(crate) fn sync_stream<W: Write>(
     let mut run = StreamRun::start(plan, options, shared)?;
     match &plan.replication {
         Replication::Incremental(key) => run.incremental(source.as_mut(), key)?,
-        _ => run.full_table(source.as_mut())?,
+        _ => run.full_table(backend, source.as_mut())?,
     }
     let elapsed = run.started.elapsed().as_secs_f64();
     metrics::counter("record_count", run.rows, &plan.stream);
@@ -73,7 +87,7 @@ pub(crate) fn sync_stream<W: Write>(
     Ok(())
 }
 
-impl<'s, W: Write> StreamRun<'s, W> {
+impl<'s, W: Write + Send> StreamRun<'s, W> {
     /// Reads the stream's bookmark (starting over when the method changed) and writes
     /// its SCHEMA to the stream's buffer.
     fn start(
@@ -107,23 +121,59 @@ impl<'s, W: Write> StreamRun<'s, W> {
             since_state: 0,
             started: Instant::now(),
             last_progress: Instant::now(),
+            chunk: None,
         })
     }
 
     /// Hands the buffered lines to stdout and stores the bookmark; with `emit_state`,
     /// writes the STATE after them.
     pub fn publish(&mut self, emit_state: bool) -> Result<(), WriteError> {
-        let map = self.bookmark.to_map();
+        self.publish_at(None, emit_state)
+    }
+
+    /// [`Self::publish`], first moving the bookmark to `position`. In a chunked pass the
+    /// chunk's progress changes under the writer's lock, after this worker's rows went
+    /// out, so no STATE (of any worker) covers rows still in a buffer.
+    pub fn publish_at(
+        &mut self,
+        position: Option<&Position>,
+        emit_state: bool,
+    ) -> Result<(), WriteError> {
         let id = self.plan.stream.as_str();
+        let Some((index, pass)) = self.chunk else {
+            if let Some(position) = position {
+                self.record_position(position);
+            }
+            let map = self.bookmark.to_map();
+            return self
+                .shared
+                .publish(&mut self.local, |state| store(state, id, map), emit_state);
+        };
+        let after = position.map(|p| self.key_json(&p.values));
         self.shared.publish(
             &mut self.local,
             |state| {
-                for (key, value) in map {
-                    state.set_bookmark_value(id, &key, value);
+                let mut pass = pass.lock().unwrap_or_else(|e| e.into_inner());
+                if let (Some(after), Some(chunks)) = (after, pass.chunks.as_mut()) {
+                    chunks[index].after = Some(after);
                 }
+                store(state, id, pass.to_map());
             },
             emit_state,
         )
+    }
+
+    /// Key values as a `last_pk_fetched`-style map.
+    pub fn key_json(&self, values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
+        let offset = self.options.source_offset;
+        match &self.plan.replication {
+            Replication::FullTableByKey(keys) => keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| (k.name.clone(), bookmark::to_json(v, offset)))
+                .collect(),
+            _ => serde_json::Map::new(),
+        }
     }
 
     /// The first STATE of a stream: it is now `currently_syncing`.
@@ -136,13 +186,8 @@ impl<'s, W: Write> StreamRun<'s, W> {
     pub fn record_position(&mut self, position: &Position) {
         let offset = self.options.source_offset;
         match &self.plan.replication {
-            Replication::FullTableByKey(keys) => {
-                self.bookmark.last_pk_fetched = Some(
-                    keys.iter()
-                        .zip(&position.values)
-                        .map(|(k, v)| (k.name.clone(), bookmark::to_json(v, offset)))
-                        .collect(),
-                );
+            Replication::FullTableByKey(_) => {
+                self.bookmark.last_pk_fetched = Some(self.key_json(&position.values));
             }
             Replication::FullTableByRowId => {
                 self.bookmark.last_rowid = Some(position.rowid.clone().unwrap_or_default());
@@ -160,7 +205,7 @@ impl<'s, W: Write> StreamRun<'s, W> {
     }
 
     /// The value to bind for a bookmarked `json` of column `key`.
-    fn bound(&self, key: &KeyColumn, json: &serde_json::Value) -> Result<Value, TapError> {
+    pub fn bound(&self, key: &KeyColumn, json: &serde_json::Value) -> Result<Value, TapError> {
         bookmark::from_json(json, &key.oracle_type, self.options.source_offset)
             .map_err(|e| TapError::stream(&self.plan.stream, e))
     }
@@ -176,7 +221,7 @@ impl<'s, W: Write> StreamRun<'s, W> {
 
     /// Reads `range` into the stream; returns the last row's position (`None` when no
     /// row came). On a failure the rows already read still go out, with no STATE.
-    fn read(
+    pub fn read(
         &mut self,
         source: &mut dyn Source,
         range: ScanRange,
@@ -283,7 +328,11 @@ impl<'s, W: Write> StreamRun<'s, W> {
     }
 
     /// One FULL_TABLE pass, resumed from the bookmark when a pass was unfinished.
-    fn full_table(&mut self, source: &mut dyn Source) -> Result<(), TapError> {
+    fn full_table(
+        &mut self,
+        backend: &dyn Backend,
+        source: &mut dyn Source,
+    ) -> Result<(), TapError> {
         let resuming = self.bookmark.resuming();
         let previous_version = self.bookmark.version;
         let version = match (resuming, previous_version) {
@@ -295,7 +344,9 @@ impl<'s, W: Write> StreamRun<'s, W> {
         }
         self.version = Some(version);
         self.bookmark.version = Some(version);
-        self.bookmark.scn = match (self.options.use_flashback, resuming, self.bookmark.scn) {
+        // Chunks read on several sessions are one snapshot only AS OF one SCN.
+        let as_of = self.options.use_flashback || self.chunked_mode();
+        self.bookmark.scn = match (as_of, resuming, self.bookmark.scn) {
             (false, _, _) => None,
             (true, true, Some(scn)) => Some(scn),
             (true, _, _) => Some(source.current_scn()?),
@@ -306,10 +357,10 @@ impl<'s, W: Write> StreamRun<'s, W> {
             self.local
                 .write_activate_version(&self.plan.stream, version)?;
         }
-        match self.pages(source) {
+        match self.pass(backend, source) {
             Err(TapError::Database(e)) if resuming && snapshot_lost(&e) => {
                 self.restart_pass(source, &e)?;
-                self.pages(source)?;
+                self.pass(backend, source)?;
             }
             other => other?,
         }
@@ -322,6 +373,23 @@ impl<'s, W: Write> StreamRun<'s, W> {
         }
         self.publish(true)?;
         Ok(())
+    }
+
+    /// Reads the pass: in chunks on several sessions when asked and the table has a key,
+    /// else page by page on this session.
+    fn pass(&mut self, backend: &dyn Backend, source: &mut dyn Source) -> Result<(), TapError> {
+        match &self.plan.replication {
+            Replication::FullTableByKey(keys) if self.chunked_mode() => {
+                self.chunked(backend, source, &keys.clone())
+            }
+            _ => self.pages(source),
+        }
+    }
+
+    /// Whether this stream's FULL_TABLE passes are chunked.
+    fn chunked_mode(&self) -> bool {
+        self.options.max_parallel_chunks > 1
+            && matches!(self.plan.replication, Replication::FullTableByKey(_))
     }
 
     /// Starts the pass over when the snapshot it resumed at is gone: a fresh SCN, a new

@@ -39,6 +39,8 @@ pub struct SyncOptions {
     pub page_rows: NonZeroU64,
     pub prefetch_rows: u32,
     pub max_parallel_streams: usize,
+    /// Sessions reading one keyed FULL_TABLE stream's chunks at once (1: no chunks).
+    pub max_parallel_chunks: usize,
     pub progress_interval: Duration,
 }
 
