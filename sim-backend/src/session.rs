@@ -46,6 +46,16 @@ impl SimSession {
         .transpose()
     }
 
+    /// Whether the session user holds a system privilege.
+    pub(crate) fn holds(&self, privilege: &str) -> bool {
+        self.options.privileges.iter().any(|p| p == privilege)
+    }
+
+    /// Whether the user may read `owner`'s tables: its own, or any with SELECT ANY TABLE.
+    pub(crate) fn may_read(&self, owner: &str) -> bool {
+        owner == self.options.user || self.holds("SELECT ANY TABLE")
+    }
+
     pub(crate) fn stored(&self, owner: &str, table: &str) -> DbResult<StoredTable> {
         self.stored_opt(owner, table)?.ok_or_else(|| {
             DbError::ora(

@@ -41,6 +41,15 @@ impl Sink for SimSession {
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
         let owner = self.schema_of(&def.name);
+        if owner == self.options.user && !self.holds("CREATE TABLE") {
+            return Err(DbError::ora(
+                1031,
+                format!(
+                    "insufficient privileges: creating \"{owner}\".\"{}\" needs CREATE TABLE",
+                    def.name.name
+                ),
+            ));
+        }
         let table = TableRow {
             owner: owner.clone(),
             table_name: def.name.name.clone(),

@@ -47,7 +47,9 @@ impl Source for SimSession {
                     message: format!("corrupt simulated table definition: {e}"),
                 })?;
             let (owner, table) = (&stored.table.owner, &stored.table.table_name);
-            let admitted = (scope.schemas.is_empty() || scope.schemas.contains(owner))
+            // ALL_TABLES lists only the tables the user may read.
+            let admitted = self.may_read(owner)
+                && (scope.schemas.is_empty() || scope.schemas.contains(owner))
                 && (scope.include.is_empty()
                     || scope
                         .include
@@ -79,6 +81,7 @@ impl Source for SimSession {
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
+        self.may_scan(table, as_of_scn.is_some())?;
         if let Some(wanted) = as_of_scn {
             let current = self.scn()?;
             if wanted > current {
@@ -107,6 +110,7 @@ impl Source for SimSession {
     /// retention (ORA-01555), or after the table's DDL (ORA-01466); a future one with
     /// ORA-08181; an external table refuses flashback (ORA-08188).
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
         let Some(wanted) = scan.as_of_scn else {
             return self.scan_now(scan, push);
         };
@@ -132,6 +136,31 @@ impl Source for SimSession {
 }
 
 impl SimSession {
+    /// The privileges a read needs: SELECT on another user's table (else ORA-00942, as
+    /// Oracle does not say that a table the user cannot read exists), and for `AS OF
+    /// SCN` FLASHBACK on it (ORA-01031).
+    fn may_scan(&self, table: &TableRef, as_of: bool) -> DbResult<()> {
+        if !self.may_read(&table.owner) {
+            return Err(DbError::ora(
+                942,
+                format!(
+                    "table or view \"{}\".\"{}\" does not exist",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        if as_of && table.owner != self.options.user && !self.holds("FLASHBACK ANY TABLE") {
+            return Err(DbError::ora(
+                1031,
+                format!(
+                    "insufficient privileges: AS OF SCN on \"{}\".\"{}\" needs FLASHBACK ANY TABLE (or FLASHBACK on the table)",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// NTILE over the key, as Oracle computes it: the first `rows % chunks` tiles hold
     /// one row more; the bound of a tile is its last row's key.
     fn chunk_bounds_now(

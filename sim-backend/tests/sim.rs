@@ -463,7 +463,33 @@ fn usage_errors_exit_1_with_a_message() {
     let out = Command::new(SIM_ADMIN).arg("nonsense").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sim-admin"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sim-admin --help lists them"), "{stderr}");
+    assert!(
+        stderr.contains("sim-admin seed <sim_dir> <seed_dir>"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_prints_every_command_and_exits_0() {
+    for flag in ["--help", "-h", "help"] {
+        let out = Command::new(SIM_ADMIN).arg(flag).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(out.stderr.is_empty(), "{flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for command in [
+            "seed <sim_dir>",
+            "dump <sim_dir>",
+            "generate <sim_dir>",
+            "hold <sim_dir>",
+        ] {
+            assert!(
+                text.contains(&format!("sim-admin {command}")),
+                "{flag}: {text}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! - [`run`]: the command line and its modes (`--about`, `--test`, `--discover`, sync).
 //! - [`settings`]: the declared settings table.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
+//! - [`filter_hint`]: filters that admit no table, and the names they may have meant.
 //! - [`sync`]: the sync engine's entry: selected streams, parallel workers, one stdout.
 //! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
 //! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
@@ -17,6 +18,7 @@ mod chunks;
 pub mod convert;
 pub mod discover;
 pub mod error;
+pub mod filter_hint;
 mod plan;
 mod rows;
 pub mod run;

@@ -36,15 +36,15 @@ impl Write for SharedOut {
 }
 
 impl SharedOut {
-    /// The `value` of every STATE written so far, as compact JSON text.
+    /// Every state value written so far (a bare value per line), as compact JSON text.
     fn states(&self) -> Vec<String> {
         String::from_utf8(self.0.borrow().clone())
             .unwrap()
             .lines()
             .map(|l| {
-                let message: Json = serde_json::from_str(l).unwrap();
-                assert_eq!(message["type"], "STATE");
-                message["value"].to_string()
+                let value: Json = serde_json::from_str(l).unwrap();
+                assert!(value.get("type").is_none(), "a wrapped STATE: {l}");
+                value.to_string()
             })
             .collect()
     }

@@ -78,7 +78,11 @@ pub enum EmitError {
     Io(#[source] io::Error),
 }
 
-/// Writes STATE messages, one JSON object per line, flushed at each one.
+/// Writes each confirmed state, one JSON value per line, flushed at each one.
+///
+/// A line is the state *value* itself (`{"bookmarks":...}`), not a STATE message, as
+/// Singer targets write it: Meltano stores every stdout line of a target verbatim as the
+/// job's state and hands it to the tap's `--state` on the next run.
 #[derive(Debug)]
 pub struct StateWriter<W: Write> {
     out: W,
@@ -90,12 +94,11 @@ impl<W: Write> StateWriter<W> {
         StateWriter { out, written: 0 }
     }
 
-    /// Writes one STATE and flushes, so Meltano saves it at once.
+    /// Writes one state value and flushes, so Meltano saves it at once.
     pub fn emit(&mut self, value: &RawValue) -> Result<(), EmitError> {
         let result = (|| {
-            self.out.write_all(b"{\"type\":\"STATE\",\"value\":")?;
             self.out.write_all(value.get().as_bytes())?;
-            self.out.write_all(b"}\n")?;
+            self.out.write_all(b"\n")?;
             self.out.flush()
         })();
         result.map_err(|e| {
@@ -147,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn states_are_written_as_single_lines() {
+    fn states_are_written_as_bare_values_one_per_line() {
         let mut writer = StateWriter::new(Vec::new());
         writer
             .emit(&raw(r#"{"bookmarks":{"S":{"k":12345678901234567890.5}}}"#))
@@ -155,7 +158,7 @@ mod tests {
         assert_eq!(writer.written(), 1);
         assert_eq!(
             String::from_utf8(writer.into_inner()).unwrap(),
-            "{\"type\":\"STATE\",\"value\":{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}}\n"
+            "{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}\n"
         );
     }
 
