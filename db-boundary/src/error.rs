@@ -40,9 +40,6 @@ pub enum DbError {
         /// The column the message names, when it names one (see [`DbError::row_rejected`]).
         column: Option<String>,
     },
-    /// The row callback of a scan asked to stop (for example, stdout closed).
-    #[error("the scan was stopped by its consumer: {0}")]
-    Aborted(Box<dyn std::error::Error + Send + Sync>),
     /// The request cannot be served by this backend or server version.
     #[error("not supported: {0}")]
     Unsupported(String),

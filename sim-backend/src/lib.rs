@@ -19,8 +19,9 @@
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
 //! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions, so an older SCN fails with
-//!   [`DbError::Unsupported`] and a future one with ORA-08181.
+//!   latest; the store keeps no row versions (no undo), so an older SCN fails with
+//!   ORA-01555 (snapshot too old), or ORA-01466 when the table's DDL came after it,
+//!   and a future one with ORA-08181.
 
 pub mod codec;
 pub mod rules;
@@ -42,7 +43,8 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows};
 
 use db_boundary::{
-    Backend, CheckReport, DbError, DbResult, ScanOrder, ScanRequest, Sink, Source, TableName, Value,
+    scan_into, Backend, CheckReport, DbError, DbResult, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, Sink, Source, TableName, TableRef, Value,
 };
 
 pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
@@ -277,29 +279,36 @@ impl SimBackend {
         let mut session = self.session()?;
         let stored = session.stored(owner, table)?;
         let key = stored.primary_key();
-        let request = ScanRequest {
-            owner: owner.to_owned(),
-            table: table.to_owned(),
+        let range = match KeyRange::new(key) {
+            Ok(keyset) => ScanRange::Keyset(keyset),
+            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) => ScanRange::RowId {
+                after: None,
+                limit: None,
+            },
+        };
+        let scan = Scan {
+            table: TableRef {
+                owner: owner.to_owned(),
+                table: table.to_owned(),
+            },
             columns: stored
                 .columns
                 .iter()
                 .map(|c| c.row.column_name.clone())
                 .collect(),
-            order: if key.is_empty() {
-                ScanOrder::RowId
-            } else {
-                ScanOrder::Columns(key.clone())
-            },
-            lower_bound: None,
+            range,
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut rows = Vec::new();
-        let width = request.columns.len();
-        session.scan(&request, &mut |row| {
-            rows.push(row[..width].to_vec());
-            Ok(())
+        scan_into(&mut session, &scan, &mut |row: ScannedRow<'_>| {
+            rows.push(row.values.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            ScanError::Database(e) => e,
+            ScanError::Stopped(never) => match never {},
         })?;
         Ok(rows)
     }

@@ -81,8 +81,13 @@ impl SimSession {
         })
     }
 
+    /// Stores a table's definition; the DDL's own commit gets the next SCN.
     pub(crate) fn save(&self, stored: &StoredTable) -> DbResult<()> {
-        let text = serde_json::to_string(stored).expect("definition serializes");
+        let stored = StoredTable {
+            ddl_scn: self.scn()? + 1,
+            ..stored.clone()
+        };
+        let text = serde_json::to_string(&stored).expect("definition serializes");
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO sim_tables (owner, table_name, definition) VALUES (?1, ?2, ?3)",
@@ -195,6 +200,7 @@ impl SimSession {
             .map_err(sql_err)?;
         let stored = StoredTable {
             next_column: stored_columns.len() as u32,
+            ddl_scn: 0,
             table,
             columns: stored_columns,
             constraints,
