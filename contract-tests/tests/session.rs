@@ -56,21 +56,24 @@ fn session_context_is_set_on_both_sides_and_leaves_transactions_alone(db: &Db) {
     source
         .set_context(&SessionContext::new(SessionRole::Tap, "discover", &run_id))
         .unwrap();
-    let request = db_boundary::ScanRequest {
-        owner: db.schema.clone(),
-        table: table.name.clone(),
+    let request = db_boundary::Scan {
+        table: db_boundary::TableRef {
+            owner: db.schema.clone(),
+            table: table.name.clone(),
+        },
         columns: vec!["ID".into()],
-        order: db_boundary::ScanOrder::Columns(vec!["ID".into()]),
-        lower_bound: None,
+        range: db_boundary::ScanRange::All,
         as_of_scn: None,
-        fetch_array_size: 10,
-        prefetch_rows: 10,
+        tuning: db_boundary::FetchTuning {
+            fetch_array_size: 10,
+            prefetch_rows: 10,
+        },
     };
     let mut rows = Vec::new();
     source
         .scan(&request, &mut |row| {
-            rows.push(row[0].clone());
-            Ok(())
+            rows.push(row.values[0].clone());
+            std::ops::ControlFlow::Continue(())
         })
         .unwrap();
     assert_eq!(rows, [Value::Number("2".into())]);

@@ -19,7 +19,8 @@ pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
 pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
 pub use source::{
-    DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,
+    scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushRow, RowId, RowSink,
+    Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern, TableRef,
 };
 pub use value::Value;
 

@@ -43,7 +43,7 @@ pub fn classify(
         {
             let privilege = match operation {
                 Operation::ReadDictionary => "SELECT on the ALL_* dictionary views (SELECT_CATALOG_ROLE or SELECT ANY DICTIONARY)",
-                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE) and EXECUTE on DBMS_FLASHBACK",
+                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE)",
                 Operation::CreateTable => "CREATE TABLE (and quota on the target tablespace)",
                 _ => "a missing privilege",
             };

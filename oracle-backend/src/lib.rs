@@ -6,6 +6,8 @@
 //! - `error`: ORA-/DPI- codes to errors a user can act on.
 //! - [`sql`]: every statement, pure and snapshot-tested (public for its snapshots'
 //!   readers and the contract suite; it holds no driver type).
+//! - [`read_sql`]: the tap's reads as plans (SQL text, bind plan, fetch plan), pure and
+//!   snapshot-tested; `read` executes them.
 //! - `value`: driver values to and from [`db_boundary::Value`].
 //! - `session`: one pooled connection implementing `Source` and `Sink`.
 //!
@@ -14,6 +16,8 @@
 //! `db-connect` depends on it, so the engines cannot reach the driver.
 
 mod error;
+mod read;
+pub mod read_sql;
 mod session;
 mod settings;
 pub mod sql;

@@ -22,8 +22,9 @@
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
 //! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions, so an older SCN fails with
-//!   [`DbError::Unsupported`] and a future one with ORA-08181.
+//!   latest; the store keeps no row versions (no undo), so an older SCN fails with
+//!   ORA-01555 (snapshot too old), or ORA-01466 when the table's DDL came after it,
+//!   and a future one with ORA-08181.
 
 pub mod codec;
 mod context;
@@ -47,7 +48,8 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows};
 
 use db_boundary::{
-    Backend, CheckReport, DbError, DbResult, ScanOrder, ScanRequest, Sink, Source, TableName, Value,
+    scan_into, Backend, CheckReport, DbError, DbResult, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, Sink, Source, TableName, TableRef, Value,
 };
 
 pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
@@ -131,7 +133,8 @@ impl SimBackend {
             "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sim_tables (owner TEXT NOT NULL, table_name TEXT NOT NULL,
                  definition TEXT NOT NULL, PRIMARY KEY (owner, table_name));
-             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+             CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
         let stored: Option<String> = conn
@@ -208,6 +211,24 @@ impl SimBackend {
         })
     }
 
+    /// `CREATE USER`: a schema tables can be created in. The session user and the
+    /// owners of seeded tables exist already; an existing name fails with ORA-01920.
+    pub fn create_user(&self, name: &str) -> DbResult<()> {
+        let session = self.session()?;
+        session.check_identifier(name)?;
+        if session.user_exists(name)? {
+            return Err(DbError::ora(
+                1920,
+                format!("user name '{name}' conflicts with another user or role name"),
+            ));
+        }
+        session
+            .conn
+            .execute("INSERT INTO sim_users (name) VALUES (?1)", [name])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
     /// Creates the tables `rows` describes (committed).
     pub fn load_dictionary(&self, rows: &DictionaryRows) -> DbResult<()> {
         let mut session = self.session()?;
@@ -270,29 +291,36 @@ impl SimBackend {
         let mut session = self.session()?;
         let stored = session.stored(owner, table)?;
         let key = stored.primary_key();
-        let request = ScanRequest {
-            owner: owner.to_owned(),
-            table: table.to_owned(),
+        let range = match KeyRange::new(key) {
+            Ok(keyset) => ScanRange::Keyset(keyset),
+            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) => ScanRange::RowId {
+                after: None,
+                limit: None,
+            },
+        };
+        let scan = Scan {
+            table: TableRef {
+                owner: owner.to_owned(),
+                table: table.to_owned(),
+            },
             columns: stored
                 .columns
                 .iter()
                 .map(|c| c.row.column_name.clone())
                 .collect(),
-            order: if key.is_empty() {
-                ScanOrder::RowId
-            } else {
-                ScanOrder::Columns(key.clone())
-            },
-            lower_bound: None,
+            range,
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut rows = Vec::new();
-        let width = request.columns.len();
-        session.scan(&request, &mut |row| {
-            rows.push(row[..width].to_vec());
-            Ok(())
+        scan_into(&mut session, &scan, &mut |row: ScannedRow<'_>| {
+            rows.push(row.values.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            ScanError::Database(e) => e,
+            ScanError::Stopped(never) => match never {},
         })?;
         Ok(rows)
     }

@@ -38,6 +38,8 @@ const TAP_SETTINGS: &[Setting] = &[
     plain("activate_version", SettingKind::Boolean, Some("true"), "Emit ACTIVATE_VERSION for FULL_TABLE streams, so targets that honour it remove rows deleted at the source."),
     plain("source_timezone", SettingKind::String, Some("\"+00:00\""), "UTC offset (`+02:00`) of DATE and TIMESTAMP values, which carry no zone; written out in UTC."),
     plain("max_parallel_streams", SettingKind::Integer { min: 1, max: 1_024 }, Some("1"), "Streams synced at once, each on its own session."),
+    plain("max_parallel_chunks", SettingKind::Integer { min: 1, max: 1_024 }, Some("1"), "Above 1, a keyed FULL_TABLE stream is split into this many key ranges (NTILE over the key), read by as many sessions at once, all AS OF one SCN (needs FLASHBACK on the table); each range's progress is kept in STATE."),
+    plain("full_table_page_rows", SettingKind::Integer { min: 1, max: 1_000_000_000 }, Some("100000"), "Rows per FULL_TABLE page: each page is one query that starts the key's index range at the last row read (`FETCH FIRST n ROWS ONLY`, Oracle 12c and later), so no pass holds one sorted cursor over the whole table."),
     plain("use_flashback", SettingKind::Boolean, Some("false"), "Read FULL_TABLE streams AS OF the SCN taken at the sync's start (needs the FLASHBACK privilege)."),
     plain("progress_interval_seconds", SettingKind::Integer { min: 1, max: 86_400 }, Some("5"), "Seconds between progress lines on stderr."),
 ];

@@ -2,7 +2,7 @@
 //! -> backend -> loader over stdin or `--input`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -124,10 +124,7 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
         Some(path) => Box::new(File::open(path).map_err(TargetError::Read)?),
         None => Box::new(std::io::stdin()),
     };
-    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
-        1 << 20,
-        IdleAwareInput::spawn(source, tick),
-    ));
+    let input = IdleAwareInput::spawn(source, tick, config.max_line_bytes);
     let loader = Loader::new(config, sink, stdout)?;
     loader.load(input).map(Outcome::Loaded)
 }

@@ -13,7 +13,8 @@
 //! - [`stream`]: a stream's column plan and record -> row.
 //! - [`state`]: which STATE may be written (after commit) and writing it.
 //! - [`audit`]: the load audit table (`audit_table`), written with the data.
-//! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records.
+//! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records,
+//!   fatal errors, restart-safe overwrite.
 //! - [`error`]: the run's error type and its exit codes.
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].

@@ -6,11 +6,14 @@
 //! override them (Meltano's convention); singer-core collects every problem, and the
 //! checks only this target knows are added to the same one error.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json};
 use singer_cli::settings::{Config, ConfigError, Setting, SettingKind};
+
+use crate::naming::StreamPrefix;
 
 /// The prefix of the environment variables that set target settings.
 pub const ENV_PREFIX: &str = "TARGET_ORACLE_";
@@ -28,11 +31,13 @@ const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("default_target_schema", SettingKind::String, None,
         "Schema that receives the tables (default: the connecting user's schema)."),
     Setting::new("load_method", SettingKind::Choice(&["append-only", "upsert", "overwrite"]), None,
-        "append-only, upsert (default when a stream has key_properties) or overwrite (replace the table's rows at the first batch of the run)."),
+        "append-only, upsert (default when a stream has key_properties) or overwrite (the table ends with this run's rows only; a restart from the last STATE keeps what the killed run loaded)."),
     Setting::new("batch_size_rows", SettingKind::Integer { min: 1, max: 10_000_000 }, Some("10000"),
         "Rows buffered per stream before a batch is written."),
     Setting::new("batch_size_bytes", SettingKind::Integer { min: 1_024, max: 17_179_869_184 }, Some("67108864"),
         "Bytes of RECORD text buffered per stream before a batch is written."),
+    Setting::new("max_line_bytes", SettingKind::Integer { min: 1_048_576, max: 17_179_869_184 }, Some("67108864"),
+        "Longest input line (one message) in bytes, at least 1048576; a longer line stops the run with exit code 1. Memory stays within a few times this."),
     Setting::new("batch_wait_limit_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("60"),
         "Longest time a record waits in a buffer before its batch is written."),
     Setting::new("max_state_lag_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("30"),
@@ -53,8 +58,10 @@ const TARGET_SETTINGS: &[Setting] = &[
         "Upper-case table and column names (Oracle's convention); false keeps their case."),
     Setting::new("max_identifier_bytes", SettingKind::Integer { min: 10, max: 128 }, None,
         "Identifier length limit (default: from the server, 128 from 12.2 on, else 30)."),
-    Setting::new("keep_stream_prefix", SettingKind::Boolean, Some("false"),
-        "Keep the `<OWNER>-` prefix of stream names in table names instead of stripping it."),
+    Setting::new("stream_prefix", SettingKind::Choice(&["table", "schema", "drop"]), Some("\"table\""),
+        "What the `<PREFIX>-` of a stream name becomes: `table` keeps it in the table name (`HR-EMPLOYEES` -> `HR_EMPLOYEES`), `schema` makes it the table's schema (`HR`.`EMPLOYEES`, as Meltano SDK SQL targets do), `drop` drops it (`EMPLOYEES`)."),
+    Setting::new("table_names", SettingKind::Object, None,
+        "Explicit tables for some streams: `{\"<stream>\": \"TABLE\" or \"SCHEMA.TABLE\"}`; wins over the other naming rules."),
     Setting::new("base64_as_blob", SettingKind::Boolean, Some("false"),
         "Store strings with contentEncoding base64 decoded in BLOB columns."),
     Setting::new("audit_table", SettingKind::String, None,
@@ -92,6 +99,8 @@ pub struct TargetConfig {
     pub default_target_schema: Option<String>,
     pub batch_size_rows: usize,
     pub batch_size_bytes: usize,
+    /// The longest input line accepted.
+    pub max_line_bytes: usize,
     pub batch_wait_limit_seconds: f64,
     pub max_state_lag_seconds: f64,
     pub validate_records: bool,
@@ -102,7 +111,9 @@ pub struct TargetConfig {
     pub reject_file: PathBuf,
     pub uppercase_identifiers: bool,
     pub max_identifier_bytes: Option<u32>,
-    pub keep_stream_prefix: bool,
+    pub stream_prefix: StreamPrefix,
+    /// `table_names`: stream -> `TABLE` or `SCHEMA.TABLE`.
+    pub table_names: BTreeMap<String, String>,
     pub base64_as_blob: bool,
     /// The load audit table's name (unnormalised), when auditing is on.
     pub audit_table: Option<String>,
@@ -145,6 +156,7 @@ impl TargetConfig {
         // Every number is range-checked by its declaration in the settings table.
         let batch_size_rows: usize = config.int("batch_size_rows")?;
         let batch_size_bytes: usize = config.int("batch_size_bytes")?;
+        let max_line_bytes: usize = config.int("max_line_bytes")?;
         let batch_wait_limit_seconds: u32 = config.int("batch_wait_limit_seconds")?;
         let max_state_lag_seconds: u32 = config.int("max_state_lag_seconds")?;
         let max_identifier_bytes: Option<u32> = config.get_int("max_identifier_bytes")?;
@@ -173,6 +185,27 @@ impl TargetConfig {
             Some("overwrite") => Some(LoadMethod::Overwrite),
             _ => None,
         };
+        let stream_prefix = match config.get_str("stream_prefix") {
+            Some("schema") => StreamPrefix::Schema,
+            Some("drop") => StreamPrefix::Drop,
+            _ => StreamPrefix::Table,
+        };
+        let mut table_names = BTreeMap::new();
+        for (stream, table) in config
+            .get("table_names")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match table.as_str().filter(|t| !t.is_empty() && t.split('.').count() <= 2) {
+                Some(table) => {
+                    table_names.insert(stream.clone(), table.to_owned());
+                }
+                None => problems.push(format!(
+                    "table_names: stream {stream:?} needs a table name, \"TABLE\" or \"SCHEMA.TABLE\""
+                )),
+            }
+        }
         let on_bad_record = match config.get_str("on_bad_record") {
             Some("reject") => OnBadRecord::Reject,
             _ => OnBadRecord::Fail,
@@ -183,6 +216,7 @@ impl TargetConfig {
             default_target_schema: string("default_target_schema"),
             batch_size_rows,
             batch_size_bytes,
+            max_line_bytes,
             batch_wait_limit_seconds: f64::from(batch_wait_limit_seconds),
             max_state_lag_seconds: f64::from(max_state_lag_seconds),
             validate_records: config.get_bool("validate_records").unwrap_or(true),
@@ -195,7 +229,8 @@ impl TargetConfig {
             ),
             uppercase_identifiers: config.get_bool("uppercase_identifiers").unwrap_or(true),
             max_identifier_bytes,
-            keep_stream_prefix: flag("keep_stream_prefix"),
+            stream_prefix,
+            table_names,
             base64_as_blob: flag("base64_as_blob"),
             audit_table: string("audit_table"),
             raw: config.clone(),

@@ -44,19 +44,33 @@ impl StateTracker {
         });
     }
 
-    /// Takes the newest STATE whose records are all committed, given the input line of
+    /// Takes the newest STATE (and its input line) whose records are all committed, given the input line of
     /// the oldest record not yet committed (`None`: nothing uncommitted). Older covered
     /// STATEs are dropped: the newest one supersedes them.
-    pub fn take_ready(&mut self, oldest_uncommitted_line: Option<u64>) -> Option<Box<RawValue>> {
+    pub fn take_ready(
+        &mut self,
+        oldest_uncommitted_line: Option<u64>,
+    ) -> Option<(u64, Box<RawValue>)> {
         let mut ready = None;
         while let Some(front) = self.waiting.front() {
             let covered = oldest_uncommitted_line.is_none_or(|oldest| front.line < oldest);
             if !covered {
                 break;
             }
-            ready = self.waiting.pop_front().map(|w| w.value);
+            ready = self.waiting.pop_front().map(|w| (w.line, w.value));
         }
         ready
+    }
+
+    /// Forgets the STATEs read at or after input line `line` (the run stops before
+    /// their records are all committed).
+    pub fn discard_from(&mut self, line: u64) {
+        self.waiting.retain(|w| w.line < line);
+    }
+
+    /// The input line of the newest waiting STATE.
+    pub fn newest_line(&self) -> Option<u64> {
+        self.waiting.back().map(|w| w.line)
     }
 
     /// When the oldest waiting STATE arrived.
@@ -140,11 +154,12 @@ mod tests {
         // A record from line 5 is still uncommitted: nothing is ready.
         assert!(tracker.take_ready(Some(5)).is_none());
         // Oldest uncommitted record is line 25: states 1 and 2 are covered, 2 wins.
-        assert_eq!(tracker.take_ready(Some(25)).unwrap().get(), "2");
+        assert_eq!(tracker.take_ready(Some(25)).unwrap().1.get(), "2");
         assert!(tracker.take_ready(Some(25)).is_none());
         assert!(!tracker.is_empty());
         // Everything committed.
-        assert_eq!(tracker.take_ready(None).unwrap().get(), "3");
+        let (line, value) = tracker.take_ready(None).unwrap();
+        assert_eq!((line, value.get()), (30, "3"));
         assert!(tracker.is_empty());
         assert!(tracker.oldest_waiting_since().is_none());
     }

@@ -5,7 +5,7 @@
 //! - `sim-admin sessions <sim_dir>`: every MODULE/ACTION/CLIENT_IDENTIFIER a session
 //!   set (the simulated V$SESSION history), one JSON object per line.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
-//!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
+//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
 //!
 //! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
 //!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
