@@ -3,6 +3,7 @@
 //! - [`value`]: the project's own value type covering every Oracle type.
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
+//! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
 //! - `sim` (feature `sim`): the simulated backend, a SQLite file standing in for a
 //!   database so both binaries run end to end where no Oracle server exists.
@@ -11,6 +12,7 @@
 //! depends on the `oracle` driver.
 
 pub mod error;
+pub mod redo;
 pub mod sink;
 pub mod source;
 pub mod value;
@@ -19,6 +21,10 @@ pub mod value;
 pub mod sim;
 
 pub use error::{DbError, DbResult};
+pub use redo::{
+    ChangeOperation, ChangeRow, DatabaseIdentity, LogMiningFacts, MinedColumn, MinedTable,
+    MinedTableInfo, MiningRequest, ReadinessCheck, RedoLog, RedoLogKind, SnapshotPoint,
+};
 pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
 pub use source::{
     DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,

@@ -6,7 +6,11 @@
 
 use singer_core::dictionary::DictionaryRows;
 
-use crate::{DbResult, ServerInfo, Value};
+use crate::redo::{
+    ChangeRow, DatabaseIdentity, LogMiningFacts, MinedTableInfo, MiningRequest, RedoLog,
+    SnapshotPoint,
+};
+use crate::{DbError, DbResult, ServerInfo, Value};
 
 /// Which schemas and tables discovery reads. Patterns are bound as LIKE patterns by the
 /// backend, never pasted into SQL.
@@ -91,4 +95,54 @@ pub trait Source {
         request: &ScanRequest,
         on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
     ) -> DbResult<u64>;
+
+    // LOG_BASED (see `crate::redo` and docs/log-based.md). Backends that cannot mine redo
+    // keep these defaults, which say so.
+
+    /// Which database and incarnation this is.
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        Err(unsupported())
+    }
+
+    /// Online logs not yet archived and archived logs (first valid local destination,
+    /// current incarnation, purged ones included and marked) whose redo reaches past
+    /// `from_scn`, in thread and sequence order.
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        let _ = from_scn;
+        Err(unsupported())
+    }
+
+    /// The SCN a LOG_BASED snapshot is read AS OF, and where mining must start so that
+    /// the transactions open at that moment are read whole.
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        Err(unsupported())
+    }
+
+    /// Object ids and supplemental logging of a table to be mined.
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        let _ = (owner, table);
+        Err(unsupported())
+    }
+
+    /// One mining session: starts it on `request` (adding its logs), streams every row
+    /// into `on_change` in redo order, and always ends it, also on failure. Returns the
+    /// number of rows read. A callback error stops the session and comes back as
+    /// [`crate::DbError::Aborted`].
+    fn mine(
+        &mut self,
+        request: &MiningRequest,
+        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        let _ = (request, on_change);
+        Err(unsupported())
+    }
+
+    /// What LOG_BASED needs and whether the database and session have it, for `--test`.
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        Err(unsupported())
+    }
+}
+
+fn unsupported() -> DbError {
+    DbError::Unsupported("this backend cannot mine redo (LOG_BASED replication)".into())
 }

@@ -5,6 +5,8 @@
 //! - [`settings`]: connection settings, the connect string, secret redaction.
 //! - [`error`]: ORA-/DPI- codes to errors a user can act on.
 //! - [`sql`]: every statement, pure and snapshot-tested.
+//! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan.
+//! - [`mined_value`]: LogMiner's MINE_VALUE text back into values.
 //! - [`value`]: driver values to and from [`db_boundary::Value`].
 //! - [`session`]: one pooled connection implementing `Source` and `Sink`.
 //!
@@ -12,6 +14,8 @@
 //! dependency graph.
 
 pub mod error;
+pub mod logminer_sql;
+pub mod mined_value;
 pub mod session;
 pub mod settings;
 pub mod sql;
