@@ -8,12 +8,14 @@
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
+//! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
 pub mod backend;
 pub mod bookmark;
 pub mod convert;
 pub mod discover;
 pub mod error;
+pub mod log_based;
 pub mod run;
 pub mod settings;
 pub mod sync;
