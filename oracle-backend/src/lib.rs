@@ -7,6 +7,7 @@
 //! - [`sql`]: every statement, pure and snapshot-tested.
 //! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan.
 //! - [`mined_value`]: LogMiner's MINE_VALUE text back into values.
+//! - [`mining`]: LOG_BASED on a session, executing the `logminer_sql` plans.
 //! - [`value`]: driver values to and from [`db_boundary::Value`].
 //! - [`session`]: one pooled connection implementing `Source` and `Sink`.
 //!
@@ -16,6 +17,7 @@
 pub mod error;
 pub mod logminer_sql;
 pub mod mined_value;
+pub mod mining;
 pub mod session;
 pub mod settings;
 pub mod sql;

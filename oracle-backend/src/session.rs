@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    AlterTable, DbError, DbResult, DictionaryScope, LowerBound, RowFilter, ScanRequest, ServerInfo,
-    Sink, Source, TableDef, TableName, Value,
+    AlterTable, ChangeRow, DatabaseIdentity, DbError, DbResult, DictionaryScope, LogMiningFacts,
+    LowerBound, MinedTableInfo, MiningRequest, RedoLog, RowFilter, ScanRequest, ServerInfo, Sink,
+    SnapshotPoint, Source, TableDef, TableName, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 use crate::error::{from_oracle, Operation};
+use crate::mining::Mining;
 use crate::settings::ConnectSettings;
 use crate::{sql, value, Manager, SessionRole};
 
@@ -58,6 +60,13 @@ impl OracleSession {
             settings,
             staged: HashSet::new(),
             server: None,
+        }
+    }
+
+    fn mining(&self) -> Mining<'_> {
+        Mining {
+            conn: &self.conn,
+            target: self.settings.target_for_messages(),
         }
     }
 
@@ -336,6 +345,36 @@ impl Source for OracleSession {
             count += 1;
         }
         Ok(count)
+    }
+
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        self.mining().database_identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        self.mining().redo_logs(from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        self.mining().snapshot_point()
+    }
+
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        self.mining().mined_table_info(owner, table)
+    }
+
+    fn mine(
+        &mut self,
+        request: &MiningRequest,
+        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        self.mining().mine(request, on_change)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        let user = Source::server_info(self)?.user;
+        let privileges = self.session_privileges()?;
+        self.mining().log_mining_facts(user, privileges)
     }
 }
 
