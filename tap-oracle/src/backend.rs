@@ -50,13 +50,22 @@ fn open_sim(_config: &Config) -> Result<Arc<dyn Backend>, TapError> {
 pub(crate) fn test_connection(config: &Config) -> Result<String, TapError> {
     if config.get_str("driver") == Some("sim") {
         let backend = open_sim(config)?;
-        let info = backend.source()?.server_info()?;
-        return Ok(format!("{} (user {})", info.version, info.user));
+        let mut source = backend.source()?;
+        let info = source.server_info()?;
+        let mut report = format!("{} (user {})\n", info.version, info.user);
+        if let Some(lines) = crate::log_based::readiness_report(source.as_mut())? {
+            report.push_str(&lines);
+        }
+        return Ok(report);
     }
     let settings: oracle_backend::ConnectSettings =
         serde_json::from_value(serde_json::Value::Object(config.as_map().clone()))
             .map_err(|e| Config::error(vec![format!("connection settings: {e}")]))?;
     let backend =
         oracle_backend::OracleBackend::connect(&settings, oracle_backend::SessionRole::Tap)?;
-    Ok(backend.check()?.to_string())
+    let mut report = backend.check()?.to_string();
+    if let Some(lines) = crate::log_based::readiness_report(backend.source()?.as_mut())? {
+        report.push_str(&lines);
+    }
+    Ok(report)
 }

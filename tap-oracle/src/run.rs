@@ -118,5 +118,8 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
         prefetch_rows: config.get_u64("prefetch_rows").unwrap_or(1000) as u32,
         max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
         progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),
+        log_window_bytes: positive("log_window_bytes", 512 << 20)?,
+        log_buffer_memory_bytes: positive("log_buffer_memory_bytes", 32 << 20)? as usize,
+        log_buffer_max_bytes: positive("log_buffer_max_bytes", 16 << 30)?,
     })
 }

@@ -39,12 +39,20 @@ pub struct SyncOptions {
     pub prefetch_rows: u32,
     pub max_parallel_streams: usize,
     pub progress_interval: Duration,
+    /// Redo bytes per LOG_BASED mining session.
+    pub log_window_bytes: u64,
+    /// Bytes of open-transaction changes kept in memory before a temporary file.
+    pub log_buffer_memory_bytes: usize,
+    /// Bytes of open-transaction changes at most.
+    pub log_buffer_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub(crate) enum Method {
     FullTable,
     Incremental,
+    /// A snapshot read like FULL_TABLE (AS OF its SCN), then the redo (`log_based`).
+    LogBased,
 }
 
 impl Method {
@@ -52,23 +60,31 @@ impl Method {
         match self {
             Method::FullTable => "FULL_TABLE",
             Method::Incremental => "INCREMENTAL",
+            Method::LogBased => "LOG_BASED",
         }
+    }
+
+    /// Whether the stream's rows are read as one resumable full pass.
+    fn full_pass(self) -> bool {
+        matches!(self, Method::FullTable | Method::LogBased)
     }
 }
 
 /// Everything one stream's sync needs, checked before any output.
 #[derive(Debug, Clone)]
-struct StreamPlan {
-    stream: String,
-    owner: String,
-    table: String,
-    columns: Vec<String>,
-    styles: Vec<NumberStyle>,
-    schema: Json,
-    key_properties: Vec<String>,
-    method: Method,
+pub(crate) struct StreamPlan {
+    pub(crate) stream: String,
+    pub(crate) owner: String,
+    pub(crate) table: String,
+    pub(crate) columns: Vec<String>,
+    pub(crate) styles: Vec<NumberStyle>,
+    pub(crate) schema: Json,
+    pub(crate) key_properties: Vec<String>,
+    pub(crate) method: Method,
     /// Key columns with their types and positions in `columns` (FULL_TABLE keyset).
     keys: Vec<(String, OracleType, usize)>,
+    /// Every column's type (LOG_BASED, whose mined text is read back by type).
+    pub(crate) column_types: Vec<OracleType>,
     /// The replication key, its type and position (INCREMENTAL).
     replication_key: Option<(String, OracleType, usize)>,
 }
@@ -109,12 +125,7 @@ fn plan(entry: &CatalogEntry, options: &SyncOptions) -> Result<StreamPlan, TapEr
     {
         "FULL_TABLE" => Method::FullTable,
         "INCREMENTAL" => Method::Incremental,
-        "LOG_BASED" => {
-            return Err(TapError::stream(
-                id,
-                "LOG_BASED replication is not supported; use INCREMENTAL or FULL_TABLE",
-            ))
-        }
+        "LOG_BASED" => Method::LogBased,
         other => {
             return Err(TapError::stream(
                 id,
@@ -130,7 +141,10 @@ fn plan(entry: &CatalogEntry, options: &SyncOptions) -> Result<StreamPlan, TapEr
             "INCREMENTAL is not possible here (no column can serve as replication key)",
         ));
     }
-    let columns = entry.selected_properties();
+    let mut columns = entry.selected_properties();
+    if method == Method::LogBased {
+        columns = crate::log_based::plan::minable_columns(entry, columns)?;
+    }
     if columns.is_empty() {
         return Err(TapError::stream(id, "no property is selected"));
     }
@@ -185,9 +199,20 @@ fn plan(entry: &CatalogEntry, options: &SyncOptions) -> Result<StreamPlan, TapEr
             }
             Some((key, t, at))
         }
-        (Method::FullTable, _) => None,
+        (Method::FullTable | Method::LogBased, _) => None,
+    };
+    if method == Method::LogBased {
+        crate::log_based::plan::add_change_properties(&mut properties);
+    }
+    let column_types = match method {
+        Method::LogBased => columns
+            .iter()
+            .map(|c| column_type(entry, c))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
     };
     Ok(StreamPlan {
+        column_types,
         stream: id.clone(),
         owner,
         table,
@@ -202,16 +227,16 @@ fn plan(entry: &CatalogEntry, options: &SyncOptions) -> Result<StreamPlan, TapEr
 }
 
 /// What every stream worker shares.
-struct Shared<W: Write> {
-    writer: Mutex<MessageWriter<W>>,
-    state: Mutex<State>,
-    failed: AtomicBool,
+pub(crate) struct Shared<W: Write> {
+    pub(crate) writer: Mutex<MessageWriter<W>>,
+    pub(crate) state: Mutex<State>,
+    pub(crate) failed: AtomicBool,
 }
 
 impl<W: Write> Shared<W> {
     /// Hands a stream's buffered lines to stdout, applies its bookmark change, and (when
     /// `emit_state`) writes the STATE, all under the writer lock so the order holds.
-    fn publish(
+    pub(crate) fn publish(
         &self,
         local: &mut MessageWriter<Vec<u8>>,
         update: impl FnOnce(&mut State),
@@ -233,7 +258,7 @@ impl<W: Write> Shared<W> {
     }
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -246,11 +271,13 @@ pub fn sync<W: Write + Send>(
     options: &SyncOptions,
     out: W,
 ) -> Result<State, TapError> {
-    let plans = catalog
+    let (log_plans, plans): (Vec<StreamPlan>, Vec<StreamPlan>) = catalog
         .selected_streams()
         .map(|entry| plan(entry, options))
-        .collect::<Result<Vec<_>, _>>()?;
-    if plans.is_empty() {
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .partition(|p| p.method == Method::LogBased);
+    if plans.is_empty() && log_plans.is_empty() {
         tracing::warn!("no stream is selected in the catalog: nothing to sync");
     }
     let shared = Shared {
@@ -286,7 +313,7 @@ pub fn sync<W: Write + Send>(
                 };
                 let span = tracing::info_span!("stream", stream = %plan.stream);
                 let _entered = span.enter();
-                if let Err(e) = sync_stream(backend, &plan, options, &shared) {
+                if let Err(e) = sync_stream(backend, &plan, options, &shared, None) {
                     shared.failed.store(true, Ordering::SeqCst);
                     first_error
                         .lock()
@@ -297,7 +324,18 @@ pub fn sync<W: Write + Send>(
             });
         }
     });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    // LOG_BASED streams share one mining session, after the other streams.
+    let mut first_error = first_error.into_inner().unwrap_or_else(|e| e.into_inner());
+    if first_error.is_none() && !log_plans.is_empty() {
+        let span = tracing::info_span!("log_based");
+        let _entered = span.enter();
+        if let Err(e) =
+            crate::log_based::sync::sync_log_based(backend, &log_plans, options, &shared)
+        {
+            first_error = Some(e);
+        }
+    }
+    if let Some(e) = first_error {
         // What was synced stays confirmed: hand over the last STATE already written.
         let _ = shared.writer.lock().map(|mut w| w.flush());
         return Err(e);
@@ -313,11 +351,17 @@ pub fn sync<W: Write + Send>(
     Ok(state)
 }
 
-fn sync_stream<W: Write>(
+/// What a caller adds to the STATE that closes a full pass (LOG_BASED sets the stream's
+/// log position there, so the pass and its hand-off are one STATE).
+pub(crate) type PassEnd<'a> = &'a (dyn Fn(&mut State) + Sync);
+
+/// Syncs one stream; for LOG_BASED, its snapshot pass (AS OF its `snapshot_scn`).
+pub(crate) fn sync_stream<W: Write>(
     backend: &dyn Backend,
     plan: &StreamPlan,
     options: &SyncOptions,
     shared: &Shared<W>,
+    pass_end: Option<PassEnd<'_>>,
 ) -> Result<(), TapError> {
     let started = Instant::now();
     let id = plan.stream.as_str();
@@ -346,6 +390,9 @@ fn sync_stream<W: Write>(
                 "scn",
                 "replication_key",
                 "replication_key_value",
+                "log_position",
+                "snapshot_scn",
+                "snapshot_low_water",
             ] {
                 state.clear_bookmark_value(id, key);
             }
@@ -367,7 +414,7 @@ fn sync_stream<W: Write>(
     let mut version = None;
     let mut initial_activate = false;
     match plan.method {
-        Method::FullTable => {
+        Method::FullTable | Method::LogBased => {
             let resume_key = get("last_pk_fetched");
             let resume_rowid = get("last_rowid");
             let resuming = resume_key.is_some() || resume_rowid.is_some();
@@ -378,7 +425,12 @@ fn sync_stream<W: Write>(
             };
             initial_activate = previous_version.is_none() && options.activate_version;
             version = Some(v);
-            if options.use_flashback {
+            if plan.method == Method::LogBased {
+                // The LOG_BASED hand-off: the snapshot is as of the SCN mining starts after.
+                request.as_of_scn = Some(get("snapshot_scn").and_then(|s| s.as_u64()).ok_or_else(
+                    || TapError::stream(id, "the LOG_BASED snapshot has no snapshot_scn"),
+                )?);
+            } else if options.use_flashback {
                 request.as_of_scn = Some(match get("scn").and_then(|s| s.as_u64()) {
                     Some(scn) if resuming => scn,
                     _ => source.current_scn()?,
@@ -436,8 +488,23 @@ fn sync_stream<W: Write>(
             // this state over the one it stored (also after --full-refresh, when the tap
             // saw no state), and a key left out would survive there.
             let foreign: &[&str] = match plan.method {
-                Method::FullTable => &["replication_key", "replication_key_value"],
-                Method::Incremental => &["version", "last_pk_fetched", "last_rowid", "scn"],
+                Method::FullTable => &[
+                    "replication_key",
+                    "replication_key_value",
+                    "log_position",
+                    "snapshot_scn",
+                    "snapshot_low_water",
+                ],
+                Method::LogBased => &["replication_key", "replication_key_value"],
+                Method::Incremental => &[
+                    "version",
+                    "last_pk_fetched",
+                    "last_rowid",
+                    "scn",
+                    "log_position",
+                    "snapshot_scn",
+                    "snapshot_low_water",
+                ],
             };
             for key in foreign {
                 state.clear_bookmark_value(id, key);
@@ -445,7 +512,7 @@ fn sync_stream<W: Write>(
             if let Some(v) = version_for_state {
                 state.set_bookmark_value(id, "version", json!(v));
             }
-            if let Some(scn) = request.as_of_scn {
+            if let (Some(scn), Method::FullTable) = (request.as_of_scn, plan.method) {
                 state.set_bookmark_value(id, "scn", json!(scn));
             }
         },
@@ -473,8 +540,8 @@ fn sync_stream<W: Write>(
     // The columns that make up the stream's position, kept for the last row read.
     let tracked: Vec<usize> = match plan.method {
         Method::Incremental => vec![plan.replication_key.as_ref().expect("planned").2],
-        Method::FullTable if with_rowid => vec![width],
-        Method::FullTable => plan.keys.iter().map(|(_, _, at)| *at).collect(),
+        Method::FullTable | Method::LogBased if with_rowid => vec![width],
+        Method::FullTable | Method::LogBased => plan.keys.iter().map(|(_, _, at)| *at).collect(),
     };
     let mut last: Vec<Value> = vec![Value::Null; tracked.len()];
     let mut on_row = |row: &[Value]| -> Result<(), db_boundary::RowCallbackError> {
@@ -526,7 +593,7 @@ fn sync_stream<W: Write>(
             if let Some(position) = final_position {
                 apply_position(state, id, plan, position);
             }
-            if plan.method == Method::FullTable {
+            if plan.method.full_pass() {
                 for key in ["last_pk_fetched", "last_rowid", "scn"] {
                     state.clear_bookmark_value(id, key);
                 }
@@ -534,10 +601,13 @@ fn sync_stream<W: Write>(
             if let Some(v) = finished_version {
                 state.set_bookmark_value(id, "version", json!(v));
             }
+            if let Some(end) = pass_end {
+                end(state);
+            }
         },
         false,
     )?;
-    if let (Method::FullTable, true, Some(v)) = (plan.method, options.activate_version, version) {
+    if let (true, true, Some(v)) = (plan.method.full_pass(), options.activate_version, version) {
         local.write_activate_version(id, v)?;
     }
     shared.publish(&mut local, |_| {}, true)?;
@@ -568,11 +638,11 @@ fn position_of(
             let (key, _, _) = plan.replication_key.as_ref().expect("planned");
             Position::ReplicationKey(key.clone(), bookmark::to_json(&tracked[0], offset))
         }
-        Method::FullTable if with_rowid => match tracked.first() {
+        Method::FullTable | Method::LogBased if with_rowid => match tracked.first() {
             Some(Value::Text(rowid)) => Position::RowId(rowid.clone()),
             _ => Position::RowId(String::new()),
         },
-        Method::FullTable => Position::Key(
+        Method::FullTable | Method::LogBased => Position::Key(
             plan.keys
                 .iter()
                 .zip(tracked)

@@ -1,0 +1,377 @@
+//! One run of every LOG_BASED stream: snapshots for streams that have no log position
+//! yet (a FULL_TABLE pass AS OF the snapshot SCN, resumable), then one bounded drain of
+//! the redo from the lowest low-water SCN to the SCN current at the drain's start, in
+//! windows sized by redo bytes, through one mining session per window. STATE is written
+//! only at transaction boundaries. See docs/log-based.md.
+
+use std::io::Write;
+use std::time::Instant;
+
+use db_boundary::{
+    Backend, ChangeRow, DatabaseIdentity, DbError, MinedColumn, MinedTable, MiningRequest,
+    RowCallbackError, Source,
+};
+use serde_json::{json, Value as Json};
+use singer_core::metrics;
+use singer_core::state::State;
+use singer_core::writer::MessageWriter;
+
+use super::buffer::ChangeKind;
+use super::logs::{needed_logs, windows};
+use super::miner::{ChangeSink, Commit, Fed, MineError, MinedStream, Miner};
+use super::position::LogPosition;
+use crate::convert::RowEncoder;
+use crate::error::TapError;
+use crate::sync::{now_text, sync_stream, Shared, StreamPlan, SyncOptions};
+
+/// Lines buffered before they are handed to stdout without a STATE (inside a large
+/// transaction).
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// Syncs the LOG_BASED streams of a run.
+pub(crate) fn sync_log_based<W: Write + Send>(
+    backend: &dyn Backend,
+    plans: &[StreamPlan],
+    options: &SyncOptions,
+    shared: &Shared<W>,
+) -> Result<(), TapError> {
+    let mut source = backend.source()?;
+    let identity = source.database_identity()?;
+    for plan in plans {
+        if position_of(shared, plan, &identity)?.is_none() {
+            snapshot(backend, source.as_mut(), plan, options, shared, identity)?;
+        }
+    }
+    drain(source.as_mut(), plans, options, shared, identity)
+}
+
+/// The stream's log position, checked against this database; `None` before its
+/// snapshot completed (or when its replication method changed).
+fn position_of<W: Write>(
+    shared: &Shared<W>,
+    plan: &StreamPlan,
+    identity: &DatabaseIdentity,
+) -> Result<Option<LogPosition>, TapError> {
+    let state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    let id = plan.stream.as_str();
+    let method = state
+        .bookmark_value(id, "last_replication_method")
+        .and_then(Json::as_str);
+    if method.is_some_and(|m| m != "LOG_BASED") {
+        return Ok(None);
+    }
+    let Some(json) = state.bookmark_value(id, "log_position") else {
+        return Ok(None);
+    };
+    let position = LogPosition::from_json(json).map_err(|e| TapError::stream(id, e))?;
+    position
+        .check_database(identity)
+        .map_err(|e| TapError::stream(id, e))?;
+    Ok(Some(position))
+}
+
+/// The first sync: a consistent snapshot as of `s`, handing over to the redo at `s + 1`
+/// with the low-water SCN of the transactions open at `s` (in the STATE that closes the
+/// pass).
+fn snapshot<W: Write + Send>(
+    backend: &dyn Backend,
+    source: &mut (dyn Source + Send),
+    plan: &StreamPlan,
+    options: &SyncOptions,
+    shared: &Shared<W>,
+    identity: DatabaseIdentity,
+) -> Result<(), TapError> {
+    let id = plan.stream.as_str();
+    let resumed = {
+        let state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let same_method = state
+            .bookmark_value(id, "last_replication_method")
+            .and_then(Json::as_str)
+            == Some("LOG_BASED");
+        let get = |key: &str| state.bookmark_value(id, key).and_then(Json::as_u64);
+        match (same_method, get("snapshot_scn"), get("snapshot_low_water")) {
+            (true, Some(scn), Some(low_water)) => Some((scn, low_water)),
+            _ => None,
+        }
+    };
+    let (scn, low_water) = match resumed {
+        Some(point) => point,
+        None => {
+            let point = source.snapshot_point()?;
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.set_bookmark_value(id, "last_replication_method", json!("LOG_BASED"));
+            for key in ["version", "last_pk_fetched", "last_rowid", "log_position"] {
+                state.clear_bookmark_value(id, key);
+            }
+            state.set_bookmark_value(id, "snapshot_scn", json!(point.scn));
+            state.set_bookmark_value(id, "snapshot_low_water", json!(point.low_water));
+            (point.scn, point.low_water)
+        }
+    };
+    tracing::info!(
+        stream = id,
+        snapshot_scn = scn,
+        low_water,
+        "LOG_BASED snapshot"
+    );
+    let position = LogPosition {
+        scn: scn + 1,
+        xids: Vec::new(),
+        low_water,
+        database: identity,
+    };
+    let hand_off = move |state: &mut State| {
+        state.set_bookmark_value(id, "log_position", position.to_json());
+        state.clear_bookmark_value(id, "snapshot_scn");
+        state.clear_bookmark_value(id, "snapshot_low_water");
+    };
+    sync_stream(backend, plan, options, shared, Some(&hand_off))
+}
+
+/// Writes committed changes as RECORDs into the local buffer.
+struct RecordSink {
+    local: MessageWriter<Vec<u8>>,
+    ids: Vec<String>,
+    versions: Vec<Option<i64>>,
+    time_extracted: String,
+    records: u64,
+}
+
+impl ChangeSink for RecordSink {
+    fn change(
+        &mut self,
+        stream: usize,
+        kind: ChangeKind,
+        body: &[u8],
+        commit: &Commit<'_>,
+    ) -> Result<(), MineError> {
+        self.local.write_record_with(
+            &self.ids[stream],
+            self.versions[stream],
+            Some(&self.time_extracted),
+            |out| {
+                // `body` is `{...}` with at least one column: extend it.
+                out.extend_from_slice(&body[..body.len() - 1]);
+                out.extend_from_slice(b",\"_sdc_commit_scn\":");
+                out.extend_from_slice(commit.scn.to_string().as_bytes());
+                out.extend_from_slice(b",\"_sdc_commit_timestamp\":\"");
+                out.extend_from_slice(commit.time.as_bytes());
+                out.extend_from_slice(b"\",\"_sdc_deleted_at\":");
+                if kind == ChangeKind::Delete {
+                    out.push(b'"');
+                    out.extend_from_slice(commit.time.as_bytes());
+                    out.push(b'"');
+                } else {
+                    out.extend_from_slice(b"null");
+                }
+                out.push(b'}');
+            },
+        )?;
+        self.records += 1;
+        Ok(())
+    }
+}
+
+/// The mined streams, their tables, and the record sink, from the state.
+fn prepare<W: Write>(
+    source: &mut (dyn Source + Send),
+    plans: &[StreamPlan],
+    options: &SyncOptions,
+    shared: &Shared<W>,
+    identity: &DatabaseIdentity,
+) -> Result<(Vec<MinedStream>, Vec<MinedTable>, RecordSink), TapError> {
+    let mut streams = Vec::with_capacity(plans.len());
+    let mut tables = Vec::with_capacity(plans.len());
+    let mut versions = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let id = plan.stream.as_str();
+        let position = position_of(shared, plan, identity)?
+            .ok_or_else(|| TapError::stream(id, "no log position after the snapshot"))?;
+        let info = source.mined_table_info(&plan.owner, &plan.table)?;
+        if !info.all_columns_logged {
+            return Err(TapError::LogMining(format!(
+                "stream {id}: an UPDATE's redo must carry every column: run ALTER TABLE \"{}\".\"{}\" \
+                 ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS; (and ALTER DATABASE ADD SUPPLEMENTAL LOG DATA; \
+                 once per database)",
+                plan.owner, plan.table
+            )));
+        }
+        tables.push(MinedTable {
+            owner: plan.owner.clone(),
+            table: plan.table.clone(),
+            object_ids: info.object_ids,
+            columns: plan
+                .columns
+                .iter()
+                .zip(&plan.column_types)
+                .map(|(name, data_type)| MinedColumn {
+                    name: name.clone(),
+                    data_type: data_type.clone(),
+                })
+                .collect(),
+        });
+        versions.push(
+            shared
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .bookmark_value(id, "version")
+                .and_then(Json::as_i64),
+        );
+        streams.push(MinedStream {
+            stream: plan.stream.clone(),
+            owner: plan.owner.clone(),
+            table: plan.table.clone(),
+            columns: plan.columns.clone(),
+            encoder: RowEncoder::new(
+                &plan
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(plan.styles.iter().copied())
+                    .collect::<Vec<_>>(),
+                options.source_offset,
+            ),
+            position,
+        });
+    }
+    let mut local = MessageWriter::new(Vec::with_capacity(256 * 1024));
+    for plan in plans {
+        local.write_schema(&plan.stream, &plan.schema, &plan.key_properties, &[])?;
+    }
+    let sink = RecordSink {
+        local,
+        ids: plans.iter().map(|p| p.stream.clone()).collect(),
+        versions,
+        time_extracted: now_text(),
+        records: 0,
+    };
+    Ok((streams, tables, sink))
+}
+
+/// Hands buffered lines to stdout with the streams' positions, and a STATE when asked.
+fn publish<W: Write>(
+    shared: &Shared<W>,
+    sink: &mut RecordSink,
+    positions: Option<Vec<LogPosition>>,
+) -> Result<(), TapError> {
+    let ids = &sink.ids;
+    let emit = positions.is_some();
+    shared.publish(
+        &mut sink.local,
+        |state| {
+            for (id, position) in ids.iter().zip(positions.into_iter().flatten()) {
+                state.set_bookmark_value(id, "log_position", position.to_json());
+            }
+        },
+        emit,
+    )?;
+    if emit {
+        sink.time_extracted = now_text();
+    }
+    Ok(())
+}
+
+/// The bounded drain: every window from the lowest low-water SCN to the SCN current now.
+fn drain<W: Write>(
+    source: &mut (dyn Source + Send),
+    plans: &[StreamPlan],
+    options: &SyncOptions,
+    shared: &Shared<W>,
+    identity: DatabaseIdentity,
+) -> Result<(), TapError> {
+    let started = Instant::now();
+    let end = source.snapshot_point()?;
+    let (streams, tables, mut sink) = prepare(source, plans, options, shared, &identity)?;
+    let mut miner = Miner::new(
+        streams,
+        options.log_buffer_memory_bytes,
+        options.log_buffer_max_bytes,
+    );
+    let start = miner.start_scn().unwrap_or(end.scn + 1);
+    if start <= end.scn {
+        let logs = needed_logs(source.redo_logs(start)?, start)
+            .map_err(|gap| TapError::LogMining(gap.to_string()))?;
+        let windows = windows(&logs, start, end.scn, options.log_window_bytes);
+        tracing::info!(
+            start_scn = start,
+            end_scn = end.scn,
+            logs = logs.len(),
+            windows = windows.len(),
+            "LOG_BASED drain"
+        );
+        let mut since_state = 0u64;
+        let mut rows = 0u64;
+        for window in windows {
+            let request = MiningRequest {
+                logs: window.logs,
+                start_scn: window.start_scn,
+                end_scn: window.end_scn,
+                tables: tables.clone(),
+                fetch_array_size: options.fetch_array_size,
+            };
+            let mut on_change = |row: &ChangeRow| -> Result<(), RowCallbackError> {
+                rows += 1;
+                match miner.feed(row, &mut sink)? {
+                    Fed::Boundary { records } => {
+                        since_state += records;
+                        if since_state >= options.state_every_rows {
+                            since_state = 0;
+                            publish(shared, &mut sink, Some(miner.positions()))
+                                .map_err(|e| Box::new(e) as RowCallbackError)?;
+                        }
+                    }
+                    Fed::Inside if sink.local.inner_mut().len() >= FLUSH_BYTES => {
+                        publish(shared, &mut sink, None)
+                            .map_err(|e| Box::new(e) as RowCallbackError)?;
+                    }
+                    Fed::Inside => {}
+                }
+                Ok(())
+            };
+            let mined = source.mine(&request, &mut on_change);
+            if let Err(e) = mined {
+                // What was confirmed stays confirmed; nothing after the last STATE counts.
+                let _ = publish(shared, &mut sink, None);
+                return Err(unwrap_abort(e));
+            }
+            miner.drained_to(window.end_scn);
+            if window.end_scn < end.scn {
+                publish(shared, &mut sink, Some(miner.positions()))?;
+            }
+        }
+        tracing::info!(rows, open_changes = miner.open_changes(), "redo read");
+    } else {
+        miner.drained_to(end.scn);
+    }
+    publish(
+        shared,
+        &mut sink,
+        Some(miner.final_positions(end.low_water)),
+    )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    for id in &sink.ids {
+        metrics::timer("sync_duration", elapsed, id, "succeeded");
+    }
+    tracing::info!(
+        changes = sink.records,
+        changes_per_second = (sink.records as f64 / elapsed.max(1e-9)) as u64,
+        seconds = elapsed,
+        "LOG_BASED streams synced"
+    );
+    Ok(())
+}
+
+/// A mining session stopped by its consumer: the consumer's own error.
+fn unwrap_abort(e: DbError) -> TapError {
+    match e {
+        DbError::Aborted(inner) => match inner.downcast::<MineError>() {
+            Ok(mine) => TapError::from(*mine),
+            Err(other) => match other.downcast::<TapError>() {
+                Ok(tap) => *tap,
+                Err(other) => TapError::Database(DbError::Aborted(other)),
+            },
+        },
+        other => TapError::from(other),
+    }
+}
