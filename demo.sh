@@ -19,7 +19,7 @@ else
 fi
 
 cargo build -q --release --features tap-oracle/sim,target-oracle/sim -p tap-oracle -p target-oracle
-cargo build -q --release -p db-boundary --features sim --bin sim-admin
+cargo build -q --release -p sim-backend --bin sim-admin
 scripts/install-peers.sh
 export ORACLE_SINGER_BIN="$root/target/release"
 meltano="$root/.peers/meltano/bin/meltano"

@@ -14,7 +14,7 @@ bench="$root/.bench"
 mkdir -p "$bench"
 
 cargo build -q --release -p tap-oracle --features sim --bins --example bench_tap
-cargo build -q --release -p db-boundary --features sim --bin sim-admin
+cargo build -q --release -p sim-backend --bin sim-admin
 db="$bench/sim-orders-$n"
 if [ ! -s "$db/sim.sqlite" ]; then
     rm -rf "$db"

@@ -5,20 +5,15 @@
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
 //! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
-//! - `sim` (feature `sim`): the simulated backend, a SQLite file standing in for a
-//!   database so both binaries run end to end where no Oracle server exists.
 //!
-//! The real Oracle side lives in the `oracle-backend` crate, the only crate that
-//! depends on the `oracle` driver.
+//! Two crates implement it: `oracle-backend` (the only crate that depends on the
+//! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
 pub mod error;
 pub mod redo;
 pub mod sink;
 pub mod source;
 pub mod value;
-
-#[cfg(feature = "sim")]
-pub mod sim;
 
 pub use error::{DbError, DbResult};
 pub use redo::{
@@ -60,9 +55,64 @@ impl ServerInfo {
     }
 }
 
+/// Which binary a session belongs to: named in V$SESSION.MODULE for the DBA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRole {
+    Tap,
+    Target,
+}
+
+impl SessionRole {
+    pub fn module(self) -> &'static str {
+        match self {
+            SessionRole::Tap => "tap-oracle",
+            SessionRole::Target => "target-oracle",
+        }
+    }
+}
+
+/// What `--test` reports: versions, limits and the privileges that matter.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// The Oracle Client library's version; `None` where no client is involved.
+    pub client_version: Option<String>,
+    pub server: ServerInfo,
+    /// Privileges that matter and whether the session holds them.
+    pub privileges: Vec<(String, bool)>,
+    /// What LOG_BASED replication needs; `None` where the tap did not ask (the target)
+    /// or the backend cannot mine redo.
+    pub log_mining: Option<LogMiningFacts>,
+}
+
+impl std::fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.client_version {
+            Some(client) => writeln!(f, "Oracle Client {client}; server {}", self.server.version)?,
+            None => writeln!(f, "server {}", self.server.version)?,
+        }
+        writeln!(
+            f,
+            "user {}, current schema {}, identifiers up to {} bytes, strings up to {} bytes",
+            self.server.user,
+            self.server.current_schema,
+            self.server.max_identifier_bytes,
+            self.server.max_string_bytes
+        )?;
+        for (privilege, held) in &self.privileges {
+            writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
+        }
+        if let Some(facts) = &self.log_mining {
+            write!(f, "{facts}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A way to open database sessions: one per stream being synced, or one for the target.
 /// Implemented by the Oracle pool and by the simulated backend.
 pub trait Backend: Send + Sync {
+    /// Server version, limits and the privileges that matter, for `--test`.
+    fn check(&self) -> DbResult<CheckReport>;
     /// A session for reading (the tap).
     fn source(&self) -> DbResult<Box<dyn Source + Send>>;
     /// A session for writing (the target).

@@ -261,6 +261,31 @@ impl LogMiningFacts {
     }
 }
 
+/// The LOG_BASED lines of `--test`: each requirement held or lacking, with the statement
+/// that fixes it, and the oldest archived redo still available.
+impl std::fmt::Display for LogMiningFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "LOG_BASED replication:")?;
+        for check in self.checks() {
+            match &check.fix {
+                None => writeln!(f, "  has {}", check.what)?,
+                Some(fix) => writeln!(f, "  lacks {} -- fix: {fix}", check.what)?,
+            }
+        }
+        if self.oldest_archived.is_empty() {
+            writeln!(f, "  no archived redo log is available")?;
+        }
+        for (thread, sequence, scn, time) in &self.oldest_archived {
+            writeln!(
+                f,
+                "  oldest archived redo of thread {thread}: sequence {sequence}, from SCN {scn} ({time}); \
+                 a stream whose checkpoint is older cannot resume"
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The user as a quoted identifier for a GRANT a DBA copies.
 fn quote_user(user: &str) -> String {
     if user.is_empty() {
@@ -292,6 +317,21 @@ mod tests {
             .map(|c| format!("{} {} {}", c.ok, c.what, c.fix.as_deref().unwrap_or("-")))
             .collect();
         insta::assert_snapshot!(report.join("\n"));
+    }
+
+    #[test]
+    fn the_test_report_lists_each_need_with_its_fix() {
+        let facts = LogMiningFacts {
+            user: "TAP".into(),
+            archivelog: true,
+            supplemental_minimal: false,
+            supplemental_all_columns: false,
+            privileges: vec!["LOGMINING".into(), "SELECT ANY TRANSACTION".into()],
+            roles: vec!["EXECUTE_CATALOG_ROLE".into()],
+            unreadable_views: vec!["V$TRANSACTION".into()],
+            oldest_archived: vec![(1, 12, 4400, "2024-05-01T10:00:00".into())],
+        };
+        insta::assert_snapshot!(facts.to_string());
     }
 
     #[test]

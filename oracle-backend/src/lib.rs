@@ -2,55 +2,42 @@
 //! which loads the Oracle Client library at run time), an r2d2 pool, and every SQL text
 //! the project sends.
 //!
-//! - [`settings`]: connection settings, the connect string, secret redaction.
-//! - [`error`]: ORA-/DPI- codes to errors a user can act on.
-//! - [`sql`]: every statement, pure and snapshot-tested.
-//! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan.
-//! - [`mined_value`]: LogMiner's MINE_VALUE text back into values.
-//! - [`mining`]: LOG_BASED on a session, executing the `logminer_sql` plans.
-//! - [`value`]: driver values to and from [`db_boundary::Value`].
-//! - [`session`]: one pooled connection implementing `Source` and `Sink`.
+//! - `settings`: connection settings, the connect string, secret redaction.
+//! - `error`: ORA-/DPI- codes to errors a user can act on.
+//! - [`sql`]: every statement, pure and snapshot-tested (public for its snapshots'
+//!   readers and the contract suite; it holds no driver type).
+//! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan (public
+//!   like `sql`).
+//! - `mined_value`: LogMiner's MINE_VALUE text back into values.
+//! - `mining`: LOG_BASED on a session, executing the `logminer_sql` plans.
+//! - `value`: driver values to and from [`db_boundary::Value`].
+//! - `session`: one pooled connection implementing `Source` and `Sink`.
 //!
-//! This is the only crate that depends on `oracle`: the boundary is a fact of the
-//! dependency graph.
+//! This is the only crate that depends on `oracle`, and it exports no driver type:
+//! [`OracleBackend`] (a [`Backend`]), its [`ConnectSettings`] and [`redact_dsn`]. Only
+//! `db-connect` depends on it, so the engines cannot reach the driver.
 
-pub mod error;
+mod error;
 pub mod logminer_sql;
-pub mod mined_value;
-pub mod mining;
-pub mod session;
-pub mod settings;
+mod mined_value;
+mod mining;
+mod session;
+mod settings;
 pub mod sql;
-pub mod value;
+mod value;
 
 use std::sync::{Arc, OnceLock};
 
-use db_boundary::{Backend, DbError, DbResult, ServerInfo, Sink, Source};
+use db_boundary::{Backend, CheckReport, DbError, DbResult, SessionRole, Sink, Source};
 
-pub use error::Operation;
-pub use settings::{redact_dsn, ConnectSettings, Secret};
+use error::Operation;
+pub use settings::{redact_dsn, ConnectSettings};
 
 use session::OracleSession;
 
-/// Which binary a session belongs to: named in V$SESSION.MODULE for the DBA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionRole {
-    Tap,
-    Target,
-}
-
-impl SessionRole {
-    pub fn module(self) -> &'static str {
-        match self {
-            SessionRole::Tap => "tap-oracle",
-            SessionRole::Target => "target-oracle",
-        }
-    }
-}
-
 /// Loads the Oracle Client library once, before any pool exists, so a missing library
 /// is reported at once instead of after a pool's connection timeout.
-pub fn check_client_library(tns_admin: Option<&str>) -> DbResult<String> {
+fn check_client_library(tns_admin: Option<&str>) -> DbResult<String> {
     static RESULT: OnceLock<Result<String, (Option<i32>, String)>> = OnceLock::new();
     let result = RESULT.get_or_init(|| {
         let mut params = oracle::InitParams::new();
@@ -79,7 +66,7 @@ struct Manager {
 
 /// r2d2 needs an `Error + 'static`; this carries the already translated error.
 #[derive(Debug)]
-pub struct PoolError(pub DbError);
+struct PoolError(DbError);
 
 impl std::fmt::Display for PoolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,37 +116,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct OracleBackend {
     pool: r2d2::Pool<Manager>,
     settings: Arc<ConnectSettings>,
-}
-
-/// What `--test` reports.
-#[derive(Debug, Clone)]
-pub struct CheckReport {
-    pub client_version: String,
-    pub server: ServerInfo,
-    /// Privileges that matter and whether the session holds them.
-    pub privileges: Vec<(String, bool)>,
-}
-
-impl std::fmt::Display for CheckReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "Oracle Client {}; server {}",
-            self.client_version, self.server.version
-        )?;
-        writeln!(
-            f,
-            "user {}, current schema {}, identifiers up to {} bytes, strings up to {} bytes",
-            self.server.user,
-            self.server.current_schema,
-            self.server.max_identifier_bytes,
-            self.server.max_string_bytes
-        )?;
-        for (privilege, held) in &self.privileges {
-            writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
-        }
-        Ok(())
-    }
+    role: SessionRole,
 }
 
 impl OracleBackend {
@@ -182,7 +139,11 @@ impl OracleBackend {
             .build_unchecked(manager);
         drop(first);
         tracing::info!(target = %settings.target_for_messages(), user = %settings.user, "connected to Oracle");
-        Ok(OracleBackend { pool, settings })
+        Ok(OracleBackend {
+            pool,
+            settings,
+            role,
+        })
     }
 
     fn session(&self) -> DbResult<OracleSession> {
@@ -194,7 +155,7 @@ impl OracleBackend {
     }
 
     /// Server version, limits and the privileges that matter, for `--test`.
-    pub fn check(&self) -> DbResult<CheckReport> {
+    fn report(&self) -> DbResult<CheckReport> {
         let mut session = self.session()?;
         let server = Source::server_info(&mut session)?;
         let held = session.session_privileges()?;
@@ -206,17 +167,31 @@ impl OracleBackend {
             "CREATE TABLE",
         ];
         Ok(CheckReport {
-            client_version: check_client_library(self.settings.tns_admin.as_deref())?,
+            client_version: Some(check_client_library(self.settings.tns_admin.as_deref())?),
             server,
             privileges: wanted
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),
+            log_mining: match self.role {
+                SessionRole::Tap => match Source::log_mining_facts(&mut session) {
+                    Ok(facts) => Some(facts),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "what LOG_BASED needs could not be read");
+                        None
+                    }
+                },
+                SessionRole::Target => None,
+            },
         })
     }
 }
 
 impl Backend for OracleBackend {
+    fn check(&self) -> DbResult<CheckReport> {
+        self.report()
+    }
+
     fn source(&self) -> DbResult<Box<dyn Source + Send>> {
         Ok(Box::new(self.session()?))
     }
@@ -236,10 +211,9 @@ mod tests {
         if std::env::var_os("ORACLE_TEST_DSN").is_some() {
             return; // a machine with a client and a database: nothing to check here
         }
-        let settings: ConnectSettings = serde_json::from_value(serde_json::json!({
+        let settings = settings::tests::settings(serde_json::json!({
             "host": "127.0.0.1", "port": 1, "service_name": "NONE", "user": "u", "password": "secret-pw"
-        }))
-        .unwrap();
+        }));
         let start = std::time::Instant::now();
         let result = OracleBackend::connect(&settings, SessionRole::Tap);
         let elapsed = start.elapsed();

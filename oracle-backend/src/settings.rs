@@ -35,31 +35,13 @@ impl fmt::Display for Secret {
     }
 }
 
-fn default_port() -> u16 {
-    1521
-}
-fn default_connect_timeout() -> u64 {
-    10
-}
-/// 1,000 rows per round trip: the crate's default of 100 costs ten times the round
-/// trips, the Python Oracle taps moved to 1,000, and a 12-column row of ~450 bytes
-/// keeps a fetch buffer under 1 MiB. Raise it (10,000) over a WAN.
-fn default_fetch_array_size() -> u32 {
-    1000
-}
-fn default_prefetch_rows() -> u32 {
-    1000
-}
-fn default_max_connections() -> u32 {
-    4
-}
-
-/// How to reach and log in to Oracle, deserialized from either binary's config.
+/// How to reach and log in to Oracle, deserialized from either binary's checked config.
+/// The defaults are declared once, in `db-connect`'s settings table, and applied by the
+/// config before this is built; a field with no default there is optional here.
 #[derive(Clone, Deserialize)]
 pub struct ConnectSettings {
     #[serde(default)]
     pub host: Option<String>,
-    #[serde(default = "default_port")]
     pub port: u16,
     #[serde(default)]
     pub service_name: Option<String>,
@@ -78,13 +60,7 @@ pub struct ConnectSettings {
     pub wallet_location: Option<String>,
     #[serde(default)]
     pub wallet_password: Option<Secret>,
-    #[serde(default = "default_connect_timeout")]
     pub connect_timeout: u64,
-    #[serde(default = "default_fetch_array_size")]
-    pub fetch_array_size: u32,
-    #[serde(default = "default_prefetch_rows")]
-    pub prefetch_rows: u32,
-    #[serde(default = "default_max_connections")]
     pub max_connections: u32,
 }
 
@@ -223,11 +199,17 @@ pub fn redact_dsn(dsn: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn settings(json: serde_json::Value) -> ConnectSettings {
-        serde_json::from_value(json).unwrap()
+    /// Settings as a checked config hands them over: the table's defaults filled in.
+    pub(crate) fn settings(json: serde_json::Value) -> ConnectSettings {
+        let mut map =
+            serde_json::json!({"port": 1521, "connect_timeout": 10, "max_connections": 4});
+        map.as_object_mut()
+            .unwrap()
+            .extend(json.as_object().unwrap().clone());
+        serde_json::from_value(map).unwrap()
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use db_boundary::{Backend, DictionaryScope, TablePattern};
+use singer_cli::settings::Config;
 use singer_core::discovery::{build_catalog, glob_to_like, DiscoveryOptions, TableFilter};
-use singer_core::settings::Config;
 
 use crate::error::TapError;
 

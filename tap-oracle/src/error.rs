@@ -1,9 +1,9 @@
 //! The tap's one error type and the exit status each variant means.
 
 use db_boundary::DbError;
+use singer_cli::exit::ExitStatus;
+use singer_cli::settings::ConfigError;
 use singer_core::catalog::CatalogError;
-use singer_core::exit::ExitStatus;
-use singer_core::settings::ConfigError;
 use singer_core::state::StateError;
 use singer_core::writer::WriteError;
 use thiserror::Error;

@@ -2,7 +2,6 @@
 //!
 //! - [`run`]: the command line and its modes (`--about`, `--test`, `--discover`, sync).
 //! - [`settings`]: the declared settings table.
-//! - [`backend`]: the `driver` setting (Oracle or the simulated backend) and `--test`.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
 //! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
 //! - [`convert`]: database values to JSON text (the hot path).
@@ -10,7 +9,6 @@
 //! - [`error`]: the one error type and its exit status.
 //! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
-pub mod backend;
 pub mod bookmark;
 pub mod convert;
 pub mod discover;

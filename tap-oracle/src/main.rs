@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use singer_core::exit::ExitStatus;
-use singer_core::logging::{init_logging, LogOptions};
+use singer_cli::exit::ExitStatus;
+use singer_cli::logging::{init_logging, LogOptions};
 use tap_oracle::run::{run, Args, Outcome};
 
 fn main() -> ExitCode {
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     match run(&args, stdout) {
         Ok(Outcome::Tested(report)) => {
             tracing::info!("connection test passed");
-            print_error(&report);
+            print_report(&report);
             ExitStatus::Success.into()
         }
         Ok(Outcome::Done) => ExitStatus::Success.into(),
@@ -38,8 +38,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// The binary's one direct stderr write (logs go through tracing).
+/// The binary's direct stderr writes (logs go through tracing): the one error line, and
+/// the `--test` report a user asked for.
 #[allow(clippy::print_stderr)]
 fn print_error(message: &str) {
     eprintln!("{message}");
+}
+
+#[allow(clippy::print_stderr)]
+fn print_report(report: &str) {
+    eprint!("{report}");
 }

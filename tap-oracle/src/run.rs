@@ -5,17 +5,17 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
-use singer_core::about::About;
+use db_boundary::SessionRole;
+use singer_cli::about::About;
+use singer_cli::cli::{AboutFormat, SingerArgs};
+use singer_cli::settings::Config;
 use singer_core::catalog::Catalog;
-use singer_core::cli::{AboutFormat, SingerArgs};
-use singer_core::settings::Config;
 use singer_core::state::State;
 
-use crate::backend::{open_backend, test_connection};
 use crate::convert::parse_offset;
 use crate::discover::discover;
 use crate::error::TapError;
-use crate::settings::{ENV_PREFIX, SETTINGS};
+use crate::settings::{settings, ENV_PREFIX};
 use crate::sync::{sync, SyncOptions};
 
 /// Command line of `tap-oracle`.
@@ -54,7 +54,7 @@ pub fn about() -> About<'static> {
         description: "Singer tap for Oracle Database: discovery from the data dictionary, FULL_TABLE and INCREMENTAL sync with exact values.",
         version: env!("CARGO_PKG_VERSION"),
         capabilities: CAPABILITIES,
-        settings: SETTINGS,
+        settings: settings(),
         env_prefix: ENV_PREFIX,
     }
 }
@@ -73,12 +73,13 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         out.flush().map_err(|e| TapError::Write(e.into()))?;
         return Ok(Outcome::Done);
     }
-    let config = Config::load(&singer.config, ENV_PREFIX, std::env::vars(), SETTINGS)?;
+    let config = Config::load(&singer.config, ENV_PREFIX, std::env::vars(), settings())?;
     tracing::debug!(config = ?config, "configuration");
     if singer.test {
-        return test_connection(&config).map(Outcome::Tested);
+        let report = db_connect::check_connection(config.as_map(), SessionRole::Tap)?;
+        return Ok(Outcome::Tested(report.to_string()));
     }
-    let backend = open_backend(&config)?;
+    let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
     if singer.discover {
         discover(backend.as_ref(), &config, out)?;
         return Ok(Outcome::Done);

@@ -1,7 +1,9 @@
 //! The tap's settings: one declared table, read by `--about`, by validation and by the
 //! README's configuration table (a test keeps them in sync).
 
-use singer_core::settings::{Setting, SettingKind};
+use std::sync::LazyLock;
+
+use singer_cli::settings::{Setting, SettingKind};
 
 /// Prefix of the environment variables that set each setting (Meltano's convention).
 pub const ENV_PREFIX: &str = "TAP_ORACLE_";
@@ -15,25 +17,18 @@ const fn plain(
     Setting::new(name, kind, default, description)
 }
 
-/// Every setting tap-oracle reads.
-pub const SETTINGS: &[Setting] = &[
-    plain("driver", SettingKind::Choice(&["oracle", "sim"]), Some("\"oracle\""),
-        "Database backend: `oracle`, or `sim` (the simulated backend, only in builds with the `sim` feature)."),
-    plain("sim_path", SettingKind::String, None, "Folder of the simulated database (driver `sim`)."),
-    plain("host", SettingKind::String, None, "Oracle listener host (with `service_name` or `sid`)."),
-    plain("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
-    plain("service_name", SettingKind::String, None, "Service name to connect to."),
-    plain("sid", SettingKind::String, None, "SID to connect to (instead of `service_name`)."),
-    plain("dsn", SettingKind::String, None, "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service."),
-    plain("tns_admin", SettingKind::String, None, "Folder holding tnsnames.ora and sqlnet.ora."),
-    Setting { required: false, ..plain("user", SettingKind::String, None, "Database user (required with driver `oracle`).") },
-    Setting::secret("password", "Database password."),
-    plain("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
-    Setting::secret("wallet_password", "Oracle wallet password."),
-    plain("connect_timeout", SettingKind::Integer, Some("10"), "Connect timeout in seconds."),
+/// Every setting tap-oracle reads: the connection settings both binaries share, then
+/// the tap's own.
+pub fn settings() -> &'static [Setting] {
+    static ALL: LazyLock<Vec<Setting>> =
+        LazyLock::new(|| [db_connect::CONNECTION_SETTINGS, TAP_SETTINGS].concat());
+    &ALL
+}
+
+/// The settings only the tap reads.
+const TAP_SETTINGS: &[Setting] = &[
     plain("fetch_array_size", SettingKind::Integer, Some("1000"), "Rows fetched per round trip."),
     plain("prefetch_rows", SettingKind::Integer, Some("1000"), "Rows fetched with the query's execute call."),
-    plain("max_connections", SettingKind::Integer, Some("4"), "Connection pool size (at least `max_parallel_streams`)."),
     plain("filter_schemas", SettingKind::Array, None, "Schemas to discover, exact case (default: every schema Oracle does not maintain)."),
     plain("filter_tables", SettingKind::Array, None, "`OWNER.TABLE` patterns with `*` and `?`; a leading `!` excludes (`HR.*`, `!*.TMP_*`)."),
     plain("database_name", SettingKind::String, None, "Written as `database-name` in the catalog."),

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
-use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
+use sim_backend::SimBackend;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 const TAP: &str = env!("CARGO_BIN_EXE_tap-oracle");
@@ -188,7 +188,7 @@ fn key_of(record: &Json) -> (String, String) {
 #[test]
 fn discovery_prints_the_catalog_of_the_seeded_schema() {
     let f = Fixture::new();
-    db_boundary::sim::seed::seed_dir(
+    sim_backend::seed::seed_dir(
         &f.backend,
         Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sample")),
     )
@@ -540,7 +540,7 @@ fn every_type_is_written_with_its_exact_value() {
 #[test]
 fn parallel_streams_keep_one_message_per_line_and_every_bookmark() {
     let f = Fixture::new();
-    db_boundary::sim::seed::seed_dir(
+    sim_backend::seed::seed_dir(
         &f.backend,
         Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sample")),
     )
@@ -676,7 +676,7 @@ fn about_lists_capabilities_and_every_setting() {
     );
     assert_eq!(
         about["settings"]["properties"].as_object().unwrap().len(),
-        tap_oracle::settings::SETTINGS.len()
+        tap_oracle::settings::settings().len()
     );
     let out = run(&["--about", "--format", "markdown"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# tap-oracle"));

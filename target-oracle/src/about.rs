@@ -2,9 +2,9 @@
 //! (what Meltano reads) or Markdown (what people read), rendered by singer-core from
 //! [`crate::settings::SETTINGS`], so it cannot drift from what validation accepts.
 
-use singer_core::about::About;
+use singer_cli::about::About;
 
-use crate::settings::{ENV_PREFIX, SETTINGS};
+use crate::settings::{settings, ENV_PREFIX};
 
 /// What this target really supports, in Meltano's capability words.
 pub const CAPABILITIES: &[&str] = &[
@@ -25,7 +25,7 @@ pub fn about() -> About<'static> {
         description: DESCRIPTION,
         version: env!("CARGO_PKG_VERSION"),
         capabilities: CAPABILITIES,
-        settings: SETTINGS,
+        settings: settings(),
         env_prefix: ENV_PREFIX,
     }
 }
@@ -39,7 +39,7 @@ mod tests {
     fn json_lists_every_setting_with_typed_defaults() {
         let about = about().to_json();
         let properties = about["settings"]["properties"].as_object().unwrap();
-        assert_eq!(properties.len(), SETTINGS.len());
+        assert_eq!(properties.len(), settings().len());
         assert_eq!(properties["batch_size_rows"]["default"], json!(10000));
         assert_eq!(properties["password"]["secret"], json!(true));
         assert_eq!(properties["validate_records"]["default"], json!(true));
@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn markdown_names_every_setting() {
         let md = about().to_markdown();
-        for setting in SETTINGS {
+        for setting in settings() {
             assert!(md.contains(setting.name), "{}", setting.name);
         }
     }

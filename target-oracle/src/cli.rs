@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use singer_core::cli::{AboutFormat, SingerArgs};
-use singer_core::logging::LogOptions;
+use singer_cli::cli::{AboutFormat, SingerArgs};
+use singer_cli::logging::LogOptions;
 
-use db_boundary::{ServerInfo, Sink};
-use oracle_backend::{ConnectSettings, OracleBackend, SessionRole};
+use db_boundary::{CheckReport, SessionRole, Sink};
 
 use crate::about;
 use crate::error::TargetError;
@@ -34,7 +33,7 @@ pub struct Args {
 
 /// Sets up `tracing` to stderr (never stdout: it carries Singer messages).
 pub fn init_logging(args: &Args) {
-    singer_core::logging::init_logging(&LogOptions {
+    singer_cli::logging::init_logging(&LogOptions {
         app_name: "target-oracle",
         level: args.singer.log_level.as_deref(),
         format: args.singer.log_format.unwrap_or_default(),
@@ -45,7 +44,7 @@ pub fn init_logging(args: &Args) {
 #[derive(Debug)]
 pub enum Outcome {
     About,
-    Tested(ServerInfo),
+    Tested(Box<CheckReport>),
     Loaded(LoadStats),
 }
 
@@ -58,41 +57,21 @@ pub fn load_config(paths: &[PathBuf]) -> Result<TargetConfig, TargetError> {
     )?)
 }
 
+/// What a failure to open the backend was doing, for its error line.
+fn connecting(config: &TargetConfig) -> String {
+    match &config.driver {
+        Driver::Oracle => "connecting to Oracle".to_owned(),
+        Driver::Sim(path) => format!("opening the simulated database at {}", path.display()),
+    }
+}
+
 /// Opens a writing session on the configured backend.
 pub fn open_sink(config: &TargetConfig) -> Result<Box<dyn Sink + Send>, TargetError> {
-    match &config.driver {
-        #[cfg(feature = "sim")]
-        Driver::Sim(path) => {
-            use db_boundary::Backend as _;
-            let backend = db_boundary::sim::SimBackend::open(path).map_err(TargetError::db(
-                format!("opening the simulated database at {}", path.display()),
-            ))?;
-            backend.sink().map_err(TargetError::db(
-                "opening a session on the simulated database",
-            ))
-        }
-        #[cfg(not(feature = "sim"))]
-        Driver::Sim(_) => Err(TargetError::Database {
-            context: "opening the simulated database".into(),
-            source: db_boundary::DbError::Unsupported("this build has no `sim` feature".into()),
-        }),
-        Driver::Oracle => {
-            use db_boundary::Backend as _;
-            let settings: ConnectSettings = serde_json::from_value(serde_json::Value::Object(
-                config.raw.clone(),
-            ))
-            .map_err(|e| {
-                TargetError::Config(singer_core::settings::Config::error(vec![format!(
-                    "connection settings: {e}"
-                )]))
-            })?;
-            let backend = OracleBackend::connect(&settings, SessionRole::Target)
-                .map_err(TargetError::db("connecting to Oracle"))?;
-            backend
-                .sink()
-                .map_err(TargetError::db("opening a session on Oracle"))
-        }
-    }
+    let backend = db_connect::open_backend(&config.raw, SessionRole::Target)
+        .map_err(TargetError::db(connecting(config)))?;
+    backend
+        .sink()
+        .map_err(TargetError::db("opening a session on the database"))
 }
 
 /// The whole program after argument parsing. `stdout` receives `--about` output and
@@ -115,13 +94,12 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
         return Ok(Outcome::About);
     }
     let config = load_config(&args.singer.config)?;
-    let mut sink = open_sink(&config)?;
     if args.singer.test {
-        let info = sink
-            .server_info()
-            .map_err(TargetError::db("reading the server's version"))?;
-        return Ok(Outcome::Tested(info));
+        let report = db_connect::check_connection(&config.raw, SessionRole::Target)
+            .map_err(TargetError::db(connecting(&config)))?;
+        return Ok(Outcome::Tested(Box::new(report)));
     }
+    let sink = open_sink(&config)?;
     // Wake up at least this often when the tap is quiet, to honour the age limits.
     let tick = Duration::from_secs_f64(
         (config

@@ -1,13 +1,13 @@
 //! The one error type of a target run, and the exit status each failure maps to
-//! (`singer_core::exit`: 0 ok, 1 bad config or input, 2 database, 3 stdout closed,
+//! (`singer_cli::exit`: 0 ok, 1 bad config or input, 2 database, 3 stdout closed,
 //! 70 internal).
 
 use std::io;
 
 use db_boundary::DbError;
 
-use singer_core::exit::ExitStatus;
-use singer_core::settings::ConfigError;
+use singer_cli::exit::ExitStatus;
+use singer_cli::settings::ConfigError;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]

@@ -19,15 +19,8 @@ fn main() -> ExitCode {
     #[allow(clippy::disallowed_methods)]
     let stdout = std::io::stdout();
     match cli::run(&args, stdout.lock()) {
-        Ok(Outcome::Tested(info)) => {
-            report(&format!(
-                "connected: {} (user {}, schema {}, identifiers up to {} bytes, strings up to {} bytes)",
-                info.version,
-                info.user,
-                info.current_schema,
-                info.max_identifier_bytes,
-                info.max_string_bytes
-            ));
+        Ok(Outcome::Tested(check)) => {
+            report(&format!("connected: {}", check.to_string().trim_end()));
             ExitCode::SUCCESS
         }
         Ok(_) => ExitCode::SUCCESS,

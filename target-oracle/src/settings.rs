@@ -1,4 +1,4 @@
-//! The target's settings: one declared table (`singer_core::settings::Setting`, read by
+//! The target's settings: one declared table (`singer_cli::settings::Setting`, read by
 //! `--about`, config validation and the README) and the typed [`TargetConfig`] built
 //! from the checked [`Config`].
 //!
@@ -7,34 +7,24 @@
 //! checks only this target knows are added to the same one error.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json};
-use singer_core::settings::{Config, ConfigError, Setting, SettingKind};
+use singer_cli::settings::{Config, ConfigError, Setting, SettingKind};
 
 /// The prefix of the environment variables that set target settings.
 pub const ENV_PREFIX: &str = "TARGET_ORACLE_";
 
-/// Every setting target-oracle reads.
-pub const SETTINGS: &[Setting] = &[
-    Setting::new("driver", SettingKind::Choice(&["oracle", "sim"]), Some("\"oracle\""),
-        "Database backend: `oracle`, or `sim` (the simulated backend, only in builds with the `sim` feature)."),
-    Setting::new("sim_path", SettingKind::String, None,
-        "Directory of the simulated database (driver `sim`)."),
-    Setting::new("host", SettingKind::String, None, "Oracle listener host."),
-    Setting::new("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
-    Setting::new("service_name", SettingKind::String, None, "Service name to connect to."),
-    Setting::new("sid", SettingKind::String, None, "SID to connect to (instead of service_name)."),
-    Setting::new("dsn", SettingKind::String, None,
-        "Full connect string or TNS alias (instead of host/port/service_name)."),
-    Setting::new("tns_admin", SettingKind::String, None, "Directory holding tnsnames.ora / sqlnet.ora."),
-    Setting::new("user", SettingKind::String, None, "Database user."),
-    Setting::secret("password", "Database password."),
-    Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet directory."),
-    Setting::secret("wallet_password", "Oracle wallet password."),
-    Setting::new("connect_timeout", SettingKind::Integer, None, "Connect timeout in seconds."),
-    Setting::new("fetch_array_size", SettingKind::Integer, None, "Rows per fetch round trip."),
-    Setting::new("prefetch_rows", SettingKind::Integer, None, "Rows prefetched with a query's execute."),
-    Setting::new("max_connections", SettingKind::Integer, None, "Connection pool size."),
+/// Every setting target-oracle reads: the connection settings both binaries share, then
+/// the target's own.
+pub fn settings() -> &'static [Setting] {
+    static ALL: LazyLock<Vec<Setting>> =
+        LazyLock::new(|| [db_connect::CONNECTION_SETTINGS, TARGET_SETTINGS].concat());
+    &ALL
+}
+
+/// The settings only the target reads.
+const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("default_target_schema", SettingKind::String, None,
         "Schema that receives the tables (default: the connecting user's schema)."),
     Setting::new("load_method", SettingKind::Choice(&["append-only", "upsert", "overwrite"]), None,
@@ -124,7 +114,7 @@ impl TargetConfig {
         env: impl IntoIterator<Item = (String, String)>,
         sim_available: bool,
     ) -> Result<TargetConfig, ConfigError> {
-        let config = Config::load(paths, ENV_PREFIX, env, SETTINGS)?;
+        let config = Config::load(paths, ENV_PREFIX, env, settings())?;
         TargetConfig::from_config(&config, sim_available)
     }
 
@@ -133,7 +123,7 @@ impl TargetConfig {
         map: Map<String, Json>,
         sim_available: bool,
     ) -> Result<TargetConfig, ConfigError> {
-        let config = Config::from_map(map, ENV_PREFIX, std::iter::empty(), SETTINGS)?;
+        let config = Config::from_map(map, ENV_PREFIX, std::iter::empty(), settings())?;
         TargetConfig::from_config(&config, sim_available)
     }
 
@@ -307,12 +297,12 @@ mod tests {
 
     #[test]
     fn the_table_has_unique_names_and_valid_defaults() {
-        let mut names: Vec<_> = SETTINGS.iter().map(|s| s.name).collect();
+        let mut names: Vec<_> = settings().iter().map(|s| s.name).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
-        for setting in SETTINGS {
+        for setting in settings() {
             if let (Some(default), SettingKind::Choice(words)) =
                 (setting.default_value(), setting.kind)
             {

@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::DateTime;
-use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
+use sim_backend::SimBackend;
 use target_oracle::decimal::Decimal;
 
 const OWNER: &str = "SIM_USER";

@@ -171,8 +171,8 @@ impl MeltanoProject {
                 .expect("symlink into the project");
         }
         let project = MeltanoProject { dir, meltano };
-        let backend = db_boundary::sim::SimBackend::open(&project.tap_db()).expect("open sim-db");
-        db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed the sample");
+        let backend = sim_backend::SimBackend::open(&project.tap_db()).expect("open sim-db");
+        sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed the sample");
         project
     }
 

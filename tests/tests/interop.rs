@@ -75,8 +75,8 @@ fn meltano_select_exclusion_reaches_the_tap_and_the_password_stays_redacted() {
 /// A simulated database seeded with the sample and a tap config pointing at it.
 fn seeded_tap_config(dir: &std::path::Path) -> std::path::PathBuf {
     let db = dir.join("db");
-    let backend = db_boundary::sim::SimBackend::open(&db).expect("open the sim db");
-    db_boundary::sim::seed::seed_dir(&backend, &e2e::sample_dir()).expect("seed the sample");
+    let backend = sim_backend::SimBackend::open(&db).expect("open the sim db");
+    sim_backend::seed::seed_dir(&backend, &e2e::sample_dir()).expect("seed the sample");
     let config = dir.join("config.json");
     std::fs::write(
         &config,

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use chrono::{FixedOffset, TimeZone};
-use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use e2e::{
     bin, canonical_decimal, peer, read_json_lines, repo_root, run_ok, sample_columns, sample_rows,
     utc_text, MeltanoProject,
 };
 use serde_json::Value as Json;
+use sim_backend::SimBackend;
 
 const STREAMS: [(&str, usize); 3] = [
     ("HR-EMPLOYEES", 107),

@@ -8,10 +8,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use db_boundary::sim::SimBackend;
 use db_boundary::Value;
 use e2e::{bin, describe, peer, sample_dir};
 use serde_json::{json, Value as Json};
+use sim_backend::SimBackend;
 
 /// Runs `tap-jsonl` with `tap_config` and pipes its output into `target-oracle` on the
 /// simulated database in `db`; returns the tap's output and the target's.
@@ -283,7 +283,7 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("db");
     let backend = SimBackend::open(&db).expect("open");
-    db_boundary::sim::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,

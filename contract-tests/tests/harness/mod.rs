@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use db_boundary::sim::SimBackend;
-use db_boundary::{Backend, TableName};
-use oracle_backend::{ConnectSettings, OracleBackend, SessionRole};
+use db_boundary::{Backend, SessionRole, TableName};
+use serde_json::{Map, Value as Json};
+use sim_backend::SimBackend;
+use singer_cli::settings::Config;
 
 /// Generates every contract test twice: `sim::<name>` runs always against a fresh
 /// simulated backend; `oracle::<name>` is ignored unless asked for with `--ignored`,
@@ -40,7 +41,7 @@ macro_rules! contract_tests {
 
 /// One database for one test.
 pub struct Db {
-    pub backend: Box<dyn Backend>,
+    pub backend: std::sync::Arc<dyn Backend>,
     /// The session's current schema, where the test's tables live.
     pub schema: String,
     /// Makes table names unique per test on a shared Oracle; empty on the simulated
@@ -75,7 +76,7 @@ pub fn sim() -> Db {
     let backend = SimBackend::open(dir.path()).expect("the simulated backend opens");
     let schema = backend.options().user.clone();
     Db {
-        backend: Box::new(backend),
+        backend: std::sync::Arc::new(backend),
         schema,
         prefix: String::new(),
         _dir: Some(dir),
@@ -84,19 +85,22 @@ pub fn sim() -> Db {
 
 /// The real Oracle this test binary uses (started once), with a fresh table prefix.
 pub fn oracle() -> Db {
-    static SETTINGS: OnceLock<Result<ConnectSettings, String>> = OnceLock::new();
+    static SETTINGS: OnceLock<Result<Map<String, Json>, String>> = OnceLock::new();
     let settings = match SETTINGS.get_or_init(oracle_settings) {
         Ok(settings) => settings,
         Err(reason) => panic!("real-Oracle contract test cannot run: {reason}"),
     };
-    let backend = OracleBackend::connect(settings, SessionRole::Target)
+    let backend = db_connect::open_backend(settings, SessionRole::Target)
         .unwrap_or_else(|e| panic!("real-Oracle contract test cannot connect: {e}"));
-    let schema = settings.user.to_ascii_uppercase();
+    let schema = settings["user"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let run = std::process::id() % 10_000;
     let prefix = format!("C{run}_{}_", NEXT.fetch_add(1, Ordering::Relaxed));
     Db {
-        backend: Box::new(backend),
+        backend,
         schema,
         prefix,
         _dir: None,
@@ -106,7 +110,7 @@ pub fn oracle() -> Db {
 /// Settings for an existing Oracle (`ORACLE_TEST_DSN`, `ORACLE_TEST_USER`,
 /// `ORACLE_TEST_PASSWORD`) or for a container started now and left to Docker's clean-up
 /// when the binary exits.
-fn oracle_settings() -> Result<ConnectSettings, String> {
+fn oracle_settings() -> Result<Map<String, Json>, String> {
     let (dsn, user, password) = match std::env::var("ORACLE_TEST_DSN") {
         Ok(dsn) => (
             dsn,
@@ -116,7 +120,16 @@ fn oracle_settings() -> Result<ConnectSettings, String> {
         Err(_) => (start_container()?, "test".to_owned(), "test".to_owned()),
     };
     let json = serde_json::json!({ "dsn": dsn, "user": user, "password": password });
-    serde_json::from_value(json).map_err(|e| format!("connection settings: {e}"))
+    let map = json.as_object().cloned().unwrap_or_default();
+    // The connection settings table's defaults, applied as either binary applies them.
+    Config::from_map(
+        map,
+        "ORACLE_TEST_",
+        std::iter::empty(),
+        db_connect::CONNECTION_SETTINGS,
+    )
+    .map(|config| config.as_map().clone())
+    .map_err(|e| format!("connection settings: {e}"))
 }
 
 fn start_container() -> Result<String, String> {

@@ -1,17 +1,16 @@
 //! What the simulated backend promises beyond the shared boundary contract (that one
 //! lives in `contract-tests/`): durability across killed processes, concurrent readers,
 //! the 30-byte and 19c modes, dictionary scopes, seed folders and the `sim-admin` tool.
-#![cfg(feature = "sim")]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use db_boundary::sim::{SimBackend, SimOptions};
 use db_boundary::{
     Backend, ColumnDef, DbError, DictionaryScope, ScanOrder, ScanRequest, TableDef, TableName,
     TablePattern, Value,
 };
+use sim_backend::{SimBackend, SimOptions};
 use singer_core::oracle_type::OracleType;
 
 const SIM_ADMIN: &str = env!("CARGO_BIN_EXE_sim-admin");

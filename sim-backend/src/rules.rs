@@ -5,8 +5,8 @@
 use chrono::{FixedOffset, NaiveDateTime, TimeZone, Timelike};
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
-use super::codec::canonical_decimal;
-use crate::{ColumnCheck, DbError, Value};
+use crate::codec::canonical_decimal;
+use db_boundary::{ColumnCheck, DbError, Value};
 
 /// Where a value is going, for error messages in Oracle's own form.
 pub struct Target<'a> {

@@ -17,8 +17,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDateTime};
-use db_boundary::sim::{seed, SimBackend};
 use db_boundary::{Backend, TableName, Value};
+use sim_backend::{seed, SimBackend};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 fn main() -> ExitCode {

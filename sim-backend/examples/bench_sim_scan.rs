@@ -7,14 +7,14 @@
 //! 0.86-0.98 M rows/s ordered by key, 0.83 M unordered; 10,000,000 rows at 0.91 M rows/s
 //! with a peak RSS of 6.3 MiB (rows stream from SQLite; nothing is collected).
 //!
-//! Usage: `cargo run --release -p db-boundary --features sim --example bench_sim_scan --
+//! Usage: `cargo run --release -p sim-backend --example bench_sim_scan --
 //! <sim_dir> [OWNER TABLE]` on a store made by `sim-admin generate <sim_dir> --rows N`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use db_boundary::sim::SimBackend;
 use db_boundary::{Backend, ScanOrder, ScanRequest};
+use sim_backend::SimBackend;
 
 #[allow(clippy::print_stdout)] // a benchmark's report is its output
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -19,8 +19,8 @@ use serde_json::Value as Json;
 use singer_core::dictionary::DictionaryRows;
 use singer_core::oracle_type::OracleType;
 
-use super::SimBackend;
-use crate::{DbError, DbResult, Sink, TableName, Value};
+use crate::SimBackend;
+use db_boundary::{DbError, DbResult, Sink, TableName, Value};
 
 /// Rows per insert batch while loading a data file.
 const SEED_CHUNK_ROWS: usize = 1000;

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
-use crate::Value;
+use db_boundary::Value;
 
 const NUMBER: u8 = 0x10;
 const BINARY_FLOAT: u8 = 0x11;

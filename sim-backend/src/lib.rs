@@ -34,10 +34,11 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
-use crate::source::RowCallbackError;
-use crate::{
-    AlterTable, Backend, ColumnCheck, ColumnDef, DbError, DbResult, DictionaryScope, LowerBound,
-    RowFilter, ScanOrder, ScanRequest, ServerInfo, Sink, Source, TableDef, TableName, Value,
+use db_boundary::source::RowCallbackError;
+use db_boundary::{
+    AlterTable, Backend, CheckReport, ColumnCheck, ColumnDef, DbError, DbResult, DictionaryScope,
+    LowerBound, RowFilter, ScanOrder, ScanRequest, ServerInfo, Sink, Source, TableDef, TableName,
+    Value,
 };
 
 use rules::{coerce, Target};
@@ -497,6 +498,15 @@ impl SimBackend {
 }
 
 impl Backend for SimBackend {
+    fn check(&self) -> DbResult<CheckReport> {
+        Ok(CheckReport {
+            client_version: None,
+            server: Source::server_info(&mut self.session()?)?,
+            privileges: Vec::new(),
+            log_mining: None,
+        })
+    }
+
     fn source(&self) -> DbResult<Box<dyn Source + Send>> {
         Ok(Box::new(self.session()?))
     }

@@ -1,0 +1,90 @@
+//! Opening a database for either binary: the `driver` setting picks the real Oracle
+//! backend (feature `oracle`, the default) or the simulated one (feature `sim`), and the
+//! connection settings are declared here once for both binaries' settings tables.
+//!
+//! This crate is the wiring point between the engines and the backends. The engines
+//! depend on `db-boundary`'s traits and on this crate's three items, never on a backend
+//! crate, so no engine code can name a driver type: the boundary is a fact of the
+//! dependency graph (and `scripts/test.sh` builds the binaries' libraries without the
+//! `oracle` feature to prove it).
+
+use std::sync::Arc;
+
+use db_boundary::{Backend, CheckReport, DbError, DbResult, SessionRole};
+use serde_json::{Map, Value as Json};
+use singer_cli::settings::{Setting, SettingKind};
+
+/// The connection settings both binaries read, in the order `--about` and the README
+/// list them. Defaults live here and nowhere else: `Config` applies them before a
+/// backend sees the settings.
+pub const CONNECTION_SETTINGS: &[Setting] = &[
+    Setting::new("driver", SettingKind::Choice(&["oracle", "sim"]), Some("\"oracle\""),
+        "Database backend: `oracle`, or `sim` (the simulated backend, only in builds with the `sim` feature)."),
+    Setting::new("sim_path", SettingKind::String, None, "Folder of the simulated database (driver `sim`)."),
+    Setting::new("host", SettingKind::String, None, "Oracle listener host (with `service_name` or `sid`)."),
+    Setting::new("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
+    Setting::new("service_name", SettingKind::String, None, "Service name to connect to."),
+    Setting::new("sid", SettingKind::String, None, "SID to connect to (instead of `service_name`)."),
+    Setting::new("dsn", SettingKind::String, None, "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service."),
+    Setting::new("tns_admin", SettingKind::String, None, "Folder holding tnsnames.ora and sqlnet.ora."),
+    Setting::new("user", SettingKind::String, None, "Database user (required with driver `oracle`)."),
+    Setting::secret("password", "Database password."),
+    Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
+    Setting::secret("wallet_password", "Oracle wallet password."),
+    Setting::new("connect_timeout", SettingKind::Integer, Some("10"), "Connect timeout in seconds."),
+    Setting::new("max_connections", SettingKind::Integer, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
+];
+
+/// Opens the backend the `driver` setting of `settings` (a checked config, defaults
+/// applied) names, for the binary `role`.
+pub fn open_backend(settings: &Map<String, Json>, role: SessionRole) -> DbResult<Arc<dyn Backend>> {
+    match settings
+        .get("driver")
+        .and_then(Json::as_str)
+        .unwrap_or("oracle")
+    {
+        "sim" => open_sim(settings),
+        _ => open_oracle(settings, role),
+    }
+}
+
+/// `--test`: opens the backend and reports what it found (never a secret).
+pub fn check_connection(settings: &Map<String, Json>, role: SessionRole) -> DbResult<CheckReport> {
+    open_backend(settings, role)?.check()
+}
+
+#[cfg(feature = "oracle")]
+fn open_oracle(settings: &Map<String, Json>, role: SessionRole) -> DbResult<Arc<dyn Backend>> {
+    let connect: oracle_backend::ConnectSettings =
+        serde_json::from_value(Json::Object(settings.clone()))
+            .map_err(|e| DbError::Config(format!("connection settings: {e}")))?;
+    Ok(Arc::new(oracle_backend::OracleBackend::connect(
+        &connect, role,
+    )?))
+}
+
+#[cfg(not(feature = "oracle"))]
+fn open_oracle(_settings: &Map<String, Json>, _role: SessionRole) -> DbResult<Arc<dyn Backend>> {
+    Err(DbError::Config(
+        "driver: `oracle` is only in builds with the `oracle` cargo feature (the default)".into(),
+    ))
+}
+
+#[cfg(feature = "sim")]
+fn open_sim(settings: &Map<String, Json>) -> DbResult<Arc<dyn Backend>> {
+    let path = settings
+        .get("sim_path")
+        .and_then(Json::as_str)
+        .ok_or_else(|| DbError::Config("sim_path: required with driver sim".into()))?;
+    Ok(Arc::new(sim_backend::SimBackend::open(
+        std::path::Path::new(path),
+    )?))
+}
+
+#[cfg(not(feature = "sim"))]
+fn open_sim(_settings: &Map<String, Json>) -> DbResult<Arc<dyn Backend>> {
+    Err(DbError::Config(
+        "driver: `sim` (the simulated backend) is only in builds with the `sim` cargo feature"
+            .into(),
+    ))
+}
