@@ -18,13 +18,20 @@
 //!   batches of the same transaction stay. (Oracle's array DML with batch errors would
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
-//! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions, so an older SCN fails with
-//!   [`DbError::Unsupported`] and a future one with ORA-08181.
+//! - Every redo record and every commit takes an SCN ([`redo`]: changes, logs that
+//!   switch, archive and can be purged; [`workload`]: transactions that interleave and
+//!   stay open; [`mining`]: LogMiner over it). A read `AS OF SCN` of an older SCN is
+//!   rebuilt from the redo (refused past its retention with ORA-01555, after DDL with
+//!   ORA-01466); a future SCN fails with ORA-08181.
 
+mod admin;
 pub mod codec;
+mod mining;
+mod redo;
 pub mod rules;
 pub mod seed;
+mod session_redo;
+pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,6 +96,10 @@ struct StoredTable {
     constraints: Vec<ConstraintRow>,
     physical: String,
     next_column: u32,
+    /// Bumped by every ALTER: redo written under another version no longer decodes
+    /// with this definition (LogMiner's dictionary version mismatch).
+    #[serde(default)]
+    version: u64,
 }
 
 impl StoredColumn {
@@ -344,6 +355,7 @@ impl SimBackend {
              CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
         )
         .map_err(sql_err)?;
+        redo::init(&conn)?;
         let stored: Option<String> = conn
             .query_row(
                 "SELECT value FROM sim_meta WHERE key = 'options'",
@@ -378,6 +390,7 @@ impl SimBackend {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
+            redo: session_redo::SessionRedo::default(),
         })
     }
 
@@ -416,7 +429,29 @@ impl SimBackend {
         columns: &[String],
         rows: impl IntoIterator<Item = Vec<Value>>,
     ) -> DbResult<u64> {
-        let mut session = self.session()?;
+        Self::insert_with(self.session()?, owner, table, columns, rows)
+    }
+
+    /// Inserts rows and commits as a direct-path NOLOGGING load: no redo for the rows
+    /// (as Oracle's `INSERT /*+ APPEND */` into a NOLOGGING table), for bulk set-ups
+    /// such as `sim-admin generate`.
+    pub fn load_rows(
+        &self,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
+        Self::insert_with(self.nologging_session()?, owner, table, columns, rows)
+    }
+
+    fn insert_with(
+        mut session: SimSession,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
         let name = TableName {
             schema: Some(owner.to_owned()),
             name: table.to_owned(),
@@ -503,7 +538,7 @@ impl Backend for SimBackend {
             client_version: None,
             server: Source::server_info(&mut self.session()?)?,
             privileges: Vec::new(),
-            log_mining: None,
+            log_mining: Some(self.session()?.facts()?),
         })
     }
 
@@ -532,6 +567,7 @@ pub struct SimSession {
     conn: Connection,
     options: SimOptions,
     in_transaction: bool,
+    redo: session_redo::SessionRedo,
 }
 
 impl SimSession {
@@ -586,6 +622,10 @@ impl SimSession {
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(sql_err)?;
             self.in_transaction = true;
+            if let Err(e) = self.redo.begin(&self.conn) {
+                self.rollback()?;
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -687,6 +727,7 @@ impl SimSession {
             columns: stored_columns,
             constraints,
             physical,
+            version: 0,
         };
         let key = stored.primary_key();
         if !key.is_empty() {
@@ -702,13 +743,31 @@ impl SimSession {
                 ))
                 .map_err(sql_err)?;
         }
-        self.save(&stored)
+        self.save(&stored)?;
+        self.record_ddl(&stored, "CREATE TABLE")
+    }
+
+    /// The redo record of a DDL statement on `stored`.
+    fn record_ddl(&mut self, stored: &StoredTable, what: &str) -> DbResult<()> {
+        let info = format!(
+            "{what} \"{}\".\"{}\"",
+            stored.table.owner, stored.table.table_name
+        );
+        self.redo.record(
+            &self.conn,
+            &redo::Record {
+                op: redo::op::DDL,
+                obj: session_redo::object_id(&stored.physical),
+                version: stored.version,
+                info: Some(&info),
+                ..redo::Record::default()
+            },
+        )
     }
 
     /// Values for every stored column of one row, coerced and checked; columns not
     /// given are NULL.
     fn prepare_row(
-        &self,
         stored: &StoredTable,
         positions: &[usize],
         row: &[Value],
@@ -767,6 +826,7 @@ impl SimSession {
     fn alter_stored(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
         let owner = self.schema_of(table);
         let mut stored = self.stored(&owner, &table.name)?;
+        self.check_no_pending(&stored)?;
         self.begin()?;
         match change {
             AlterTable::AddColumn(def) => {
@@ -927,7 +987,16 @@ impl SimSession {
                 stored.columns.remove(position);
             }
         }
-        self.save(&stored)
+        stored.version += 1;
+        self.save(&stored)?;
+        let what = match change {
+            AlterTable::AddColumn(_) => "ALTER TABLE ADD",
+            AlterTable::ModifyColumn(_) => "ALTER TABLE MODIFY",
+            AlterTable::RenameColumn { .. } => "ALTER TABLE RENAME COLUMN",
+            AlterTable::CopyColumn { .. } => "UPDATE (copy column)",
+            AlterTable::DropColumn(_) => "ALTER TABLE DROP COLUMN",
+        };
+        self.record_ddl(&stored, what)
     }
 
     fn positions(stored: &StoredTable, columns: &[String]) -> DbResult<Vec<usize>> {
@@ -1092,6 +1161,38 @@ impl Source for SimSession {
         self.scn()
     }
 
+    fn database_identity(&mut self) -> DbResult<db_boundary::DatabaseIdentity> {
+        self.identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<db_boundary::RedoLog>> {
+        redo::list_logs(&self.conn, from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<db_boundary::SnapshotPoint> {
+        self.snapshot_point_now()
+    }
+
+    fn mined_table_info(
+        &mut self,
+        owner: &str,
+        table: &str,
+    ) -> DbResult<db_boundary::MinedTableInfo> {
+        self.table_info(owner, table)
+    }
+
+    fn mine(
+        &mut self,
+        request: &db_boundary::MiningRequest,
+        on_change: &mut dyn FnMut(&db_boundary::ChangeRow) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        self.mine_redo(request, on_change)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<db_boundary::LogMiningFacts> {
+        self.facts()
+    }
+
     /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
     /// since), when the snapshot and the current data are the same thing; the store
     /// keeps no history, so an older SCN is refused rather than answered wrongly.
@@ -1114,9 +1215,7 @@ impl Source for SimSession {
                 8181,
                 format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
             )),
-            Ok(current) => Err(DbError::Unsupported(format!(
-                "the simulated backend keeps no history: SCN {wanted} is older than the latest commit (SCN {current})"
-            ))),
+            Ok(_) => self.scan_as_of(request, wanted, on_row),
             Err(e) => Err(e),
         };
         if own_read {
@@ -1127,7 +1226,21 @@ impl Source for SimSession {
 }
 
 impl SimSession {
-    /// The number of commits the store has seen: its system change number.
+    /// A read AS OF an older SCN, from a copy of the table with the later changes undone.
+    fn scan_as_of(
+        &mut self,
+        request: &ScanRequest,
+        scn: u64,
+        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
+        let stored = self.stored(&request.owner, &request.table)?;
+        let copy = self.flashback_copy(&stored, scn)?;
+        let result = self.scan_stored(&copy, request, on_row);
+        self.drop_flashback_copy();
+        result
+    }
+
+    /// The last SCN handed out: every redo record and every commit takes one.
     fn scn(&self) -> DbResult<u64> {
         let text: Option<String> = self
             .conn
@@ -1145,6 +1258,15 @@ impl SimSession {
         on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
     ) -> DbResult<u64> {
         let stored = self.stored(&request.owner, &request.table)?;
+        self.scan_stored(&stored, request, on_row)
+    }
+
+    fn scan_stored(
+        &mut self,
+        stored: &StoredTable,
+        request: &ScanRequest,
+        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+    ) -> DbResult<u64> {
         let physical = |name: &String| {
             stored
                 .column(name)
@@ -1189,12 +1311,12 @@ impl SimSession {
                     right.join(", ")
                 ));
                 for (col, value) in cols.iter().zip(values) {
-                    binds.push(self.encode_bound(&stored, col, value)?);
+                    binds.push(self.encode_bound(stored, col, value)?);
                 }
             }
             (Some(LowerBound::AtLeast(value)), ScanOrder::Columns(cols)) if cols.len() == 1 => {
                 sql.push_str(&format!(" WHERE {} >= {}", left[0], right[0]));
-                binds.push(self.encode_bound(&stored, &cols[0], value)?);
+                binds.push(self.encode_bound(stored, &cols[0], value)?);
             }
             (Some(LowerBound::AfterRowId(rowid)), ScanOrder::RowId) => {
                 let rid: i64 = rowid
@@ -1328,11 +1450,19 @@ impl Sink for SimSession {
             physical.join(", "),
             vec!["?"; physical.len()].join(", ")
         );
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
         let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
+                let encoded = Self::prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
                     .execute(rusqlite::params_from_iter(encoded.iter()))
                     .map_err(|e| match e {
@@ -1349,9 +1479,29 @@ impl Sink for SimSession {
                         }
                         other => sql_err(other),
                     })?;
+                let image = redo::encode_image(
+                    numbers
+                        .iter()
+                        .copied()
+                        .zip(encoded.iter().map(Option::as_deref)),
+                );
+                self.redo.record(
+                    &self.conn,
+                    &redo::Record {
+                        op: redo::op::INSERT,
+                        obj,
+                        version: stored.version,
+                        rid: Some(self.conn.last_insert_rowid()),
+                        new_image: Some(&image),
+                        ..redo::Record::default()
+                    },
+                )?;
             }
             Ok(())
         })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
         self.end_batch(result)
     }
 
@@ -1387,7 +1537,16 @@ impl Sink for SimSession {
         self.conn
             .execute_batch("SAVEPOINT batch")
             .map_err(sql_err)?;
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
         let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
+            let all_logged = session_redo::all_columns_logged(&self.conn, &owner, &table.name)?;
             let set: Vec<String> = positions
                 .iter()
                 .filter(|p| !key_positions.contains(p))
@@ -1408,12 +1567,13 @@ impl Sink for SimSession {
                     matched.join(" AND ")
                 )
             });
-            let exists = format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE {})",
+            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
+            let existing = format!(
+                "SELECT rid, {} FROM {} WHERE {} LIMIT 1",
+                physical.join(", "),
                 stored.physical,
                 matched.join(" AND ")
             );
-            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
             let insert = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 stored.physical,
@@ -1422,16 +1582,19 @@ impl Sink for SimSession {
             );
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
+                let encoded = Self::prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
                     key_positions.iter().map(|p| &encoded[*p]).collect();
-                let found: bool = self
+                let found = self
                     .conn
-                    .prepare_cached(&exists)
+                    .prepare_cached(&existing)
                     .map_err(sql_err)?
-                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| r.get(0))
+                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| {
+                        session_redo::stored_row(r, stored.columns.len())
+                    })
+                    .optional()
                     .map_err(sql_err)?;
-                if found {
+                if let Some((rid, old_row)) = found {
                     if let Some(update) = &update {
                         let mut binds: Vec<&Option<Vec<u8>>> = positions
                             .iter()
@@ -1444,6 +1607,26 @@ impl Sink for SimSession {
                             .map_err(sql_err)?
                             .execute(rusqlite::params_from_iter(binds.iter()))
                             .map_err(sql_err)?;
+                        let changed: Vec<usize> = positions
+                            .iter()
+                            .copied()
+                            .filter(|p| !key_positions.contains(p))
+                            .collect();
+                        let (new_image, old_image) = session_redo::update_images(
+                            &numbers, &changed, &encoded, &old_row, all_logged,
+                        );
+                        self.redo.record(
+                            &self.conn,
+                            &redo::Record {
+                                op: redo::op::UPDATE,
+                                obj,
+                                version: stored.version,
+                                rid: Some(rid),
+                                new_image: Some(&new_image),
+                                old_image: Some(&old_image),
+                                ..redo::Record::default()
+                            },
+                        )?;
                     }
                 } else {
                     self.conn
@@ -1451,10 +1634,30 @@ impl Sink for SimSession {
                         .map_err(sql_err)?
                         .execute(rusqlite::params_from_iter(encoded.iter()))
                         .map_err(sql_err)?;
+                    let image = redo::encode_image(
+                        numbers
+                            .iter()
+                            .copied()
+                            .zip(encoded.iter().map(Option::as_deref)),
+                    );
+                    self.redo.record(
+                        &self.conn,
+                        &redo::Record {
+                            op: redo::op::INSERT,
+                            obj,
+                            version: stored.version,
+                            rid: Some(self.conn.last_insert_rowid()),
+                            new_image: Some(&image),
+                            ..redo::Record::default()
+                        },
+                    )?;
                 }
             }
             Ok(())
         })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
         self.end_batch(result)
     }
 
@@ -1463,6 +1666,8 @@ impl Sink for SimSession {
         let stored = self.stored(&owner, &table.name)?;
         let (condition, binds) = self.filter_sql(&stored, filter)?;
         self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, None)?;
         let n = self
             .conn
             .execute(
@@ -1500,8 +1705,11 @@ impl Sink for SimSession {
             ));
         }
         let (condition, mut binds) = self.filter_sql(&stored, filter)?;
-        binds.insert(0, codec::encode(&coerced));
+        let new_value = codec::encode(&coerced);
         self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, Some((position, &new_value)))?;
+        binds.insert(0, new_value);
         let n = self
             .conn
             .execute(
@@ -1517,13 +1725,12 @@ impl Sink for SimSession {
 
     fn commit(&mut self) -> DbResult<()> {
         if self.in_transaction {
-            self.conn
-                .execute_batch(
-                    "INSERT INTO sim_meta (key, value) VALUES ('scn', '1')
-                     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
-                     COMMIT",
-                )
-                .map_err(sql_err)?;
+            // The commit record and the SCN and log counters go with the data.
+            if let Err(e) = self.redo.before_commit(&self.conn) {
+                self.rollback()?;
+                return Err(e);
+            }
+            self.conn.execute_batch("COMMIT").map_err(sql_err)?;
             self.in_transaction = false;
         }
         Ok(())
@@ -1531,8 +1738,12 @@ impl Sink for SimSession {
 
     fn rollback(&mut self) -> DbResult<()> {
         if self.in_transaction {
+            let rolled_back = self.redo.before_rollback(&self.conn);
             self.conn.execute_batch("ROLLBACK").map_err(sql_err)?;
             self.in_transaction = false;
+            if let Some(rolled_back) = rolled_back? {
+                session_redo::rewrite_rolled_back(&self.conn, rolled_back)?;
+            }
         }
         Ok(())
     }
