@@ -12,7 +12,8 @@ use rusqlite::params;
 
 use crate::redo::{self, op};
 use crate::session_redo::{all_columns_logged, column_number, object_id};
-use crate::{codec, sql_err, SimSession, StoredTable};
+use crate::store::StoredTable;
+use crate::{codec, sql_err, SimSession};
 use db_boundary::source::RowCallbackError;
 use db_boundary::{
     ChangeOperation, ChangeRow, DatabaseIdentity, DbError, DbResult, LogMiningFacts,

@@ -6,7 +6,8 @@
 use rusqlite::{params, Connection};
 
 use crate::redo::{self, op, Cursor, Record};
-use crate::{sql_err, SimSession, StoredTable};
+use crate::store::StoredTable;
+use crate::{sql_err, SimSession};
 use db_boundary::{DbError, DbResult};
 
 /// A session's redo state for its current write transaction.

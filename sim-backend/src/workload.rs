@@ -18,7 +18,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::redo::{self, op, Cursor, Record};
 use crate::rules::{coerce, Target};
 use crate::session_redo::{all_columns_logged, column_number, object_id, undo_of};
-use crate::{codec, sql_err, SimBackend, SimSession, StoredTable};
+use crate::store::StoredTable;
+use crate::{codec, sql_err, SimBackend, SimSession};
 use db_boundary::{DbError, DbResult, Value};
 use singer_core::oracle_type::OracleType;
 

@@ -531,12 +531,23 @@ fn sim_admin_configures_switches_lists_and_purges_the_redo() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     admin(&["archivelog", "on"]);
     admin(&["supplemental-log", "all"]);
-    assert!(backend.source().unwrap().mined_table_info(OWNER, "T").unwrap().all_columns_logged);
+    assert!(
+        backend
+            .source()
+            .unwrap()
+            .mined_table_info(OWNER, "T")
+            .unwrap()
+            .all_columns_logged
+    );
     assert!(admin(&["switch"]).contains("current sequence 2"));
     admin(&["switch"]);
     let logs = admin(&["logs"]);

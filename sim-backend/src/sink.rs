@@ -1,0 +1,404 @@
+//! The target's side of the boundary on the simulated backend: describe, DDL, array
+//! insert, merge, delete, update, commit.
+
+use singer_core::dictionary::{ConstraintRow, TableRow};
+use singer_core::oracle_type::OracleType;
+
+use db_boundary::{
+    AlterTable, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, Source, TableDef,
+    TableName, Value,
+};
+
+use rusqlite::OptionalExtension;
+
+use crate::codec;
+use crate::redo;
+use crate::rules::{coerce, Target};
+use crate::session::*;
+use crate::session_redo;
+use crate::store::*;
+
+impl Sink for SimSession {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        Source::server_info(self)
+    }
+
+    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
+        let owner = self.schema_of(table);
+        Ok(self
+            .stored_opt(&owner, &table.name)?
+            .map(|stored| TableDef {
+                name: TableName {
+                    schema: Some(owner.clone()),
+                    name: table.name.clone(),
+                },
+                primary_key: stored.primary_key(),
+                columns: stored
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        ColumnDef::from_dictionary(&c.row, check_from_text(c.check.as_deref()))
+                    })
+                    .collect(),
+            }))
+    }
+
+    fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        let owner = self.schema_of(&def.name);
+        let table = TableRow {
+            owner: owner.clone(),
+            table_name: def.name.name.clone(),
+            table_type: "TABLE".to_owned(),
+            iot_type: None,
+            partitioned: Some("NO".to_owned()),
+            temporary: Some("N".to_owned()),
+            num_rows: None,
+        };
+        let columns = def
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (column_row(&owner, &def.name.name, i as u32 + 1, c), c.check))
+            .collect();
+        let constraints = def
+            .primary_key
+            .iter()
+            .enumerate()
+            .map(|(i, column)| ConstraintRow {
+                owner: owner.clone(),
+                table_name: def.name.name.clone(),
+                constraint_name: format!("SIM_PK_{}", def.name.name),
+                constraint_type: "P".to_owned(),
+                column_name: column.clone(),
+                position: i as u32 + 1,
+                status: Some("ENABLED".to_owned()),
+            })
+            .collect();
+        self.ddl(|session| session.create_stored(table, columns, constraints))
+    }
+
+    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        self.ddl(|session| session.alter_stored(table, change))
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let positions = Self::positions(&stored, columns)?;
+        self.begin()?;
+        self.conn
+            .execute_batch("SAVEPOINT batch")
+            .map_err(sql_err)?;
+        let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            stored.physical,
+            physical.join(", "),
+            vec!["?"; physical.len()].join(", ")
+        );
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
+        let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
+            let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
+            for (i, row) in rows.iter().enumerate() {
+                let reject = |e: DbError| rejected_row(i, e);
+                let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
+                statement
+                    .execute(rusqlite::params_from_iter(encoded.iter()))
+                    .map_err(|e| match e {
+                        rusqlite::Error::SqliteFailure(f, _)
+                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            reject(DbError::ora(
+                                1,
+                                format!(
+                                    "unique constraint (\"{}\".\"SIM_PK_{}\") violated",
+                                    owner, table.name
+                                ),
+                            ))
+                        }
+                        other => sql_err(other),
+                    })?;
+                let image = redo::encode_image(
+                    numbers
+                        .iter()
+                        .copied()
+                        .zip(encoded.iter().map(Option::as_deref)),
+                );
+                self.redo.record(
+                    &self.conn,
+                    &redo::Record {
+                        op: redo::op::INSERT,
+                        obj,
+                        version: stored.version,
+                        rid: Some(self.conn.last_insert_rowid()),
+                        new_image: Some(&image),
+                        ..redo::Record::default()
+                    },
+                )?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
+        self.end_batch(result)
+    }
+
+    fn merge_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        key: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if key.is_empty() {
+            return Err(DbError::Unsupported("MERGE needs key columns".into()));
+        }
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let positions = Self::positions(&stored, columns)?;
+        let key_positions = Self::positions(&stored, key)?;
+        for k in &key_positions {
+            if !positions.contains(k) {
+                return Err(DbError::ora(
+                    904,
+                    format!(
+                        "key column \"{}\" is not among the merged columns",
+                        stored.columns[*k].row.column_name
+                    ),
+                ));
+            }
+        }
+        self.begin()?;
+        self.conn
+            .execute_batch("SAVEPOINT batch")
+            .map_err(sql_err)?;
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
+        let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
+            let all_logged = session_redo::all_columns_logged(&self.conn, &owner, &table.name)?;
+            let set: Vec<String> = positions
+                .iter()
+                .filter(|p| !key_positions.contains(p))
+                .map(|p| format!("{} = ?", stored.columns[*p].physical))
+                .collect();
+            let matched: Vec<String> = key_positions
+                .iter()
+                .map(|p| {
+                    let (left, right) = stored.columns[*p].compared("?");
+                    format!("{left} = {right}")
+                })
+                .collect();
+            let update = (!set.is_empty()).then(|| {
+                format!(
+                    "UPDATE {} SET {} WHERE {}",
+                    stored.physical,
+                    set.join(", "),
+                    matched.join(" AND ")
+                )
+            });
+            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
+            let existing = format!(
+                "SELECT rid, {} FROM {} WHERE {} LIMIT 1",
+                physical.join(", "),
+                stored.physical,
+                matched.join(" AND ")
+            );
+            let insert = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                stored.physical,
+                physical.join(", "),
+                vec!["?"; physical.len()].join(", ")
+            );
+            for (i, row) in rows.iter().enumerate() {
+                let reject = |e: DbError| rejected_row(i, e);
+                let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
+                let key_values: Vec<&Option<Vec<u8>>> =
+                    key_positions.iter().map(|p| &encoded[*p]).collect();
+                let found = self
+                    .conn
+                    .prepare_cached(&existing)
+                    .map_err(sql_err)?
+                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| {
+                        session_redo::stored_row(r, stored.columns.len())
+                    })
+                    .optional()
+                    .map_err(sql_err)?;
+                if let Some((rid, old_row)) = found {
+                    if let Some(update) = &update {
+                        let mut binds: Vec<&Option<Vec<u8>>> = positions
+                            .iter()
+                            .filter(|p| !key_positions.contains(p))
+                            .map(|p| &encoded[*p])
+                            .collect();
+                        binds.extend(key_values.iter().copied());
+                        self.conn
+                            .prepare_cached(update)
+                            .map_err(sql_err)?
+                            .execute(rusqlite::params_from_iter(binds.iter()))
+                            .map_err(sql_err)?;
+                        let changed: Vec<usize> = positions
+                            .iter()
+                            .copied()
+                            .filter(|p| !key_positions.contains(p))
+                            .collect();
+                        let (new_image, old_image) = session_redo::update_images(
+                            &numbers, &changed, &encoded, &old_row, all_logged,
+                        );
+                        self.redo.record(
+                            &self.conn,
+                            &redo::Record {
+                                op: redo::op::UPDATE,
+                                obj,
+                                version: stored.version,
+                                rid: Some(rid),
+                                new_image: Some(&new_image),
+                                old_image: Some(&old_image),
+                                ..redo::Record::default()
+                            },
+                        )?;
+                    }
+                } else {
+                    self.conn
+                        .prepare_cached(&insert)
+                        .map_err(sql_err)?
+                        .execute(rusqlite::params_from_iter(encoded.iter()))
+                        .map_err(sql_err)?;
+                    let image = redo::encode_image(
+                        numbers
+                            .iter()
+                            .copied()
+                            .zip(encoded.iter().map(Option::as_deref)),
+                    );
+                    self.redo.record(
+                        &self.conn,
+                        &redo::Record {
+                            op: redo::op::INSERT,
+                            obj,
+                            version: stored.version,
+                            rid: Some(self.conn.last_insert_rowid()),
+                            new_image: Some(&image),
+                            ..redo::Record::default()
+                        },
+                    )?;
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
+        self.end_batch(result)
+    }
+
+    fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let (condition, binds) = self.filter_sql(&stored, filter)?;
+        self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, None)?;
+        let n = self
+            .conn
+            .execute(
+                &format!("DELETE FROM {} WHERE {condition}", stored.physical),
+                rusqlite::params_from_iter(binds.iter()),
+            )
+            .map_err(sql_err)?;
+        Ok(n as u64)
+    }
+
+    fn update_rows(
+        &mut self,
+        table: &TableName,
+        column: &str,
+        value: &Value,
+        filter: &RowFilter,
+    ) -> DbResult<u64> {
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let position = Self::positions(&stored, &[column.to_owned()])?[0];
+        let target = Target {
+            owner: &owner,
+            table: &table.name,
+            column,
+        };
+        let c = &stored.columns[position];
+        let coerced = coerce(value.clone(), &OracleType::from_column(&c.row), &target)?;
+        if coerced.is_null() && !c.row.is_nullable() {
+            return Err(DbError::ora(
+                1407,
+                format!(
+                    "cannot update (\"{owner}\".\"{}\".\"{column}\") to NULL",
+                    table.name
+                ),
+            ));
+        }
+        let (condition, mut binds) = self.filter_sql(&stored, filter)?;
+        let new_value = codec::encode(&coerced);
+        self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, Some((position, &new_value)))?;
+        binds.insert(0, new_value);
+        let n = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE {} SET {} = ? WHERE {condition}",
+                    stored.physical, c.physical
+                ),
+                rusqlite::params_from_iter(binds.iter()),
+            )
+            .map_err(sql_err)?;
+        Ok(n as u64)
+    }
+
+    fn commit(&mut self) -> DbResult<()> {
+        if self.in_transaction {
+            // The commit record and the SCN and log counters go with the data.
+            if let Err(e) = self.redo.before_commit(&self.conn) {
+                self.rollback()?;
+                return Err(e);
+            }
+            self.conn.execute_batch("COMMIT").map_err(sql_err)?;
+            self.in_transaction = false;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> DbResult<()> {
+        if self.in_transaction {
+            let rolled_back = self.redo.before_rollback(&self.conn);
+            self.conn.execute_batch("ROLLBACK").map_err(sql_err)?;
+            self.in_transaction = false;
+            if let Some(rolled_back) = rolled_back? {
+                session_redo::rewrite_rolled_back(&self.conn, rolled_back)?;
+            }
+        }
+        Ok(())
+    }
+}
