@@ -331,6 +331,17 @@ pub(crate) fn append(
     xid: &str,
     record: &Record<'_>,
 ) -> DbResult<u64> {
+    append_at(conn, cursor, xid, record).map(|(scn, _)| scn)
+}
+
+/// [`append`], also returning the record's place in the redo (its `seq`), read before a
+/// log switch can insert another row.
+pub(crate) fn append_at(
+    conn: &Connection,
+    cursor: &mut Cursor,
+    xid: &str,
+    record: &Record<'_>,
+) -> DbResult<(u64, i64)> {
     let scn = cursor.next_scn();
     let size = 64
         + record.new_image.map_or(0, <[u8]>::len)
@@ -357,11 +368,12 @@ pub(crate) fn append(
         record.info,
     ])
     .map_err(sql_err)?;
+    let seq = conn.last_insert_rowid();
     cursor.bytes += size as u64;
     if cursor.bytes >= cursor.log_bytes {
         cursor.switch(conn)?;
     }
-    Ok(scn)
+    Ok((scn, seq))
 }
 
 /// A new transaction id: 16 hex digits, like Oracle's 8-byte XID.

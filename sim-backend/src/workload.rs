@@ -418,7 +418,7 @@ impl SimTransaction {
         row_image: Option<&[u8]>,
     ) -> DbResult<()> {
         let obj = object_id(&stored.physical);
-        let scn = redo::append(
+        let (scn, seq) = redo::append_at(
             conn,
             cursor,
             &self.xid,
@@ -432,7 +432,6 @@ impl SimTransaction {
                 ..Record::default()
             },
         )?;
-        let seq = conn.last_insert_rowid();
         conn.execute(
             "INSERT INTO sim_pending (seq, xid, obj, rid, op, key, row_image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![seq, self.xid, obj, rid, change, key, row_image],

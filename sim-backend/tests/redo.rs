@@ -567,3 +567,30 @@ fn sim_admin_configures_switches_lists_and_purges_the_redo() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn a_savepoint_rollback_undoes_exactly_the_later_changes_across_log_switches() {
+    let (_dir, backend) = store();
+    // Logs fill every few changes, so some changes are followed by a switch and some not.
+    backend.set_log_bytes(250).unwrap();
+    let mut kept = Vec::new();
+    let mut tx = backend.begin_transaction().unwrap();
+    for round in 0..4 {
+        let base = round * 10;
+        tx.insert(OWNER, "T", &["ID", "NAME"], vec![n(base + 1), t("kept")])
+            .unwrap();
+        kept.push(vec![n(base + 1), t("kept")]);
+        tx.savepoint("s").unwrap();
+        for k in 2..5 {
+            tx.insert(OWNER, "T", &["ID", "NAME"], vec![n(base + k), t("undone")])
+                .unwrap();
+        }
+        tx.rollback_to("s").unwrap();
+        tx.insert(OWNER, "T", &["ID", "NAME"], vec![n(base + 9), t("after")])
+            .unwrap();
+        kept.push(vec![n(base + 9), t("after")]);
+    }
+    tx.commit().unwrap();
+    assert!(backend.redo_logs().unwrap().len() > 3, "logs switched");
+    assert_eq!(backend.read_rows(OWNER, "T").unwrap(), kept);
+}
