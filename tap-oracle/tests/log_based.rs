@@ -519,11 +519,14 @@ fn killed_at_random_points_every_committed_change_arrives_once_and_nothing_rolle
         }
     }
     assert_eq!(rebuilt, model.committed);
-    eprintln!(
-        "{runs} runs, {kills} killed, {} changes, {} snapshot rows",
-        got.len(),
-        snapshot.len()
-    );
+    #[allow(clippy::print_stderr)] // the figures of this run, for `--nocapture`
+    {
+        eprintln!(
+            "{runs} runs, {kills} killed, {} changes, {} snapshot rows",
+            got.len(),
+            snapshot.len()
+        );
+    }
 }
 
 #[test]
