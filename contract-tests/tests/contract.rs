@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod harness;
+mod log_mining;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use db_boundary::{

@@ -271,7 +271,8 @@ impl Mining<'_> {
         }
         let result = self.started(request, identity.is_pdb(), on_change);
         let ended = self.execute(&lm::end_logmnr(), &none);
-        for statement in sql::session_setup(true) {
+        // The formats every session had before (TIME_ZONE is not touched by mining).
+        for statement in sql::session_setup(false) {
             self.conn.execute(statement, &[]).map_err(self.fail())?;
         }
         let count = result?;

@@ -128,8 +128,10 @@ fn snapshot<W: Write + Send>(
     sync_stream(backend, plan, options, shared, Some(&hand_off))
 }
 
-/// Writes committed changes as RECORDs into the local buffer.
-struct RecordSink {
+/// Writes committed changes as RECORDs into the local buffer, handing full buffers to
+/// stdout (without a STATE) so a large transaction never sits in memory.
+struct RecordSink<'s, W: Write> {
+    shared: &'s Shared<W>,
     local: MessageWriter<Vec<u8>>,
     ids: Vec<String>,
     versions: Vec<Option<i64>>,
@@ -137,7 +139,7 @@ struct RecordSink {
     records: u64,
 }
 
-impl ChangeSink for RecordSink {
+impl<W: Write> ChangeSink for RecordSink<'_, W> {
     fn change(
         &mut self,
         stream: usize,
@@ -168,18 +170,24 @@ impl ChangeSink for RecordSink {
             },
         )?;
         self.records += 1;
+        if self.local.inner_mut().len() >= FLUSH_BYTES {
+            self.shared.publish(&mut self.local, |_| {}, false)?;
+        }
         Ok(())
     }
 }
 
+/// The mined streams, the tables a mining session reads, and where records go.
+type Prepared<'s, W> = (Vec<MinedStream>, Vec<MinedTable>, RecordSink<'s, W>);
+
 /// The mined streams, their tables, and the record sink, from the state.
-fn prepare<W: Write>(
+fn prepare<'s, W: Write>(
     source: &mut (dyn Source + Send),
     plans: &[StreamPlan],
     options: &SyncOptions,
-    shared: &Shared<W>,
+    shared: &'s Shared<W>,
     identity: &DatabaseIdentity,
-) -> Result<(Vec<MinedStream>, Vec<MinedTable>, RecordSink), TapError> {
+) -> Result<Prepared<'s, W>, TapError> {
     let mut streams = Vec::with_capacity(plans.len());
     let mut tables = Vec::with_capacity(plans.len());
     let mut versions = Vec::with_capacity(plans.len());
@@ -240,6 +248,7 @@ fn prepare<W: Write>(
         local.write_schema(&plan.stream, &plan.schema, &plan.key_properties, &[])?;
     }
     let sink = RecordSink {
+        shared,
         local,
         ids: plans.iter().map(|p| p.stream.clone()).collect(),
         versions,
@@ -252,7 +261,7 @@ fn prepare<W: Write>(
 /// Hands buffered lines to stdout with the streams' positions, and a STATE when asked.
 fn publish<W: Write>(
     shared: &Shared<W>,
-    sink: &mut RecordSink,
+    sink: &mut RecordSink<'_, W>,
     positions: Option<Vec<LogPosition>>,
 ) -> Result<(), TapError> {
     let ids = &sink.ids;
@@ -320,10 +329,6 @@ fn drain<W: Write>(
                             publish(shared, &mut sink, Some(miner.positions()))
                                 .map_err(|e| Box::new(e) as RowCallbackError)?;
                         }
-                    }
-                    Fed::Inside if sink.local.inner_mut().len() >= FLUSH_BYTES => {
-                        publish(shared, &mut sink, None)
-                            .map_err(|e| Box::new(e) as RowCallbackError)?;
                     }
                     Fed::Inside => {}
                 }
