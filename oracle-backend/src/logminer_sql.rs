@@ -373,8 +373,9 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
         "ROLLBACK".to_owned(),
         "DATA_OBJ#".to_owned(),
         "ROW_ID".to_owned(),
-        // TIMESTAMP is a DATE in the server's clock; written in UTC with today's offset.
-        "TO_CHAR(SYS_EXTRACT_UTC(FROM_TZ(CAST(TIMESTAMP AS TIMESTAMP), TO_CHAR(SYSTIMESTAMP, 'TZH:TZM'))), \
+        // TIMESTAMP (quoted: a keyword) is a DATE in the server's clock; written in UTC
+        // with its current offset.
+        "TO_CHAR(SYS_EXTRACT_UTC(FROM_TZ(CAST(\"TIMESTAMP\" AS TIMESTAMP), TO_CHAR(SYSTIMESTAMP, 'TZH:TZM'))), \
          'YYYY-MM-DD\"T\"HH24:MI:SS') AS COMMIT_TIME_UTC"
             .to_owned(),
         "STATUS".to_owned(),
