@@ -195,13 +195,16 @@ fn run<R: BufRead>(
     let settings = json!({"validate_records": validate});
     let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
     let started = Instant::now();
+    let cpu_before = cpu_seconds().unwrap_or(0.0);
     let loader = Loader::new(config, Box::new(DiscardSink::default()), std::io::sink())?;
     let stats = loader.load(input)?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu_before;
     let per_second = stats.records as f64 / seconds;
     println!(
-        "target-oracle engine, {label} (discard sink, validate_records={validate}): {} records in {seconds:.2} s = {per_second:.0} records/s, {:.1} MB/s of input, {} batches, {} STATE, peak RSS {} MiB",
+        "target-oracle engine, {label} (discard sink, validate_records={validate}): {} records in {seconds:.2} s = {per_second:.0} records/s ({:.0} per CPU-second), {:.1} MB/s of input, {} batches, {} STATE, peak RSS {} MiB",
         stats.records,
+        stats.records as f64 / cpu.max(0.01),
         bytes as f64 / seconds / 1e6,
         stats.batches,
         stats.states_emitted,
