@@ -219,7 +219,8 @@ fn sdk_batch_messages_load_every_record_and_confirm_state_after() {
         .iter()
         .rfind(|m| m["type"] == "STATE")
         .expect("the tap's STATE");
-    let confirmed = test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    let confirmed =
+        test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
     assert_eq!(
         confirmed.last().map(|m| &m["value"]),
         Some(&tap_state["value"]),
