@@ -128,8 +128,8 @@ fn batch_input(path: &str, dir: &Path, gzip: bool) -> Result<Vec<u8>, Box<dyn st
     let mut file: Option<(Box<dyn Write>, PathBuf, String)> = None;
     let mut in_file = 0;
     let mut files = 0;
-    let mut finish = |file: &mut Option<(Box<dyn Write>, PathBuf, String)>,
-                      input: &mut Vec<u8>|
+    let finish = |file: &mut Option<(Box<dyn Write>, PathBuf, String)>,
+                  input: &mut Vec<u8>|
      -> Result<(), Box<dyn std::error::Error>> {
         if let Some((mut out, path, stream)) = file.take() {
             out.flush()?;
