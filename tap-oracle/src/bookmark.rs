@@ -149,7 +149,11 @@ impl StreamBookmark {
             .as_deref()
             .is_some_and(|previous| previous != method)
         {
-            tracing::info!(from = ?self.last_replication_method, to = method, "replication method changed: starting over");
+            tracing::info!(
+                previous_method = self.last_replication_method.as_deref().unwrap_or_default(),
+                method,
+                "replication method changed: starting over"
+            );
             self = StreamBookmark {
                 other: std::mem::take(&mut self.other),
                 ..StreamBookmark::default()

@@ -421,7 +421,12 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
             (Some(k), Some(value)) if *k == key.name => Some(self.bound(key, value)?),
             _ => None,
         };
-        tracing::info!(stream = %self.plan.stream, key = %key.name, from = ?from.is_some(), "INCREMENTAL sync");
+        let start = if from.is_some() {
+            "bookmark"
+        } else {
+            "beginning"
+        };
+        tracing::info!(stream = %self.plan.stream, key = %key.name, start = %start, "INCREMENTAL sync");
         self.publish_start()?;
         let range = ScanRange::FromValue {
             column: key.name.clone(),
