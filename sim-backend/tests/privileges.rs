@@ -55,6 +55,8 @@ fn go(_: ScannedRow<'_>) -> ControlFlow<()> {
 /// as a user holding only `held`.
 fn store(dir: &std::path::Path, held: &[&str]) -> SimBackend {
     let mut backend = SimBackend::open(dir).unwrap();
+    // On Oracle a schema is a user: HR must exist before a table goes into it.
+    backend.create_user("HR").unwrap();
     let mut sink = backend.sink().unwrap();
     for schema in ["HR", "SIM_USER"] {
         sink.create_table(&table(schema, "T")).unwrap();
