@@ -22,7 +22,9 @@ pub use redo::{
 };
 pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
 pub use source::{
-    DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,
+    mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
+    PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
+    TableRef,
 };
 pub use value::Value;
 
@@ -70,6 +72,17 @@ impl SessionRole {
         }
     }
 }
+
+/// The system privileges `--test` reports, on every backend: logging in, reading the
+/// dictionary and other schemas' tables, flashback reads (`use_flashback`), and
+/// creating the target's tables.
+pub const PRIVILEGES_THAT_MATTER: &[&str] = &[
+    "CREATE SESSION",
+    "SELECT ANY DICTIONARY",
+    "SELECT ANY TABLE",
+    "FLASHBACK ANY TABLE",
+    "CREATE TABLE",
+];
 
 /// What `--test` reports: versions, limits and the privileges that matter.
 #[derive(Debug, Clone)]

@@ -52,7 +52,7 @@ pub fn classify(
         {
             let privilege = match operation {
                 Operation::ReadDictionary => "SELECT on the ALL_* dictionary views (SELECT_CATALOG_ROLE or SELECT ANY DICTIONARY)",
-                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE) and EXECUTE on DBMS_FLASHBACK",
+                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE)",
                 Operation::CreateTable => "CREATE TABLE (and quota on the target tablespace)",
                 Operation::LogMining => "LOGMINING, SELECT ANY TRANSACTION, EXECUTE_CATALOG_ROLE and SELECT on the V$ views LogMiner reads (tap-oracle --test lists each with its GRANT)",
                 _ => "a missing privilege",

@@ -6,6 +6,8 @@
 //! - `error`: ORA-/DPI- codes to errors a user can act on.
 //! - [`sql`]: every statement, pure and snapshot-tested (public for its snapshots'
 //!   readers and the contract suite; it holds no driver type).
+//! - [`read_sql`]: the tap's reads as plans (SQL text, bind plan, fetch plan), pure and
+//!   snapshot-tested; `read` executes them.
 //! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan (public
 //!   like `sql`).
 //! - `mined_value`: LogMiner's MINE_VALUE text back into values.
@@ -21,6 +23,8 @@ mod error;
 pub mod logminer_sql;
 mod mined_value;
 mod mining;
+mod read;
+pub mod read_sql;
 mod session;
 mod settings;
 pub mod sql;
@@ -159,17 +163,10 @@ impl OracleBackend {
         let mut session = self.session()?;
         let server = Source::server_info(&mut session)?;
         let held = session.session_privileges()?;
-        let wanted = [
-            "CREATE SESSION",
-            "SELECT ANY DICTIONARY",
-            "SELECT ANY TABLE",
-            "FLASHBACK ANY TABLE",
-            "CREATE TABLE",
-        ];
         Ok(CheckReport {
             client_version: Some(check_client_library(self.settings.tns_admin.as_deref())?),
             server,
-            privileges: wanted
+            privileges: db_boundary::PRIVILEGES_THAT_MATTER
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),

@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use db_boundary::source::RowCallbackError;
 use db_boundary::{
     ChangeOperation, ChangeRow, DatabaseIdentity, DbError, DbResult, LogMiningFacts,
-    MinedTableInfo, MiningRequest, RedoLog, RedoLogKind, SnapshotPoint,
+    MinedTableInfo, MiningRequest, PushChange, RedoLog, RedoLogKind, SnapshotPoint,
 };
 use oracle::sql_type::{OracleType as DriverType, ToSql};
 use oracle::Connection;
@@ -259,17 +258,13 @@ impl Mining<'_> {
 
     /// One mining session over `request`: formats, logs (not in a PDB), start, a check
     /// for missing logs, the query; END_LOGMNR and the tap's formats always after.
-    pub fn mine(
-        &self,
-        request: &MiningRequest,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
+    pub fn mine(&self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
         let identity = self.database_identity()?;
         let none = HashMap::new();
         for statement in lm::mining_formats() {
             self.execute(&statement, &none)?;
         }
-        let result = self.started(request, identity.is_pdb(), on_change);
+        let result = self.started(request, identity.is_pdb(), push);
         let ended = self.execute(&lm::end_logmnr(), &none);
         // The formats every session had before (TIME_ZONE is not touched by mining).
         for statement in sql::session_setup(false) {
@@ -284,7 +279,7 @@ impl Mining<'_> {
         &self,
         request: &MiningRequest,
         in_pdb: bool,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
+        push: &mut PushChange<'_>,
     ) -> DbResult<u64> {
         if !in_pdb {
             let add = lm::add_logfile();
@@ -308,7 +303,7 @@ impl Mining<'_> {
         ]);
         self.execute(&lm::start_logmnr(), &range)?;
         self.check_missing_logs()?;
-        self.read(request, range, on_change)
+        self.read(request, range, push)
     }
 
     fn check_missing_logs(&self) -> DbResult<()> {
@@ -343,7 +338,7 @@ impl Mining<'_> {
         &self,
         request: &MiningRequest,
         mut values: HashMap<String, BindValue>,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
+        push: &mut PushChange<'_>,
     ) -> DbResult<u64> {
         let plan = lm::mining_query(&request.tables)?;
         let mut table_of = HashMap::new();
@@ -383,8 +378,10 @@ impl Mining<'_> {
         for row in rows {
             let row = row.map_err(self.fail())?;
             if self.decode_row(&row, request, &table_of, &mut change)? {
-                on_change(&change).map_err(DbError::Aborted)?;
                 count += 1;
+                if push(&change).is_break() {
+                    break;
+                }
             }
         }
         Ok(count)

@@ -4,11 +4,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    AlterTable, ChangeRow, DatabaseIdentity, DbError, DbResult, DictionaryScope, LogMiningFacts,
-    LowerBound, MinedTableInfo, MiningRequest, RedoLog, RowFilter, ScanRequest, ServerInfo, Sink,
-    SnapshotPoint, Source, TableDef, TableName, Value,
+    AlterTable, DatabaseIdentity, DbError, DbResult, DictionaryScope, LogMiningFacts,
+    MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan, ServerInfo, Sink,
+    SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -33,7 +32,7 @@ pub(crate) fn set_up(conn: &oracle::Connection, role: SessionRole) -> oracle::Re
 }
 
 pub struct OracleSession {
-    conn: r2d2::PooledConnection<Manager>,
+    pub(crate) conn: r2d2::PooledConnection<Manager>,
     settings: Arc<ConnectSettings>,
     staged: HashSet<TableName>,
     server: Option<ServerInfo>,
@@ -70,7 +69,7 @@ impl OracleSession {
         }
     }
 
-    fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
+    pub(crate) fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
         move |e| from_oracle(&e, &self.settings.target_for_messages(), operation)
     }
 
@@ -139,11 +138,11 @@ impl OracleSession {
             Err(e) => {
                 if let Some(errors) = e.batch_errors() {
                     if let Some(first) = errors.first() {
-                        return Err(DbError::RowRejected {
-                            row: first.offset() as usize,
-                            code: Some(first.code()),
-                            message: first.message().to_owned(),
-                        });
+                        return Err(DbError::row_rejected(
+                            first.offset() as usize,
+                            Some(first.code()),
+                            first.message(),
+                        ));
                     }
                 }
                 Err(self.fail(Operation::Other)(e))
@@ -161,8 +160,15 @@ impl OracleSession {
         if let Some(x) = extra {
             binds.push(("x".to_owned(), value::bind(x)?));
         }
-        if let RowFilter::LessThan { value: v, .. } = filter {
-            binds.push(("v".to_owned(), value::bind(v)?));
+        match filter {
+            RowFilter::LessThan { value: v, .. } => binds.push(("v".to_owned(), value::bind(v)?)),
+            RowFilter::Outside { ranges, .. } => {
+                for (i, (low, high)) in ranges.iter().enumerate() {
+                    binds.push((format!("l{}", i + 1), value::bind(low)?));
+                    binds.push((format!("h{}", i + 1), value::bind(high)?));
+                }
+            }
+            RowFilter::All | RowFilter::NotNull { .. } => {}
         }
         let refs: Vec<(&str, &dyn ToSql)> = binds
             .iter()
@@ -284,67 +290,21 @@ impl Source for OracleSession {
     }
 
     fn current_scn(&mut self) -> DbResult<u64> {
-        self.conn
-            .query_row_as::<u64>(sql::CURRENT_SCN, &[])
-            .map_err(self.fail(Operation::Flashback))
+        self.read_current_scn()
     }
 
-    fn scan(
+    fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        self.read_scan(scan, push)
+    }
+
+    fn chunk_bounds(
         &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        let text = sql::scan(request)?;
-        tracing::debug!(sql = %text, "scan");
-        let operation = if request.as_of_scn.is_some() {
-            Operation::Flashback
-        } else {
-            Operation::Other
-        };
-        let mut binds: Vec<(String, Box<dyn ToSql>)> = Vec::new();
-        match &request.lower_bound {
-            Some(LowerBound::After(values)) => {
-                for (i, v) in values.iter().enumerate() {
-                    binds.push((format!("k{}", i + 1), value::bind(v)?));
-                }
-            }
-            Some(LowerBound::AtLeast(v)) => binds.push(("k1".into(), value::bind(v)?)),
-            Some(LowerBound::AfterRowId(r)) => binds.push(("k1".into(), Box::new(r.clone()))),
-            None => {}
-        }
-        if let Some(scn) = request.as_of_scn {
-            binds.push(("scn".into(), Box::new(scn)));
-        }
-        let refs: Vec<(&str, &dyn ToSql)> = binds
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_ref()))
-            .collect();
-        let mut statement = self
-            .conn
-            .statement(&text)
-            .fetch_array_size(request.fetch_array_size.max(1))
-            .prefetch_rows(request.prefetch_rows)
-            .build()
-            .map_err(self.fail(operation))?;
-        let rows = statement.query_named(&refs).map_err(self.fail(operation))?;
-        let types: Vec<oracle::sql_type::OracleType> = rows
-            .column_info()
-            .iter()
-            .map(|c| c.oracle_type().clone())
-            .collect();
-        // With ScanOrder::RowId the last column is ROWIDTOCHAR(ROWID), fetched as text.
-        let mut values = Vec::with_capacity(types.len());
-        let mut count = 0u64;
-        for row in rows {
-            let row = row.map_err(self.fail(operation))?;
-            values.clear();
-            for (sql_value, column_type) in row.sql_values().iter().zip(&types) {
-                values.push(value::fetch(sql_value, column_type)?);
-            }
-            on_row(&values).map_err(DbError::Aborted)?;
-            count += 1;
-        }
-        Ok(count)
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        self.read_chunk_bounds(table, keys, chunks, as_of_scn)
     }
 
     fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
@@ -363,12 +323,8 @@ impl Source for OracleSession {
         self.mining().mined_table_info(owner, table)
     }
 
-    fn mine(
-        &mut self,
-        request: &MiningRequest,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        self.mining().mine(request, on_change)
+    fn mine(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
+        self.mining().mine(request, push)
     }
 
     fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {

@@ -6,8 +6,7 @@
 //! statement shapes.
 
 use db_boundary::{
-    AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter, ScanOrder,
-    ScanRequest, TableDef, TableName,
+    AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, RowFilter, TableDef, TableName,
 };
 
 /// Oracle's limit from 12.2 on; older servers are stricter and will say so themselves.
@@ -183,9 +182,6 @@ pub fn dictionary_constraints(scope: &DictionaryScope) -> ScopeCondition {
     }
 }
 
-/// The current SCN, for a flashback snapshot fixed at a sync's start.
-pub const CURRENT_SCN: &str = "SELECT DBMS_FLASHBACK.GET_SYSTEM_CHANGE_NUMBER FROM DUAL";
-
 /// Session user and current schema.
 pub const SESSION_IDENTITY: &str =
     "SELECT SYS_CONTEXT('USERENV', 'SESSION_USER'), SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL";
@@ -195,75 +191,6 @@ pub const MAX_STRING_SIZE: &str = "SELECT VALUE FROM V$PARAMETER WHERE NAME = 'm
 
 /// The privileges the session holds.
 pub const SESSION_PRIVILEGES: &str = "SELECT PRIVILEGE FROM SESSION_PRIVS ORDER BY PRIVILEGE";
-
-/// One table read. Binds, by name: `:k1..:kN` for the lower bound, `:scn` for flashback.
-pub fn scan(request: &ScanRequest) -> Result<String, DbError> {
-    let table = qualified(&TableName {
-        schema: Some(request.owner.clone()),
-        name: request.table.clone(),
-    })?;
-    let mut columns = request
-        .columns
-        .iter()
-        .map(|c| quote_identifier(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    if request.order == ScanOrder::RowId {
-        columns.push("ROWIDTOCHAR(ROWID)".to_owned());
-    }
-    if columns.is_empty() {
-        columns.push("NULL".to_owned());
-    }
-    let mut sql = format!("SELECT {} FROM {table}", columns.join(", "));
-    if request.as_of_scn.is_some() {
-        sql.push_str(" AS OF SCN :scn");
-    }
-    match (&request.lower_bound, &request.order) {
-        (None, _) => {}
-        (Some(LowerBound::After(values)), ScanOrder::Columns(keys))
-            if values.len() == keys.len() && !keys.is_empty() =>
-        {
-            // Oracle has no row-value `>`: (a, b) > (:k1, :k2) becomes
-            // a > :k1 OR (a = :k1 AND b > :k2).
-            let quoted = keys
-                .iter()
-                .map(|k| quote_identifier(k))
-                .collect::<Result<Vec<_>, _>>()?;
-            let disjuncts: Vec<String> = (0..quoted.len())
-                .map(|i| {
-                    let mut terms: Vec<String> = (0..i)
-                        .map(|j| format!("{} = :k{}", quoted[j], j + 1))
-                        .collect();
-                    terms.push(format!("{} > :k{}", quoted[i], i + 1));
-                    format!("({})", terms.join(" AND "))
-                })
-                .collect();
-            sql.push_str(&format!(" WHERE ({})", disjuncts.join(" OR ")));
-        }
-        (Some(LowerBound::AtLeast(_)), ScanOrder::Columns(keys)) if keys.len() == 1 => {
-            sql.push_str(&format!(" WHERE {} >= :k1", quote_identifier(&keys[0])?));
-        }
-        (Some(LowerBound::AfterRowId(_)), ScanOrder::RowId) => {
-            sql.push_str(" WHERE ROWID > CHARTOROWID(:k1)");
-        }
-        (Some(_), _) => {
-            return Err(DbError::Unsupported(
-                "this lower bound does not fit the scan order".into(),
-            ))
-        }
-    }
-    match &request.order {
-        ScanOrder::Unordered => {}
-        ScanOrder::RowId => sql.push_str(" ORDER BY ROWID"),
-        ScanOrder::Columns(keys) => {
-            let order: Vec<String> = keys
-                .iter()
-                .map(|k| quote_identifier(k).map(|q| format!("{q} NULLS FIRST")))
-                .collect::<Result<_, _>>()?;
-            sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
-        }
-    }
-    Ok(sql)
-}
 
 /// Columns of one table for `describe_table`; binds `:owner`, `:name`.
 pub const DESCRIBE_COLUMNS: &str = "SELECT OWNER, TABLE_NAME, COLUMN_ID, COLUMN_NAME, DATA_TYPE, DATA_TYPE_OWNER, \
@@ -425,10 +352,18 @@ fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
         RowFilter::NotNull { column } => {
             format!(" WHERE {} IS NOT NULL", quote_identifier(column)?)
         }
+        RowFilter::Outside { ranges, .. } if ranges.is_empty() => String::new(),
+        RowFilter::Outside { column, ranges } => {
+            let c = quote_identifier(column)?;
+            let inside: Vec<String> = (1..=ranges.len())
+                .map(|i| format!("{c} BETWEEN :l{i} AND :h{i}"))
+                .collect();
+            format!(" WHERE {c} IS NULL OR NOT ({})", inside.join(" OR "))
+        }
     })
 }
 
-/// DELETE by filter; `LessThan` binds `:v`.
+/// DELETE by filter; `LessThan` binds `:v`, `Outside` binds `:l1`, `:h1`, `:l2` ...
 pub fn delete(table: &TableName, filter: &RowFilter) -> Result<String, DbError> {
     Ok(format!(
         "DELETE FROM {}{}",
@@ -460,19 +395,6 @@ mod tests {
         }
     }
 
-    fn scan_request(order: ScanOrder, bound: Option<LowerBound>, scn: Option<u64>) -> ScanRequest {
-        ScanRequest {
-            owner: "HR".into(),
-            table: "Mixed Case".into(),
-            columns: vec!["ID".into(), "select".into(), "UPDATED_AT".into()],
-            order,
-            lower_bound: bound,
-            as_of_scn: scn,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
-        }
-    }
-
     #[test]
     fn identifiers_are_quoted_or_refused() {
         assert_eq!(quote_identifier("select").unwrap(), "\"select\"");
@@ -500,7 +422,6 @@ mod tests {
         };
         let unscoped = DictionaryScope::default();
         let key = |k: &str| vec![k.to_owned()];
-        let composite = vec!["ID".to_owned(), "select".to_owned()];
         let def = TableDef {
             name: table(),
             columns: vec![
@@ -572,48 +493,9 @@ mod tests {
         );
         add("dictionary columns", dictionary_columns(&scope).sql);
         add("dictionary constraints", dictionary_constraints(&scope).sql);
-        add("current SCN", CURRENT_SCN.to_owned());
         add("session identity", SESSION_IDENTITY.to_owned());
         add("max string size", MAX_STRING_SIZE.to_owned());
         add("session privileges", SESSION_PRIVILEGES.to_owned());
-        add(
-            "scan, unordered",
-            scan(&scan_request(ScanOrder::Unordered, None, None)).unwrap(),
-        );
-        add(
-            "scan, full table by key from the start",
-            scan(&scan_request(ScanOrder::Columns(key("ID")), None, None)).unwrap(),
-        );
-        add(
-            "scan, keyset after a composite key",
-            scan(&scan_request(
-                ScanOrder::Columns(composite.clone()),
-                Some(LowerBound::After(vec![
-                    Value::Number("1".into()),
-                    Value::Text("x".into()),
-                ])),
-                None,
-            ))
-            .unwrap(),
-        );
-        add(
-            "scan, incremental from a bookmark",
-            scan(&scan_request(
-                ScanOrder::Columns(key("UPDATED_AT")),
-                Some(LowerBound::AtLeast(Value::Null)),
-                None,
-            ))
-            .unwrap(),
-        );
-        add(
-            "scan, by ROWID after a ROWID, as of an SCN",
-            scan(&scan_request(
-                ScanOrder::RowId,
-                Some(LowerBound::AfterRowId("AAA".into())),
-                Some(42),
-            ))
-            .unwrap(),
-        );
         add("describe columns", DESCRIBE_COLUMNS.to_owned());
         add("describe primary key", DESCRIBE_PRIMARY_KEY.to_owned());
         add("create table", create_table(&def).unwrap());
@@ -667,6 +549,17 @@ mod tests {
         );
         add("clear staging", clear_staging(&table()).unwrap());
         add("delete all", delete(&table(), &RowFilter::All).unwrap());
+        let outside = RowFilter::Outside {
+            column: "_SDC_LOAD_SEQUENCE".into(),
+            ranges: vec![
+                (Value::Number("10".into()), Value::Number("19".into())),
+                (Value::Number("30".into()), Value::Number("39".into())),
+            ],
+        };
+        add(
+            "delete rows outside the ranges (overwrite)",
+            delete(&table(), &outside).unwrap(),
+        );
         add(
             "delete older versions",
             delete(&table(), &filter_lt).unwrap(),

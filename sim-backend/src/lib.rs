@@ -49,7 +49,8 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows};
 
 use db_boundary::{
-    Backend, CheckReport, DbError, DbResult, ScanOrder, ScanRequest, Sink, Source, TableName, Value,
+    scan_into, Backend, CheckReport, DbError, DbResult, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, Sink, Source, TableName, TableRef, Value,
 };
 
 pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
@@ -64,6 +65,21 @@ pub struct SimOptions {
     pub max_string_bytes: u32,
     /// The session user, also the current schema.
     pub user: String,
+    /// The system privileges the user holds (default: every one `--test` reports). The
+    /// store enforces them as Oracle does: without CREATE SESSION no session opens
+    /// (ORA-01045); without SELECT ANY TABLE other schemas' tables are absent from the
+    /// dictionary and a scan of one is ORA-00942; without FLASHBACK ANY TABLE an `AS
+    /// OF SCN` read of another schema's table is ORA-01031; without CREATE TABLE the user
+    /// cannot create a table in its own schema (ORA-01031).
+    #[serde(default = "all_privileges")]
+    pub privileges: Vec<String>,
+}
+
+fn all_privileges() -> Vec<String> {
+    db_boundary::PRIVILEGES_THAT_MATTER
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect()
 }
 
 impl Default for SimOptions {
@@ -73,6 +89,7 @@ impl Default for SimOptions {
             max_identifier_bytes: 128,
             max_string_bytes: 4000,
             user: "SIM_USER".to_owned(),
+            privileges: all_privileges(),
         }
     }
 }
@@ -90,6 +107,19 @@ impl SimBackend {
         Self::open_with(dir, SimOptions::default())
     }
 
+    /// Opens the simulated database in `dir`, which must exist: a reader (the tap) never
+    /// creates an empty database because its path has a typo.
+    pub fn open_existing(dir: &Path) -> DbResult<SimBackend> {
+        if !dir.join(DATABASE_FILE).is_file() {
+            return Err(DbError::Config(format!(
+                "sim_path: no simulated database at {}; make one with `sim-admin seed {} <sample folder>` (or `sim-admin generate`)",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        Self::open(dir)
+    }
+
     /// Opens `dir`; a new database is created with `options`, an existing one keeps its own.
     pub fn open_with(dir: &Path, options: SimOptions) -> DbResult<SimBackend> {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -104,7 +134,8 @@ impl SimBackend {
             "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sim_tables (owner TEXT NOT NULL, table_name TEXT NOT NULL,
                  definition TEXT NOT NULL, PRIMARY KEY (owner, table_name));
-             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+             CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
         redo::init(&conn)?;
@@ -136,14 +167,62 @@ impl SimBackend {
         &self.options
     }
 
+    /// What GRANT and REVOKE would do: from now on the user holds exactly these system
+    /// privileges, in this handle and every later open of the store.
+    pub fn set_privileges(&mut self, privileges: &[&str]) -> DbResult<()> {
+        let mut options = self.options.clone();
+        options.privileges = privileges.iter().map(|p| (*p).to_owned()).collect();
+        let text = serde_json::to_string(&options).expect("options serialize");
+        open_connection(&self.file)?
+            .execute(
+                "UPDATE sim_meta SET value = ?1 WHERE key = 'options'",
+                [text],
+            )
+            .map_err(sql_err)?;
+        self.options = options;
+        Ok(())
+    }
+
     /// A session (reader and writer) on this database.
     pub fn session(&self) -> DbResult<SimSession> {
+        if !self
+            .options
+            .privileges
+            .iter()
+            .any(|p| p == "CREATE SESSION")
+        {
+            return Err(DbError::ora(
+                1045,
+                format!(
+                    "user {} lacks CREATE SESSION privilege; logon denied",
+                    self.options.user
+                ),
+            ));
+        }
         Ok(SimSession {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
             redo: session_redo::SessionRedo::default(),
         })
+    }
+
+    /// `CREATE USER`: a schema tables can be created in. The session user and the
+    /// owners of seeded tables exist already; an existing name fails with ORA-01920.
+    pub fn create_user(&self, name: &str) -> DbResult<()> {
+        let session = self.session()?;
+        session.check_identifier(name)?;
+        if session.user_exists(name)? {
+            return Err(DbError::ora(
+                1920,
+                format!("user name '{name}' conflicts with another user or role name"),
+            ));
+        }
+        session
+            .conn
+            .execute("INSERT INTO sim_users (name) VALUES (?1)", [name])
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     /// Creates the tables `rows` describes (committed).
@@ -230,29 +309,36 @@ impl SimBackend {
         let mut session = self.session()?;
         let stored = session.stored(owner, table)?;
         let key = stored.primary_key();
-        let request = ScanRequest {
-            owner: owner.to_owned(),
-            table: table.to_owned(),
+        let range = match KeyRange::new(key) {
+            Ok(keyset) => ScanRange::Keyset(keyset),
+            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) => ScanRange::RowId {
+                after: None,
+                limit: None,
+            },
+        };
+        let scan = Scan {
+            table: TableRef {
+                owner: owner.to_owned(),
+                table: table.to_owned(),
+            },
             columns: stored
                 .columns
                 .iter()
                 .map(|c| c.row.column_name.clone())
                 .collect(),
-            order: if key.is_empty() {
-                ScanOrder::RowId
-            } else {
-                ScanOrder::Columns(key.clone())
-            },
-            lower_bound: None,
+            range,
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut rows = Vec::new();
-        let width = request.columns.len();
-        session.scan(&request, &mut |row| {
-            rows.push(row[..width].to_vec());
-            Ok(())
+        scan_into(&mut session, &scan, &mut |row: ScannedRow<'_>| {
+            rows.push(row.values.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            ScanError::Database(e) => e,
+            ScanError::Stopped(never) => match never {},
         })?;
         Ok(rows)
     }
@@ -289,7 +375,15 @@ impl Backend for SimBackend {
         Ok(CheckReport {
             client_version: None,
             server: Source::server_info(&mut self.session()?)?,
-            privileges: Vec::new(),
+            privileges: db_boundary::PRIVILEGES_THAT_MATTER
+                .iter()
+                .map(|p| {
+                    (
+                        p.to_string(),
+                        self.options.privileges.iter().any(|h| h == p),
+                    )
+                })
+                .collect(),
             log_mining: Some(self.session()?.facts()?),
         })
     }

@@ -14,10 +14,9 @@ use crate::redo::{self, op};
 use crate::session_redo::{all_columns_logged, column_number, object_id};
 use crate::store::StoredTable;
 use crate::{codec, sql_err, SimSession};
-use db_boundary::source::RowCallbackError;
 use db_boundary::{
     ChangeOperation, ChangeRow, DatabaseIdentity, DbError, DbResult, LogMiningFacts,
-    MinedTableInfo, MiningRequest, SnapshotPoint, Value,
+    MinedTableInfo, MiningRequest, PushChange, SnapshotPoint, Value,
 };
 
 /// A redo row as stored.
@@ -201,24 +200,20 @@ impl SimSession {
     pub(crate) fn mine_redo(
         &mut self,
         request: &MiningRequest,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
+        push: &mut PushChange<'_>,
     ) -> DbResult<u64> {
         let own = !self.in_transaction;
         if own {
             self.conn.execute_batch("BEGIN").map_err(sql_err)?;
         }
-        let result = self.read_redo(request, on_change);
+        let result = self.read_redo(request, push);
         if own {
             self.conn.execute_batch("COMMIT").map_err(sql_err)?;
         }
         result
     }
 
-    fn read_redo(
-        &mut self,
-        request: &MiningRequest,
-        on_change: &mut dyn FnMut(&ChangeRow) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
+    fn read_redo(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
         let (first, last) = self.check_logs(request)?;
         let mut table_of: HashMap<u64, usize> = HashMap::new();
         let mut definitions = Vec::with_capacity(request.tables.len());
@@ -292,8 +287,10 @@ impl SimSession {
                 table,
                 table.map(|t| &definitions[t]),
             )?;
-            on_change(&change).map_err(DbError::Aborted)?;
             count += 1;
+            if push(&change).is_break() {
+                break;
+            }
         }
         Ok(count)
     }

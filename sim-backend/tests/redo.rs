@@ -4,7 +4,7 @@
 
 use db_boundary::{
     Backend, ChangeRow, ColumnDef, DbError, MinedColumn, MinedTable, MiningRequest, RedoLog,
-    RedoLogKind, RowFilter, ScanOrder, ScanRequest, Source, TableDef, TableName, Value,
+    RedoLogKind, RowFilter, Scan, ScanRange, Source, TableDef, TableName, TableRef, Value,
 };
 use sim_backend::SimBackend;
 use singer_core::oracle_type::{LengthSemantics, OracleType};
@@ -108,7 +108,7 @@ fn mine_all(backend: &SimBackend, from_scn: u64) -> Result<Vec<String>, DbError>
     let mut out = Vec::new();
     source.mine(&request, &mut |row: &ChangeRow| {
         out.push(describe(row));
-        Ok(())
+        std::ops::ControlFlow::Continue(())
     })?;
     Ok(out)
 }
@@ -383,14 +383,18 @@ fn logs_switch_archive_and_a_purged_log_cannot_be_mined() {
         tables: vec![mined(source.as_mut())],
         fetch_array_size: 10,
     };
-    let error = source.mine(&request, &mut |_| Ok(())).unwrap_err();
+    let error = source
+        .mine(&request, &mut |_| std::ops::ControlFlow::Continue(()))
+        .unwrap_err();
     assert_eq!(error.ora_code(), Some(1284), "{error}");
     // A range the added logs do not cover is ORA-01291.
     let request = MiningRequest {
         logs: vec![logs.last().unwrap().clone()],
         ..request
     };
-    let error = source.mine(&request, &mut |_| Ok(())).unwrap_err();
+    let error = source
+        .mine(&request, &mut |_| std::ops::ControlFlow::Continue(()))
+        .unwrap_err();
     assert_eq!(error.ora_code(), Some(1291), "{error}");
 }
 
@@ -465,19 +469,21 @@ fn flashback_rebuilds_older_versions_and_refuses_past_ddl_or_retention() {
         let mut rows = Vec::new();
         source
             .scan(
-                &ScanRequest {
-                    owner: OWNER.into(),
-                    table: "T".into(),
+                &Scan {
+                    table: TableRef {
+                        owner: OWNER.into(),
+                        table: "T".into(),
+                    },
                     columns: vec!["ID".into(), "NAME".into()],
-                    order: ScanOrder::Columns(vec!["ID".into()]),
-                    lower_bound: None,
+                    range: ScanRange::Keyset(
+                        db_boundary::KeyRange::new(vec!["ID".into()]).unwrap(),
+                    ),
                     as_of_scn: Some(scn),
-                    fetch_array_size: 10,
-                    prefetch_rows: 10,
+                    tuning: db_boundary::FetchTuning::default(),
                 },
                 &mut |row| {
-                    rows.push(row[..2].to_vec());
-                    Ok(())
+                    rows.push(row.values[..2].to_vec());
+                    std::ops::ControlFlow::Continue(())
                 },
             )
             .map(|_| rows)

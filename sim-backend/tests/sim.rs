@@ -6,14 +6,34 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use std::ops::ControlFlow;
+
 use db_boundary::{
-    Backend, ColumnDef, DbError, DictionaryScope, ScanOrder, ScanRequest, TableDef, TableName,
-    TablePattern, Value,
+    scan_into, Backend, ColumnDef, DictionaryScope, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef, Value,
 };
 use sim_backend::{SimBackend, SimOptions};
 use singer_core::oracle_type::OracleType;
 
 const SIM_ADMIN: &str = env!("CARGO_BIN_EXE_sim-admin");
+
+/// A read of column ID of `table` in the session user's schema.
+fn scan_of(table: &str, range: ScanRange, as_of_scn: Option<u64>) -> Scan {
+    Scan {
+        table: TableRef {
+            owner: "SIM_USER".into(),
+            table: table.into(),
+        },
+        columns: vec!["ID".into()],
+        range,
+        as_of_scn,
+        tuning: FetchTuning::default(),
+    }
+}
+
+fn by_id() -> ScanRange {
+    ScanRange::Keyset(KeyRange::new(vec!["ID".into()]).unwrap())
+}
 
 fn id_table(backend: &SimBackend, name: &str) -> TableName {
     let table = TableName {
@@ -128,19 +148,9 @@ fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
                 scope.spawn(|| {
                     let mut source = backend.source().unwrap();
                     source
-                        .scan(
-                            &ScanRequest {
-                                owner: "SIM_USER".into(),
-                                table: "SHARED".into(),
-                                columns: vec!["ID".into()],
-                                order: ScanOrder::Columns(vec!["ID".into()]),
-                                lower_bound: None,
-                                as_of_scn: None,
-                                fetch_array_size: 100,
-                                prefetch_rows: 100,
-                            },
-                            &mut |_| Ok(()),
-                        )
+                        .scan(&scan_of("SHARED", by_id(), None), &mut |_| {
+                            ControlFlow::Continue(())
+                        })
                         .unwrap()
                 })
             })
@@ -166,27 +176,23 @@ fn a_scan_stops_when_its_consumer_asks() {
         )
         .unwrap();
     let mut seen = 0;
-    let result = backend.source().unwrap().scan(
-        &ScanRequest {
-            owner: "SIM_USER".into(),
-            table: "T".into(),
-            columns: vec!["ID".into()],
-            order: ScanOrder::Unordered,
-            lower_bound: None,
-            as_of_scn: None,
-            fetch_array_size: 1,
-            prefetch_rows: 1,
-        },
-        &mut |_| {
+    let mut source = backend.source().unwrap();
+    let result = scan_into(
+        source.as_mut(),
+        &scan_of("T", ScanRange::All, None),
+        &mut |_: ScannedRow<'_>| {
             seen += 1;
             if seen == 3 {
-                Err("stdout closed".into())
+                Err("stdout closed")
             } else {
                 Ok(())
             }
         },
     );
-    assert!(matches!(result, Err(DbError::Aborted(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ScanError::Stopped("stdout closed"))),
+        "{result:?}"
+    );
     assert_eq!(seen, 3);
 }
 
@@ -214,22 +220,10 @@ fn flashback_reads_see_the_table_as_of_an_older_scn() {
     let mut scan_as_of = |scn: u64| {
         let mut rows = 0;
         source
-            .scan(
-                &ScanRequest {
-                    owner: "SIM_USER".into(),
-                    table: "T".into(),
-                    columns: vec!["ID".into()],
-                    order: ScanOrder::Unordered,
-                    lower_bound: None,
-                    as_of_scn: Some(scn),
-                    fetch_array_size: 1,
-                    prefetch_rows: 1,
-                },
-                &mut |_| {
-                    rows += 1;
-                    Ok(())
-                },
-            )
+            .scan(&scan_of("T", ScanRange::All, Some(scn)), &mut |_| {
+                rows += 1;
+                ControlFlow::Continue(())
+            })
             .map(|_| rows)
     };
     assert_eq!(scan_as_of(latest).unwrap(), 1);
@@ -239,6 +233,30 @@ fn flashback_reads_see_the_table_as_of_an_older_scn() {
         "the insert committed after it"
     );
     assert_eq!(scan_as_of(latest + 1).unwrap_err().ora_code(), Some(8181));
+    // DDL moves the SCN on; a read as of an SCN before it: "table definition has changed".
+    let mut sink = backend.sink().unwrap();
+    sink.alter_table(
+        &TableName {
+            schema: Some("SIM_USER".into()),
+            name: "T".into(),
+        },
+        &db_boundary::AlterTable::AddColumn(ColumnDef {
+            name: "EXTRA".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: true,
+            check: None,
+        }),
+    )
+    .unwrap();
+    let error = source
+        .scan(&scan_of("T", ScanRange::All, Some(latest)), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1466), "{error}");
 }
 
 #[test]
@@ -273,9 +291,58 @@ fn a_19c_store_with_30_byte_names_says_so_and_enforces_it() {
 }
 
 #[test]
+fn a_table_goes_only_into_a_schema_that_exists_as_oracle_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let in_schema = |schema: &str| TableDef {
+        name: TableName {
+            schema: Some(schema.into()),
+            name: "T".into(),
+        },
+        columns: vec![ColumnDef {
+            name: "ID".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: true,
+            check: None,
+        }],
+        primary_key: vec![],
+    };
+    let mut sink = backend.sink().unwrap();
+    // A schema is a user: creating a table in a missing one is ORA-01918.
+    let err = sink.create_table(&in_schema("NOPE")).unwrap_err();
+    assert_eq!(err.ora_code(), Some(1918), "{err}");
+    assert_eq!(err.to_string(), "ORA-01918: user 'NOPE' does not exist");
+    // Nothing in it can be described, written or read: no table (ORA-00942).
+    assert!(sink
+        .describe_table(&in_schema("NOPE").name)
+        .unwrap()
+        .is_none());
+    let err = sink
+        .insert_rows(
+            &in_schema("NOPE").name,
+            &["ID".into()],
+            &[vec![Value::Null]],
+        )
+        .unwrap_err();
+    assert_eq!(err.ora_code(), Some(942), "{err}");
+    // Once the user exists, it works; the session user always exists.
+    backend.create_user("NOPE").unwrap();
+    sink.create_table(&in_schema("NOPE")).unwrap();
+    sink.create_table(&in_schema("SIM_USER")).unwrap();
+    let err = backend.create_user("NOPE").unwrap_err();
+    assert_eq!(err.ora_code(), Some(1920), "{err}");
+}
+
+#[test]
 fn dictionary_scope_filters_schemas_and_like_patterns() {
     let dir = tempfile::tempdir().unwrap();
     let backend = SimBackend::open(dir.path()).unwrap();
+    for user in ["HR", "SALES", "sales"] {
+        backend.create_user(user).unwrap();
+    }
     let mut sink = backend.sink().unwrap();
     for (schema, table) in [
         ("HR", "EMPLOYEES"),
@@ -452,7 +519,33 @@ fn usage_errors_exit_1_with_a_message() {
     let out = Command::new(SIM_ADMIN).arg("nonsense").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sim-admin"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sim-admin --help lists them"), "{stderr}");
+    assert!(
+        stderr.contains("sim-admin seed <sim_dir> <seed_dir>"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_prints_every_command_and_exits_0() {
+    for flag in ["--help", "-h", "help"] {
+        let out = Command::new(SIM_ADMIN).arg(flag).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(out.stderr.is_empty(), "{flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for command in [
+            "seed <sim_dir>",
+            "dump <sim_dir>",
+            "generate <sim_dir>",
+            "hold <sim_dir>",
+        ] {
+            assert!(
+                text.contains(&format!("sim-admin {command}")),
+                "{flag}: {text}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -42,14 +42,7 @@ impl From<crate::log_based::miner::MineError> for TapError {
 
 impl From<DbError> for TapError {
     fn from(e: DbError) -> Self {
-        // A scan stopped by a failed write is a write failure, not a database one.
-        match e {
-            DbError::Aborted(inner) => match inner.downcast::<WriteError>() {
-                Ok(write) => TapError::Write(*write),
-                Err(other) => TapError::Database(DbError::Aborted(other)),
-            },
-            other => TapError::Database(other),
-        }
+        TapError::Database(e)
     }
 }
 

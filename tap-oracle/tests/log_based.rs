@@ -30,6 +30,7 @@ fn items() -> TableName {
 /// with `seed` rows, ARCHIVELOG, and all-column supplemental logging when `logged`.
 fn fixture(seed: i64, logged: bool) -> SimFixture {
     let f = SimFixture::new();
+    f.backend.create_user("APP").unwrap();
     let mut sink = f.backend.sink().unwrap();
     sink.create_table(&TableDef {
         name: items(),

@@ -26,16 +26,26 @@ pub enum TargetError {
         reason: String,
     },
     /// A record failed validation or does not fit its column (`on_bad_record: fail`).
-    #[error("line {line}: stream {stream:?}: field {field:?} {reason}")]
+    #[error("line {line}: stream {stream:?}: {} {reason}", subject(field))]
     BadRecord {
         line: u64,
         stream: String,
         field: String,
         reason: String,
     },
+    /// A BATCH message's file that cannot be read, or a line of it that cannot be loaded.
+    #[error("line {line}: stream {stream:?}: batch file {file}, line {file_line}: {reason}")]
+    BatchFile {
+        line: u64,
+        stream: String,
+        file: String,
+        /// 1-based line inside the file (0: the file as a whole).
+        file_line: u64,
+        reason: String,
+    },
     #[error("reading the input failed: {0}")]
     Read(#[source] io::Error),
-    #[error("writing the reject file {path} failed: {source}")]
+    #[error("the reject file {path}: {source}")]
     RejectFile {
         path: String,
         #[source]
@@ -53,6 +63,15 @@ pub enum TargetError {
     Write(#[source] io::Error),
 }
 
+/// What a bad record's reason is about: a field, or the record when none is known.
+fn subject(field: &str) -> String {
+    if field.is_empty() {
+        "the record".to_owned()
+    } else {
+        format!("field {field:?}")
+    }
+}
+
 impl TargetError {
     /// How the process ends for this failure (singer-core's exit-code table).
     pub fn exit_status(&self) -> ExitStatus {
@@ -61,6 +80,7 @@ impl TargetError {
             | TargetError::Input { .. }
             | TargetError::Schema { .. }
             | TargetError::BadRecord { .. }
+            | TargetError::BatchFile { .. }
             | TargetError::Read(_)
             | TargetError::RejectFile { .. } => ExitStatus::BadInput,
             // Incomplete connection settings are the user's configuration, not the database.
@@ -71,6 +91,16 @@ impl TargetError {
             TargetError::Database { .. } => ExitStatus::Database,
             TargetError::StdoutClosed => ExitStatus::PipeClosed,
             TargetError::Write(_) => ExitStatus::Internal,
+        }
+    }
+
+    /// The input line the failure is about, when it names one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            TargetError::Input { line, .. }
+            | TargetError::Schema { line, .. }
+            | TargetError::BadRecord { line, .. } => Some(*line),
+            _ => None,
         }
     }
 

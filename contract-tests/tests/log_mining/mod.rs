@@ -151,7 +151,7 @@ fn mine(db: &Db, table: &TableName, start: u64) -> Vec<ChangeRow> {
     source
         .mine(&request, &mut |row: &ChangeRow| {
             rows.push(row.clone());
-            Ok(())
+            std::ops::ControlFlow::Continue(())
         })
         .unwrap();
     // Only the transactions that touched the table (others commit around it on a server).

@@ -3,7 +3,7 @@
 //! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
 //! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
-//!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
+//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
 //!
 //! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
 //!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
@@ -28,7 +28,12 @@ use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
         ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
         ["generate", sim, "--rows", n] => match n.parse() {
@@ -44,7 +49,10 @@ fn main() -> ExitCode {
             }
         }
         ["redo", sim, rest @ ..] => redo(Path::new(sim), rest),
-        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N | hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit] | redo <sim_dir> <command>".to_owned()),
+        ["--help"] | ["-h"] | ["help"] => help(),
+        _ => Err(format!(
+            "unknown command (sim-admin --help lists them)\n{USAGE}"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,6 +61,30 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+const USAGE: &str = "\
+sim-admin: set up and inspect a simulated database (driver `sim`; a model of Oracle's rules, not Oracle)
+
+usage:
+  sim-admin seed <sim_dir> <seed_dir>        create the tables and rows of a seed folder
+                                             (the bundled sample: tests/sample)
+  sim-admin dump <sim_dir> <OWNER> <TABLE>   print every row as a JSON array
+  sim-admin generate <sim_dir> --rows N      an ORDERS table of N rows (the tap benchmark's)
+  sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]
+                                             insert N rows in one session, commit only with
+                                             --commit, print `ready` and wait to be killed
+  sim-admin redo <sim_dir> <command>         what a DBA does to the redo (LOG_BASED):
+      archivelog on|off, supplemental-log minimal|all|none,
+      supplemental-log table <OWNER> <TABLE>, log-size <BYTES>, switch,
+      purge --through-sequence <N>, logs, transactions, commit <XID>, rollback <XID>
+  sim-admin --help                           this text";
+
+/// `--help`: the usage on stdout, exit 0.
+fn help() -> Result<(), String> {
+    #[allow(clippy::disallowed_methods)] // this tool's output is its text
+    let stdout = std::io::stdout();
+    writeln!(stdout.lock(), "{USAGE}").map_err(|e| e.to_string())
 }
 
 #[allow(clippy::print_stderr)]

@@ -8,21 +8,23 @@ use std::io::Write;
 use std::time::Instant;
 
 use db_boundary::{
-    Backend, ChangeRow, DatabaseIdentity, DbError, MinedColumn, MinedTable, MiningRequest,
-    RowCallbackError, Source,
+    mine_into, Backend, ChangeRow, DatabaseIdentity, MinedColumn, MinedTable, MiningRequest,
+    ScanError, Source,
 };
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use singer_core::metrics;
-use singer_core::state::State;
 use singer_core::writer::MessageWriter;
 
 use super::buffer::ChangeKind;
 use super::logs::{needed_logs, windows};
 use super::miner::{ChangeSink, Commit, Fed, MineError, MinedStream, Miner};
 use super::position::LogPosition;
+use crate::bookmark::StreamBookmark;
 use crate::convert::RowEncoder;
 use crate::error::TapError;
-use crate::sync::{now_text, sync_stream, Shared, StreamPlan, SyncOptions};
+use crate::plan::StreamPlan;
+use crate::stream::{now_text, sync_stream};
+use crate::sync::{Shared, SyncOptions};
 
 /// Lines buffered before they are handed to stdout without a STATE (inside a large
 /// transaction).
@@ -39,10 +41,20 @@ pub(crate) fn sync_log_based<W: Write + Send>(
     let identity = source.database_identity()?;
     for plan in plans {
         if position_of(shared, plan, &identity)?.is_none() {
-            snapshot(backend, source.as_mut(), plan, options, shared, identity)?;
+            snapshot(backend, source.as_mut(), plan, options, shared)?;
         }
     }
     drain(source.as_mut(), plans, options, shared, identity)
+}
+
+/// The stream's bookmark as this run reads it (a changed method starts over).
+fn bookmark_of<W: Write>(
+    shared: &Shared<W>,
+    plan: &StreamPlan,
+) -> Result<StreamBookmark, TapError> {
+    StreamBookmark::from_map(&shared.bookmark(&plan.stream))
+        .map(|b| b.for_method("LOG_BASED"))
+        .map_err(|e| TapError::stream(&plan.stream, format!("state: {e}")))
 }
 
 /// The stream's log position, checked against this database; `None` before its
@@ -52,80 +64,79 @@ fn position_of<W: Write>(
     plan: &StreamPlan,
     identity: &DatabaseIdentity,
 ) -> Result<Option<LogPosition>, TapError> {
-    let state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     let id = plan.stream.as_str();
-    let method = state
-        .bookmark_value(id, "last_replication_method")
-        .and_then(Json::as_str);
-    if method.is_some_and(|m| m != "LOG_BASED") {
-        return Ok(None);
-    }
-    let Some(json) = state.bookmark_value(id, "log_position") else {
+    let Some(json) = bookmark_of(shared, plan)?.log_position else {
         return Ok(None);
     };
-    let position = LogPosition::from_json(json).map_err(|e| TapError::stream(id, e))?;
+    let position = LogPosition::from_json(&json).map_err(|e| TapError::stream(id, e))?;
     position
         .check_database(identity)
         .map_err(|e| TapError::stream(id, e))?;
     Ok(Some(position))
 }
 
-/// The first sync: a consistent snapshot as of `s`, handing over to the redo at `s + 1`
-/// with the low-water SCN of the transactions open at `s` (in the STATE that closes the
-/// pass).
+/// The first sync: fixes the snapshot point (kept across a restarted snapshot), then
+/// the FULL_TABLE pass as of it, which hands over to the redo when it completes.
 fn snapshot<W: Write + Send>(
     backend: &dyn Backend,
     source: &mut (dyn Source + Send),
     plan: &StreamPlan,
     options: &SyncOptions,
     shared: &Shared<W>,
-    identity: DatabaseIdentity,
 ) -> Result<(), TapError> {
     let id = plan.stream.as_str();
-    let resumed = {
-        let state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        let same_method = state
-            .bookmark_value(id, "last_replication_method")
-            .and_then(Json::as_str)
-            == Some("LOG_BASED");
-        let get = |key: &str| state.bookmark_value(id, key).and_then(Json::as_u64);
-        match (same_method, get("snapshot_scn"), get("snapshot_low_water")) {
-            (true, Some(scn), Some(low_water)) => Some((scn, low_water)),
-            _ => None,
-        }
-    };
-    let (scn, low_water) = match resumed {
-        Some(point) => point,
-        None => {
-            let point = source.snapshot_point()?;
-            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.set_bookmark_value(id, "last_replication_method", json!("LOG_BASED"));
-            for key in ["version", "last_pk_fetched", "last_rowid", "log_position"] {
-                state.clear_bookmark_value(id, key);
-            }
-            state.set_bookmark_value(id, "snapshot_scn", json!(point.scn));
-            state.set_bookmark_value(id, "snapshot_low_water", json!(point.low_water));
-            (point.scn, point.low_water)
-        }
-    };
+    let mut bookmark = bookmark_of(shared, plan)?;
+    if bookmark.snapshot_scn.is_none() || bookmark.snapshot_low_water.is_none() {
+        let point = source.snapshot_point()?;
+        bookmark.clear_pass();
+        bookmark.version = None;
+        bookmark.snapshot_scn = Some(point.scn);
+        bookmark.snapshot_low_water = Some(point.low_water);
+        let map = bookmark.to_map();
+        let mut nothing = MessageWriter::new(Vec::new());
+        shared.publish(
+            &mut nothing,
+            |state| {
+                for (key, value) in map {
+                    state.set_bookmark_value(id, &key, value);
+                }
+            },
+            false,
+        )?;
+    }
     tracing::info!(
         stream = id,
-        snapshot_scn = scn,
-        low_water,
+        snapshot_scn = bookmark.snapshot_scn,
+        low_water = bookmark.snapshot_low_water,
         "LOG_BASED snapshot"
     );
+    sync_stream(backend, plan, options, shared)
+}
+
+/// The hand-off at the end of a snapshot pass (called by the FULL_TABLE pass, in the
+/// STATE that closes it): the log position starts after the snapshot's SCN, at the
+/// low-water SCN of the transactions open at it.
+pub(crate) fn hand_off(
+    bookmark: &mut StreamBookmark,
+    source: &mut dyn Source,
+    stream: &str,
+) -> Result<(), TapError> {
+    let (Some(scn), Some(low_water)) = (bookmark.snapshot_scn, bookmark.snapshot_low_water) else {
+        return Err(TapError::stream(
+            stream,
+            "the LOG_BASED snapshot lost its snapshot_scn",
+        ));
+    };
     let position = LogPosition {
         scn: scn + 1,
         xids: Vec::new(),
-        low_water,
-        database: identity,
+        low_water: low_water.min(scn + 1),
+        database: source.database_identity()?,
     };
-    let hand_off = move |state: &mut State| {
-        state.set_bookmark_value(id, "log_position", position.to_json());
-        state.clear_bookmark_value(id, "snapshot_scn");
-        state.clear_bookmark_value(id, "snapshot_low_water");
-    };
-    sync_stream(backend, plan, options, shared, Some(&hand_off))
+    bookmark.log_position = Some(position.to_json());
+    bookmark.snapshot_scn = None;
+    bookmark.snapshot_low_water = None;
+    Ok(())
 }
 
 /// Writes committed changes as RECORDs into the local buffer, handing full buffers to
@@ -211,21 +222,14 @@ fn prepare<'s, W: Write>(
             columns: plan
                 .columns
                 .iter()
-                .zip(&plan.column_types)
+                .zip(plan.log_based.iter().flatten())
                 .map(|(name, data_type)| MinedColumn {
                     name: name.clone(),
                     data_type: data_type.clone(),
                 })
                 .collect(),
         });
-        versions.push(
-            shared
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .bookmark_value(id, "version")
-                .and_then(Json::as_i64),
-        );
+        versions.push(bookmark_of(shared, plan)?.version);
         streams.push(MinedStream {
             stream: plan.stream.clone(),
             owner: plan.owner.clone(),
@@ -270,6 +274,7 @@ fn publish<W: Write>(
         &mut sink.local,
         |state| {
             for (id, position) in ids.iter().zip(positions.into_iter().flatten()) {
+                state.set_bookmark_value(id, "last_replication_method", Json::from("LOG_BASED"));
                 state.set_bookmark_value(id, "log_position", position.to_json());
             }
         },
@@ -319,26 +324,25 @@ fn drain<W: Write>(
                 tables: tables.clone(),
                 fetch_array_size: options.fetch_array_size,
             };
-            let mut on_change = |row: &ChangeRow| -> Result<(), RowCallbackError> {
+            let mut on_change = |row: &ChangeRow| -> Result<(), TapError> {
                 rows += 1;
-                match miner.feed(row, &mut sink)? {
-                    Fed::Boundary { records } => {
-                        since_state += records;
-                        if since_state >= options.state_every_rows {
-                            since_state = 0;
-                            publish(shared, &mut sink, Some(miner.positions()))
-                                .map_err(|e| Box::new(e) as RowCallbackError)?;
-                        }
+                if let Fed::Boundary { records } = miner.feed(row, &mut sink)? {
+                    since_state += records;
+                    if since_state >= options.state_every_rows {
+                        since_state = 0;
+                        publish(shared, &mut sink, Some(miner.positions()))?;
                     }
-                    Fed::Inside => {}
                 }
                 Ok(())
             };
-            let mined = source.mine(&request, &mut on_change);
+            let mined = mine_into(source, &request, &mut on_change);
             if let Err(e) = mined {
                 // What was confirmed stays confirmed; nothing after the last STATE counts.
                 let _ = publish(shared, &mut sink, None);
-                return Err(unwrap_abort(e));
+                return Err(match e {
+                    ScanError::Database(e) => e.into(),
+                    ScanError::Stopped(e) => e,
+                });
             }
             miner.drained_to(window.end_scn);
             if window.end_scn < end.scn {
@@ -365,18 +369,4 @@ fn drain<W: Write>(
         "LOG_BASED streams synced"
     );
     Ok(())
-}
-
-/// A mining session stopped by its consumer: the consumer's own error.
-fn unwrap_abort(e: DbError) -> TapError {
-    match e {
-        DbError::Aborted(inner) => match inner.downcast::<MineError>() {
-            Ok(mine) => TapError::from(*mine),
-            Err(other) => match other.downcast::<TapError>() {
-                Ok(tap) => *tap,
-                Err(other) => TapError::Database(DbError::Aborted(other)),
-            },
-        },
-        other => TapError::from(other),
-    }
 }
