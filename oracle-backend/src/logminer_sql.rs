@@ -334,6 +334,43 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
         ));
         ddl_names.push(format!("(SEG_OWNER = :w{t} AND TABLE_NAME = :n{t})"));
     }
+    let slots = column_slots(tables, &objects_of, &mut binds)?;
+    let objects_any = objects_of.join(" OR ");
+    let mut select = vec![
+        "SCN".to_owned(),
+        "RAWTOHEX(XID) AS XID".to_owned(),
+        "OPERATION_CODE".to_owned(),
+        "ROLLBACK".to_owned(),
+        "DATA_OBJ#".to_owned(),
+        "ROW_ID".to_owned(),
+        // TIMESTAMP (quoted: a keyword) is a DATE in the server's clock; written in UTC
+        // with its current offset.
+        "TO_CHAR(SYS_EXTRACT_UTC(FROM_TZ(CAST(\"TIMESTAMP\" AS TIMESTAMP), TO_CHAR(SYSTIMESTAMP, 'TZH:TZM'))), \
+         'YYYY-MM-DD\"T\"HH24:MI:SS') AS COMMIT_TIME_UTC"
+            .to_owned(),
+        "STATUS".to_owned(),
+        "INFO".to_owned(),
+        "CASE WHEN OPERATION_CODE = 5 THEN SUBSTR(SQL_REDO, 1, 1000) END AS DDL_TEXT".to_owned(),
+    ];
+    select.extend(slots);
+    let sql = format!(
+        "SELECT {} FROM V$LOGMNR_CONTENTS WHERE SCN >= :start_scn AND SCN <= :end_scn AND (\
+         OPERATION_CODE IN (7, 36) \
+         OR (OPERATION_CODE IN (1, 2, 3) AND ({objects_any})) \
+         OR (OPERATION_CODE = 5 AND ({objects_any} OR {})))",
+        select.join(", "),
+        ddl_names.join(" OR ")
+    );
+    Ok(Statement { sql, binds })
+}
+
+/// The two select items of every column slot (see [`mining_query`]), binding each
+/// table's column names as they are used.
+fn column_slots(
+    tables: &[MinedTable],
+    objects_of: &[String],
+    binds: &mut Vec<Bind>,
+) -> Result<Vec<String>, DbError> {
     let width = tables.iter().map(|t| t.columns.len()).max().unwrap_or(0);
     let mut slots = Vec::with_capacity(width * 2);
     for k in 0..width {
@@ -365,33 +402,7 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
         slots.push(format!("{present} END AS P{k}"));
         slots.push(format!("{value} END AS V{k}"));
     }
-    let objects_any = objects_of.join(" OR ");
-    let mut select = vec![
-        "SCN".to_owned(),
-        "RAWTOHEX(XID) AS XID".to_owned(),
-        "OPERATION_CODE".to_owned(),
-        "ROLLBACK".to_owned(),
-        "DATA_OBJ#".to_owned(),
-        "ROW_ID".to_owned(),
-        // TIMESTAMP (quoted: a keyword) is a DATE in the server's clock; written in UTC
-        // with its current offset.
-        "TO_CHAR(SYS_EXTRACT_UTC(FROM_TZ(CAST(\"TIMESTAMP\" AS TIMESTAMP), TO_CHAR(SYSTIMESTAMP, 'TZH:TZM'))), \
-         'YYYY-MM-DD\"T\"HH24:MI:SS') AS COMMIT_TIME_UTC"
-            .to_owned(),
-        "STATUS".to_owned(),
-        "INFO".to_owned(),
-        "CASE WHEN OPERATION_CODE = 5 THEN SUBSTR(SQL_REDO, 1, 1000) END AS DDL_TEXT".to_owned(),
-    ];
-    select.extend(slots);
-    let sql = format!(
-        "SELECT {} FROM V$LOGMNR_CONTENTS WHERE SCN >= :start_scn AND SCN <= :end_scn AND (\
-         OPERATION_CODE IN (7, 36) \
-         OR (OPERATION_CODE IN (1, 2, 3) AND ({objects_any})) \
-         OR (OPERATION_CODE = 5 AND ({objects_any} OR {})))",
-        select.join(", "),
-        ddl_names.join(" OR ")
-    );
-    Ok(Statement { sql, binds })
+    Ok(slots)
 }
 
 /// The MINE_VALUE name of a column: `"OWNER"."TABLE"."COLUMN"`, exact case.

@@ -451,29 +451,40 @@ impl Mining<'_> {
         );
         if is_dml && !change.rollback {
             let table = &request.tables[change.table.expect("checked above")];
-            let base = lm::MINING_FIXED_COLUMNS.len();
-            for (k, column) in table.columns.iter().enumerate() {
-                let present: Option<i64> = row.get(base + 2 * k).map_err(&fail)?;
-                let text: Option<String> = row.get(base + 2 * k + 1).map_err(&fail)?;
-                if change.operation == ChangeOperation::Update && present == Some(0) {
-                    change.values.push(None);
-                    continue;
-                }
-                let value =
-                    mined_value::decode(text.as_deref(), &column.data_type).map_err(|e| {
-                        DbError::Database {
-                            code: None,
-                            message: format!(
-                                "\"{}\".\"{}\".\"{}\" at SCN {}: {e}",
-                                table.owner, table.table, column.name, change.scn
-                            ),
-                        }
-                    })?;
-                change.values.push(Some(value));
-            }
+            decode_values(row, table, change, &fail)?;
         }
         Ok(true)
     }
+}
+
+/// The row image of a DML row: each column's mined text as a value, `None` for a column
+/// an UPDATE did not log.
+fn decode_values(
+    row: &oracle::Row,
+    table: &db_boundary::MinedTable,
+    change: &mut ChangeRow,
+    fail: &impl Fn(oracle::Error) -> DbError,
+) -> DbResult<()> {
+    let base = lm::MINING_FIXED_COLUMNS.len();
+    for (k, column) in table.columns.iter().enumerate() {
+        let present: Option<i64> = row.get(base + 2 * k).map_err(fail)?;
+        let text: Option<String> = row.get(base + 2 * k + 1).map_err(fail)?;
+        if change.operation == ChangeOperation::Update && present == Some(0) {
+            change.values.push(None);
+            continue;
+        }
+        let value = mined_value::decode(text.as_deref(), &column.data_type).map_err(|e| {
+            DbError::Database {
+                code: None,
+                message: format!(
+                    "\"{}\".\"{}\".\"{}\" at SCN {}: {e}",
+                    table.owner, table.table, column.name, change.scn
+                ),
+            }
+        })?;
+        change.values.push(Some(value));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -324,26 +324,17 @@ fn drain<W: Write>(
                 tables: tables.clone(),
                 fetch_array_size: options.fetch_array_size,
             };
-            let mut on_change = |row: &ChangeRow| -> Result<(), TapError> {
-                rows += 1;
-                if let Fed::Boundary { records } = miner.feed(row, &mut sink)? {
-                    since_state += records;
-                    if since_state >= options.state_every_rows {
-                        since_state = 0;
-                        publish(shared, &mut sink, Some(miner.positions()))?;
-                    }
-                }
-                Ok(())
-            };
-            let mined = mine_into(source, &request, &mut on_change);
-            if let Err(e) = mined {
-                // What was confirmed stays confirmed; nothing after the last STATE counts.
-                let _ = publish(shared, &mut sink, None);
-                return Err(match e {
-                    ScanError::Database(e) => e.into(),
-                    ScanError::Stopped(e) => e,
-                });
-            }
+            let mut counters = (since_state, rows);
+            mine_window(
+                source,
+                &request,
+                &mut miner,
+                &mut sink,
+                shared,
+                options,
+                &mut counters,
+            )?;
+            (since_state, rows) = counters;
             miner.drained_to(window.end_scn);
             if window.end_scn < end.scn {
                 publish(shared, &mut sink, Some(miner.positions()))?;
@@ -368,5 +359,40 @@ fn drain<W: Write>(
         seconds = elapsed,
         "LOG_BASED streams synced"
     );
+    Ok(())
+}
+
+/// One mining session: every row into the engine, a STATE after every
+/// `state_every_rows` records at a transaction boundary. `counters` are the records
+/// since the last STATE and the rows read.
+fn mine_window<W: Write>(
+    source: &mut (dyn Source + Send),
+    request: &MiningRequest,
+    miner: &mut Miner,
+    sink: &mut RecordSink<'_, W>,
+    shared: &Shared<W>,
+    options: &SyncOptions,
+    counters: &mut (u64, u64),
+) -> Result<(), TapError> {
+    let mut on_change = |row: &ChangeRow| -> Result<(), TapError> {
+        counters.1 += 1;
+        if let Fed::Boundary { records } = miner.feed(row, sink)? {
+            counters.0 += records;
+            if counters.0 >= options.state_every_rows {
+                counters.0 = 0;
+                publish(shared, sink, Some(miner.positions()))?;
+            }
+        }
+        Ok(())
+    };
+    let mined = mine_into(source, request, &mut on_change);
+    if let Err(e) = mined {
+        // What was confirmed stays confirmed; nothing after the last STATE counts.
+        let _ = publish(shared, sink, None);
+        return Err(match e {
+            ScanError::Database(e) => e.into(),
+            ScanError::Stopped(e) => e,
+        });
+    }
     Ok(())
 }
