@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod harness;
+mod log_mining;
 
 use std::convert::Infallible;
 

@@ -3,6 +3,7 @@
 //! - [`value`]: the project's own value type covering every Oracle type.
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
+//! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
 //! - [`context`]: MODULE, ACTION and CLIENT_IDENTIFIER a session shows the DBA; run ids.
 //!
@@ -11,16 +12,22 @@
 
 pub mod context;
 pub mod error;
+pub mod redo;
 pub mod sink;
 pub mod source;
 pub mod value;
 
 pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
+pub use redo::{
+    ChangeOperation, ChangeRow, DatabaseIdentity, LogMiningFacts, MinedColumn, MinedTable,
+    MinedTableInfo, MiningRequest, ReadinessCheck, RedoLog, RedoLogKind, SnapshotPoint,
+};
 pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
 pub use source::{
-    scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushRow, RowId, RowSink,
-    Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern, TableRef,
+    mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
+    PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
+    TableRef,
 };
 pub use value::Value;
 
@@ -91,6 +98,9 @@ pub struct CheckReport {
     /// Where the credentials came from (never the value); set by the caller that
     /// resolved them.
     pub credentials: Option<String>,
+    /// What LOG_BASED replication needs; `None` where the tap did not ask (the target)
+    /// or the backend cannot mine redo.
+    pub log_mining: Option<LogMiningFacts>,
 }
 
 impl std::fmt::Display for CheckReport {
@@ -112,6 +122,9 @@ impl std::fmt::Display for CheckReport {
         }
         for (privilege, held) in &self.privileges {
             writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
+        }
+        if let Some(facts) = &self.log_mining {
+            write!(f, "{facts}")?;
         }
         Ok(())
     }

@@ -9,6 +9,10 @@ use std::ops::ControlFlow;
 
 use singer_core::dictionary::DictionaryRows;
 
+use crate::redo::{
+    ChangeRow, DatabaseIdentity, LogMiningFacts, MinedTableInfo, MiningRequest, RedoLog,
+    SnapshotPoint,
+};
 use crate::{DbError, DbResult, ServerInfo, SessionContext, Value};
 
 /// Which schemas and tables discovery reads. Patterns are bound as LIKE patterns by the
@@ -269,4 +273,77 @@ pub trait Source {
     /// Pushes the rows of one read into `push` until it breaks, returning how many were
     /// pushed. Engines call [`scan_into`] with a [`RowSink`].
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64>;
+
+    // LOG_BASED (see `crate::redo` and docs/log-based.md). Backends that cannot mine redo
+    // keep these defaults, which say so.
+
+    /// Which database and incarnation this is.
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        Err(unsupported())
+    }
+
+    /// Online logs not yet archived and archived logs (first valid local destination,
+    /// current incarnation, purged ones included and marked) whose redo reaches past
+    /// `from_scn`, in thread and sequence order.
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        let _ = from_scn;
+        Err(unsupported())
+    }
+
+    /// The SCN a LOG_BASED snapshot is read AS OF, and where mining must start so that
+    /// the transactions open at that moment are read whole.
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        Err(unsupported())
+    }
+
+    /// Object ids and supplemental logging of a table to be mined.
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        let _ = (owner, table);
+        Err(unsupported())
+    }
+
+    /// One mining session: starts it on `request` (adding its logs), pushes every row
+    /// into `push` in redo order until it breaks, and always ends it, also on failure.
+    /// Returns how many rows were pushed. Engines call [`mine_into`].
+    fn mine(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
+        let _ = (request, push);
+        Err(unsupported())
+    }
+
+    /// What LOG_BASED needs and whether the database and session have it, for `--test`.
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        Err(unsupported())
+    }
+}
+
+fn unsupported() -> DbError {
+    DbError::Unsupported("this backend cannot mine redo (LOG_BASED replication)".into())
+}
+
+/// What a backend calls for each row of a mining session: `Break` stops it.
+pub type PushChange<'a> = dyn FnMut(&ChangeRow) -> ControlFlow<()> + 'a;
+
+/// Streams one mining session into `sink` (a closure over each [`ChangeRow`]); the
+/// sink's error stops the session and comes back unchanged in [`ScanError::Stopped`].
+pub fn mine_into<S, E>(
+    source: &mut S,
+    request: &MiningRequest,
+    sink: &mut dyn FnMut(&ChangeRow) -> Result<(), E>,
+) -> Result<u64, ScanError<E>>
+where
+    S: Source + ?Sized,
+{
+    let mut stopped = None;
+    let read = source.mine(request, &mut |row| match sink(row) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            stopped = Some(e);
+            ControlFlow::Break(())
+        }
+    });
+    match (stopped, read) {
+        (Some(e), _) => Err(ScanError::Stopped(e)),
+        (None, Err(e)) => Err(ScanError::Database(e)),
+        (None, Ok(n)) => Ok(n),
+    }
 }

@@ -5,13 +5,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use db_boundary::{
-    AlterTable, DbError, DbResult, DictionaryScope, PushRow, RowFilter, Scan, ServerInfo,
-    SessionContext, Sink, Source, TableDef, TableName, TableRef, Value,
+    AlterTable, DatabaseIdentity, DbError, DbResult, DictionaryScope, LogMiningFacts,
+    MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan, ServerInfo,
+    SessionContext, Sink, SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 use crate::error::{from_oracle, Operation};
+use crate::mining::Mining;
 use crate::settings::ConnectSettings;
 use crate::{sql, value, Manager, SessionRole};
 
@@ -69,6 +71,13 @@ impl OracleSession {
             .and_then(|_| self.conn.set_action(&context.action))
             .and_then(|_| self.conn.set_client_identifier(&context.client_identifier))
             .map_err(self.fail(Operation::Other))
+    }
+
+    fn mining(&self) -> Mining<'_> {
+        Mining {
+            conn: &self.conn,
+            target: self.settings.target_for_messages(),
+        }
     }
 
     pub(crate) fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
@@ -311,6 +320,32 @@ impl Source for OracleSession {
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
         self.read_chunk_bounds(table, keys, chunks, as_of_scn)
+    }
+
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        self.mining().database_identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        self.mining().redo_logs(from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        self.mining().snapshot_point()
+    }
+
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        self.mining().mined_table_info(owner, table)
+    }
+
+    fn mine(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
+        self.mining().mine(request, push)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        let user = Source::server_info(self)?.user;
+        let privileges = self.session_privileges()?;
+        self.mining().log_mining_facts(user, privileges)
     }
 }
 

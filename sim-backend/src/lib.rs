@@ -21,19 +21,25 @@
 //!   batches of the same transaction stay. (Oracle's array DML with batch errors would
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
-//! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions (no undo), so an older SCN fails with
-//!   ORA-01555 (snapshot too old), or ORA-01466 when the table's DDL came after it,
-//!   and a future one with ORA-08181.
+//! - Every redo record and every commit takes an SCN ([`redo`]: changes, logs that
+//!   switch, archive and can be purged; [`workload`]: transactions that interleave and
+//!   stay open; [`mining`]: LogMiner over it). A read `AS OF SCN` of an older SCN is
+//!   rebuilt from the redo (refused past its retention with ORA-01555, after DDL with
+//!   ORA-01466); a future SCN fails with ORA-08181.
 
+mod admin;
 pub mod codec;
 mod context;
+mod mining;
+mod redo;
 pub mod rules;
 pub mod seed;
 mod session;
+mod session_redo;
 mod sink;
 mod source;
 mod store;
+pub mod workload;
 
 pub use context::{recorded_contexts, RecordedContext};
 pub use session::SimSession;
@@ -137,6 +143,7 @@ impl SimBackend {
              CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
+        redo::init(&conn)?;
         let stored: Option<String> = conn
             .query_row(
                 "SELECT value FROM sim_meta WHERE key = 'options'",
@@ -208,6 +215,7 @@ impl SimBackend {
                 .unwrap_or_default(),
             id: context::next_session_id(),
             context: None,
+            redo: session_redo::SessionRedo::default(),
         })
     }
 
@@ -264,7 +272,29 @@ impl SimBackend {
         columns: &[String],
         rows: impl IntoIterator<Item = Vec<Value>>,
     ) -> DbResult<u64> {
-        let mut session = self.session()?;
+        Self::insert_with(self.session()?, owner, table, columns, rows)
+    }
+
+    /// Inserts rows and commits as a direct-path NOLOGGING load: no redo for the rows
+    /// (as Oracle's `INSERT /*+ APPEND */` into a NOLOGGING table), for bulk set-ups
+    /// such as `sim-admin generate`.
+    pub fn load_rows(
+        &self,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
+        Self::insert_with(self.nologging_session()?, owner, table, columns, rows)
+    }
+
+    fn insert_with(
+        mut session: SimSession,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
         let name = TableName {
             schema: Some(owner.to_owned()),
             name: table.to_owned(),
@@ -367,6 +397,7 @@ impl Backend for SimBackend {
                 })
                 .collect(),
             credentials: None,
+            log_mining: Some(self.session()?.facts()?),
         })
     }
 

@@ -78,6 +78,38 @@ impl Source for SimSession {
         self.scn()
     }
 
+    fn database_identity(&mut self) -> DbResult<db_boundary::DatabaseIdentity> {
+        self.identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<db_boundary::RedoLog>> {
+        crate::redo::list_logs(&self.conn, from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<db_boundary::SnapshotPoint> {
+        self.snapshot_point_now()
+    }
+
+    fn mined_table_info(
+        &mut self,
+        owner: &str,
+        table: &str,
+    ) -> DbResult<db_boundary::MinedTableInfo> {
+        self.table_info(owner, table)
+    }
+
+    fn mine(
+        &mut self,
+        request: &db_boundary::MiningRequest,
+        push: &mut db_boundary::PushChange<'_>,
+    ) -> DbResult<u64> {
+        self.mine_redo(request, push)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<db_boundary::LogMiningFacts> {
+        self.facts()
+    }
+
     fn chunk_bounds(
         &mut self,
         table: &TableRef,
@@ -95,24 +127,21 @@ impl Source for SimSession {
                 ));
             }
             if wanted < current {
-                let probe = Scan {
-                    table: table.clone(),
-                    columns: Vec::new(),
-                    range: ScanRange::All,
-                    as_of_scn,
-                    tuning: FetchTuning::default(),
-                };
-                return self.too_old(&probe, wanted).map(|_| Vec::new());
+                let stored = self.stored(&table.owner, &table.table)?;
+                let copy = self.flashback_copy(&stored, wanted)?;
+                let bounds = self.chunk_bounds_stored(&copy, table, keys, chunks);
+                self.drop_flashback_copy();
+                return bounds;
             }
         }
-        self.chunk_bounds_now(table, keys, chunks)
+        let stored = self.stored(&table.owner, &table.table)?;
+        self.chunk_bounds_stored(&stored, table, keys, chunks)
     }
 
-    /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
-    /// since), when the snapshot and the current data are the same thing. The store
-    /// keeps no history, so an older SCN fails as Oracle's does past its undo
-    /// retention (ORA-01555), or after the table's DDL (ORA-01466); a future one with
-    /// ORA-08181; an external table refuses flashback (ORA-08188).
+    /// A read `AS OF SCN`: the current rows at the latest SCN; for an older one a copy
+    /// of the table rebuilt from the redo (see `mining`), which fails as Oracle's does
+    /// past its retention (ORA-01555) or after the table's DDL (ORA-01466); a future
+    /// one fails with ORA-08181.
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
         let Some(wanted) = scan.as_of_scn else {
@@ -129,7 +158,7 @@ impl Source for SimSession {
                 8181,
                 format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
             )),
-            Ok(_) => self.too_old(scan, wanted),
+            Ok(_) => self.scan_as_of(scan, wanted, push),
             Err(e) => Err(e),
         };
         if own_read {
@@ -167,13 +196,13 @@ impl SimSession {
 
     /// NTILE over the key, as Oracle computes it: the first `rows % chunks` tiles hold
     /// one row more; the bound of a tile is its last row's key.
-    fn chunk_bounds_now(
+    fn chunk_bounds_stored(
         &mut self,
+        stored: &StoredTable,
         table: &TableRef,
         keys: &[String],
         chunks: u32,
     ) -> DbResult<Vec<Vec<Value>>> {
-        let stored = self.stored(&table.owner, &table.table)?;
         let total: i64 = self
             .conn
             .query_row(
@@ -207,7 +236,7 @@ impl SimSession {
         };
         let mut row_number = 0u64;
         let mut next = ends.iter().peekable();
-        self.scan_now(&scan, &mut |row| {
+        self.scan_stored(stored, &scan, &mut |row| {
             row_number += 1;
             if next.peek() == Some(&&row_number) {
                 next.next();
@@ -222,23 +251,16 @@ impl SimSession {
         Ok(bounds)
     }
 
-    /// Why a read as of an SCN older than the latest commit fails.
-    fn too_old(&self, scan: &Scan, wanted: u64) -> DbResult<u64> {
+    /// A read as of an older SCN, from a copy of the table with the later changes undone.
+    fn scan_as_of(&mut self, scan: &Scan, scn: u64, push: &mut PushRow<'_>) -> DbResult<u64> {
         let stored = self.stored(&scan.table.owner, &scan.table.table)?;
-        Err(if stored.ddl_scn > wanted {
-            DbError::ora(
-                1466,
-                format!("unable to read data - table definition has changed (since SCN {wanted})"),
-            )
-        } else {
-            DbError::ora(
-                1555,
-                format!("snapshot too old: SCN {wanted} is older than the latest commit and the simulated backend keeps no undo"),
-            )
-        })
+        let copy = self.flashback_copy(&stored, scn)?;
+        let result = self.scan_stored(&copy, scan, push);
+        self.drop_flashback_copy();
+        result
     }
 
-    /// The number of commits the store has seen: its system change number.
+    /// The last SCN handed out: every redo record and every commit takes one.
     pub(crate) fn scn(&self) -> DbResult<u64> {
         let text: Option<String> = self
             .conn
@@ -252,6 +274,15 @@ impl SimSession {
 
     fn scan_now(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         let stored = self.stored(&scan.table.owner, &scan.table.table)?;
+        self.scan_stored(&stored, scan, push)
+    }
+
+    fn scan_stored(
+        &mut self,
+        stored: &StoredTable,
+        scan: &Scan,
+        push: &mut PushRow<'_>,
+    ) -> DbResult<u64> {
         let physical = |name: &String| {
             stored
                 .column(name)
@@ -265,7 +296,7 @@ impl SimSession {
             selected.join(", "),
             stored.physical
         );
-        let (filter, binds) = self.range_sql(&stored, &scan.range)?;
+        let (filter, binds) = self.range_sql(stored, &scan.range)?;
         sql.push_str(&filter);
         let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = statement

@@ -42,6 +42,16 @@ pub struct StreamBookmark {
     /// FULL_TABLE in chunks: each chunk's key range and progress (`max_parallel_chunks`).
     #[serde(default)]
     pub chunks: Option<Vec<ChunkBookmark>>,
+    /// LOG_BASED: the snapshot's SCN and the low-water SCN of the transactions open at
+    /// it, while the snapshot pass runs (docs/log-based.md).
+    #[serde(default)]
+    pub snapshot_scn: Option<u64>,
+    #[serde(default)]
+    pub snapshot_low_water: Option<u64>,
+    /// LOG_BASED: the stream's place in the redo once its snapshot is done
+    /// (`log_based::position::LogPosition`).
+    #[serde(default)]
+    pub log_position: Option<Json>,
     /// Keys this version does not know, kept as they were.
     #[serde(skip)]
     pub other: Map<String, Json>,
@@ -67,6 +77,9 @@ const KNOWN: &[&str] = &[
     "last_rowid",
     "scn",
     "chunks",
+    "snapshot_scn",
+    "snapshot_low_water",
+    "log_position",
 ];
 
 impl StreamBookmark {
@@ -105,6 +118,9 @@ impl StreamBookmark {
         };
         bookmark.last_rowid = text("last_rowid")?;
         bookmark.scn = field("scn").and_then(Json::as_u64);
+        bookmark.snapshot_scn = field("snapshot_scn").and_then(Json::as_u64);
+        bookmark.snapshot_low_water = field("snapshot_low_water").and_then(Json::as_u64);
+        bookmark.log_position = field("log_position").cloned();
         bookmark.chunks = match field("chunks") {
             None => None,
             Some(chunks) => Some(
@@ -149,21 +165,42 @@ impl StreamBookmark {
             .as_deref()
             .is_some_and(|previous| previous != method)
         {
-            tracing::info!(from = ?self.last_replication_method, to = method, "replication method changed: starting over");
+            tracing::info!(
+                previous_method = self.last_replication_method.as_deref().unwrap_or_default(),
+                method,
+                "replication method changed: starting over"
+            );
             self = StreamBookmark {
                 other: std::mem::take(&mut self.other),
                 ..StreamBookmark::default()
             };
         }
         self.last_replication_method = Some(method.to_owned());
-        if method == "FULL_TABLE" {
-            self.replication_key = None;
-            self.replication_key_value = None;
-        } else {
-            self.version = None;
-            self.clear_pass();
+        match method {
+            "FULL_TABLE" => {
+                self.replication_key = None;
+                self.replication_key_value = None;
+                self.clear_log();
+            }
+            // A snapshot pass like FULL_TABLE's, then the redo.
+            "LOG_BASED" => {
+                self.replication_key = None;
+                self.replication_key_value = None;
+            }
+            _ => {
+                self.version = None;
+                self.clear_pass();
+                self.clear_log();
+            }
         }
         self
+    }
+
+    /// Forgets a LOG_BASED stream's snapshot and log position.
+    pub fn clear_log(&mut self) {
+        self.snapshot_scn = None;
+        self.snapshot_low_water = None;
+        self.log_position = None;
     }
 }
 
@@ -275,12 +312,26 @@ mod tests {
         assert_eq!(bookmark.scn, Some(9));
         assert_eq!(
             Json::Object(bookmark.to_map()).to_string(),
-            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"chunks":null,"custom":1}"#
+            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"chunks":null,"snapshot_scn":null,"snapshot_low_water":null,"log_position":null,"custom":1}"#
         );
         let switched = bookmark.for_method("INCREMENTAL");
         assert_eq!(switched.version, None);
         assert!(!switched.resuming());
         assert_eq!(switched.other.get("custom"), Some(&serde_json::json!(1)));
+        // LOG_BASED keeps its snapshot pass and log position; another method drops them.
+        let log: Json = serde_json::from_str(
+            r#"{"last_replication_method":"LOG_BASED","version":3,"snapshot_scn":40,"snapshot_low_water":31,"last_pk_fetched":{"ID":7},"log_position":{"scn":41}}"#,
+        )
+        .unwrap();
+        let log = StreamBookmark::from_map(log.as_object().unwrap()).unwrap();
+        let kept = log.clone().for_method("LOG_BASED");
+        assert_eq!(
+            (kept.snapshot_scn, kept.snapshot_low_water),
+            (Some(40), Some(31))
+        );
+        assert!(kept.resuming() && kept.log_position.is_some());
+        let dropped = log.for_method("FULL_TABLE");
+        assert_eq!((dropped.snapshot_scn, dropped.log_position), (None, None));
         let bad: Json = serde_json::from_str(r#"{"last_pk_fetched":3}"#).unwrap();
         assert!(StreamBookmark::from_map(bad.as_object().unwrap()).is_err());
     }

@@ -12,6 +12,7 @@
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
+//! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
 pub mod bookmark;
 mod chunks;
@@ -19,6 +20,7 @@ pub mod convert;
 pub mod discover;
 pub mod error;
 pub mod filter_hint;
+pub mod log_based;
 mod plan;
 mod rows;
 pub mod run;

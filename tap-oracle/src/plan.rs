@@ -54,7 +54,21 @@ pub(crate) struct StreamPlan {
     pub styles: Vec<NumberStyle>,
     pub schema: Json,
     pub key_properties: Vec<String>,
+    /// For LOG_BASED, the snapshot pass's shape (keyset or ROWID).
     pub replication: Replication,
+    /// LOG_BASED: every column's type (mined text is read back by type).
+    pub log_based: Option<Vec<OracleType>>,
+}
+
+impl StreamPlan {
+    /// The method's Singer name, as `last_replication_method` stores it.
+    pub fn method_name(&self) -> &'static str {
+        if self.log_based.is_some() {
+            "LOG_BASED"
+        } else {
+            self.replication.method_name()
+        }
+    }
 }
 
 fn column_type(entry: &CatalogEntry, column: &str) -> Result<OracleType, TapError> {
@@ -96,12 +110,7 @@ fn method(entry: &CatalogEntry, default_method: &str) -> Result<&'static str, Ta
     {
         "FULL_TABLE" => "FULL_TABLE",
         "INCREMENTAL" => "INCREMENTAL",
-        "LOG_BASED" => {
-            return Err(TapError::stream(
-                id,
-                "LOG_BASED replication is not supported; use INCREMENTAL or FULL_TABLE",
-            ))
-        }
+        "LOG_BASED" => "LOG_BASED",
         other => {
             return Err(TapError::stream(
                 id,
@@ -178,11 +187,27 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
     let id = &entry.tap_stream_id;
     let (owner, table) = owner_and_table(entry)?;
     let method = method(entry, default_method)?;
-    let columns = entry.selected_properties();
+    let mut columns = entry.selected_properties();
+    if method == "LOG_BASED" {
+        columns = crate::log_based::plan::minable_columns(entry, columns)?;
+    }
     if columns.is_empty() {
         return Err(TapError::stream(id, "no property is selected"));
     }
-    let (schema, styles) = schema_and_styles(entry, &columns);
+    let (mut schema, styles) = schema_and_styles(entry, &columns);
+    let log_based = if method == "LOG_BASED" {
+        if let Some(Json::Object(properties)) = schema.get_mut("properties") {
+            crate::log_based::plan::add_change_properties(properties);
+        }
+        Some(
+            columns
+                .iter()
+                .map(|c| column_type(entry, c))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    } else {
+        None
+    };
     let key_properties: Vec<String> = entry
         .key_properties()
         .into_iter()
@@ -212,5 +237,6 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         styles,
         key_properties,
         replication,
+        log_based,
     })
 }

@@ -122,5 +122,8 @@ fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError
         max_parallel_chunks: config.int("max_parallel_chunks")?,
         progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),
         run_id,
+        log_window_bytes: config.int("log_window_bytes")?,
+        log_buffer_memory_bytes: config.int("log_buffer_memory_bytes")?,
+        log_buffer_max_bytes: config.int("log_buffer_max_bytes")?,
     })
 }

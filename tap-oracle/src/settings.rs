@@ -33,7 +33,7 @@ const TAP_SETTINGS: &[Setting] = &[
     plain("filter_tables", SettingKind::Array, None, "`OWNER.TABLE` patterns with `*` and `?`; a leading `!` excludes (`HR.*`, `!*.TMP_*`)."),
     plain("database_name", SettingKind::String, None, "Written as `database-name` in the catalog."),
     plain("decimal_as_string", SettingKind::Boolean, Some("false"), "Declare and write non-integer NUMBERs and FLOATs as strings (`x-singer.decimal`) for consumers that parse JSON numbers as floats."),
-    plain("default_replication_method", SettingKind::Choice(&["FULL_TABLE", "INCREMENTAL"]), Some("\"FULL_TABLE\""), "Replication method for streams whose catalog names none."),
+    plain("default_replication_method", SettingKind::Choice(&["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]), Some("\"FULL_TABLE\""), "Replication method for streams whose catalog names none."),
     plain("state_every_rows", SettingKind::Integer { min: 1, max: 1_000_000_000 }, Some("10000"), "Emit STATE at least every this many rows of a stream."),
     plain("activate_version", SettingKind::Boolean, Some("true"), "Emit ACTIVATE_VERSION for FULL_TABLE streams, so targets that honour it remove rows deleted at the source."),
     plain("source_timezone", SettingKind::String, Some("\"+00:00\""), "UTC offset (`+02:00`) of DATE and TIMESTAMP values, which carry no zone; written out in UTC."),
@@ -42,4 +42,7 @@ const TAP_SETTINGS: &[Setting] = &[
     plain("full_table_page_rows", SettingKind::Integer { min: 1, max: 1_000_000_000 }, Some("100000"), "Rows per FULL_TABLE page: each page is one query that starts the key's index range at the last row read (`FETCH FIRST n ROWS ONLY`, Oracle 12c and later), so no pass holds one sorted cursor over the whole table."),
     plain("use_flashback", SettingKind::Boolean, Some("false"), "Read FULL_TABLE streams AS OF the SCN taken at the sync's start (needs the FLASHBACK privilege)."),
     plain("progress_interval_seconds", SettingKind::Integer { min: 1, max: 86_400 }, Some("5"), "Seconds between progress lines on stderr."),
+    plain("log_window_bytes", SettingKind::Integer { min: 1_048_576, max: 1 << 40 }, Some("536870912"), "LOG_BASED: redo bytes mined per LogMiner session (windows follow log boundaries)."),
+    plain("log_buffer_memory_bytes", SettingKind::Integer { min: 1_048_576, max: 1 << 36 }, Some("33554432"), "LOG_BASED: bytes of open-transaction changes kept in memory; past it they go to a temporary file."),
+    plain("log_buffer_max_bytes", SettingKind::Integer { min: 1_048_576, max: 1 << 50 }, Some("17179869184"), "LOG_BASED: bytes of open-transaction changes at most; past it the run stops with an error."),
 ];

@@ -103,7 +103,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         let stored = shared.bookmark(&plan.stream);
         let bookmark = StreamBookmark::from_map(&stored)
             .map_err(|e| TapError::stream(&plan.stream, format!("state: {e}")))?
-            .for_method(plan.replication.method_name());
+            .for_method(plan.method_name());
         let mut local = MessageWriter::new(Vec::with_capacity(256 * 1024));
         let bookmark_properties: Vec<String> = match &plan.replication {
             Replication::Incremental(key) => vec![key.name.clone()],
@@ -349,9 +349,18 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         }
         self.version = Some(version);
         self.bookmark.version = Some(version);
-        // Chunks read on several sessions are one snapshot only AS OF one SCN.
+        // Chunks read on several sessions are one snapshot only AS OF one SCN; a
+        // LOG_BASED snapshot is read AS OF the SCN its log position starts after.
         let as_of = self.options.use_flashback || self.chunked_mode();
         self.bookmark.scn = match (as_of, resuming, self.bookmark.scn) {
+            _ if self.plan.log_based.is_some() => {
+                Some(self.bookmark.snapshot_scn.ok_or_else(|| {
+                    TapError::stream(
+                        &self.plan.stream,
+                        "the LOG_BASED snapshot has no snapshot_scn",
+                    )
+                })?)
+            }
             (false, _, _) => None,
             (true, true, Some(scn)) => Some(scn),
             (true, _, _) => Some(source.current_scn()?),
@@ -369,8 +378,12 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
             }
             other => other?,
         }
-        // The pass is complete: clear the resume position, keep the version.
+        // The pass is complete: clear the resume position, keep the version; a LOG_BASED
+        // stream hands over to the redo in the same STATE.
         self.bookmark.clear_pass();
+        if self.plan.log_based.is_some() {
+            crate::log_based::sync::hand_off(&mut self.bookmark, source, &self.plan.stream)?;
+        }
         self.publish(false)?;
         if let (true, Some(version)) = (self.options.activate_version, self.version) {
             self.local
@@ -413,6 +426,13 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         self.version = Some(version);
         self.bookmark.version = Some(version);
         self.bookmark.scn = Some(source.current_scn()?);
+        if self.plan.log_based.is_some() {
+            // A new snapshot point: its SCN and the transactions open at it.
+            let point = source.snapshot_point()?;
+            self.bookmark.scn = Some(point.scn);
+            self.bookmark.snapshot_scn = Some(point.scn);
+            self.bookmark.snapshot_low_water = Some(point.low_water);
+        }
         self.publish(true)?;
         Ok(())
     }
@@ -426,7 +446,12 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
             (Some(k), Some(value)) if *k == key.name => Some(self.bound(key, value)?),
             _ => None,
         };
-        tracing::info!(stream = %self.plan.stream, key = %key.name, from = ?from.is_some(), "INCREMENTAL sync");
+        let start = if from.is_some() {
+            "bookmark"
+        } else {
+            "beginning"
+        };
+        tracing::info!(stream = %self.plan.stream, key = %key.name, start = %start, "INCREMENTAL sync");
         self.publish_start()?;
         let range = ScanRange::FromValue {
             column: key.name.clone(),

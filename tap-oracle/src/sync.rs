@@ -44,6 +44,12 @@ pub struct SyncOptions {
     pub progress_interval: Duration,
     /// This run's id: each stream's session sets it as CLIENT_IDENTIFIER.
     pub run_id: String,
+    /// Redo bytes per LOG_BASED mining session.
+    pub log_window_bytes: u64,
+    /// Bytes of open-transaction changes kept in memory before a temporary file.
+    pub log_buffer_memory_bytes: usize,
+    /// Bytes of open-transaction changes at most.
+    pub log_buffer_max_bytes: u64,
 }
 
 /// What every stream worker shares.
@@ -98,11 +104,13 @@ pub fn sync<W: Write + Send>(
     options: &SyncOptions,
     out: W,
 ) -> Result<State, TapError> {
-    let plans = catalog
+    let (log_plans, plans): (Vec<StreamPlan>, Vec<StreamPlan>) = catalog
         .selected_streams()
         .map(|entry| plan(entry, &options.default_replication_method))
-        .collect::<Result<Vec<_>, _>>()?;
-    if plans.is_empty() {
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .partition(|p| p.log_based.is_some());
+    if plans.is_empty() && log_plans.is_empty() {
         tracing::warn!("no stream is selected in the catalog: nothing to sync");
     }
     let shared = Shared {
@@ -149,7 +157,18 @@ pub fn sync<W: Write + Send>(
             });
         }
     });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    // LOG_BASED streams share one mining session, after the other streams.
+    let mut first_error = first_error.into_inner().unwrap_or_else(|e| e.into_inner());
+    if first_error.is_none() && !log_plans.is_empty() {
+        let span = tracing::info_span!("log_based");
+        let _entered = span.enter();
+        if let Err(e) =
+            crate::log_based::sync::sync_log_based(backend, &log_plans, options, &shared)
+        {
+            first_error = Some(e);
+        }
+    }
+    if let Some(e) = first_error {
         // What was synced stays confirmed: hand over the last STATE already written.
         let _ = shared.writer.lock().map(|mut w| w.flush());
         return Err(e);

@@ -412,7 +412,7 @@ fn without_an_oracle_client_test_says_what_to_install_and_exits_2() {
 }
 
 #[test]
-fn bad_settings_and_log_based_streams_fail_with_exit_code_1() {
+fn bad_settings_and_unknown_replication_methods_fail_with_exit_code_1() {
     let f = Fixture::new();
     events(&f, 3);
     let bad = f.path("bad.json");
@@ -431,7 +431,7 @@ fn bad_settings_and_log_based_streams_fail_with_exit_code_1() {
     let config = f.config(json!({}));
     let catalog = f.catalog(
         &config,
-        json!({"APP-EVENTS": {"replication-method": "LOG_BASED"}}),
+        json!({"APP-EVENTS": {"replication-method": "LOGICAL"}}),
     );
     let out = run(&[
         "--config",
@@ -440,7 +440,7 @@ fn bad_settings_and_log_based_streams_fail_with_exit_code_1() {
         catalog.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("LOG_BASED"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown replication method"));
     assert!(
         out.stdout.is_empty(),
         "nothing is written before the catalog is checked"

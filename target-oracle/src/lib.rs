@@ -15,12 +15,14 @@
 //! - [`audit`]: the load audit table (`audit_table`), written with the data.
 //! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records,
 //!   fatal errors, restart-safe overwrite.
+//! - `batch`: BATCH messages (SDK): records from `file://` JSON Lines files, gzip or not.
 //! - [`error`]: the run's error type and its exit codes.
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].
 
 pub mod about;
 pub mod audit;
+mod batch;
 pub mod cli;
 pub mod convert;
 pub mod decimal;
