@@ -32,10 +32,12 @@ pub const CONNECTION_SETTINGS: &[Setting] = &[
     Setting::new("user", SettingKind::String, None, "Database user (required with driver `oracle`)."),
     Setting::secret("password", "Database password."),
     Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
-    Setting::secret("wallet_password", "Oracle wallet password."),
+    Setting::secret("wallet_password", "Not used: the Oracle Client opens only auto-login wallets (`cwallet.sso`), without a password; a warning says so when it is set."),
     Setting::new("password_file", SettingKind::String, None, "File holding the database password instead of `password` (read once, trailing newline trimmed; a warning when group- or world-readable)."),
     Setting::new("external_auth", SettingKind::Boolean, Some("false"), "Log in with the credentials an Oracle wallet holds for the `dsn` TNS alias (Secure External Password Store): no `user` or `password`; `tns_admin`'s sqlnet.ora names the wallet."),
     Setting::new("connect_timeout", SettingKind::Integer { min: 1, max: 3_600 }, Some("10"), "Connect timeout in seconds."),
+    Setting::new("call_timeout_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("3600"), "Longest single database round trip in seconds (0: no limit): a statement blocked on another session's lock, or a server that stopped answering, fails the run instead of hanging it."),
+    Setting::new("expire_time_minutes", SettingKind::Integer { min: 0, max: 1_440 }, Some("1"), "Minutes between probes of an idle connection (EXPIRE_TIME in the descriptor built from `host`; put `(EXPIRE_TIME=n)` or `?expire_time=n` in your own `dsn`), so a dead peer or a firewall that dropped the session is noticed (0: none)."),
     Setting::new("max_connections", SettingKind::Integer { min: 1, max: 1_024 }, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
 ];
 

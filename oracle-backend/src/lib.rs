@@ -90,6 +90,8 @@ impl Manager {
         let conn = connector
             .connect()
             .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
+        conn.set_call_timeout(self.settings.call_timeout())
+            .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
         session::set_up(&conn, self.role)
             .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
         Ok(conn)
@@ -126,6 +128,9 @@ impl OracleBackend {
     /// plainly, then builds the pool.
     pub fn connect(settings: &ConnectSettings, role: SessionRole) -> DbResult<OracleBackend> {
         let connect_string = settings.connect_string()?;
+        if let Some(warning) = settings.check_wallet()? {
+            tracing::warn!("{warning}");
+        }
         check_client_library(settings.tns_admin.as_deref())?;
         let settings = Arc::new(settings.clone());
         let manager = Manager {

@@ -65,6 +65,14 @@ pub struct ConnectSettings {
     #[serde(default)]
     pub external_auth: bool,
     pub connect_timeout: u64,
+    /// Longest single round trip in seconds (0: none): a statement blocked on a lock or
+    /// a server that stopped answering fails the run instead of hanging it.
+    #[serde(default)]
+    pub call_timeout_seconds: u64,
+    /// Minutes between probes of an idle connection (the descriptor's EXPIRE_TIME; 0:
+    /// none), so a dead peer or a dropped firewall session is noticed.
+    #[serde(default)]
+    pub expire_time_minutes: u64,
     pub max_connections: u32,
 }
 
@@ -82,6 +90,8 @@ impl fmt::Debug for ConnectSettings {
             .field("wallet_location", &self.wallet_location)
             .field("external_auth", &self.external_auth)
             .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout_seconds", &self.call_timeout_seconds)
+            .field("expire_time_minutes", &self.expire_time_minutes)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +113,36 @@ fn check_descriptor_value(name: &str, value: &str) -> Result<(), DbError> {
 impl ConnectSettings {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout.max(1))
+    }
+
+    /// The call timeout each session gets; `None` when switched off.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        (self.call_timeout_seconds > 0).then(|| Duration::from_secs(self.call_timeout_seconds))
+    }
+
+    /// The wallet the Oracle Client will open, checked before it does: ODPI-C (thick
+    /// mode) opens only auto-login wallets (`cwallet.sso`) and has no way to take a
+    /// wallet password, so a folder holding only `ewallet.p12` would fail later with a
+    /// bare ORA-28759. Returns a warning when `wallet_password` is set (it cannot be used).
+    pub fn check_wallet(&self) -> Result<Option<String>, DbError> {
+        let Some(dir) = &self.wallet_location else {
+            return Ok(self.wallet_password.as_ref().map(|_| {
+                "wallet_password is set without wallet_location and is not used".to_owned()
+            }));
+        };
+        let auto_login = std::path::Path::new(dir).join("cwallet.sso");
+        if !auto_login.is_file() {
+            return Err(DbError::Config(format!(
+                "wallet_location {dir} holds no cwallet.sso: the Oracle Client opens only \
+                 auto-login wallets (create one with `orapki wallet create -wallet {dir} \
+                 -auto_login`); a wallet password cannot be passed to it"
+            )));
+        }
+        Ok(self.wallet_password.as_ref().map(|_| {
+            "wallet_password is not used: the Oracle Client opens the auto-login wallet \
+             (cwallet.sso) without it; remove the setting"
+                .to_owned()
+        }))
     }
 
     /// The connect string handed to the driver: `dsn` as given, else a TNS descriptor
@@ -154,8 +194,12 @@ impl ConnectSettings {
             }
             None => ("TCP", String::new()),
         };
+        let expire_time = match self.expire_time_minutes {
+            0 => String::new(),
+            minutes => format!("(EXPIRE_TIME={minutes})"),
+        };
         Ok(format!(
-            "(DESCRIPTION=(CONNECT_TIMEOUT={})(RETRY_COUNT=0)(ADDRESS=(PROTOCOL={protocol})(HOST={host})(PORT={}))(CONNECT_DATA={connect_data}){security})",
+            "(DESCRIPTION=(CONNECT_TIMEOUT={}){expire_time}(RETRY_COUNT=0)(ADDRESS=(PROTOCOL={protocol})(HOST={host})(PORT={}))(CONNECT_DATA={connect_data}){security})",
             self.connect_timeout.max(1),
             self.port
         ))
@@ -305,8 +349,7 @@ pub(crate) mod tests {
 
     /// Settings as a checked config hands them over: the table's defaults filled in.
     pub(crate) fn settings(json: serde_json::Value) -> ConnectSettings {
-        let mut map =
-            serde_json::json!({"port": 1521, "connect_timeout": 10, "max_connections": 4});
+        let mut map = serde_json::json!({"port": 1521, "connect_timeout": 10, "call_timeout_seconds": 3600, "expire_time_minutes": 1, "max_connections": 4});
         map.as_object_mut()
             .unwrap()
             .extend(json.as_object().unwrap().clone());
@@ -320,15 +363,48 @@ pub(crate) mod tests {
         );
         assert_eq!(
             s.connect_string().unwrap(),
-            "(DESCRIPTION=(CONNECT_TIMEOUT=10)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCP)(HOST=db.example)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=FREEPDB1)))"
+            "(DESCRIPTION=(CONNECT_TIMEOUT=10)(EXPIRE_TIME=1)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCP)(HOST=db.example)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=FREEPDB1)))"
         );
         let s = settings(
-            serde_json::json!({"host": "h", "port": 1522, "sid": "ORCL", "user": "u", "wallet_location": "/w", "connect_timeout": 3}),
+            serde_json::json!({"host": "h", "port": 1522, "sid": "ORCL", "user": "u", "wallet_location": "/w", "connect_timeout": 3, "expire_time_minutes": 0}),
         );
         assert_eq!(
             s.connect_string().unwrap(),
             "(DESCRIPTION=(CONNECT_TIMEOUT=3)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCPS)(HOST=h)(PORT=1522))(CONNECT_DATA=(SID=ORCL))(SECURITY=(MY_WALLET_DIRECTORY=/w)))"
         );
+    }
+
+    #[test]
+    fn the_call_timeout_is_off_only_at_zero() {
+        let s = settings(serde_json::json!({"user": "u", "dsn": "db/X"}));
+        assert_eq!(s.call_timeout(), Some(Duration::from_secs(3600)));
+        let s =
+            settings(serde_json::json!({"user": "u", "dsn": "db/X", "call_timeout_seconds": 0}));
+        assert_eq!(s.call_timeout(), None);
+    }
+
+    #[test]
+    fn a_wallet_must_be_auto_login_and_its_password_is_never_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let wallet = dir.path().display().to_string();
+        std::fs::write(dir.path().join("ewallet.p12"), b"pkcs12").unwrap();
+        let s = settings(
+            serde_json::json!({"user": "u", "dsn": "db/X", "wallet_location": wallet, "wallet_password": "w1"}),
+        );
+        let err = s.check_wallet().unwrap_err().to_string();
+        assert!(
+            err.contains("cwallet.sso") && err.contains("orapki"),
+            "{err}"
+        );
+        assert!(!err.contains("w1"), "{err}");
+        std::fs::write(dir.path().join("cwallet.sso"), b"sso").unwrap();
+        let warning = s.check_wallet().unwrap().unwrap();
+        assert!(warning.contains("wallet_password is not used"), "{warning}");
+        let s =
+            settings(serde_json::json!({"user": "u", "dsn": "db/X", "wallet_location": wallet}));
+        assert_eq!(s.check_wallet().unwrap(), None);
+        let s = settings(serde_json::json!({"user": "u", "dsn": "db/X"}));
+        assert_eq!(s.check_wallet().unwrap(), None);
     }
 
     #[test]
