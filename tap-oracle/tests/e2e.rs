@@ -7,60 +7,38 @@ use std::process::{Command, Stdio};
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
-use sim_backend::SimBackend;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
+use test_support::SimFixture;
 
 const TAP: &str = env!("CARGO_BIN_EXE_tap-oracle");
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    backend: SimBackend,
+/// The shared simulated-database fixture with this file's default: a STATE every 100
+/// rows, so short tables still checkpoint mid-pass.
+struct Fixture(SimFixture);
+
+impl std::ops::Deref for Fixture {
+    type Target = SimFixture;
+    fn deref(&self) -> &SimFixture {
+        &self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = SimBackend::open(&dir.path().join("db")).unwrap();
-        Fixture { dir, backend }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        Fixture(SimFixture::new())
     }
 
     fn config(&self, extra: Json) -> PathBuf {
-        let mut config =
-            json!({"driver": "sim", "sim_path": self.path("db"), "state_every_rows": 100});
+        let mut config = json!({"state_every_rows": 100});
         for (k, v) in extra.as_object().unwrap() {
             config[k] = v.clone();
         }
-        let path = self.path("config.json");
-        std::fs::write(&path, config.to_string()).unwrap();
-        path
+        self.0.config(config)
     }
 
     /// Discovers and selects every stream, with per-stream metadata overrides.
     fn catalog(&self, config: &Path, overrides: Json) -> PathBuf {
-        let out = run(&["--config", config.to_str().unwrap(), "--discover"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut catalog: Json = serde_json::from_slice(&out.stdout).unwrap();
-        for stream in catalog["streams"].as_array_mut().unwrap() {
-            let id = stream["tap_stream_id"].as_str().unwrap().to_owned();
-            let meta = &mut stream["metadata"][0]["metadata"];
-            meta["selected"] = json!(true);
-            if let Some(extra) = overrides.get(&id) {
-                for (k, v) in extra.as_object().unwrap() {
-                    meta[k] = v.clone();
-                }
-            }
-        }
-        let path = self.path("catalog.json");
-        std::fs::write(&path, catalog.to_string()).unwrap();
-        path
+        self.0.catalog(Path::new(TAP), config, overrides)
     }
 }
 
@@ -226,18 +204,7 @@ fn full_table_reads_every_row_once_in_key_order_and_activates_the_version() {
     events(&f, 250);
     let config = f.config(json!({}));
     let catalog = f.catalog(&config, json!({}));
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let messages = messages(&out.stdout);
+    let messages = f.sync(Path::new(TAP), &config, &catalog, None).0;
     let rows = records(&messages, "APP-EVENTS");
     assert_eq!(rows.len(), 250);
     let mut keys: Vec<_> = rows.iter().map(|r| key_of(r)).collect();
@@ -307,20 +274,9 @@ fn a_killed_full_table_run_resumes_without_losing_or_repeating_rows() {
             .collect();
         let state_path = f.path("state.json");
         std::fs::write(&state_path, seen[last_state_at]["value"].to_string()).unwrap();
-        let out = run(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--state",
-            state_path.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let rest = messages(&out.stdout);
+        let rest = f
+            .sync(Path::new(TAP), &config, &catalog, Some(&state_path))
+            .0;
         let mut all: Vec<(String, String)> = confirmed;
         all.extend(records(&rest, "APP-EVENTS").iter().map(|r| key_of(r)));
         let total = all.len();
@@ -346,18 +302,7 @@ fn incremental_resumes_at_the_bookmark_inclusive() {
     let overrides =
         json!({"APP-EVENTS": {"replication-method": "INCREMENTAL", "replication-key": "AT"}});
     let catalog = f.catalog(&config, overrides);
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first = messages(&out.stdout);
+    let first = f.sync(Path::new(TAP), &config, &catalog, None).0;
     assert_eq!(records(&first, "APP-EVENTS").len(), 100);
     let state = &first.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"];
     assert_eq!(
@@ -548,18 +493,7 @@ fn parallel_streams_keep_one_message_per_line_and_every_bookmark() {
     events(&f, 3000);
     let config = f.config(json!({"max_parallel_streams": 4, "state_every_rows": 50}));
     let catalog = f.catalog(&config, json!({}));
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let messages = messages(&out.stdout);
+    let messages = f.sync(Path::new(TAP), &config, &catalog, None).0;
     assert_eq!(records(&messages, "APP-EVENTS").len(), 3000);
     assert_eq!(records(&messages, "HR-EMPLOYEES").len(), 107);
     assert_eq!(records(&messages, "HR-DEPARTMENTS").len(), 10);
@@ -751,20 +685,9 @@ fn a_changed_replication_method_starts_over_and_clears_the_old_bookmark() {
         &config,
         json!({"APP-EVENTS": {"replication-method": "FULL_TABLE"}}),
     );
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        full_table.to_str().unwrap(),
-        "--state",
-        state_path.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let second = messages(&out.stdout);
+    let second = f
+        .sync(Path::new(TAP), &config, &full_table, Some(&state_path))
+        .0;
     assert_eq!(records(&second, "APP-EVENTS").len(), 30, "every row again");
     let bookmark = &second.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"]
         ["bookmarks"]["APP-EVENTS"];
@@ -910,20 +833,9 @@ fn a_keyless_table_resumes_after_its_rowid_at_the_same_flashback_scn() {
     let scn = bookmark["scn"].as_u64().expect("the flashback SCN is kept");
     let state_path = f.path("state.json");
     std::fs::write(&state_path, state.to_string()).unwrap();
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-        "--state",
-        state_path.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rest = messages(&out.stdout);
+    let rest = f
+        .sync(Path::new(TAP), &config, &catalog, Some(&state_path))
+        .0;
     let resumed_at = rest
         .iter()
         .find(|m| m["type"] == "STATE")

@@ -35,5 +35,3 @@ pub mod validate;
 
 #[cfg(test)]
 mod loader_tests;
-#[cfg(test)]
-mod memory_sink;

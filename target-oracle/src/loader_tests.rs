@@ -1,21 +1,25 @@
-//! The loader's rules, tested line by line over the in-memory sink: STATE after
-//! commit, upsert deduplication, schema evolution, ACTIVATE_VERSION, bad records,
-//! overwrite, exact values.
+//! The loader's rules, tested line by line over the simulated backend (the project's
+//! one test double of a database, wrapped in a call recorder): STATE after commit,
+//! upsert deduplication, schema evolution, ACTIVATE_VERSION, bad records, overwrite,
+//! exact values.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufReader, Read, Write};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value as Json};
 
-use db_boundary::{Sink, Value};
+use db_boundary::{
+    AlterTable, Backend, DbError, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+};
+use sim_backend::SimBackend;
 
 use crate::error::TargetError;
 use singer_core::reader::MessageReader;
 
 use crate::loader::{read_error, Loader};
-use crate::memory_sink::{MemoryDb, MemorySink};
 use crate::settings::TargetConfig;
 
 #[derive(Clone, Default)]
@@ -66,11 +70,104 @@ impl Read for Feed {
     }
 }
 
+/// The simulated backend's sink with a log of the calls the loader made (what the
+/// tests assert about ordering) and one injected fault: a row holding `poison` is
+/// refused as a CHECK violation would be. Everything else is the simulated backend's.
+struct Recorder {
+    inner: Box<dyn Sink + Send>,
+    log: Arc<Mutex<Vec<String>>>,
+    poison: Option<String>,
+}
+
+impl Recorder {
+    fn note(&self, entry: String) {
+        self.log.lock().unwrap().push(entry);
+    }
+
+    fn check_poison(&self, rows: &[Vec<Value>]) -> DbResult<()> {
+        let Some(poison) = &self.poison else {
+            return Ok(());
+        };
+        match rows
+            .iter()
+            .position(|row| row.iter().any(|v| v == &Value::Text(poison.clone())))
+        {
+            Some(row) => Err(DbError::RowRejected {
+                row,
+                code: Some(2290),
+                message: "ORA-02290: check constraint violated".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sink for Recorder {
+    fn server_info(&mut self) -> DbResult<ServerInfo> {
+        self.inner.server_info()
+    }
+    fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
+        self.inner.describe_table(table)
+    }
+    fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        self.note(format!("create {}", def.name.name));
+        self.inner.create_table(def)
+    }
+    fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        self.note(format!("alter {} {change:?}", table.name));
+        self.inner.alter_table(table, change)
+    }
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        self.note(format!("insert {} {}", table.name, rows.len()));
+        self.check_poison(rows)?;
+        self.inner.insert_rows(table, columns, rows)
+    }
+    fn merge_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[String],
+        key: &[String],
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
+        self.note(format!("merge {} {}", table.name, rows.len()));
+        self.check_poison(rows)?;
+        self.inner.merge_rows(table, columns, key, rows)
+    }
+    fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
+        self.note(format!("delete {} {filter:?}", table.name));
+        self.inner.delete_rows(table, filter)
+    }
+    fn update_rows(
+        &mut self,
+        table: &TableName,
+        column: &str,
+        value: &Value,
+        filter: &RowFilter,
+    ) -> DbResult<u64> {
+        self.note(format!("update {} {column} {filter:?}", table.name));
+        self.inner.update_rows(table, column, value, filter)
+    }
+    fn commit(&mut self) -> DbResult<()> {
+        self.note("commit".into());
+        self.inner.commit()
+    }
+    fn rollback(&mut self) -> DbResult<()> {
+        self.note("rollback".into());
+        self.inner.rollback()
+    }
+}
+
 struct Harness {
     loader: Option<Loader<SharedOut>>,
     out: SharedOut,
-    db: MemoryDb,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    db: SimBackend,
+    _dir: tempfile::TempDir,
+    log: Arc<Mutex<Vec<String>>>,
     feed: Feed,
     reader: MessageReader<BufReader<Feed>>,
 }
@@ -80,8 +177,15 @@ impl Harness {
         Harness::with_sink(settings, |_| {})
     }
 
-    fn with_sink(settings: Json, setup: impl FnOnce(&mut MemorySink)) -> Harness {
-        let (mut sink, db, log) = MemorySink::new(23);
+    fn with_sink(settings: Json, setup: impl FnOnce(&mut Recorder)) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SimBackend::open(dir.path()).unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = Recorder {
+            inner: db.sink().unwrap(),
+            log: log.clone(),
+            poison: None,
+        };
         setup(&mut sink);
         let out = SharedOut::default();
         let loader = Loader::new(config(settings), Box::new(sink), out.clone()).unwrap();
@@ -90,6 +194,7 @@ impl Harness {
             loader: Some(loader),
             out,
             db,
+            _dir: dir,
             log,
             reader: MessageReader::new(BufReader::new(feed.clone())),
             feed,
@@ -118,16 +223,37 @@ impl Harness {
         self.loader.take().unwrap().finish()
     }
 
+    /// The committed rows of `table` in the session user's schema, in key order, each
+    /// as column name -> value.
     fn rows(&self, table: &str) -> Vec<std::collections::BTreeMap<String, Value>> {
-        self.db.lock().unwrap()[table].records()
+        let owner = &self.db.options().user;
+        let columns = self.db.column_names(owner, table).unwrap();
+        self.db
+            .read_rows(owner, table)
+            .unwrap()
+            .into_iter()
+            .map(|row| columns.iter().cloned().zip(row).collect())
+            .collect()
     }
 
     fn row_count(&self, table: &str) -> usize {
-        self.db
-            .lock()
-            .unwrap()
-            .get(table)
-            .map_or(0, |t| t.rows.len())
+        let owner = &self.db.options().user;
+        self.db.row_count(owner, table).map_or(0, |n| n as usize)
+    }
+
+    /// Every table the loader created, as the database describes it.
+    fn table_defs(&self) -> Vec<TableDef> {
+        let mut sink = self.db.sink().unwrap();
+        ["S"]
+            .iter()
+            .filter_map(|name| {
+                sink.describe_table(&TableName {
+                    schema: None,
+                    name: (*name).into(),
+                })
+                .unwrap()
+            })
+            .collect()
     }
 }
 
@@ -256,7 +382,7 @@ fn a_new_schema_evolves_the_table_after_flushing_the_old_rows() {
         "id": 2, "name": "a name longer than ten", "added": "2024-01-01T10:00:00+02:00"}}))
         .unwrap();
     h.finish().unwrap();
-    let def = h.db.lock().unwrap()["S"].def.clone().unwrap();
+    let def = h.table_defs().remove(0);
     let columns: Vec<String> = def
         .columns
         .iter()
@@ -491,12 +617,7 @@ fn freeze_schema_rejects_what_does_not_fit_instead_of_altering() {
     h.send(schema("S", &["id"])).unwrap();
     h.send(record("S", 1, "a")).unwrap();
     h.finish().unwrap();
-    let defs: Vec<db_boundary::TableDef> =
-        h.db.lock()
-            .unwrap()
-            .values()
-            .map(|t| t.def.clone().unwrap())
-            .collect();
+    let defs = h.table_defs();
     let mut frozen = Harness::with_sink(json!({"freeze_schema": true}), |sink| {
         for def in &defs {
             sink.create_table(def).unwrap();

@@ -10,8 +10,8 @@
 //! stale full-table resume keys (explicit nulls).
 //! Needs the pinned peers (scripts/install-peers.sh); a missing one fails the test.
 
-use e2e::{parse_json_lines, run_ok, sample_rows, MeltanoProject};
 use serde_json::Value as Json;
+use test_support::{parse_json_lines, run_ok, sample_rows, MeltanoProject};
 
 #[test]
 fn meltano_select_exclusion_reaches_the_tap_and_the_password_stays_redacted() {
@@ -76,7 +76,7 @@ fn meltano_select_exclusion_reaches_the_tap_and_the_password_stays_redacted() {
 fn seeded_tap_config(dir: &std::path::Path) -> std::path::PathBuf {
     let db = dir.join("db");
     let backend = sim_backend::SimBackend::open(&db).expect("open the sim db");
-    sim_backend::seed::seed_dir(&backend, &e2e::sample_dir()).expect("seed the sample");
+    sim_backend::seed::seed_dir(&backend, &test_support::sample_dir()).expect("seed the sample");
     let config = dir.join("config.json");
     std::fs::write(
         &config,
@@ -88,7 +88,7 @@ fn seeded_tap_config(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// `tap-oracle --discover` with a clean environment plus `vars`.
 fn discover_with(config: &std::path::Path, vars: &[(&str, &str)]) -> std::process::Output {
-    let mut command = std::process::Command::new(e2e::bin("tap-oracle"));
+    let mut command = std::process::Command::new(test_support::bin("tap-oracle"));
     command
         .arg("--config")
         .arg(config)
@@ -190,7 +190,7 @@ fn selection_and_replication_from_top_level_stream_keys() {
     let catalog_path = dir.path().join("catalog.json");
     std::fs::write(&catalog_path, catalog.to_string()).unwrap();
     let out = run_ok(
-        std::process::Command::new(e2e::bin("tap-oracle"))
+        std::process::Command::new(test_support::bin("tap-oracle"))
             .arg("--config")
             .arg(&config)
             .arg("--catalog")
@@ -223,13 +223,13 @@ fn full_refresh_rereads_everything_and_its_merged_state_has_no_stale_resume_keys
     project.run(&["run", "tap-oracle", "target-jsonl"]);
     let employees = sample_rows("HR-EMPLOYEES").len();
     let output = project.path().join("output/HR-EMPLOYEES.jsonl");
-    assert_eq!(e2e::read_json_lines(&output).len(), employees);
+    assert_eq!(test_support::read_json_lines(&output).len(), employees);
 
     // --full-refresh: the tap gets no state and reads every row again; Meltano then
     // deep-merges the partial state over the old one.
     project.run(&["run", "--full-refresh", "tap-oracle", "target-jsonl"]);
     assert_eq!(
-        e2e::read_json_lines(&output).len(),
+        test_support::read_json_lines(&output).len(),
         2 * employees,
         "--full-refresh did not re-read every employee"
     );

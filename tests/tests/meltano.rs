@@ -2,19 +2,19 @@
 //! `meltano run tap-oracle target-jsonl` (exact values, incremental second run, state kept
 //! by Meltano), discovery, selection and config through Meltano's CLI, `--about` against
 //! the plugin definitions of `meltano.yml`, and `meltano run tap-oracle target-oracle`.
-//! Each test owns a Meltano project in a temp dir (see `e2e::MeltanoProject`).
+//! Each test owns a Meltano project in a temp dir (see `test_support::MeltanoProject`).
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
 use chrono::{FixedOffset, TimeZone};
 use db_boundary::Value;
-use e2e::{
+use serde_json::Value as Json;
+use sim_backend::SimBackend;
+use test_support::{
     bin, canonical_decimal, peer, read_json_lines, repo_root, run_ok, sample_columns, sample_rows,
     utc_text, MeltanoProject,
 };
-use serde_json::Value as Json;
-use sim_backend::SimBackend;
 
 const STREAMS: [(&str, usize); 3] = [
     ("HR-EMPLOYEES", 107),
@@ -247,7 +247,7 @@ fn second_run_is_incremental_with_state_kept_by_meltano() {
         all.len(),
         107 + boundary_rows + 2,
         "target-jsonl appends: the first run's 107, the boundary row(s) again, 2 new\n{}",
-        e2e::describe(&second_run)
+        test_support::describe(&second_run)
     );
     assert_eq!(
         &all[..107],
@@ -286,8 +286,12 @@ fn second_run_is_incremental_with_state_kept_by_meltano() {
 fn discover_select_and_config_through_meltano() {
     let project = MeltanoProject::new();
     let out = project.run(&["invoke", "tap-oracle", "--discover"]);
-    let catalog: Json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("discover prints a catalog: {e}\n{}", e2e::describe(&out)));
+    let catalog: Json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "discover prints a catalog: {e}\n{}",
+            test_support::describe(&out)
+        )
+    });
     let mut ids: Vec<&str> = catalog["streams"]
         .as_array()
         .expect("streams")

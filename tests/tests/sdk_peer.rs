@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use db_boundary::Value;
-use e2e::{bin, describe, peer, sample_dir};
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
+use test_support::{bin, describe, peer, sample_dir};
 
 /// Runs `tap-jsonl` with `tap_config` and pipes its output into `target-oracle` on the
 /// simulated database in `db`; returns the tap's output and the target's.
@@ -58,7 +58,7 @@ fn tap_jsonl_into_target(dir: &Path, file: &Path, stream: &str, db: &Path) {
         describe(&out),
         String::from_utf8_lossy(&tap.stdout)
     );
-    let states = e2e::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    let states = test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
     assert!(
         states.iter().any(|m| m["type"] == "STATE"),
         "no STATE from target-oracle: {}",
@@ -101,7 +101,7 @@ fn as_json(value: &Value) -> Json {
 }
 
 fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
-    e2e::utc_text(text)
+    test_support::utc_text(text)
 }
 
 #[test]
@@ -132,8 +132,8 @@ fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
         assert_eq!(row["NAME"].as_str(), source["name"].as_str(), "{context}");
         // Every digit of the number, as written in the file.
         assert_eq!(
-            e2e::canonical_decimal(&row["AMOUNT"]),
-            e2e::canonical_decimal(&source["amount"]),
+            test_support::canonical_decimal(&row["AMOUNT"]),
+            test_support::canonical_decimal(&source["amount"]),
             "{context}"
         );
         match source["at"].as_str() {
@@ -202,7 +202,7 @@ fn sdk_batch_messages_are_refused_without_loading_or_confirming_state() {
         }
     });
     let (tap, out) = pipe(dir.path(), &config, &db);
-    let messages = e2e::parse_json_lines(std::str::from_utf8(&tap.stdout).expect("utf-8"));
+    let messages = test_support::parse_json_lines(std::str::from_utf8(&tap.stdout).expect("utf-8"));
     assert!(
         messages.iter().any(|m| m["type"] == "BATCH"),
         "the SDK tap emitted no BATCH: {}",
@@ -290,7 +290,7 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
         json!({"driver": "sim", "sim_path": db, "state_every_rows": 25}).to_string(),
     )
     .expect("config");
-    let discover = e2e::run_ok(
+    let discover = test_support::run_ok(
         Command::new(bin("tap-oracle"))
             .arg("--config")
             .arg(&config)
@@ -308,7 +308,7 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
     }
     let catalog_path = dir.path().join("catalog.json");
     std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
-    let sync = e2e::run_ok(
+    let sync = test_support::run_ok(
         Command::new(bin("tap-oracle"))
             .arg("--config")
             .arg(&config)

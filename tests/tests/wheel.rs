@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use e2e::{describe, repo_root, run_ok};
 use serde_json::Value as Json;
+use test_support::{describe, repo_root, run_ok};
 
 /// The tap's wheel of this version in `dist/`, built first when none is there.
 fn tap_wheel() -> PathBuf {

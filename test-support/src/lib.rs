@@ -1,19 +1,22 @@
-//! End-to-end test helpers: where the built binaries, the repository and the Python peers
-//! (`.peers/`, installed by `scripts/install-peers.sh`) are; a Meltano project in a temp
-//! dir seeded with the sample HR schema; reading the sample rows and JSON lines.
+//! The one place for test helpers the end-to-end and interop tests share: where the
+//! built binaries, the repository and the Python peers (`.peers/`, installed by
+//! `scripts/install-peers.sh`) are; a simulated database in a temp dir with the tap run
+//! over it ([`SimFixture`], [`SimFixture::sync`] -> [`Messages`]); a Meltano project
+//! seeded with the sample HR schema; reading the sample rows and JSON lines.
 //!
 //! A missing peer is a failure, never a skip: the interop tests are part of the promise.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
+use sim_backend::SimBackend;
 
-/// The repository root (this package lives in `<root>/tests`).
+/// The repository root (this package lives in `<root>/test-support`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ has a parent")
+        .expect("test-support/ has a parent")
         .to_path_buf()
 }
 
@@ -26,7 +29,7 @@ pub fn bin_dir() -> PathBuf {
     for bin in ["tap-oracle", "target-oracle"] {
         assert!(
             dir.join(bin).is_file(),
-            "{} is missing: build with `cargo test -p e2e` (or --workspace --all-features)",
+            "{} is missing: build with `cargo test -p interop` (or --workspace --all-features)",
             dir.join(bin).display()
         );
     }
@@ -234,5 +237,126 @@ mod tests {
         assert_eq!(canonical_decimal(&n), "15038.5");
         assert_eq!(canonical_decimal(&serde_json::json!("100")), "100");
         assert_eq!(canonical_decimal(&serde_json::json!("20.00")), "20");
+    }
+}
+
+/// A simulated database in a temp dir, with config and catalog files for a binary run
+/// over it.
+pub struct SimFixture {
+    pub dir: tempfile::TempDir,
+    pub backend: SimBackend,
+}
+
+impl Default for SimFixture {
+    fn default() -> Self {
+        SimFixture::new()
+    }
+}
+
+impl SimFixture {
+    pub fn new() -> SimFixture {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let backend = SimBackend::open(&dir.path().join("db")).expect("open the simulated db");
+        SimFixture { dir, backend }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `config.json`: the simulated driver, this fixture's database, and `extra`.
+    pub fn config(&self, extra: Json) -> PathBuf {
+        let mut config = json!({"driver": "sim", "sim_path": self.path("db")});
+        for (k, v) in extra.as_object().expect("extra settings are an object") {
+            config[k] = v.clone();
+        }
+        let path = self.path("config.json");
+        std::fs::write(&path, config.to_string()).expect("write config.json");
+        path
+    }
+
+    /// Runs `tap` with `--discover`, selects every stream with per-stream metadata
+    /// `overrides` (`{"APP-EVENTS": {"replication-method": "INCREMENTAL"}}`), and writes
+    /// `catalog.json`.
+    pub fn catalog(&self, tap: &Path, config: &Path, overrides: Json) -> PathBuf {
+        let out = run_ok(
+            Command::new(tap)
+                .arg("--config")
+                .arg(config)
+                .arg("--discover"),
+        );
+        let mut catalog: Json = serde_json::from_slice(&out.stdout).expect("catalog JSON");
+        for stream in catalog["streams"].as_array_mut().expect("streams") {
+            let id = stream["tap_stream_id"].as_str().expect("id").to_owned();
+            let meta = &mut stream["metadata"][0]["metadata"];
+            meta["selected"] = json!(true);
+            if let Some(extra) = overrides.get(&id) {
+                for (k, v) in extra.as_object().expect("overrides are objects") {
+                    meta[k] = v.clone();
+                }
+            }
+        }
+        let path = self.path("catalog.json");
+        std::fs::write(&path, catalog.to_string()).expect("write catalog.json");
+        path
+    }
+
+    /// One successful sync of `tap` (config, catalog, optional state): its messages.
+    pub fn sync(
+        &self,
+        tap: &Path,
+        config: &Path,
+        catalog: &Path,
+        state: Option<&Path>,
+    ) -> Messages {
+        let mut command = Command::new(tap);
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("--catalog")
+            .arg(catalog)
+            .env_remove("RUST_LOG");
+        if let Some(state) = state {
+            command.arg("--state").arg(state);
+        }
+        Messages::parse(&run_ok(&mut command).stdout)
+    }
+}
+
+/// The Singer messages a tap wrote, one JSON object per line.
+#[derive(Debug, Clone)]
+pub struct Messages(pub Vec<Json>);
+
+impl Messages {
+    /// Panics unless every line is one JSON object.
+    pub fn parse(stdout: &[u8]) -> Messages {
+        let text = std::str::from_utf8(stdout).expect("stdout is UTF-8");
+        Messages(
+            text.lines()
+                .map(|l| {
+                    serde_json::from_str(l)
+                        .unwrap_or_else(|e| panic!("not one JSON object per line: {e}: {l}"))
+                })
+                .collect(),
+        )
+    }
+
+    /// The `record` of every RECORD of `stream`, in order.
+    pub fn records(&self, stream: &str) -> Vec<&Json> {
+        self.0
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+            .map(|m| &m["record"])
+            .collect()
+    }
+
+    /// Every message of this `type`.
+    pub fn of_type(&self, kind: &str) -> Vec<&Json> {
+        self.0.iter().filter(|m| m["type"] == kind).collect()
+    }
+
+    /// The `value` of the last STATE.
+    pub fn last_state(&self) -> &Json {
+        &self.of_type("STATE").last().expect("a STATE message")["value"]
     }
 }
