@@ -67,7 +67,7 @@ fn varchar2(length: u32, semantics: LengthSemantics) -> OracleType {
 }
 
 fn n(text: &str) -> Value {
-    Value::Number(text.to_owned())
+    Value::number(text)
 }
 
 fn t(text: &str) -> Value {

@@ -18,7 +18,7 @@ pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, Ta
 pub use source::{
     DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,
 };
-pub use value::Value;
+pub use value::{Decimal, Value};
 
 /// What the engines need to know about the server they talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -551,7 +551,7 @@ mod tests {
         let columns = vec!["ID".to_owned(), "name".to_owned(), "AT".to_owned()];
         let filter_lt = RowFilter::LessThan {
             column: "_SDC_TABLE_VERSION".into(),
-            value: Value::Number("5".into()),
+            value: Value::number("5"),
         };
         let filter_nn = RowFilter::NotNull {
             column: "_SDC_DELETED_AT".into(),
@@ -589,7 +589,7 @@ mod tests {
             scan(&scan_request(
                 ScanOrder::Columns(composite.clone()),
                 Some(LowerBound::After(vec![
-                    Value::Number("1".into()),
+                    Value::number("1"),
                     Value::Text("x".into()),
                 ])),
                 None,

@@ -2,34 +2,9 @@
 //! column's Oracle type, bind by the value's variant.
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
-use db_boundary::{DbError, Value};
+use db_boundary::{DbError, Decimal, Value};
 use oracle::sql_type::{IntervalDS, IntervalYM, OracleType as DriverType, Timestamp, ToSql};
 use oracle::SqlValue;
-
-/// NUMBER text as Oracle renders it (`.5`, `-.5`, `100`) in the canonical form of
-/// [`Value::Number`] (`0.5`, `-0.5`, `100`).
-pub fn canonical_number(text: &str) -> String {
-    let (negative, body) = match text.trim().strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.trim()),
-    };
-    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-    let int_part = int_part.trim_start_matches('0');
-    let frac_part = frac_part.trim_end_matches('0');
-    let mut out = String::with_capacity(text.len() + 1);
-    if int_part.is_empty() && frac_part.is_empty() {
-        return "0".to_owned();
-    }
-    if negative {
-        out.push('-');
-    }
-    out.push_str(if int_part.is_empty() { "0" } else { int_part });
-    if !frac_part.is_empty() {
-        out.push('.');
-        out.push_str(frac_part);
-    }
-    out
-}
 
 fn naive(ts: &Timestamp) -> Result<chrono::NaiveDateTime, DbError> {
     NaiveDate::from_ymd_opt(ts.year(), ts.month(), ts.day())
@@ -52,7 +27,12 @@ pub fn fetch(value: &SqlValue, column_type: &DriverType) -> Result<Value, DbErro
     }
     Ok(match column_type {
         DriverType::Number(..) | DriverType::Float(_) | DriverType::Int64 | DriverType::UInt64 => {
-            Value::Number(canonical_number(&value.get::<String>().map_err(driver)?))
+            // Oracle prints `.5`; the one canonicaliser makes it `0.5`.
+            let text = value.get::<String>().map_err(driver)?;
+            Value::Number(Decimal::parse(&text).map_err(|_| DbError::Database {
+                code: None,
+                message: "the driver returned NUMBER text that is not a decimal".into(),
+            })?)
         }
         DriverType::BinaryFloat => Value::BinaryFloat(value.get::<f32>().map_err(driver)?),
         DriverType::BinaryDouble => Value::BinaryDouble(value.get::<f64>().map_err(driver)?),
@@ -126,7 +106,8 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
         Value::Null => Box::new(None::<String>),
         // Bound as text and converted by Oracle under NLS_NUMERIC_CHARACTERS '.,' (set
         // for every session), which keeps all 38 digits.
-        Value::Number(text) | Value::Text(text) | Value::Json(text) => Box::new(text.clone()),
+        Value::Number(number) => Box::new(number.to_string()),
+        Value::Text(text) | Value::Json(text) => Box::new(text.clone()),
         Value::BinaryFloat(f) => Box::new(Typed(*f, DriverType::BinaryFloat)),
         Value::BinaryDouble(f) => Box::new(Typed(*f, DriverType::BinaryDouble)),
         Value::Bytes(b) => Box::new(b.clone()),
@@ -154,22 +135,4 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
                 .join(",")
         )),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn oracle_number_text_becomes_canonical() {
-        assert_eq!(canonical_number(".5"), "0.5");
-        assert_eq!(canonical_number("-.05"), "-0.05");
-        assert_eq!(canonical_number("100"), "100");
-        assert_eq!(canonical_number("0"), "0");
-        assert_eq!(
-            canonical_number("12345678901234567890123456789012345678"),
-            "12345678901234567890123456789012345678"
-        );
-        assert_eq!(canonical_number("1.50"), "1.5");
-    }
 }

@@ -292,6 +292,18 @@ fn parse_parts(text: &str) -> Result<DecimalParts, NotADecimal> {
     })
 }
 
+macro_rules! from_integer {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Decimal {
+            /// An integer's decimal text is already canonical.
+            fn from(n: $t) -> Decimal {
+                Decimal { text: n.to_string() }
+            }
+        }
+    )*};
+}
+from_integer!(i32, i64, u32, u64, usize);
+
 impl std::str::FromStr for Decimal {
     type Err = NotADecimal;
     fn from_str(text: &str) -> Result<Decimal, NotADecimal> {

@@ -522,7 +522,7 @@ impl<W: Write> Loader<W> {
         };
         let filter = RowFilter::LessThan {
             column: version_column.to_owned(),
-            value: Value::Number(version.to_string()),
+            value: Value::Number(version.into()),
         };
         let table = s.table.clone();
         let result = if hard {
@@ -841,7 +841,7 @@ fn key_text(row: &[Value], key_slots: &[usize]) -> String {
         match &row[slot] {
             Value::Number(text) => {
                 key.push('n');
-                key.push_str(text);
+                key.push_str(text.as_str());
             }
             Value::Text(text) => {
                 key.push('t');

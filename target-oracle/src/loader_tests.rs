@@ -274,7 +274,7 @@ fn state(n: i64) -> Json {
 }
 
 fn num(text: &str) -> Value {
-    Value::Number(text.into())
+    Value::number(text)
 }
 
 fn text(t: &str) -> Value {

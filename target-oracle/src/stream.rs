@@ -348,9 +348,9 @@ impl StreamPlan {
                 Meta::BatchedAt => Value::Null,
                 Meta::DeletedAt => continue,
                 Meta::Sequence if seen.contains(index) => continue,
-                Meta::Sequence => Value::Number(context.sequence.to_string()),
+                Meta::Sequence => Value::Number(context.sequence.into()),
                 Meta::TableVersion => match context.version {
-                    Some(v) => Value::Number(v.to_string()),
+                    Some(v) => Value::Number(v.into()),
                     None => Value::Null,
                 },
             };
@@ -562,16 +562,16 @@ mod tests {
         assert_eq!(
             row,
             vec![
-                Value::Number("1".into()),
+                Value::number("1"),
                 Value::Null,
-                Value::Number("12.5".into()),
-                Value::Number("1".into()),
+                Value::number("12.5"),
+                Value::number("1"),
                 instant("2024-01-02T03:04:05Z"),
                 instant("2024-01-02T03:04:06Z"),
                 Value::Null,
                 instant("2024-05-05T00:00:00Z"),
-                Value::Number("99".into()),
-                Value::Number("17".into()),
+                Value::number("99"),
+                Value::number("17"),
             ]
         );
     }

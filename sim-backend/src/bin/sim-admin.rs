@@ -89,9 +89,7 @@ fn hold(
         schema: Some(owner.to_owned()),
         name: table.to_owned(),
     };
-    let batch: Vec<Vec<Value>> = (1..=rows)
-        .map(|i| vec![Value::Number(i.to_string())])
-        .collect();
+    let batch: Vec<Vec<Value>> = (1..=rows).map(|i| vec![Value::Number(i.into())]).collect();
     sink.insert_rows(&name, &[column.to_owned()], &batch)
         .map_err(|e| e.to_string())?;
     if commit {
@@ -256,9 +254,9 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
         };
         let cents = 100 + rng.below(4_999_900);
         vec![
-            Value::Number(id.to_string()),
-            Value::Number((1 + rng.below(1_999_999)).to_string()),
-            Value::Number(format!("{}.{:02}", cents / 100, cents % 100)),
+            Value::Number(id.into()),
+            Value::Number((1 + rng.below(1_999_999)).into()),
+            Value::number(&format!("{}.{:02}", cents / 100, cents % 100)),
             Value::Text(rng.pick(&currencies).to_owned()),
             Value::Text(rng.pick(&statuses).to_owned()),
             Value::Text(format!("{} {}", rng.pick(&first), rng.pick(&last))),
@@ -272,8 +270,8 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
             notes,
             Value::Date(order_date),
             Value::Timestamp(updated),
-            Value::Number(rng.below(2).to_string()),
-            Value::Number(format!("0.{:04}", rng.below(3000))),
+            Value::Number(rng.below(2).into()),
+            Value::number(&format!("0.{:04}", rng.below(3000))),
         ]
     });
     let n = backend
