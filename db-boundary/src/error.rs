@@ -41,6 +41,14 @@ pub enum DbError {
     /// The row callback of a scan asked to stop (for example, stdout closed).
     #[error("the scan was stopped by its consumer: {0}")]
     Aborted(Box<dyn std::error::Error + Send + Sync>),
+    /// A value of a kind its bind cannot take (the driver's "invalid type conversion"),
+    /// refused before any row is appended.
+    #[error("bind :{position} is typed {bind} and cannot take a {value} value")]
+    BindType {
+        position: usize,
+        bind: String,
+        value: &'static str,
+    },
     /// The request cannot be served by this backend or server version.
     #[error("not supported: {0}")]
     Unsupported(String),

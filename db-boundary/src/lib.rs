@@ -3,18 +3,23 @@
 //! - [`value`]: the project's own value type covering every Oracle type.
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
+//! - [`binds`]: bind plans (type, size and order of each bind) and the value check.
 //! - [`error`]: failures already translated into what a user can act on.
 //!
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
 //! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
+pub mod binds;
 pub mod error;
 pub mod sink;
 pub mod source;
 pub mod value;
 
+pub use binds::{BindPlan, PlannedBind};
 pub use error::{DbError, DbResult};
-pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
+pub use sink::{
+    column_defs, AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName,
+};
 pub use source::{
     DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,
 };

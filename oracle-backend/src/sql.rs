@@ -6,8 +6,8 @@
 //! statement shapes.
 
 use db_boundary::{
-    AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter, ScanOrder,
-    ScanRequest, TableDef, TableName,
+    AlterTable, BindPlan, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter,
+    ScanOrder, ScanRequest, TableDef, TableName,
 };
 
 /// Oracle's limit from 12.2 on; older servers are stricter and will say so themselves.
@@ -331,13 +331,14 @@ pub fn alter_table(table: &TableName, change: &AlterTable) -> Result<String, DbE
     })
 }
 
-/// Array INSERT; binds `:1..:N` in column order.
-pub fn insert(table: &TableName, columns: &[String]) -> Result<String, DbError> {
+/// Array INSERT; binds `:1..:N` in the plan's order (LOB columns last).
+pub fn insert(table: &TableName, plan: &BindPlan) -> Result<String, DbError> {
+    let columns = plan.columns();
     let binds: Vec<String> = (1..=columns.len()).map(|i| format!(":{i}")).collect();
     Ok(format!(
         "INSERT INTO {} ({}) VALUES ({})",
         qualified(table)?,
-        quoted_list(columns)?,
+        quoted_list(&columns)?,
         binds.join(", ")
     ))
 }
@@ -448,237 +449,4 @@ pub fn update(table: &TableName, column: &str, filter: &RowFilter) -> Result<Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use db_boundary::{TablePattern, Value};
-    use singer_core::oracle_type::{LengthSemantics, OracleType};
-
-    fn table() -> TableName {
-        TableName {
-            schema: Some("App Owner".into()),
-            name: "order".into(),
-        }
-    }
-
-    fn scan_request(order: ScanOrder, bound: Option<LowerBound>, scn: Option<u64>) -> ScanRequest {
-        ScanRequest {
-            owner: "HR".into(),
-            table: "Mixed Case".into(),
-            columns: vec!["ID".into(), "select".into(), "UPDATED_AT".into()],
-            order,
-            lower_bound: bound,
-            as_of_scn: scn,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
-        }
-    }
-
-    #[test]
-    fn identifiers_are_quoted_or_refused() {
-        assert_eq!(quote_identifier("select").unwrap(), "\"select\"");
-        assert!(quote_identifier("a\"b").is_err());
-        assert!(quote_identifier("").is_err());
-        assert_eq!(
-            quote_identifier(&"X".repeat(129)).unwrap_err().ora_code(),
-            Some(972)
-        );
-        assert!(quote_identifier(&"X".repeat(128)).is_ok());
-    }
-
-    #[test]
-    fn every_statement_shape() {
-        let scope = DictionaryScope {
-            schemas: vec!["HR".into(), "SALES".into()],
-            include: vec![TablePattern {
-                owner: "HR".into(),
-                table: "%".into(),
-            }],
-            exclude: vec![TablePattern {
-                owner: "%".into(),
-                table: "TMP\\_%".into(),
-            }],
-        };
-        let unscoped = DictionaryScope::default();
-        let key = |k: &str| vec![k.to_owned()];
-        let composite = vec!["ID".to_owned(), "select".to_owned()];
-        let def = TableDef {
-            name: table(),
-            columns: vec![
-                ColumnDef {
-                    name: "ID".into(),
-                    data_type: OracleType::Number {
-                        precision: Some(38),
-                        scale: Some(0),
-                    },
-                    nullable: false,
-                    check: None,
-                },
-                ColumnDef {
-                    name: "name".into(),
-                    data_type: OracleType::Varchar2 {
-                        length: 100,
-                        semantics: LengthSemantics::Char,
-                    },
-                    nullable: true,
-                    check: None,
-                },
-                ColumnDef {
-                    name: "FLAG".into(),
-                    data_type: OracleType::Number {
-                        precision: Some(1),
-                        scale: Some(0),
-                    },
-                    nullable: true,
-                    check: Some(ColumnCheck::ZeroOrOne),
-                },
-                ColumnDef {
-                    name: "DOC".into(),
-                    data_type: OracleType::Clob,
-                    nullable: true,
-                    check: Some(ColumnCheck::IsJson),
-                },
-                ColumnDef {
-                    name: "AT".into(),
-                    data_type: OracleType::TimestampTz {
-                        fractional_precision: 6,
-                    },
-                    nullable: true,
-                    check: None,
-                },
-            ],
-            primary_key: vec!["ID".into()],
-        };
-        let columns = vec!["ID".to_owned(), "name".to_owned(), "AT".to_owned()];
-        let filter_lt = RowFilter::LessThan {
-            column: "_SDC_TABLE_VERSION".into(),
-            value: Value::number("5"),
-        };
-        let filter_nn = RowFilter::NotNull {
-            column: "_SDC_DELETED_AT".into(),
-        };
-        let mut out = String::new();
-        let mut add = |title: &str, sql: String| out.push_str(&format!("-- {title}\n{sql}\n\n"));
-        for s in session_setup(true) {
-            add("session set-up", s.to_owned());
-        }
-        let t = dictionary_tables(&scope);
-        add(
-            &format!("dictionary tables, scoped (binds {:?})", t.binds),
-            t.sql,
-        );
-        add(
-            "dictionary tables, every schema Oracle does not maintain",
-            dictionary_tables(&unscoped).sql,
-        );
-        add("dictionary columns", dictionary_columns(&scope).sql);
-        add("dictionary constraints", dictionary_constraints(&scope).sql);
-        add("current SCN", CURRENT_SCN.to_owned());
-        add("session identity", SESSION_IDENTITY.to_owned());
-        add("max string size", MAX_STRING_SIZE.to_owned());
-        add("session privileges", SESSION_PRIVILEGES.to_owned());
-        add(
-            "scan, unordered",
-            scan(&scan_request(ScanOrder::Unordered, None, None)).unwrap(),
-        );
-        add(
-            "scan, full table by key from the start",
-            scan(&scan_request(ScanOrder::Columns(key("ID")), None, None)).unwrap(),
-        );
-        add(
-            "scan, keyset after a composite key",
-            scan(&scan_request(
-                ScanOrder::Columns(composite.clone()),
-                Some(LowerBound::After(vec![
-                    Value::number("1"),
-                    Value::Text("x".into()),
-                ])),
-                None,
-            ))
-            .unwrap(),
-        );
-        add(
-            "scan, incremental from a bookmark",
-            scan(&scan_request(
-                ScanOrder::Columns(key("UPDATED_AT")),
-                Some(LowerBound::AtLeast(Value::Null)),
-                None,
-            ))
-            .unwrap(),
-        );
-        add(
-            "scan, by ROWID after a ROWID, as of an SCN",
-            scan(&scan_request(
-                ScanOrder::RowId,
-                Some(LowerBound::AfterRowId("AAA".into())),
-                Some(42),
-            ))
-            .unwrap(),
-        );
-        add("describe columns", DESCRIBE_COLUMNS.to_owned());
-        add("describe primary key", DESCRIBE_PRIMARY_KEY.to_owned());
-        add("create table", create_table(&def).unwrap());
-        add(
-            "add column",
-            alter_table(&table(), &AlterTable::AddColumn(def.columns[1].clone())).unwrap(),
-        );
-        add(
-            "widen column",
-            alter_table(&table(), &AlterTable::ModifyColumn(def.columns[1].clone())).unwrap(),
-        );
-        add(
-            "rename column",
-            alter_table(
-                &table(),
-                &AlterTable::RenameColumn {
-                    from: "name".into(),
-                    to: "name__OLD".into(),
-                },
-            )
-            .unwrap(),
-        );
-        add(
-            "copy column",
-            alter_table(
-                &table(),
-                &AlterTable::CopyColumn {
-                    from: "name__OLD".into(),
-                    to: "name".into(),
-                },
-            )
-            .unwrap(),
-        );
-        add(
-            "drop column",
-            alter_table(&table(), &AlterTable::DropColumn("name__OLD".into())).unwrap(),
-        );
-        add("insert", insert(&table(), &columns).unwrap());
-        add("create staging", create_staging(&table()).unwrap());
-        add(
-            "insert into staging",
-            insert(&staging_name(&table()), &columns).unwrap(),
-        );
-        add(
-            "merge from staging",
-            merge_from_staging(&table(), &columns, &key("ID")).unwrap(),
-        );
-        add(
-            "merge, key columns only",
-            merge_from_staging(&table(), &key("ID"), &key("ID")).unwrap(),
-        );
-        add("clear staging", clear_staging(&table()).unwrap());
-        add("delete all", delete(&table(), &RowFilter::All).unwrap());
-        add(
-            "delete older versions",
-            delete(&table(), &filter_lt).unwrap(),
-        );
-        add(
-            "delete rows marked deleted",
-            delete(&table(), &filter_nn).unwrap(),
-        );
-        add(
-            "mark older versions deleted",
-            update(&table(), "_SDC_DELETED_AT", &filter_lt).unwrap(),
-        );
-        insta::assert_snapshot!(out);
-    }
-}
+mod tests;

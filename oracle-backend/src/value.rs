@@ -5,6 +5,7 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 use db_boundary::{DbError, Decimal, Value};
 use oracle::sql_type::{IntervalDS, IntervalYM, OracleType as DriverType, Timestamp, ToSql};
 use oracle::SqlValue;
+use singer_core::type_table::BindType;
 
 fn naive(ts: &Timestamp) -> Result<chrono::NaiveDateTime, DbError> {
     NaiveDate::from_ymd_opt(ts.year(), ts.month(), ts.day())
@@ -134,5 +135,41 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
                 .collect::<Vec<_>>()
                 .join(",")
         )),
+    })
+}
+
+/// The driver's type for a planned bind (`Batch::set_type`). Sizes count characters
+/// (RAW: bytes); the driver grows a text buffer when a value needs more. CLOB and BLOB
+/// binds are sent as LONG / LONG RAW data by the driver, which is why they go last.
+pub fn driver_type(bind: BindType) -> DriverType {
+    match bind {
+        BindType::Number => DriverType::Number(0, 0),
+        BindType::BinaryFloat => DriverType::BinaryFloat,
+        BindType::BinaryDouble => DriverType::BinaryDouble,
+        BindType::Varchar2(n) => DriverType::Varchar2(n),
+        BindType::Char(n) => DriverType::Char(n),
+        BindType::NVarchar2(n) => DriverType::NVarchar2(n),
+        BindType::NChar(n) => DriverType::NChar(n),
+        BindType::Raw(n) => DriverType::Raw(n),
+        BindType::Date => DriverType::Date,
+        BindType::Timestamp => DriverType::Timestamp(9),
+        BindType::TimestampTz => DriverType::TimestampTZ(9),
+        BindType::IntervalYm => DriverType::IntervalYM(9),
+        BindType::IntervalDs => DriverType::IntervalDS(9, 9),
+        BindType::Boolean => DriverType::Boolean,
+        BindType::Clob => DriverType::CLOB,
+        BindType::NClob => DriverType::NCLOB,
+        BindType::Blob => DriverType::BLOB,
+    }
+}
+
+/// `value` in the form a bind of type `bind` takes (checked beforehand by
+/// `BindPlan::check_row`): a boolean for a NUMBER(1) column is `1`/`0`, a vector for
+/// a CLOB bind is its JSON array text; everything else binds as itself.
+pub fn bind_as(bind_type: BindType, value: &Value) -> Result<Box<dyn ToSql>, DbError> {
+    Ok(match (bind_type, value) {
+        (_, Value::Null) => Box::new(None::<String>),
+        (BindType::Number, Value::Boolean(b)) => Box::new(if *b { "1" } else { "0" }),
+        _ => bind(value)?,
     })
 }

@@ -61,6 +61,7 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
             name: table.table_name.clone(),
         };
         let mut session = backend.session()?;
+        let defs = db_boundary::column_defs(&mut session, &name, &names)?;
         let mut chunk = Vec::with_capacity(SEED_CHUNK_ROWS);
         let mut n = 0u64;
         for (i, line) in reader.lines().enumerate() {
@@ -90,12 +91,12 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
                 .collect::<DbResult<Vec<Value>>>()?;
             chunk.push(row);
             if chunk.len() == SEED_CHUNK_ROWS {
-                session.insert_rows(&name, &names, &chunk)?;
+                session.insert_rows(&name, &defs, &chunk)?;
                 n += chunk.len() as u64;
                 chunk.clear();
             }
         }
-        session.insert_rows(&name, &names, &chunk)?;
+        session.insert_rows(&name, &defs, &chunk)?;
         n += chunk.len() as u64;
         session.commit()?;
         counts.push((format!("{}-{}", table.owner, table.table_name), n));

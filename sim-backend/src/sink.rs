@@ -5,8 +5,8 @@ use singer_core::dictionary::{ConstraintRow, TableRow};
 use singer_core::oracle_type::OracleType;
 
 use db_boundary::{
-    AlterTable, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, Source, TableDef,
-    TableName, Value,
+    AlterTable, BindPlan, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, Source,
+    TableDef, TableName, Value,
 };
 
 use crate::codec;
@@ -80,7 +80,7 @@ impl Sink for SimSession {
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
         if rows.is_empty() {
@@ -88,7 +88,8 @@ impl Sink for SimSession {
         }
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
-        let positions = Self::positions(&stored, columns)?;
+        let plan = BindPlan::for_columns(columns)?;
+        let positions = Self::positions(&stored, &names(columns))?;
         self.begin()?;
         self.conn
             .execute_batch("SAVEPOINT batch")
@@ -104,6 +105,8 @@ impl Sink for SimSession {
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(reject)?;
                 let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
                     .execute(rusqlite::params_from_iter(encoded.iter()))
@@ -130,7 +133,7 @@ impl Sink for SimSession {
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
@@ -142,7 +145,8 @@ impl Sink for SimSession {
         }
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
-        let positions = Self::positions(&stored, columns)?;
+        let plan = BindPlan::for_columns(columns)?;
+        let positions = Self::positions(&stored, &names(columns))?;
         let key_positions = Self::positions(&stored, key)?;
         for k in &key_positions {
             if !positions.contains(k) {
@@ -194,6 +198,8 @@ impl Sink for SimSession {
             );
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(reject)?;
                 let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
                     key_positions.iter().map(|p| &encoded[*p]).collect();
@@ -308,4 +314,8 @@ impl Sink for SimSession {
         }
         Ok(())
     }
+}
+
+fn names(columns: &[ColumnDef]) -> Vec<String> {
+    columns.iter().map(|c| c.name.clone()).collect()
 }

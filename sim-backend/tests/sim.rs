@@ -115,8 +115,9 @@ fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
         )
         .unwrap();
     let mut writer = backend.sink().unwrap();
+    let columns = db_boundary::column_defs(writer.as_mut(), &table, &["ID".to_owned()]).unwrap();
     writer
-        .insert_rows(&table, &["ID".to_owned()], &[vec![Value::number("5000")]])
+        .insert_rows(&table, &columns, &[vec![Value::number("5000")]])
         .unwrap();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..4)

@@ -105,7 +105,8 @@ impl BindType {
         use BindType as B;
         use ValueKind as V;
         match self {
-            B::Number => matches!(kind, V::Number | V::Boolean),
+            // Text must be a decimal (ORA-01722 otherwise, checked by the bind plan).
+            B::Number => matches!(kind, V::Number | V::Boolean | V::Text),
             B::BinaryFloat | B::BinaryDouble => {
                 matches!(kind, V::Number | V::BinaryFloat | V::BinaryDouble)
             }
@@ -368,7 +369,7 @@ mod tests {
     fn binds_refuse_values_of_another_kind() {
         assert!(!BindType::Date.accepts(ValueKind::Text));
         assert!(!BindType::Varchar2(10).accepts(ValueKind::Date));
-        assert!(!BindType::Number.accepts(ValueKind::Text));
+        assert!(!BindType::Number.accepts(ValueKind::Date));
         assert!(BindType::Date.accepts(ValueKind::Timestamp));
     }
 }

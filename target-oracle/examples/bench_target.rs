@@ -13,7 +13,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::time::{Duration, Instant};
 
-use db_boundary::{AlterTable, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{
+    AlterTable, ColumnDef, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+};
 use serde_json::json;
 use target_oracle::input::IdleAwareInput;
 use target_oracle::loader::Loader;
@@ -51,7 +53,7 @@ impl Sink for DiscardSink {
     fn alter_table(&mut self, _: &TableName, _: &AlterTable) -> DbResult<()> {
         Ok(())
     }
-    fn insert_rows(&mut self, _: &TableName, _: &[String], rows: &[Vec<Value>]) -> DbResult<()> {
+    fn insert_rows(&mut self, _: &TableName, _: &[ColumnDef], rows: &[Vec<Value>]) -> DbResult<()> {
         self.rows += rows.len() as u64;
         self.batches += 1;
         Ok(())
@@ -59,7 +61,7 @@ impl Sink for DiscardSink {
     fn merge_rows(
         &mut self,
         _: &TableName,
-        _: &[String],
+        _: &[ColumnDef],
         _: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use singer_core::message::Message;
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
-use db_boundary::{DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{ColumnDef, DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
 
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
@@ -684,12 +684,12 @@ impl<W: Write> Loader<W> {
                 row[slot] = now.clone();
             }
         }
-        let columns = s.plan.column_names();
+        let columns = s.plan.columns();
         let keys: Vec<String> = s
             .plan
             .key_slots
             .iter()
-            .map(|&i| columns[i].clone())
+            .map(|&i| columns[i].name.clone())
             .collect();
         let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
         loop {
@@ -757,7 +757,7 @@ impl<W: Write> Loader<W> {
     fn write_batch(
         &mut self,
         s: &StreamLoad,
-        columns: &[String],
+        columns: &[ColumnDef],
         keys: &[String],
         deleted_column: Option<&str>,
     ) -> Result<(), DbError> {

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value as Json};
 
 use db_boundary::{
-    AlterTable, Backend, DbError, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+    AlterTable, Backend, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, TableDef,
+    TableName, Value,
 };
 use sim_backend::SimBackend;
 
@@ -120,7 +121,7 @@ impl Sink for Recorder {
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
         self.note(format!("insert {} {}", table.name, rows.len()));
@@ -130,7 +131,7 @@ impl Sink for Recorder {
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
@@ -535,14 +536,14 @@ fn overwrite_replaces_old_rows_in_the_first_batch_transaction() {
                 check: None,
             },
         ];
+        let id = columns[0].clone();
         sink.create_table(&db_boundary::TableDef {
             name: table.clone(),
             columns,
             primary_key: vec![],
         })
         .unwrap();
-        sink.insert_rows(&table, &["ID".into()], &[vec![num("99")]])
-            .unwrap();
+        sink.insert_rows(&table, &[id], &[vec![num("99")]]).unwrap();
         sink.commit().unwrap();
     });
     h.send(schema("S", &["id"])).unwrap();

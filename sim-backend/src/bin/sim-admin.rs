@@ -90,7 +90,9 @@ fn hold(
         name: table.to_owned(),
     };
     let batch: Vec<Vec<Value>> = (1..=rows).map(|i| vec![Value::Number(i.into())]).collect();
-    sink.insert_rows(&name, &[column.to_owned()], &batch)
+    let columns = db_boundary::column_defs(sink.as_mut(), &name, &[column.to_owned()])
+        .map_err(|e| e.to_string())?;
+    sink.insert_rows(&name, &columns, &batch)
         .map_err(|e| e.to_string())?;
     if commit {
         sink.commit().map_err(|e| e.to_string())?;
