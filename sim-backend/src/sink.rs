@@ -40,6 +40,7 @@ impl Sink for SimSession {
     }
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        key_types_allowed(def)?;
         let owner = self.schema_of(&def.name);
         let table = TableRow {
             owner: owner.clone(),
@@ -318,4 +319,37 @@ impl Sink for SimSession {
 
 fn names(columns: &[ColumnDef]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Oracle refuses a primary key over a TIMESTAMP WITH TIME ZONE, LOB, LONG or JSON
+/// column: ORA-02329 (TIMESTAMP WITH LOCAL TIME ZONE is allowed).
+fn key_types_allowed(def: &TableDef) -> DbResult<()> {
+    for key in &def.primary_key {
+        let Some(column) = def.columns.iter().find(|c| &c.name == key) else {
+            continue;
+        };
+        let refused = matches!(
+            column.data_type,
+            OracleType::TimestampTz { .. }
+                | OracleType::Clob
+                | OracleType::NClob
+                | OracleType::Blob
+                | OracleType::Long
+                | OracleType::LongRaw
+                | OracleType::Json
+                | OracleType::Vector
+                | OracleType::XmlType
+                | OracleType::Bfile
+        );
+        if refused {
+            return Err(DbError::ora(
+                2329,
+                format!(
+                    "column of datatype {} cannot be unique or a primary key (\"{key}\")",
+                    column.data_type
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -460,6 +460,34 @@ pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
 
 /// A wall-clock time: date-times keep the wall clock as written (an offset is dropped:
 /// Oracle taps write DATE values with `+00:00`), plain dates are midnight.
+/// A date-time key property's value for its UTC TIMESTAMP column (README "Type
+/// mapping"): an instant with an offset becomes UTC; a time without one is taken as
+/// written, as [`to_value`] takes it.
+pub fn to_utc_timestamp(
+    field: &Field<'_>,
+    column: &ColumnDef,
+    limits: ServerLimits,
+) -> Result<Value, BadValue> {
+    let (
+        Field::String(text),
+        OracleType::Timestamp {
+            fractional_precision,
+        },
+    ) = (field, &column.data_type)
+    else {
+        return to_value(field, column, limits);
+    };
+    match DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(instant) => {
+            let utc = instant.naive_utc();
+            check_fraction(utc.nanosecond(), *fractional_precision)?;
+            check_year(utc)?;
+            Ok(Value::Timestamp(utc))
+        }
+        Err(_) => to_value(field, column, limits),
+    }
+}
+
 pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
     let text = text.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {

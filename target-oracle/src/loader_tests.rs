@@ -662,3 +662,36 @@ fn malformed_input_names_its_line() {
         "line 3: stream \"NOPE\": RECORD arrived before any SCHEMA for its stream"
     );
 }
+
+/// Issue 11 item 6: Oracle refuses TIMESTAMP WITH TIME ZONE in a primary key
+/// (ORA-02329), so a date-time key property becomes a UTC TIMESTAMP: the same instant
+/// in two offsets is one key.
+#[test]
+fn a_date_time_key_is_a_utc_timestamp() {
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["at"], "schema": {
+        "type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "name": {"type": ["null", "string"], "maxLength": 10}
+        }}}),
+    )
+    .unwrap();
+    for (at, name) in [
+        ("2024-03-01T12:00:00+02:00", "a"),
+        ("2024-03-01T10:00:00Z", "b"),
+    ] {
+        h.send(json!({"type": "RECORD", "stream": "S", "record": {"at": at, "name": name}}))
+            .unwrap();
+    }
+    h.finish().unwrap();
+    let defs = h.table_defs();
+    assert_eq!(defs[0].columns[0].data_type.to_string(), "TIMESTAMP(6)");
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 1, "one instant, one key: {rows:?}");
+    let utc = chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .unwrap();
+    assert_eq!(rows[0]["AT"], Value::Timestamp(utc));
+    assert_eq!(rows[0]["NAME"], text("b"));
+}

@@ -65,6 +65,9 @@ pub enum SlotSource {
 pub struct Slot {
     pub column: ColumnDef,
     pub source: SlotSource,
+    /// A date-time key property: stored as a UTC TIMESTAMP, since Oracle refuses a
+    /// TIMESTAMP WITH TIME ZONE in a primary key (ORA-02329).
+    pub utc_key: bool,
 }
 
 /// A record that cannot become a row: which field and why.
@@ -141,14 +144,24 @@ impl StreamPlan {
                 reason: e.to_string(),
             })?;
             let is_key = key_properties.contains(property);
+            let utc_key = is_key && matches!(mapped.data_type, OracleType::TimestampTz { .. });
+            let data_type = match mapped.data_type {
+                OracleType::TimestampTz {
+                    fractional_precision,
+                } if utc_key => OracleType::Timestamp {
+                    fractional_precision,
+                },
+                other => other,
+            };
             slots.push(Slot {
                 column: ColumnDef {
                     name,
-                    data_type: mapped.data_type,
+                    data_type,
                     nullable: mapped.nullable && !is_key,
                     check: mapped.check,
                 },
                 source: SlotSource::Property(property.clone()),
+                utc_key,
             });
         }
         let mut metas = Vec::new();
@@ -183,6 +196,7 @@ impl StreamPlan {
                     check: None,
                 },
                 source: SlotSource::Meta(meta),
+                utc_key: false,
             });
         }
         let by_property: FastMap<String, usize> = slots
@@ -243,6 +257,7 @@ impl StreamPlan {
                 Some(existing) => self.slots.push(Slot {
                     column: existing.clone(),
                     source: slot.source,
+                    utc_key: slot.utc_key,
                 }),
                 None => dropped.push(slot.column.name),
             }
@@ -329,8 +344,12 @@ impl StreamPlan {
             };
             let slot = &self.slots[index];
             let field = Field::from_raw(raw).map_err(|e| row_error(key, e))?;
-            row[index] =
-                convert::to_value(&field, &slot.column, limits).map_err(|e| row_error(key, e))?;
+            row[index] = if slot.utc_key {
+                convert::to_utc_timestamp(&field, &slot.column, limits)
+            } else {
+                convert::to_value(&field, &slot.column, limits)
+            }
+            .map_err(|e| row_error(key, e))?;
             seen.insert(index);
         }
         for &(meta, index) in &self.meta_slots {

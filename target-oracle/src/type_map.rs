@@ -6,7 +6,7 @@
 //! | `integer` | `NUMBER(38)` |
 //! | `number` | `NUMBER` (unconstrained, never a scale-0 DECIMAL) |
 //! | string, format `singer.decimal` / `x-singer.decimal` | `NUMBER`, or `NUMBER(p,s)` with `precision`/`scale` |
-//! | string, format `date-time` | `TIMESTAMP(6) WITH TIME ZONE` |
+//! | string, format `date-time` | `TIMESTAMP(6) WITH TIME ZONE` (a key property: UTC `TIMESTAMP(6)`, see `stream`) |
 //! | string, format `date` | `DATE` |
 //! | string, format `time` | `VARCHAR2(40 CHAR)` |
 //! | string with `maxLength` n | `VARCHAR2(n CHAR)`, `CLOB` when n exceeds the server's string limit |
