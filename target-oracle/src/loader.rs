@@ -67,7 +67,8 @@ struct StreamLoad {
 /// How often (in input lines) buffer ages and STATE lag are checked.
 const CLOCK_CHECK_INTERVAL: u64 = 512;
 
-/// The engine. Feed it lines with [`Loader::process`], then call [`Loader::finish`].
+/// The engine. Feed it messages with [`Loader::handle`] (or a whole input with
+/// [`Loader::load`]), then call [`Loader::finish`].
 pub struct Loader<W: Write> {
     config: TargetConfig,
     sink: Box<dyn Sink + Send>,
@@ -833,26 +834,76 @@ fn validate_and_build(
         .map_err(|e| (e.field, e.reason))
 }
 
-/// The key of a row as text, for deduplication within a batch. Key columns hold
-/// numbers or text nearly always; other kinds fall back to their debug form.
+/// The key of a row as text, for deduplication within a batch: an exact, kind-tagged
+/// form of each key value (never `Debug` text), so two values are one key exactly when
+/// they are equal, and NUMBER keys compare by their canonical decimal text.
 fn key_text(row: &[Value], key_slots: &[usize]) -> String {
+    use std::fmt::Write as _;
     let mut key = String::new();
     for &slot in key_slots {
-        match &row[slot] {
-            Value::Number(text) => {
-                key.push('n');
-                key.push_str(text.as_str());
+        // Writing to a String cannot fail.
+        let _ = match &row[slot] {
+            Value::Null => write!(key, "0"),
+            Value::Number(text) => write!(key, "n{text}"),
+            Value::Text(text) | Value::Json(text) => write!(key, "t{text}"),
+            Value::BinaryFloat(f) => write!(key, "f{:08x}", f.to_bits()),
+            Value::BinaryDouble(f) => write!(key, "d{:016x}", f.to_bits()),
+            Value::Bytes(bytes) => {
+                key.push('b');
+                bytes.iter().try_for_each(|b| write!(key, "{b:02x}"))
             }
-            Value::Text(text) => {
-                key.push('t');
-                key.push_str(text);
+            Value::Date(at) | Value::Timestamp(at) => {
+                write!(key, "w{}", at.format("%Y-%m-%dT%H:%M:%S%.9f"))
             }
-            other => {
-                use std::fmt::Write as _;
-                let _ = write!(key, "{other:?}");
+            // Oracle compares instants, whatever their offsets.
+            Value::TimestampTz(at) => write!(
+                key,
+                "i{}",
+                at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.9f")
+            ),
+            Value::IntervalYm { years, months } => write!(key, "y{years}:{months}"),
+            Value::IntervalDs {
+                days,
+                hours,
+                minutes,
+                seconds,
+                nanoseconds,
+            } => write!(key, "s{days}:{hours}:{minutes}:{seconds}.{nanoseconds:09}"),
+            Value::Boolean(b) => write!(key, "{}", if *b { "T" } else { "F" }),
+            Value::Vector(items) => {
+                key.push('v');
+                items
+                    .iter()
+                    .try_for_each(|x| write!(key, "{:016x},", x.to_bits()))
             }
-        }
+        };
         key.push('\u{1f}');
     }
     key
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::key_text;
+    use chrono::{DateTime, NaiveDate};
+    use db_boundary::Value;
+
+    #[test]
+    fn dedup_keys_are_equal_exactly_when_the_values_are() {
+        let key = |v: Value| key_text(&[v], &[0]);
+        let at = |text: &str| Value::TimestampTz(DateTime::parse_from_rfc3339(text).unwrap());
+        assert_eq!(
+            key(at("2024-01-01T10:00:00+02:00")),
+            key(at("2024-01-01T08:00:00Z")),
+            "one instant, two offsets"
+        );
+        let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        assert_ne!(
+            key(Value::Date(day.and_hms_opt(0, 0, 0).unwrap())),
+            key(Value::Date(day.and_hms_opt(0, 0, 1).unwrap()))
+        );
+        assert_ne!(key(Value::Bytes(vec![1, 2])), key(Value::Bytes(vec![0x12])));
+        assert_ne!(key(Value::number("1")), key(Value::Text("1".into())));
+        assert_ne!(key(Value::Null), key(Value::Text(String::new())));
+    }
 }
