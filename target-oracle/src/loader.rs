@@ -856,11 +856,9 @@ fn key_text(row: &[Value], key_slots: &[usize]) -> String {
                 write!(key, "w{}", at.format("%Y-%m-%dT%H:%M:%S%.9f"))
             }
             // Oracle compares instants, whatever their offsets.
-            Value::TimestampTz(at) => write!(
-                key,
-                "i{}",
-                at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.9f")
-            ),
+            Value::TimestampTz(at) => {
+                write!(key, "i{}", at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.9f"))
+            }
             Value::IntervalYm { years, months } => write!(key, "y{years}:{months}"),
             Value::IntervalDs {
                 days,
