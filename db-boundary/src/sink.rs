@@ -67,6 +67,10 @@ pub enum AlterTable {
     /// Change a column's type in place (a widening Oracle allows: longer VARCHAR2,
     /// more NUMBER precision).
     ModifyColumn(ColumnDef),
+    /// `MODIFY ("X" NULL)`: drop a NOT NULL constraint. Oracle's MODIFY of a type keeps
+    /// the column's nullability, and a LOB's type cannot be restated (ORA-22859), so
+    /// nullability changes on their own.
+    DropNotNull(String),
     RenameColumn {
         from: String,
         to: String,

@@ -315,6 +315,9 @@ pub fn alter_table(table: &TableName, change: &AlterTable) -> Result<String, DbE
             quote_identifier(&c.name)?,
             c.data_type
         ),
+        AlterTable::DropNotNull(c) => {
+            format!("ALTER TABLE {t} MODIFY ({} NULL)", quote_identifier(c)?)
+        }
         AlterTable::RenameColumn { from, to } => format!(
             "ALTER TABLE {t} RENAME COLUMN {} TO {}",
             quote_identifier(from)?,

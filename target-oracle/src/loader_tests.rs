@@ -695,3 +695,29 @@ fn a_date_time_key_is_a_utc_timestamp() {
     assert_eq!(rows[0]["AT"], Value::Timestamp(utc));
     assert_eq!(rows[0]["NAME"], text("b"));
 }
+
+/// Issue 11 item 5: a NOT NULL column the schema no longer has is made nullable with
+/// `MODIFY ("X" NULL)`; restating its type would keep NOT NULL, and for a CLOB is
+/// ORA-22859.
+#[test]
+fn a_required_clob_left_out_of_the_schema_becomes_nullable() {
+    let mut h = Harness::new(json!({}));
+    let with_doc = json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "doc": {"type": "string", "maxLength": 100000}
+    }}});
+    h.send(with_doc).unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "record": {"id": 1, "doc": "x"}}))
+        .unwrap();
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 2, "b")).unwrap();
+    h.finish().unwrap();
+    let defs = h.table_defs();
+    let doc = defs[0].columns.iter().find(|c| c.name == "DOC").unwrap();
+    assert_eq!(doc.data_type.to_string(), "CLOB");
+    assert!(doc.nullable, "{doc:?}");
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["DOC"], Value::Null);
+}

@@ -186,6 +186,10 @@ fn every_statement_shape() {
         alter_table(&table(), &AlterTable::ModifyColumn(def.columns[1].clone())).unwrap(),
     );
     add(
+        "drop NOT NULL (the type is not restated)",
+        alter_table(&table(), &AlterTable::DropNotNull("DOC".into())).unwrap(),
+    );
+    add(
         "rename column",
         alter_table(
             &table(),
