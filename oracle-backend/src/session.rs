@@ -149,14 +149,8 @@ impl OracleSession {
         match batch.execute() {
             Ok(()) => Ok(()),
             Err(e) => {
-                if let Some(errors) = e.batch_errors() {
-                    if let Some(first) = errors.first() {
-                        return Err(DbError::RowRejected {
-                            row: first.offset() as usize,
-                            code: Some(first.code()),
-                            message: first.message().to_owned(),
-                        });
-                    }
+                if let Some(rejected) = e.batch_errors().and_then(|errors| first_rejected(errors)) {
+                    return Err(rejected);
                 }
                 Err(self.fail(Operation::Other)(e))
             }
@@ -495,5 +489,36 @@ fn rejected_row(row: usize, e: DbError) -> DbError {
             DbError::Database { message, .. } => message,
             other => other.to_string(),
         },
+    }
+}
+
+/// The batch error of the lowest row: Oracle returns batch errors in no guaranteed
+/// order, and the loader sets aside the rows before the first bad one as good.
+fn first_rejected(errors: &[oracle::DbError]) -> Option<DbError> {
+    errors
+        .iter()
+        .min_by_key(|e| e.offset())
+        .map(|e| DbError::RowRejected {
+            row: e.offset() as usize,
+            code: Some(e.code()),
+            message: e.message().to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lowest_offset_is_the_rejected_row_whatever_the_order() {
+        let error = |code, offset| oracle::DbError::new(code, offset, "m", "", "");
+        let errors = [error(12899, 7), error(1, 2), error(1400, 5)];
+        match first_rejected(&errors) {
+            Some(DbError::RowRejected { row, code, .. }) => {
+                assert_eq!((row, code), (2, Some(1)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(first_rejected(&[]).is_none());
     }
 }
