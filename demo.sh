@@ -18,8 +18,18 @@ else
     echo "demo: no Docker engine (or no Oracle Client): running on the SIMULATED backend with the bundled sample schema, not on Oracle"
 fi
 
-cargo build -q --release --features tap-oracle/sim,target-oracle/sim -p tap-oracle -p target-oracle
-cargo build -q --release -p sim-backend --bin sim-admin
+# Progress on stdout, one line per step; cargo's own progress (a bar at a terminal,
+# "Compiling ..." lines otherwise) shows the build is moving.
+started=$SECONDS
+if [ -x target/release/tap-oracle ] && [ -x target/release/target-oracle ] && [ -x target/release/sim-admin ]; then
+    echo "demo: [1/4] building the release binaries (already built: a few seconds unless the sources changed)"
+else
+    echo "demo: [1/4] building the release binaries: a first build compiles about 135 crates and takes 5 to 10 minutes on 2 cores (later runs take seconds)"
+fi
+cargo build --release --features tap-oracle/sim,target-oracle/sim -p tap-oracle -p target-oracle
+cargo build --release -p sim-backend --bin sim-admin
+echo "demo: built in $((SECONDS - started)) s"
+echo "demo: [2/4] installing the pinned Python peers into .peers/ (Meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1; about a minute the first time)"
 scripts/install-peers.sh
 export ORACLE_SINGER_BIN="$root/target/release"
 meltano="$root/.peers/meltano/bin/meltano"
@@ -27,8 +37,10 @@ meltano="$root/.peers/meltano/bin/meltano"
 # A fresh database and output each time; `--full-refresh` below ignores the state a
 # previous demo left in .meltano (it would make this run incremental: one employee row).
 # The state this run saves makes a following plain `meltano run` incremental.
+echo "demo: [3/4] seeding the simulated database .meltano/sim-db with the sample HR schema (tests/sample)"
 rm -rf .meltano/sim-db output
 "$ORACLE_SINGER_BIN/sim-admin" seed .meltano/sim-db tests/sample >&2
+echo "demo: [4/4] meltano run tap-oracle target-jsonl"
 
 if [ "$mode" = oracle ]; then
     docker rm -f oracle-singer-demo >/dev/null 2>&1 || true

@@ -573,9 +573,15 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         vec![n("4"), t("four")],
     ];
     match sink.insert_rows(&table, &defs(db, &table, &["ID", "NAME"]), &batch) {
-        Err(DbError::RowRejected { row, code, message }) => {
+        Err(DbError::RowRejected {
+            row,
+            code,
+            message,
+            column,
+        }) => {
             assert_eq!(row, 2);
             assert_eq!(code, Some(12899), "{message}");
+            assert_eq!(column.as_deref(), Some("NAME"), "{message}");
         }
         other => panic!("expected the third row to be rejected, got {other:?}"),
     }
@@ -587,7 +593,12 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         &defs(db, &table, &["ID", "NAME"]),
         &[vec![n("1"), t("a")], vec![n("2"), Value::Null]],
     ) {
-        Err(DbError::RowRejected { row, code, .. }) => assert_eq!((row, code), (1, Some(1400))),
+        Err(DbError::RowRejected {
+            row, code, column, ..
+        }) => assert_eq!(
+            (row, code, column.as_deref()),
+            (1, Some(1400), Some("NAME"))
+        ),
         other => panic!("expected ORA-01400 on row 1, got {other:?}"),
     }
     sink.rollback().unwrap();
@@ -717,6 +728,41 @@ fn delete_and_update_by_filter(db: &Db) {
     assert_eq!(sink.delete_rows(&table, &RowFilter::All).unwrap(), 2);
     sink.commit().unwrap();
     assert!(scan(db, &table, &["ID"], ScanOrder::Unordered, None).is_empty());
+    // Outside: NULL and everything not inside an (inclusive) range goes; 31-digit
+    // values compare exactly.
+    let big = |suffix: &str| n(&format!("1732000000000000{suffix}"));
+    insert(
+        db,
+        &table,
+        &["ID", "VERSION"],
+        vec![
+            vec![n("10"), big("000000000000005")],
+            vec![n("11"), big("000000000000006")],
+            vec![n("12"), big("000000000000007")],
+            vec![n("13"), Value::Null],
+            vec![n("14"), n("3")],
+            vec![n("15"), n("9")],
+        ],
+    );
+    let outside = RowFilter::Outside {
+        column: "VERSION".into(),
+        ranges: vec![
+            (big("000000000000000"), big("000000000000006")),
+            (n("3"), n("3")),
+        ],
+    };
+    assert_eq!(sink.delete_rows(&table, &outside).unwrap(), 3);
+    sink.commit().unwrap();
+    assert_eq!(
+        scan(db, &table, &["ID"], by(&["ID"]), None),
+        vec![vec![n("10")], vec![n("11")], vec![n("14")]]
+    );
+    let everything = RowFilter::Outside {
+        column: "VERSION".into(),
+        ranges: vec![],
+    };
+    assert_eq!(sink.delete_rows(&table, &everything).unwrap(), 3);
+    sink.commit().unwrap();
 }
 
 fn other_sessions_see_only_committed_rows(db: &Db) {

@@ -37,6 +37,8 @@ pub enum DbError {
         row: usize,
         code: Option<i32>,
         message: String,
+        /// The column the message names, when it names one (see [`DbError::row_rejected`]).
+        column: Option<String>,
     },
     /// The row callback of a scan asked to stop (for example, stdout closed).
     #[error("the scan was stopped by its consumer: {0}")]
@@ -67,6 +69,19 @@ impl DbError {
         }
     }
 
+    /// Row `row` of a batch failed with `message`. Oracle names the column in the
+    /// messages of ORA-01400, ORA-01407 and ORA-12899 (`"OWNER"."TABLE"."COLUMN"`):
+    /// that column is kept, so the engine can say which field was refused.
+    pub fn row_rejected(row: usize, code: Option<i32>, message: impl Into<String>) -> DbError {
+        let message = message.into();
+        DbError::RowRejected {
+            row,
+            code,
+            column: column_named_in(&message),
+            message,
+        }
+    }
+
     /// Shorthand for a database error with an ORA- code.
     pub fn ora(code: i32, message: impl Into<String>) -> DbError {
         DbError::Database {
@@ -77,3 +92,63 @@ impl DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// The column of the first `"OWNER"."TABLE"."COLUMN"` in `message` (a quoted Oracle
+/// identifier never holds `"`).
+fn column_named_in(message: &str) -> Option<String> {
+    let mut rest = message;
+    while let Some(start) = rest.find('"') {
+        let mut parts = Vec::new();
+        let mut tail = &rest[start..];
+        while let Some(after_quote) = tail.strip_prefix('"') {
+            let Some(end) = after_quote.find('"') else {
+                break;
+            };
+            parts.push(&after_quote[..end]);
+            tail = &after_quote[end + 1..];
+            match tail.strip_prefix('.') {
+                Some(next) if next.starts_with('"') => tail = next,
+                _ => break,
+            }
+        }
+        if parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) {
+            return Some(parts[2].to_owned());
+        }
+        rest = &rest[start + 1..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_oracle_names_in_a_row_error_is_kept() {
+        let cases = [
+            (
+                "ORA-12899: value too large for column \"SCOTT\".\"EMP\".\"ENAME\" (actual: 12, maximum: 10)",
+                Some("ENAME"),
+            ),
+            (
+                "ORA-01400: cannot insert NULL into (\"HR\".\"T\".\"CREATED BY\")",
+                Some("CREATED BY"),
+            ),
+            (
+                "ORA-01407: cannot update (\"HR\".\"T\".\"ID\") to NULL",
+                Some("ID"),
+            ),
+            ("ORA-02290: check constraint (HR.SYS_C0011) violated", None),
+            ("ORA-00001: unique constraint (\"HR\".\"PK_T\") violated", None),
+            ("a \"lone quote", None),
+        ];
+        for (message, column) in cases {
+            let DbError::RowRejected { column: found, .. } =
+                DbError::row_rejected(0, None, message)
+            else {
+                unreachable!()
+            };
+            assert_eq!(found.as_deref(), column, "{message}");
+        }
+    }
+}

@@ -70,6 +70,17 @@ impl SessionRole {
     }
 }
 
+/// The system privileges `--test` reports, on every backend: logging in, reading the
+/// dictionary and other schemas' tables, flashback reads (`use_flashback`), and
+/// creating the target's tables.
+pub const PRIVILEGES_THAT_MATTER: &[&str] = &[
+    "CREATE SESSION",
+    "SELECT ANY DICTIONARY",
+    "SELECT ANY TABLE",
+    "FLASHBACK ANY TABLE",
+    "CREATE TABLE",
+];
+
 /// What `--test` reports: versions, limits and the privileges that matter.
 #[derive(Debug, Clone)]
 pub struct CheckReport {

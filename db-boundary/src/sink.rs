@@ -96,6 +96,13 @@ pub enum RowFilter {
     NotNull {
         column: String,
     },
+    /// `column IS NULL OR NOT (column BETWEEN low AND high OR ...)`: rows outside every
+    /// range, inclusive (overwrite: rows no run of the current load wrote). With no
+    /// range, every row.
+    Outside {
+        column: String,
+        ranges: Vec<(Value, Value)>,
+    },
 }
 
 /// The target's side of the boundary.

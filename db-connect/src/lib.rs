@@ -22,17 +22,17 @@ pub const CONNECTION_SETTINGS: &[Setting] = &[
         "Database backend: `oracle`, or `sim` (the simulated backend, only in builds with the `sim` feature)."),
     Setting::new("sim_path", SettingKind::String, None, "Folder of the simulated database (driver `sim`)."),
     Setting::new("host", SettingKind::String, None, "Oracle listener host (with `service_name` or `sid`)."),
-    Setting::new("port", SettingKind::Integer, Some("1521"), "Oracle listener port."),
+    Setting::new("port", SettingKind::Integer { min: 1, max: 65_535 }, Some("1521"), "Oracle listener port."),
     Setting::new("service_name", SettingKind::String, None, "Service name to connect to."),
     Setting::new("sid", SettingKind::String, None, "SID to connect to (instead of `service_name`)."),
-    Setting::new("dsn", SettingKind::String, None, "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service."),
+    Setting::secret("dsn", "Full easy-connect string, TNS descriptor, or TNS alias (with `tns_admin`); replaces host/port/service. May embed a password (`user/password@host/service`)."),
     Setting::new("tns_admin", SettingKind::String, None, "Folder holding tnsnames.ora and sqlnet.ora."),
     Setting::new("user", SettingKind::String, None, "Database user (required with driver `oracle`)."),
     Setting::secret("password", "Database password."),
     Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
     Setting::secret("wallet_password", "Oracle wallet password."),
-    Setting::new("connect_timeout", SettingKind::Integer, Some("10"), "Connect timeout in seconds."),
-    Setting::new("max_connections", SettingKind::Integer, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
+    Setting::new("connect_timeout", SettingKind::Integer { min: 1, max: 3_600 }, Some("10"), "Connect timeout in seconds."),
+    Setting::new("max_connections", SettingKind::Integer { min: 1, max: 1_024 }, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
 ];
 
 /// Opens the backend the `driver` setting of `settings` (a checked config, defaults
@@ -43,7 +43,7 @@ pub fn open_backend(settings: &Map<String, Json>, role: SessionRole) -> DbResult
         .and_then(Json::as_str)
         .unwrap_or("oracle")
     {
-        "sim" => open_sim(settings),
+        "sim" => open_sim(settings, role),
         _ => open_oracle(settings, role),
     }
 }
@@ -70,19 +70,23 @@ fn open_oracle(_settings: &Map<String, Json>, _role: SessionRole) -> DbResult<Ar
     ))
 }
 
+/// The simulated database at `sim_path`: the target creates it when missing, the tap
+/// reads only an existing one (a typo in its path is an error, not an empty catalog).
 #[cfg(feature = "sim")]
-fn open_sim(settings: &Map<String, Json>) -> DbResult<Arc<dyn Backend>> {
+fn open_sim(settings: &Map<String, Json>, role: SessionRole) -> DbResult<Arc<dyn Backend>> {
     let path = settings
         .get("sim_path")
         .and_then(Json::as_str)
         .ok_or_else(|| DbError::Config("sim_path: required with driver sim".into()))?;
-    Ok(Arc::new(sim_backend::SimBackend::open(
-        std::path::Path::new(path),
-    )?))
+    let path = std::path::Path::new(path);
+    Ok(Arc::new(match role {
+        SessionRole::Tap => sim_backend::SimBackend::open_existing(path)?,
+        SessionRole::Target => sim_backend::SimBackend::open(path)?,
+    }))
 }
 
 #[cfg(not(feature = "sim"))]
-fn open_sim(_settings: &Map<String, Json>) -> DbResult<Arc<dyn Backend>> {
+fn open_sim(_settings: &Map<String, Json>, _role: SessionRole) -> DbResult<Arc<dyn Backend>> {
     Err(DbError::Config(
         "driver: `sim` (the simulated backend) is only in builds with the `sim` cargo feature"
             .into(),

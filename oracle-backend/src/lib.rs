@@ -147,17 +147,10 @@ impl OracleBackend {
         let mut session = self.session()?;
         let server = Source::server_info(&mut session)?;
         let held = session.session_privileges()?;
-        let wanted = [
-            "CREATE SESSION",
-            "SELECT ANY DICTIONARY",
-            "SELECT ANY TABLE",
-            "FLASHBACK ANY TABLE",
-            "CREATE TABLE",
-        ];
         Ok(CheckReport {
             client_version: Some(check_client_library(self.settings.tns_admin.as_deref())?),
             server,
-            privileges: wanted
+            privileges: db_boundary::PRIVILEGES_THAT_MATTER
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),

@@ -167,8 +167,15 @@ impl OracleSession {
         if let Some(x) = extra {
             binds.push(("x".to_owned(), value::bind(x)?));
         }
-        if let RowFilter::LessThan { value: v, .. } = filter {
-            binds.push(("v".to_owned(), value::bind(v)?));
+        match filter {
+            RowFilter::LessThan { value: v, .. } => binds.push(("v".to_owned(), value::bind(v)?)),
+            RowFilter::Outside { ranges, .. } => {
+                for (i, (low, high)) in ranges.iter().enumerate() {
+                    binds.push((format!("l{}", i + 1), value::bind(low)?));
+                    binds.push((format!("h{}", i + 1), value::bind(high)?));
+                }
+            }
+            RowFilter::All | RowFilter::NotNull { .. } => {}
         }
         let refs: Vec<(&str, &dyn ToSql)> = binds
             .iter()
@@ -482,14 +489,15 @@ impl Sink for OracleSession {
 
 /// A failure of row `row` before the batch ran, reported as batch errors report one.
 fn rejected_row(row: usize, e: DbError) -> DbError {
-    DbError::RowRejected {
+    let code = e.ora_code();
+    DbError::row_rejected(
         row,
-        code: e.ora_code(),
-        message: match e {
+        code,
+        match e {
             DbError::Database { message, .. } => message,
             other => other.to_string(),
         },
-    }
+    )
 }
 
 /// The batch error of the lowest row: Oracle returns batch errors in no guaranteed
@@ -498,11 +506,7 @@ fn first_rejected(errors: &[oracle::DbError]) -> Option<DbError> {
     errors
         .iter()
         .min_by_key(|e| e.offset())
-        .map(|e| DbError::RowRejected {
-            row: e.offset() as usize,
-            code: Some(e.code()),
-            message: e.message().to_owned(),
-        })
+        .map(|e| DbError::row_rejected(e.offset() as usize, Some(e.code()), e.message()))
 }
 
 #[cfg(test)]

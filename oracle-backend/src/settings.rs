@@ -148,10 +148,20 @@ impl ConnectSettings {
         ))
     }
 
-    /// Where the connection goes, safe to print.
+    /// Where the connection goes, safe to print: the dsn through [`redact_dsn`], and the
+    /// password settings' values hidden wherever they still appear in it.
     pub fn target_for_messages(&self) -> String {
         match (&self.dsn, &self.host) {
-            (Some(dsn), _) => redact_dsn(dsn),
+            (Some(dsn), _) => {
+                let mut text = redact_dsn(dsn);
+                let secrets = [Some(&self.password), self.wallet_password.as_ref()];
+                for secret in secrets.into_iter().flatten() {
+                    if !secret.expose().is_empty() {
+                        text = text.replace(secret.expose(), "***");
+                    }
+                }
+                text
+            }
             (None, Some(host)) => format!(
                 "{host}:{}/{}",
                 self.port,
@@ -165,37 +175,105 @@ impl ConnectSettings {
     }
 }
 
-/// A DSN with any embedded password removed: `user/password@host` and
-/// `password=...` / `wallet_password=...` parameters.
+/// A connect string with every embedded secret replaced by `***`, for messages:
+/// - the password of `user/password@where`, quoted (`scott/"S3cr3t@Pa55!"@host`, which
+///   may hold `@`, `/` and more) or not; an unquoted one runs to the last `@` (before
+///   any `?` parameters), so a password holding `@` is hidden whole (when in doubt, the
+///   host part is hidden with it);
+/// - the value of every `...password=` or `...pwd=` parameter, in any case, quoted or
+///   not: Easy Connect Plus (`?wallet_password=w&x=1`) and descriptors
+///   (`(WALLET_PASSWORD=w)`).
+///
+/// Easy connect (`host:1521/svc`, `//host/svc`), descriptors and TNS aliases carry no
+/// credentials and come back unchanged.
 pub fn redact_dsn(dsn: &str) -> String {
-    let mut out = dsn.to_owned();
-    if let Some(at) = out.find('@') {
-        if let Some(slash) = out[..at].find('/') {
-            if !out[..slash].contains(':') && !out[..slash].starts_with('/') {
-                out.replace_range(slash + 1..at, "***");
+    let out = match credentials_span(dsn) {
+        Some((start, end)) => format!("{}***{}", &dsn[..start], &dsn[end..]),
+        None => dsn.to_owned(),
+    };
+    redact_password_parameters(&out)
+}
+
+/// The byte range of the password in `user/password@where`, if the string has that form.
+fn credentials_span(dsn: &str) -> Option<(usize, usize)> {
+    let bytes = dsn.as_bytes();
+    // The user: quoted, or a name holding none of the characters that start a host,
+    // a port, a descriptor or a parameter.
+    let slash = if bytes.first() == Some(&b'"') {
+        let close = dsn[1..].find('"')? + 1;
+        (bytes.get(close + 1) == Some(&b'/')).then_some(close + 1)?
+    } else {
+        let slash = dsn.find('/')?;
+        let user = &dsn[..slash];
+        let plausible = !user.is_empty()
+            && !user
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b"@()=:?&;,".contains(&b));
+        plausible.then_some(slash)?
+    };
+    let password = slash + 1;
+    let last_at = dsn.rfind('@').filter(|&at| at >= password)?;
+    // The host part's Easy Connect Plus parameters (`?k=v`) may hold an `@` too: prefer
+    // the last `@` before the first `?`, when there is one.
+    let before_parameters = dsn[password..]
+        .find('?')
+        .and_then(|q| dsn[password..password + q].rfind('@'))
+        .map(|at| password + at);
+    if bytes.get(password) == Some(&b'"') {
+        // Quoted: up to the closing quote when an `@` follows it.
+        if let Some(close) = dsn[password + 1..].find('"') {
+            let close = password + 1 + close;
+            if bytes.get(close + 1) == Some(&b'@') {
+                return Some((password, close + 1));
             }
         }
     }
-    let lower = out.to_ascii_lowercase();
-    let mut redacted = String::with_capacity(out.len());
+    Some((password, before_parameters.unwrap_or(last_at)))
+}
+
+/// `...password=value` and `...pwd=value` parameters with their values replaced.
+fn redact_password_parameters(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
     let mut i = 0;
-    while i < out.len() {
-        let rest = &lower[i..];
-        if rest.starts_with("password=") || rest.starts_with("wallet_password=") {
-            let key_len = rest.find('=').unwrap_or(0) + 1;
-            redacted.push_str(&out[i..i + key_len]);
-            redacted.push_str("***");
-            i += key_len;
-            while i < out.len() && !matches!(out.as_bytes()[i], b'&' | b')' | b' ' | b';') {
-                i += 1;
-            }
-        } else {
-            let c = out[i..].chars().next().unwrap_or(' ');
-            redacted.push(c);
-            i += c.len_utf8();
+    while i < bytes.len() {
+        if !is_word(bytes[i]) || (i > 0 && is_word(bytes[i - 1])) {
+            i += 1;
+            continue;
         }
+        let word_end = (i..bytes.len())
+            .find(|&j| !is_word(bytes[j]))
+            .unwrap_or(bytes.len());
+        let word = text[i..word_end].to_ascii_lowercase();
+        let mut eq = word_end;
+        while eq < bytes.len() && bytes[eq] == b' ' {
+            eq += 1;
+        }
+        if !(word.ends_with("password") || word.ends_with("pwd")) || bytes.get(eq) != Some(&b'=') {
+            i = word_end;
+            continue;
+        }
+        let mut value = eq + 1;
+        while value < bytes.len() && bytes[value] == b' ' {
+            value += 1;
+        }
+        let value_end = match bytes.get(value) {
+            Some(&quote @ (b'"' | b'\'')) => text[value + 1..]
+                .find(quote as char)
+                .map_or(bytes.len(), |q| value + 1 + q + 1),
+            _ => (value..bytes.len())
+                .find(|&j| bytes[j].is_ascii_whitespace() || b"&);,".contains(&bytes[j]))
+                .unwrap_or(bytes.len()),
+        };
+        out.push_str(&text[copied..value]);
+        out.push_str("***");
+        copied = value_end;
+        i = value_end;
     }
-    redacted
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -253,11 +331,62 @@ pub(crate) mod tests {
             !debug.contains("hunter2") && !debug.contains("tiger") && !debug.contains("w1"),
             "{debug}"
         );
-        assert_eq!(redact_dsn("scott/tiger@db:1521/X"), "scott/***@db:1521/X");
-        assert_eq!(
-            redact_dsn("db:1521/X?password=abc&y=2"),
-            "db:1521/X?password=***&y=2"
+    }
+
+    #[test]
+    fn redact_dsn_hides_the_password_of_every_dsn_form() {
+        let cases = [
+            // Easy connect with credentials, plain and quoted.
+            ("scott/tiger@db:1521/X", "scott/***@db:1521/X"),
+            ("scott/tiger@//db:1521/X", "scott/***@//db:1521/X"),
+            (r#"scott/"S3cr3t@Pa55!"@host"#, "scott/***@host"),
+            (r#"scott/"a/b@c"@host:1521/svc"#, "scott/***@host:1521/svc"),
+            (r#""Scott"/"t@g"@host/svc"#, r#""Scott"/***@host/svc"#),
+            // Unquoted passwords holding `@`, `/` or `"`: hidden whole.
+            ("scott/p@ss@host/svc", "scott/***@host/svc"),
+            ("scott/a/b@host/svc", "scott/***@host/svc"),
+            (r#"scott/ab"c@host"#, "scott/***@host"),
+            (r#"scott/"unclosed@host"#, "scott/***@host"),
+            ("scott/a?b@c@host/X?k=v@z", "scott/***@z"),
+            // Credentials before a descriptor.
+            (
+                "scott/tiger@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=s)))",
+                "scott/***@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=s)))",
+            ),
+            // Password parameters: descriptor, Easy Connect Plus, any case, quoted.
+            (
+                "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCPS)(HOST=h)(PORT=2484))(SECURITY=(MY_WALLET_DIRECTORY=/w)(WALLET_PASSWORD=w1)))",
+                "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCPS)(HOST=h)(PORT=2484))(SECURITY=(MY_WALLET_DIRECTORY=/w)(WALLET_PASSWORD=***)))",
+            ),
+            (
+                "tcps://db:1522/X?wallet_location=/w&wallet_password=w1&x=1",
+                "tcps://db:1522/X?wallet_location=/w&wallet_password=***&x=1",
+            ),
+            ("db:1521/X?password=abc&y=2", "db:1521/X?password=***&y=2"),
+            (r#"db/X?PASSWORD = "a b&c"&y=2"#, "db/X?PASSWORD = ***&y=2"),
+            ("db/X?pwd='x)y'", "db/X?pwd=***"),
+            (
+                "scott/tiger@db/X?wallet_password=w@1",
+                "scott/***@db/X?wallet_password=***",
+            ),
+            // No credentials: unchanged.
+            ("//db:1521/X", "//db:1521/X"),
+            ("db:1521/X", "db:1521/X"),
+            ("db/X", "db/X"),
+            ("tcps://db:1522/X?wallet_location=/w", "tcps://db:1522/X?wallet_location=/w"),
+            ("MYALIAS", "MYALIAS"),
+            ("host/svc?password_file=x", "host/svc?password_file=x"),
+        ];
+        for (dsn, expected) in cases {
+            assert_eq!(redact_dsn(dsn), expected, "{dsn}");
+        }
+    }
+
+    #[test]
+    fn messages_never_show_the_password_settings_even_inside_a_dsn() {
+        let s = settings(
+            serde_json::json!({"dsn": "db/X?odd=S3cr3t-W", "user": "u", "password": "S3cr3t-W"}),
         );
-        assert_eq!(redact_dsn("//db:1521/X"), "//db:1521/X");
+        assert_eq!(s.target_for_messages(), "db/X?odd=***");
     }
 }

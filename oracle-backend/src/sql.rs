@@ -429,10 +429,18 @@ fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
         RowFilter::NotNull { column } => {
             format!(" WHERE {} IS NOT NULL", quote_identifier(column)?)
         }
+        RowFilter::Outside { ranges, .. } if ranges.is_empty() => String::new(),
+        RowFilter::Outside { column, ranges } => {
+            let c = quote_identifier(column)?;
+            let inside: Vec<String> = (1..=ranges.len())
+                .map(|i| format!("{c} BETWEEN :l{i} AND :h{i}"))
+                .collect();
+            format!(" WHERE {c} IS NULL OR NOT ({})", inside.join(" OR "))
+        }
     })
 }
 
-/// DELETE by filter; `LessThan` binds `:v`.
+/// DELETE by filter; `LessThan` binds `:v`, `Outside` binds `:l1`, `:h1`, `:l2` ...
 pub fn delete(table: &TableName, filter: &RowFilter) -> Result<String, DbError> {
     Ok(format!(
         "DELETE FROM {}{}",

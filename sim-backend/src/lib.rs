@@ -57,6 +57,21 @@ pub struct SimOptions {
     pub max_string_bytes: u32,
     /// The session user, also the current schema.
     pub user: String,
+    /// The system privileges the user holds (default: every one `--test` reports). The
+    /// store enforces them as Oracle does: without CREATE SESSION no session opens
+    /// (ORA-01045); without SELECT ANY TABLE other schemas' tables are absent from the
+    /// dictionary and a scan of one is ORA-00942; without FLASHBACK ANY TABLE an `AS
+    /// OF SCN` read of another schema's table is ORA-01031; without CREATE TABLE the user
+    /// cannot create a table in its own schema (ORA-01031).
+    #[serde(default = "all_privileges")]
+    pub privileges: Vec<String>,
+}
+
+fn all_privileges() -> Vec<String> {
+    db_boundary::PRIVILEGES_THAT_MATTER
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect()
 }
 
 impl Default for SimOptions {
@@ -66,6 +81,7 @@ impl Default for SimOptions {
             max_identifier_bytes: 128,
             max_string_bytes: 4000,
             user: "SIM_USER".to_owned(),
+            privileges: all_privileges(),
         }
     }
 }
@@ -83,6 +99,19 @@ impl SimBackend {
         Self::open_with(dir, SimOptions::default())
     }
 
+    /// Opens the simulated database in `dir`, which must exist: a reader (the tap) never
+    /// creates an empty database because its path has a typo.
+    pub fn open_existing(dir: &Path) -> DbResult<SimBackend> {
+        if !dir.join(DATABASE_FILE).is_file() {
+            return Err(DbError::Config(format!(
+                "sim_path: no simulated database at {}; make one with `sim-admin seed {} <sample folder>` (or `sim-admin generate`)",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        Self::open(dir)
+    }
+
     /// Opens `dir`; a new database is created with `options`, an existing one keeps its own.
     pub fn open_with(dir: &Path, options: SimOptions) -> DbResult<SimBackend> {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -97,7 +126,8 @@ impl SimBackend {
             "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sim_tables (owner TEXT NOT NULL, table_name TEXT NOT NULL,
                  definition TEXT NOT NULL, PRIMARY KEY (owner, table_name));
-             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+             CREATE TABLE IF NOT EXISTS sim_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT);
+             CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
         let stored: Option<String> = conn
@@ -128,13 +158,61 @@ impl SimBackend {
         &self.options
     }
 
+    /// What GRANT and REVOKE would do: from now on the user holds exactly these system
+    /// privileges, in this handle and every later open of the store.
+    pub fn set_privileges(&mut self, privileges: &[&str]) -> DbResult<()> {
+        let mut options = self.options.clone();
+        options.privileges = privileges.iter().map(|p| (*p).to_owned()).collect();
+        let text = serde_json::to_string(&options).expect("options serialize");
+        open_connection(&self.file)?
+            .execute(
+                "UPDATE sim_meta SET value = ?1 WHERE key = 'options'",
+                [text],
+            )
+            .map_err(sql_err)?;
+        self.options = options;
+        Ok(())
+    }
+
     /// A session (reader and writer) on this database.
     pub fn session(&self) -> DbResult<SimSession> {
+        if !self
+            .options
+            .privileges
+            .iter()
+            .any(|p| p == "CREATE SESSION")
+        {
+            return Err(DbError::ora(
+                1045,
+                format!(
+                    "user {} lacks CREATE SESSION privilege; logon denied",
+                    self.options.user
+                ),
+            ));
+        }
         Ok(SimSession {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
         })
+    }
+
+    /// `CREATE USER`: a schema tables can be created in. The session user and the
+    /// owners of seeded tables exist already; an existing name fails with ORA-01920.
+    pub fn create_user(&self, name: &str) -> DbResult<()> {
+        let session = self.session()?;
+        session.check_identifier(name)?;
+        if session.user_exists(name)? {
+            return Err(DbError::ora(
+                1920,
+                format!("user name '{name}' conflicts with another user or role name"),
+            ));
+        }
+        session
+            .conn
+            .execute("INSERT INTO sim_users (name) VALUES (?1)", [name])
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     /// Creates the tables `rows` describes (committed).
@@ -259,7 +337,15 @@ impl Backend for SimBackend {
         Ok(CheckReport {
             client_version: None,
             server: Source::server_info(&mut self.session()?)?,
-            privileges: Vec::new(),
+            privileges: db_boundary::PRIVILEGES_THAT_MATTER
+                .iter()
+                .map(|p| {
+                    (
+                        p.to_string(),
+                        self.options.privileges.iter().any(|h| h == p),
+                    )
+                })
+                .collect(),
         })
     }
 

@@ -29,6 +29,22 @@ impl SimSession {
             .unwrap_or_else(|| self.options.user.clone())
     }
 
+    /// Whether schema `name` exists: the session user, a user made by
+    /// [`crate::SimBackend::create_user`], or the owner of a table.
+    pub(crate) fn user_exists(&self, name: &str) -> DbResult<bool> {
+        if name == self.options.user {
+            return Ok(true);
+        }
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sim_users WHERE name = ?1)
+                     OR EXISTS (SELECT 1 FROM sim_tables WHERE owner = ?1)",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)
+    }
+
     pub(crate) fn stored_opt(&self, owner: &str, table: &str) -> DbResult<Option<StoredTable>> {
         let text: Option<String> = self
             .conn
@@ -46,6 +62,16 @@ impl SimSession {
             })
         })
         .transpose()
+    }
+
+    /// Whether the session user holds a system privilege.
+    pub(crate) fn holds(&self, privilege: &str) -> bool {
+        self.options.privileges.iter().any(|p| p == privilege)
+    }
+
+    /// Whether the user may read `owner`'s tables: its own, or any with SELECT ANY TABLE.
+    pub(crate) fn may_read(&self, owner: &str) -> bool {
+        owner == self.options.user || self.holds("SELECT ANY TABLE")
     }
 
     pub(crate) fn stored(&self, owner: &str, table: &str) -> DbResult<StoredTable> {
@@ -515,20 +541,37 @@ impl SimSession {
             RowFilter::NotNull { column: name } => {
                 (format!("{} IS NOT NULL", column(name)?.physical), vec![])
             }
+            RowFilter::Outside { ranges, .. } if ranges.is_empty() => ("1 = 1".to_owned(), vec![]),
+            RowFilter::Outside {
+                column: name,
+                ranges,
+            } => {
+                let c = column(name)?;
+                let (left, right) = c.compared("?");
+                let mut binds = Vec::with_capacity(2 * ranges.len());
+                let mut inside = Vec::with_capacity(ranges.len());
+                for (low, high) in ranges {
+                    binds.push(self.encode_bound(stored, name, low)?);
+                    binds.push(self.encode_bound(stored, name, high)?);
+                    inside.push(format!("({left} >= {right} AND {left} <= {right})"));
+                }
+                (
+                    format!("{} IS NULL OR NOT ({})", c.physical, inside.join(" OR ")),
+                    binds,
+                )
+            }
         })
     }
 }
 
 /// A failure of row `row` of a batch, as array DML with batch errors reports it.
 pub(crate) fn rejected_row(row: usize, e: DbError) -> DbError {
-    DbError::RowRejected {
-        row,
-        code: e.ora_code(),
-        message: match e {
-            DbError::Database { message, .. } => message,
-            other => other.to_string(),
-        },
-    }
+    let code = e.ora_code();
+    let message = match e {
+        DbError::Database { message, .. } => message,
+        other => other.to_string(),
+    };
+    DbError::row_rejected(row, code, message)
 }
 
 pub(crate) fn row_to_values(

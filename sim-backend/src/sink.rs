@@ -42,6 +42,19 @@ impl Sink for SimSession {
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
         key_types_allowed(def)?;
         let owner = self.schema_of(&def.name);
+        // Oracle: CREATE TABLE "NOPE"."T" fails with ORA-01918 (a schema is a user).
+        if !self.user_exists(&owner)? {
+            return Err(DbError::ora(1918, format!("user '{owner}' does not exist")));
+        }
+        if owner == self.options.user && !self.holds("CREATE TABLE") {
+            return Err(DbError::ora(
+                1031,
+                format!(
+                    "insufficient privileges: creating \"{owner}\".\"{}\" needs CREATE TABLE",
+                    def.name.name
+                ),
+            ));
+        }
         let table = TableRow {
             owner: owner.clone(),
             table_name: def.name.name.clone(),

@@ -46,7 +46,9 @@ impl Source for SimSession {
                     message: format!("corrupt simulated table definition: {e}"),
                 })?;
             let (owner, table) = (&stored.table.owner, &stored.table.table_name);
-            let admitted = (scope.schemas.is_empty() || scope.schemas.contains(owner))
+            // ALL_TABLES lists only the tables the user may read.
+            let admitted = self.may_read(owner)
+                && (scope.schemas.is_empty() || scope.schemas.contains(owner))
                 && (scope.include.is_empty()
                     || scope
                         .include
@@ -79,9 +81,28 @@ impl Source for SimSession {
         request: &ScanRequest,
         on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
     ) -> DbResult<u64> {
+        if !self.may_read(&request.owner) {
+            // Oracle does not say that a table the user cannot read exists.
+            return Err(DbError::ora(
+                942,
+                format!(
+                    "table or view \"{}\".\"{}\" does not exist",
+                    request.owner, request.table
+                ),
+            ));
+        }
         let Some(wanted) = request.as_of_scn else {
             return self.scan_now(request, on_row);
         };
+        if request.owner != self.options.user && !self.holds("FLASHBACK ANY TABLE") {
+            return Err(DbError::ora(
+                1031,
+                format!(
+                    "insufficient privileges: AS OF SCN on \"{}\".\"{}\" needs FLASHBACK ANY TABLE (or FLASHBACK on the table)",
+                    request.owner, request.table
+                ),
+            ));
+        }
         // One read transaction: the SCN check and the rows see the same snapshot.
         let own_read = !self.in_transaction;
         if own_read {

@@ -262,9 +262,58 @@ fn a_19c_store_with_30_byte_names_says_so_and_enforces_it() {
 }
 
 #[test]
+fn a_table_goes_only_into_a_schema_that_exists_as_oracle_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let in_schema = |schema: &str| TableDef {
+        name: TableName {
+            schema: Some(schema.into()),
+            name: "T".into(),
+        },
+        columns: vec![ColumnDef {
+            name: "ID".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: true,
+            check: None,
+        }],
+        primary_key: vec![],
+    };
+    let mut sink = backend.sink().unwrap();
+    // A schema is a user: creating a table in a missing one is ORA-01918.
+    let err = sink.create_table(&in_schema("NOPE")).unwrap_err();
+    assert_eq!(err.ora_code(), Some(1918), "{err}");
+    assert_eq!(err.to_string(), "ORA-01918: user 'NOPE' does not exist");
+    // Nothing in it can be described, written or read: no table (ORA-00942).
+    assert!(sink
+        .describe_table(&in_schema("NOPE").name)
+        .unwrap()
+        .is_none());
+    let err = sink
+        .insert_rows(
+            &in_schema("NOPE").name,
+            &in_schema("NOPE").columns,
+            &[vec![Value::Null]],
+        )
+        .unwrap_err();
+    assert_eq!(err.ora_code(), Some(942), "{err}");
+    // Once the user exists, it works; the session user always exists.
+    backend.create_user("NOPE").unwrap();
+    sink.create_table(&in_schema("NOPE")).unwrap();
+    sink.create_table(&in_schema("SIM_USER")).unwrap();
+    let err = backend.create_user("NOPE").unwrap_err();
+    assert_eq!(err.ora_code(), Some(1920), "{err}");
+}
+
+#[test]
 fn dictionary_scope_filters_schemas_and_like_patterns() {
     let dir = tempfile::tempdir().unwrap();
     let backend = SimBackend::open(dir.path()).unwrap();
+    for user in ["HR", "SALES", "sales"] {
+        backend.create_user(user).unwrap();
+    }
     let mut sink = backend.sink().unwrap();
     for (schema, table) in [
         ("HR", "EMPLOYEES"),
@@ -441,7 +490,33 @@ fn usage_errors_exit_1_with_a_message() {
     let out = Command::new(SIM_ADMIN).arg("nonsense").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sim-admin"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sim-admin --help lists them"), "{stderr}");
+    assert!(
+        stderr.contains("sim-admin seed <sim_dir> <seed_dir>"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_prints_every_command_and_exits_0() {
+    for flag in ["--help", "-h", "help"] {
+        let out = Command::new(SIM_ADMIN).arg(flag).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(out.stderr.is_empty(), "{flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for command in [
+            "seed <sim_dir>",
+            "dump <sim_dir>",
+            "generate <sim_dir>",
+            "hold <sim_dir>",
+        ] {
+            assert!(
+                text.contains(&format!("sim-admin {command}")),
+                "{flag}: {text}"
+            );
+        }
+    }
 }
 
 #[test]

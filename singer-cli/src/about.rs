@@ -16,7 +16,7 @@ pub struct About<'a> {
 
 impl About<'_> {
     /// The JSON document: settings as a JSON Schema (`settings`) with secrets marked
-    /// `secret` and `writeOnly`.
+    /// `secret` and `writeOnly`, and each integer's declared `minimum` and `maximum`.
     pub fn to_json(&self) -> Json {
         let mut properties = Map::new();
         let mut required = Vec::new();
@@ -25,6 +25,10 @@ impl About<'_> {
             property.insert("type".into(), json!(s.kind.type_name()));
             if let SettingKind::Choice(words) = s.kind {
                 property.insert("enum".into(), json!(words));
+            }
+            if let SettingKind::Integer { min, max } = s.kind {
+                property.insert("minimum".into(), json!(min));
+                property.insert("maximum".into(), json!(max));
             }
             if let SettingKind::Array = s.kind {
                 property.insert("items".into(), json!({"type": "string"}));
@@ -89,6 +93,15 @@ mod tests {
             "Mode.",
         ),
         Setting::new("schemas", SettingKind::Array, None, "Schemas."),
+        Setting::new(
+            "port",
+            SettingKind::Integer {
+                min: 1,
+                max: 65_535,
+            },
+            Some("1521"),
+            "Port.",
+        ),
     ];
 
     fn about() -> About<'static> {

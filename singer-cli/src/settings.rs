@@ -6,6 +6,12 @@
 //! later wins), then `<PREFIX><SETTING>` environment variables override them, as Meltano
 //! does (`TAP_ORACLE_HOST`). Every problem is collected into one error. Secret values
 //! never appear in an error, a log line or `Debug` output.
+//!
+//! Every integer setting declares its range in the table ([`SettingKind::Integer`]);
+//! validation refuses anything outside it (a negative number, 4294967296 for a count the
+//! driver takes as 32 bits) naming the setting, and the typed readers
+//! ([`Config::int`], [`Config::get_int`]) convert without truncation, so no binary
+//! checks or casts a number of its own.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,7 +23,11 @@ use thiserror::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingKind {
     String,
-    Integer,
+    /// A whole number from `min` to `max`, both included.
+    Integer {
+        min: i64,
+        max: i64,
+    },
     Boolean,
     /// A list of strings; from the environment as a JSON array or comma-separated.
     Array,
@@ -31,7 +41,7 @@ impl SettingKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             SettingKind::String | SettingKind::Choice(_) => "string",
-            SettingKind::Integer => "integer",
+            SettingKind::Integer { .. } => "integer",
             SettingKind::Boolean => "boolean",
             SettingKind::Array => "array",
             SettingKind::Object => "object",
@@ -69,7 +79,8 @@ impl Setting {
         }
     }
 
-    /// A secret string (password, wallet password).
+    /// A secret-bearing string (password, wallet password, a connect string that may
+    /// embed a password): its value is never logged or shown.
     pub const fn secret(name: &'static str, description: &'static str) -> Setting {
         Setting {
             name,
@@ -205,8 +216,30 @@ impl Config {
         self.get(name).and_then(Json::as_str)
     }
 
-    pub fn get_u64(&self, name: &str) -> Option<u64> {
-        self.get(name).and_then(Json::as_u64)
+    /// An integer setting that is always set (it has a default): its declared range
+    /// keeps it inside `T`; a missing value or a range wider than `T` is an error naming
+    /// the setting, never a silent fallback or truncation.
+    pub fn int<T: TryFrom<i64>>(&self, name: &str) -> Result<T, ConfigError> {
+        self.get_int(name)?.ok_or_else(|| ConfigError {
+            problems: vec![format!("{name}: required but not set")],
+        })
+    }
+
+    /// An optional integer setting as `T` (see [`Config::int`]).
+    pub fn get_int<T: TryFrom<i64>>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        value
+            .as_i64()
+            .and_then(|n| T::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| ConfigError {
+                problems: vec![format!(
+                    "{name}: out of range for {}",
+                    std::any::type_name::<T>()
+                )],
+            })
     }
 
     pub fn get_bool(&self, name: &str) -> Option<bool> {
@@ -228,14 +261,17 @@ impl Config {
         &self.values
     }
 
-    /// The values with every secret replaced by `"***"`, for logging.
+    /// The values for logging: every secret, and every key the table does not declare
+    /// (a misspelled `passwrod` holds a password too), replaced by `"***"`.
     pub fn redacted(&self) -> Map<String, Json> {
         let mut out = self.values.clone();
-        for setting in self.table.iter().filter(|s| s.secret) {
-            if let Some(v) = out.get_mut(setting.name) {
-                if !v.is_null() {
-                    *v = Json::String("***".into());
-                }
+        for (key, value) in out.iter_mut() {
+            let shown = self
+                .table
+                .iter()
+                .any(|s| s.name == key.as_str() && !s.secret);
+            if !shown && !value.is_null() {
+                *value = Json::String("***".into());
             }
         }
         out
@@ -271,7 +307,7 @@ pub fn deep_merge(into: &mut Map<String, Json>, from: Map<String, Json>) {
 fn parse_env(setting: &Setting, text: &str) -> Result<Json, String> {
     let value = match setting.kind {
         SettingKind::String | SettingKind::Choice(_) => Json::String(text.to_owned()),
-        SettingKind::Integer => text
+        SettingKind::Integer { .. } => text
             .trim()
             .parse::<i64>()
             .map(Json::from)
@@ -314,7 +350,13 @@ fn check_kind(setting: &Setting, value: &Json) -> Result<(), String> {
                 _ => Err(format!("must be one of {}", words.join(", "))),
             };
         }
-        SettingKind::Integer => value.is_i64() || value.is_u64(),
+        SettingKind::Integer { min, max } => {
+            // Never echo the value: a password put in the wrong setting stays unseen.
+            return match value.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(format!("must be an integer from {min} to {max}")),
+            };
+        }
         SettingKind::Boolean => value.is_boolean(),
         SettingKind::Array => value
             .as_array()
@@ -340,6 +382,7 @@ pub fn settings_markdown_table(table: &[Setting], env_prefix: &str) -> String {
     for s in table {
         let kind = match s.kind {
             SettingKind::Choice(words) => words.join(" \\| "),
+            SettingKind::Integer { min, max } => format!("integer, {min} to {max}"),
             other => other.type_name().to_owned(),
         };
         let mut description = s.description.replace('|', "\\|");
@@ -372,7 +415,24 @@ mod tests {
             ..Setting::new("user", SettingKind::String, None, "Database user.")
         },
         Setting::secret("password", "Database password."),
-        Setting::new("port", SettingKind::Integer, Some("1521"), "Port."),
+        Setting::new(
+            "port",
+            SettingKind::Integer {
+                min: 1,
+                max: 65_535,
+            },
+            Some("1521"),
+            "Port.",
+        ),
+        Setting::new(
+            "rows",
+            SettingKind::Integer {
+                min: 0,
+                max: 4_294_967_295,
+            },
+            None,
+            "Rows.",
+        ),
         Setting::new("validate", SettingKind::Boolean, Some("true"), "Validate."),
         Setting::new("schemas", SettingKind::Array, None, "Schemas."),
         Setting::new(
@@ -406,7 +466,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.get_str("user"), Some("fromenv"));
-        assert_eq!(config.get_u64("port"), Some(2));
+        assert_eq!(config.int::<u16>("port").unwrap(), 2);
         assert_eq!(config.get("extra"), Some(&json!({"x": 1, "y": 2})));
         assert_eq!(config.get_bool("validate"), Some(true));
         assert_eq!(config.get_str("mode"), Some("a"));
@@ -427,7 +487,7 @@ mod tests {
             TABLE,
         )
         .unwrap();
-        assert_eq!(config.get_u64("port"), Some(1522));
+        assert_eq!(config.int::<u16>("port").unwrap(), 1522);
         assert_eq!(config.get_bool("validate"), Some(false));
         assert_eq!(config.get_str_list("schemas"), vec!["HR", "SALES"]);
         let from_json = Config::from_map(
@@ -454,7 +514,7 @@ mod tests {
         for expected in [
             "user: required",
             "password: must be string",
-            "port: must be integer",
+            "port: must be an integer from 1 to 65535",
             "mode: must be one of a, b",
             "schemas: must be an array of strings",
             "T_VALIDATE: not a boolean",
@@ -465,14 +525,75 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted_in_debug() {
-        let values = json!({"user": "u", "password": "hunter2"});
+    fn integers_outside_their_declared_range_are_refused_naming_the_setting() {
+        let refused = |values: Json, env_pairs: &[(&str, &str)]| {
+            let mut values = values;
+            values["user"] = json!("u");
+            Config::from_map(
+                values.as_object().unwrap().clone(),
+                "T_",
+                env(env_pairs),
+                TABLE,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        for (port, rows) in [
+            (json!(-1), json!(-3)),
+            (json!(0), json!(4_294_967_296_u64)),
+            (json!(65_536), json!(18_446_744_073_709_551_615_u64)),
+            (json!(1.5), json!("7")),
+        ] {
+            let text = refused(json!({"port": port, "rows": rows}), &[]);
+            assert!(
+                text.contains("port: must be an integer from 1 to 65535")
+                    && text.contains("rows: must be an integer from 0 to 4294967295"),
+                "{port} {rows}: {text}"
+            );
+        }
+        let huge: Json = serde_json::from_str(r#"{"rows": 1e400}"#).unwrap();
+        assert!(refused(huge, &[]).contains("rows: must be an integer"));
+        let text = refused(json!({}), &[("T_PORT", "-1"), ("T_ROWS", "99999999999")]);
+        assert!(
+            text.contains("T_PORT: must be an integer from 1 to 65535"),
+            "{text}"
+        );
+        assert!(
+            text.contains("T_ROWS: must be an integer from 0 to 4294967295"),
+            "{text}"
+        );
+        // The bounds themselves are accepted, and read without truncation.
+        let config = Config::from_map(
+            json!({"user": "u", "port": 65_535, "rows": 4_294_967_295_u64})
+                .as_object()
+                .unwrap()
+                .clone(),
+            "T_",
+            env(&[]),
+            TABLE,
+        )
+        .unwrap();
+        assert_eq!(config.int::<u16>("port").unwrap(), 65_535);
+        assert_eq!(config.int::<u32>("rows").unwrap(), u32::MAX);
+        // A reader asking for a narrower type than the range gets an error, not a wrap.
+        let err = config.int::<u16>("rows").unwrap_err().to_string();
+        assert!(err.contains("rows: out of range for u16"), "{err}");
+        assert_eq!(
+            config.get_int::<u8>("validate").unwrap_err().problems.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn secrets_and_unknown_keys_are_redacted_in_debug() {
+        let values = json!({"user": "u", "password": "hunter2", "passwrod": "hunter3", "x": {"k": "hunter4"}});
         let config =
             Config::from_map(values.as_object().unwrap().clone(), "T_", env(&[]), TABLE).unwrap();
         assert_eq!(config.get_str("password"), Some("hunter2"));
         let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2"));
-        assert!(debug.contains("***"));
+        assert!(!debug.contains("hunter"), "{debug}");
+        assert!(debug.contains(r#""passwrod": String("***")"#), "{debug}");
+        assert!(debug.contains(r#""user": String("u")"#), "{debug}");
     }
 
     #[test]
@@ -483,5 +604,6 @@ mod tests {
             "| `password` | string |  | `T_PASSWORD` | Database password. Secret: never logged. |"
         ));
         assert!(table.contains("| `mode` | a \\| b | `\"a\"` |"));
+        assert!(table.contains("| `port` | integer, 1 to 65535 | `1521` | `T_PORT` | Port. |"));
     }
 }

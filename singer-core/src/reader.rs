@@ -77,12 +77,21 @@ struct Envelope<'a> {
     key_properties: Option<Vec<String>>,
     #[serde(default)]
     bookmark_properties: Option<Vec<String>>,
-    #[serde(borrow, default)]
+    /// `Some("null")` for `"value": null`, `None` when absent.
+    #[serde(borrow, default, deserialize_with = "raw_keeping_null")]
     value: Option<&'a RawValue>,
     #[serde(default)]
     encoding: Option<serde_json::Value>,
     #[serde(default)]
     manifest: Option<Vec<String>>,
+}
+
+/// A raw value that stays `Some` when it is JSON `null` (an `Option` alone reads
+/// `null` as `None`, which would make `"value": null` look like a missing field).
+fn raw_keeping_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// Reads Singer messages from `R`, checking the protocol's ordering rules.
@@ -103,6 +112,11 @@ impl<R: BufRead> MessageReader<R> {
             streams_with_schema: HashSet::new(),
             warned_types: HashSet::new(),
         }
+    }
+
+    /// The input, for asking it things between messages (whether more is waiting).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.input
     }
 
     /// The number of the last line read (0 before the first).
@@ -383,6 +397,17 @@ mod tests {
                 "{input}: {err} should contain {expected}"
             );
         }
+    }
+
+    #[test]
+    fn a_null_state_value_is_a_value_and_a_missing_one_an_error() {
+        let mut reader = MessageReader::new(r#"{"type":"STATE","value":null}"#.as_bytes());
+        match reader.next_message().unwrap().unwrap().message {
+            Message::State { value } => assert_eq!(value.get(), "null"),
+            other => panic!("{other:?}"),
+        }
+        let err = read_all(r#"{"type":"STATE"}"#).unwrap_err();
+        assert!(err.to_string().contains("STATE has no \"value\""), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Singer state: `bookmarks` per tap_stream_id and `currently_syncing`.
 //!
-//! Read tolerantly (an empty file, `null` and `{}` are all "no state"); keys this
-//! project does not know are kept. Clearing a bookmark key writes an explicit `null`:
+//! Read tolerantly (an empty file, `null` and `{}` are all "no state"; a state wrapped
+//! in STATE messages is unwrapped with a warning); keys this project does not know are
+//! kept. Clearing a bookmark key writes an explicit `null`:
 //! Meltano deep-merges a partial state over the old one, so a dropped key would survive.
 
 use std::path::Path;
@@ -45,7 +46,17 @@ impl State {
         }
         match serde_json::from_str::<Json>(text).map_err(|e| e.to_string())? {
             Json::Null => Ok(State::default()),
-            Json::Object(root) => Ok(State { root }),
+            Json::Object(root) => {
+                let (root, depth) = unwrap_state_messages(root);
+                if depth > 0 {
+                    tracing::warn!(
+                        levels = depth,
+                        "the state is wrapped in a STATE message (`{{\"type\":\"STATE\",\"value\":...}}`, as \
+                         earlier target-oracle builds wrote it); reading the state value inside it"
+                    );
+                }
+                Ok(State { root })
+            }
             other => Err(format!("found {}", kind(&other))),
         }
     }
@@ -118,6 +129,30 @@ impl State {
     }
 }
 
+/// The state inside `{"type":"STATE","value":{...}}` wrappers, however deep, and how
+/// many were removed. A target that wrote whole STATE messages made Meltano store them as
+/// the state; a tap that kept the unknown `type`/`value` keys then added its own
+/// `bookmarks` beside them, so a level with its own `bookmarks` is the newest state and
+/// wins over the older value nested in it.
+fn unwrap_state_messages(mut root: Map<String, Json>) -> (Map<String, Json>, usize) {
+    let mut depth = 0;
+    while root.get("type").and_then(Json::as_str) == Some("STATE")
+        && root.get("value").is_some_and(Json::is_object)
+    {
+        depth += 1;
+        if root.contains_key("bookmarks") {
+            root.remove("type");
+            root.remove("value");
+            break;
+        }
+        let Some(Json::Object(inner)) = root.remove("value") else {
+            unreachable!("checked to be an object")
+        };
+        root = inner;
+    }
+    (root, depth)
+}
+
 fn kind(value: &Json) -> &'static str {
     match value {
         Json::Null => "null",
@@ -142,6 +177,35 @@ mod tests {
             assert_eq!(state.currently_syncing(), None);
         }
         assert!(State::from_text("[1]").unwrap_err().contains("an array"));
+    }
+
+    #[test]
+    fn a_state_wrapped_in_state_messages_at_any_depth_is_unwrapped() {
+        let bare = r#"{"bookmarks":{"HR-EMP":{"replication_key_value":"5"}}}"#;
+        let once = format!(r#"{{"type":"STATE","value":{bare}}}"#);
+        let thrice = format!(r#"{{"type":"STATE","value":{{"type":"STATE","value":{once}}}}}"#);
+        for text in [bare, &once, &thrice] {
+            let state = State::from_text(text).unwrap();
+            assert_eq!(
+                state.bookmark_value("HR-EMP", "replication_key_value"),
+                Some(&json!("5")),
+                "{text}"
+            );
+            assert_eq!(
+                Json::Object(state.as_json().clone()),
+                json!({"bookmarks": {"HR-EMP": {"replication_key_value": "5"}}})
+            );
+        }
+        // A tap kept the wrapper's keys and added newer bookmarks beside them: those win.
+        let mixed = r#"{"type":"STATE","value":{"type":"STATE","value":{"bookmarks":{"S":{"k":1}}},"bookmarks":{"S":{"k":2}},"currently_syncing":null}}"#;
+        let state = State::from_text(mixed).unwrap();
+        assert_eq!(
+            Json::Object(state.as_json().clone()),
+            json!({"bookmarks": {"S": {"k": 2}}, "currently_syncing": null})
+        );
+        // A `type` key that is not a STATE wrapper is just an unknown key.
+        let state = State::from_text(r#"{"type":"x","value":{"a":1}}"#).unwrap();
+        assert_eq!(state.as_json().get("type"), Some(&json!("x")));
     }
 
     #[test]

@@ -100,14 +100,9 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
 fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
     let offset = parse_offset(config.get_str("source_timezone").unwrap_or("+00:00"))
         .map_err(|e| Config::error(vec![format!("source_timezone: {e}")]))?;
-    let positive = |name: &str, default: u64| -> Result<u64, TapError> {
-        match config.get_u64(name).unwrap_or(default) {
-            0 => Err(Config::error(vec![format!("{name}: must be at least 1")]).into()),
-            n => Ok(n),
-        }
-    };
+    // Every number is range-checked by its declaration in the settings table.
     Ok(SyncOptions {
-        state_every_rows: positive("state_every_rows", 10_000)?,
+        state_every_rows: config.int("state_every_rows")?,
         activate_version: config.get_bool("activate_version").unwrap_or(true),
         source_offset: offset,
         default_replication_method: config
@@ -115,9 +110,9 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
             .unwrap_or("FULL_TABLE")
             .to_owned(),
         use_flashback: config.get_bool("use_flashback").unwrap_or(false),
-        fetch_array_size: positive("fetch_array_size", 1000)? as u32,
-        prefetch_rows: config.get_u64("prefetch_rows").unwrap_or(1000) as u32,
-        max_parallel_streams: positive("max_parallel_streams", 1)? as usize,
-        progress_interval: Duration::from_secs(positive("progress_interval_seconds", 5)?),
+        fetch_array_size: config.int("fetch_array_size")?,
+        prefetch_rows: config.int("prefetch_rows")?,
+        max_parallel_streams: config.int("max_parallel_streams")?,
+        progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),
     })
 }

@@ -27,17 +27,17 @@ pub fn settings() -> &'static [Setting] {
 
 /// The settings only the tap reads.
 const TAP_SETTINGS: &[Setting] = &[
-    plain("fetch_array_size", SettingKind::Integer, Some("1000"), "Rows fetched per round trip."),
-    plain("prefetch_rows", SettingKind::Integer, Some("1000"), "Rows fetched with the query's execute call."),
+    plain("fetch_array_size", SettingKind::Integer { min: 1, max: 1_000_000 }, Some("1000"), "Rows fetched per round trip."),
+    plain("prefetch_rows", SettingKind::Integer { min: 0, max: 1_000_000 }, Some("1000"), "Rows fetched with the query's execute call."),
     plain("filter_schemas", SettingKind::Array, None, "Schemas to discover, exact case (default: every schema Oracle does not maintain)."),
     plain("filter_tables", SettingKind::Array, None, "`OWNER.TABLE` patterns with `*` and `?`; a leading `!` excludes (`HR.*`, `!*.TMP_*`)."),
     plain("database_name", SettingKind::String, None, "Written as `database-name` in the catalog."),
     plain("decimal_as_string", SettingKind::Boolean, Some("false"), "Declare and write non-integer NUMBERs and FLOATs as strings (`x-singer.decimal`) for consumers that parse JSON numbers as floats."),
     plain("default_replication_method", SettingKind::Choice(&["FULL_TABLE", "INCREMENTAL"]), Some("\"FULL_TABLE\""), "Replication method for streams whose catalog names none."),
-    plain("state_every_rows", SettingKind::Integer, Some("10000"), "Emit STATE at least every this many rows of a stream."),
+    plain("state_every_rows", SettingKind::Integer { min: 1, max: 1_000_000_000 }, Some("10000"), "Emit STATE at least every this many rows of a stream."),
     plain("activate_version", SettingKind::Boolean, Some("true"), "Emit ACTIVATE_VERSION for FULL_TABLE streams, so targets that honour it remove rows deleted at the source."),
     plain("source_timezone", SettingKind::String, Some("\"+00:00\""), "UTC offset (`+02:00`) of DATE and TIMESTAMP values, which carry no zone; written out in UTC."),
-    plain("max_parallel_streams", SettingKind::Integer, Some("1"), "Streams synced at once, each on its own session."),
+    plain("max_parallel_streams", SettingKind::Integer { min: 1, max: 1_024 }, Some("1"), "Streams synced at once, each on its own session."),
     plain("use_flashback", SettingKind::Boolean, Some("false"), "Read FULL_TABLE streams AS OF the SCN taken at the sync's start (needs the FLASHBACK privilege)."),
-    plain("progress_interval_seconds", SettingKind::Integer, Some("5"), "Seconds between progress lines on stderr."),
+    plain("progress_interval_seconds", SettingKind::Integer { min: 1, max: 86_400 }, Some("5"), "Seconds between progress lines on stderr."),
 ];

@@ -340,7 +340,12 @@ fn sync_stream<W: Write>(
             .and_then(Json::as_str)
             .map(str::to_owned);
         if previous.as_deref().is_some_and(|p| p != plan.method.name()) {
-            tracing::info!(stream = id, from = ?previous, to = plan.method.name(), "replication method changed: starting over");
+            tracing::info!(
+                stream = id,
+                previous_method = previous.as_deref().unwrap_or_default(),
+                method = plan.method.name(),
+                "replication method changed: starting over"
+            );
             for key in [
                 "version",
                 "last_pk_fetched",
@@ -423,7 +428,14 @@ fn sync_stream<W: Write>(
                     .map_err(|e| TapError::stream(id, e))?;
                 request.lower_bound = Some(LowerBound::AtLeast(bound));
             }
-            tracing::info!(stream = id, key = %key, from = ?request.lower_bound.is_some(), "INCREMENTAL sync");
+            // `start`: `bookmark` (rows with the key at or after the saved value) or
+            // `beginning` (no bookmark yet: every row).
+            let start = if request.lower_bound.is_some() {
+                "bookmark"
+            } else {
+                "beginning"
+            };
+            tracing::info!(stream = id, key = %key, start = %start, "INCREMENTAL sync");
         }
     }
 

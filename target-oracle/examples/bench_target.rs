@@ -10,7 +10,6 @@
 #![allow(clippy::print_stdout)]
 
 use std::fs::File;
-use std::io::BufReader;
 use std::time::{Duration, Instant};
 
 use db_boundary::{
@@ -113,9 +112,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
     let bytes = std::fs::metadata(&path)?.len();
     // The binary's input path: a reader thread handing over line-aligned chunks.
-    let input = BufReader::with_capacity(
-        1 << 20,
-        IdleAwareInput::spawn(File::open(&path)?, Duration::from_secs(5)),
+    let input = IdleAwareInput::spawn(
+        File::open(&path)?,
+        Duration::from_secs(5),
+        config.max_line_bytes,
     );
     let started = Instant::now();
     let loader = Loader::new(config, Box::new(DiscardSink::default()), std::io::sink())?;

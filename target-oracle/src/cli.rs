@@ -2,7 +2,7 @@
 //! -> backend -> loader over stdin or `--input`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,11 +19,23 @@ use crate::loader::{LoadStats, Loader};
 use crate::settings::{Driver, TargetConfig};
 
 /// `target-oracle --config c.json [--input FILE] | --about | --test`.
+// The tap-only flags (`--catalog`, `--properties`, `--state`, `--discover`) are
+// accepted and ignored, as some runners pass them to every plugin, but hidden from
+// `--help`: they do nothing here.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "target-oracle", bin_name = "target-oracle", version, about)]
+#[command(
+    name = "target-oracle",
+    bin_name = "target-oracle",
+    version,
+    about,
+    mut_arg("catalog", |a| a.hide(true)),
+    mut_arg("properties", |a| a.hide(true)),
+    mut_arg("state", |a| a.hide(true)),
+    mut_arg("discover", |a| a.hide(true))
+)]
 pub struct Args {
     /// The flags every Singer plugin accepts (`--config`, `--about`, `--test`,
-    /// logging; `--catalog`, `--properties`, `--state`, `--discover` are ignored).
+    /// logging; the hidden tap-only flags are ignored).
     #[command(flatten)]
     pub singer: SingerArgs,
     /// Read Singer messages from FILE instead of stdin.
@@ -67,7 +79,7 @@ fn connecting(config: &TargetConfig) -> String {
 
 /// Opens a writing session on the configured backend.
 pub fn open_sink(config: &TargetConfig) -> Result<Box<dyn Sink + Send>, TargetError> {
-    let backend = db_connect::open_backend(&config.raw, SessionRole::Target)
+    let backend = db_connect::open_backend(config.raw.as_map(), SessionRole::Target)
         .map_err(TargetError::db(connecting(config)))?;
     backend
         .sink()
@@ -95,7 +107,7 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
     }
     let config = load_config(&args.singer.config)?;
     if args.singer.test {
-        let report = db_connect::check_connection(&config.raw, SessionRole::Target)
+        let report = db_connect::check_connection(config.raw.as_map(), SessionRole::Target)
             .map_err(TargetError::db(connecting(&config)))?;
         return Ok(Outcome::Tested(report));
     }
@@ -112,10 +124,7 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
         Some(path) => Box::new(File::open(path).map_err(TargetError::Read)?),
         None => Box::new(std::io::stdin()),
     };
-    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
-        1 << 20,
-        IdleAwareInput::spawn(source, tick),
-    ));
+    let input = IdleAwareInput::spawn(source, tick, config.max_line_bytes);
     let loader = Loader::new(config, sink, stdout)?;
     loader.load(input).map(Outcome::Loaded)
 }

@@ -26,7 +26,7 @@ pub enum TargetError {
         reason: String,
     },
     /// A record failed validation or does not fit its column (`on_bad_record: fail`).
-    #[error("line {line}: stream {stream:?}: field {field:?} {reason}")]
+    #[error("line {line}: stream {stream:?}: {} {reason}", subject(field))]
     BadRecord {
         line: u64,
         stream: String,
@@ -35,7 +35,7 @@ pub enum TargetError {
     },
     #[error("reading the input failed: {0}")]
     Read(#[source] io::Error),
-    #[error("writing the reject file {path} failed: {source}")]
+    #[error("the reject file {path}: {source}")]
     RejectFile {
         path: String,
         #[source]
@@ -51,6 +51,15 @@ pub enum TargetError {
     StdoutClosed,
     #[error("writing STATE to stdout failed: {0}")]
     Write(#[source] io::Error),
+}
+
+/// What a bad record's reason is about: a field, or the record when none is known.
+fn subject(field: &str) -> String {
+    if field.is_empty() {
+        "the record".to_owned()
+    } else {
+        format!("field {field:?}")
+    }
 }
 
 impl TargetError {
@@ -71,6 +80,16 @@ impl TargetError {
             TargetError::Database { .. } => ExitStatus::Database,
             TargetError::StdoutClosed => ExitStatus::PipeClosed,
             TargetError::Write(_) => ExitStatus::Internal,
+        }
+    }
+
+    /// The input line the failure is about, when it names one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            TargetError::Input { line, .. }
+            | TargetError::Schema { line, .. }
+            | TargetError::BadRecord { line, .. } => Some(*line),
+            _ => None,
         }
     }
 

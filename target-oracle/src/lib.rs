@@ -11,7 +11,8 @@
 //! - [`settings`]: the declared settings table and the typed config.
 //! - [`stream`]: a stream's column plan and record -> row.
 //! - [`state`]: which STATE may be written (after commit) and writing it.
-//! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records.
+//! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records,
+//!   fatal errors, restart-safe overwrite.
 //! - [`error`]: the run's error type and its exit codes.
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].

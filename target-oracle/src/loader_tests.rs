@@ -37,15 +37,15 @@ impl Write for SharedOut {
 }
 
 impl SharedOut {
-    /// The `value` of every STATE written so far, as compact JSON text.
+    /// Every state value written so far (a bare value per line), as compact JSON text.
     fn states(&self) -> Vec<String> {
         String::from_utf8(self.0.borrow().clone())
             .unwrap()
             .lines()
             .map(|l| {
-                let message: Json = serde_json::from_str(l).unwrap();
-                assert_eq!(message["type"], "STATE");
-                message["value"].to_string()
+                let value: Json = serde_json::from_str(l).unwrap();
+                assert!(value.get("type").is_none(), "a wrapped STATE: {l}");
+                value.to_string()
             })
             .collect()
     }
@@ -93,11 +93,11 @@ impl Recorder {
             .iter()
             .position(|row| row.iter().any(|v| v == &Value::Text(poison.clone())))
         {
-            Some(row) => Err(DbError::RowRejected {
+            Some(row) => Err(DbError::row_rejected(
                 row,
-                code: Some(2290),
-                message: "ORA-02290: check constraint violated".into(),
-            }),
+                Some(2290),
+                "ORA-02290: check constraint (SIM_USER.SYS_C0042) violated",
+            )),
             None => Ok(()),
         }
     }
@@ -480,6 +480,24 @@ fn a_bad_record_fails_with_its_line_after_committing_what_came_before() {
 }
 
 #[test]
+fn a_row_the_database_rejects_keeps_every_later_state_back() {
+    let mut h = Harness::with_sink(json!({"batch_size_rows": 3}), |sink| {
+        sink.poison = Some("poison".into())
+    });
+    h.send(schema("S", &[])).unwrap();
+    h.send(record("S", 1, "ok")).unwrap();
+    h.send(state(1)).unwrap();
+    h.send(record("S", 2, "poison")).unwrap();
+    h.send(state(2)).unwrap();
+    // The batch of three fails on line 4: STATE 2 (line 5) must never be emitted.
+    let err = h.send(record("S", 3, "ok")).unwrap_err();
+    assert!(err.to_string().starts_with("line 4: stream \"S\""), "{err}");
+    assert_eq!(h.out.states(), ["{\"n\":1}"]);
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1")], "only what STATE 1 covers");
+}
+
+#[test]
 fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let reject_file = dir.path().join("rejects.jsonl");
@@ -510,50 +528,109 @@ fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
 }
 
 #[test]
-fn overwrite_replaces_old_rows_in_the_first_batch_transaction() {
-    let mut h = Harness::with_sink(json!({"load_method": "overwrite"}), |sink| {
-        let table = db_boundary::TableName {
-            schema: None,
-            name: "S".into(),
-        };
-        let columns = vec![
-            db_boundary::ColumnDef {
-                name: "ID".into(),
-                data_type: singer_core::oracle_type::OracleType::Number {
-                    precision: Some(38),
-                    scale: Some(0),
+fn overwrite_removes_the_old_rows_once_the_run_is_complete() {
+    let mut h = Harness::with_sink(
+        json!({"load_method": "overwrite", "batch_size_rows": 1}),
+        |sink| {
+            let table = db_boundary::TableName {
+                schema: None,
+                name: "S".into(),
+            };
+            let columns = vec![
+                db_boundary::ColumnDef {
+                    name: "ID".into(),
+                    data_type: singer_core::oracle_type::OracleType::Number {
+                        precision: Some(38),
+                        scale: Some(0),
+                    },
+                    nullable: false,
+                    check: None,
                 },
-                nullable: false,
-                check: None,
-            },
-            db_boundary::ColumnDef {
-                name: "NAME".into(),
-                data_type: singer_core::oracle_type::OracleType::Varchar2 {
-                    length: 10,
-                    semantics: singer_core::oracle_type::LengthSemantics::Char,
+                db_boundary::ColumnDef {
+                    name: "NAME".into(),
+                    data_type: singer_core::oracle_type::OracleType::Varchar2 {
+                        length: 10,
+                        semantics: singer_core::oracle_type::LengthSemantics::Char,
+                    },
+                    nullable: true,
+                    check: None,
                 },
-                nullable: true,
-                check: None,
-            },
-        ];
-        let id = columns[0].clone();
-        sink.create_table(&db_boundary::TableDef {
-            name: table.clone(),
-            columns,
-            primary_key: vec![],
-        })
-        .unwrap();
-        sink.insert_rows(&table, &[id], &[vec![num("99")]]).unwrap();
-        sink.commit().unwrap();
-    });
-    h.send(schema("S", &["id"])).unwrap();
+            ];
+            let id = columns[0].clone();
+            sink.create_table(&db_boundary::TableDef {
+                name: table.clone(),
+                columns,
+                primary_key: vec![],
+            })
+            .unwrap();
+            sink.insert_rows(&table, &[id], &[vec![num("99")]]).unwrap();
+            sink.commit().unwrap();
+        },
+    );
+    h.send(schema("S", &[])).unwrap();
     h.send(record("S", 1, "new")).unwrap();
+    h.send(state(1)).unwrap();
+    // Committed, and the old row still there: a kill now loses nothing.
+    assert_eq!(h.row_count("S"), 2);
+    let emitted: Json = serde_json::from_str(&h.out.states()[0]).unwrap();
+    assert_eq!(emitted["n"], 1);
+    let covered = &emitted["bookmarks"]["S"]["target_oracle_overwrite"];
+    assert_eq!(covered[0]["through_line"], 3, "{emitted}");
     h.finish().unwrap();
     let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
     assert_eq!(ids, [num("1")]);
     let log = h.log.lock().unwrap().clone();
-    let tail: Vec<&str> = log.iter().rev().take(3).rev().map(String::as_str).collect();
-    assert_eq!(tail, ["delete S All", "insert S 1", "commit"]);
+    let tail: Vec<&str> = log.iter().rev().take(2).rev().map(String::as_str).collect();
+    assert!(tail[0].starts_with("delete S Outside"), "{log:?}");
+    assert_eq!(tail[1], "commit");
+    // The final STATE says the overwrite is done.
+    let last: Json = serde_json::from_str(h.out.states().last().unwrap()).unwrap();
+    assert_eq!(
+        last["bookmarks"]["S"]["target_oracle_overwrite"],
+        Json::Null
+    );
+}
+
+#[test]
+fn overwrite_of_a_stream_ends_at_its_closing_activate_version() {
+    let mut h = Harness::new(json!({"load_method": "overwrite", "batch_size_rows": 1}));
+    let versioned = |id: i64| json!({"type": "RECORD", "stream": "A", "version": 7, "record": {"id": id, "name": "a"}});
+    h.send(schema("A", &[])).unwrap();
+    h.send(versioned(1)).unwrap();
+    h.send(json!({"type": "STATE", "value": {"bookmarks": {"A": {"at": 1}}}}))
+        .unwrap();
+    let open: Json = serde_json::from_str(h.out.states().last().unwrap()).unwrap();
+    assert!(
+        open["bookmarks"]["A"]["target_oracle_overwrite"].is_array(),
+        "{open}"
+    );
+    // The tap says A is complete: its overwrite ends now, not at the end of the run,
+    // so a kill while another stream loads cannot leave A's rows claimed twice.
+    h.send(json!({"type": "ACTIVATE_VERSION", "stream": "A", "version": 7}))
+        .unwrap();
+    assert!(h
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| e.starts_with("delete A Outside")));
+    h.send(schema("B", &[])).unwrap();
+    h.send(record("B", 1, "b")).unwrap();
+    h.send(json!({"type": "STATE", "value": {"bookmarks": {"A": {"at": 9}, "B": {"at": 1}}}}))
+        .unwrap();
+    let later: Json = serde_json::from_str(h.out.states().last().unwrap()).unwrap();
+    assert_eq!(
+        later["bookmarks"]["A"]["target_oracle_overwrite"],
+        Json::Null,
+        "{later}"
+    );
+    assert!(
+        later["bookmarks"]["B"]["target_oracle_overwrite"].is_array(),
+        "{later}"
+    );
+    h.finish().unwrap();
+    assert_eq!(h.row_count("A"), 1);
+    assert_eq!(h.row_count("B"), 1);
 }
 
 #[test]
@@ -562,7 +639,7 @@ fn numbers_and_instants_are_stored_exactly() {
     h.send_text(r#"{"type":"SCHEMA","stream":"HR-T","key_properties":["k"],"schema":{"properties":{"k":{"type":"integer"},"amount":{"type":"number","multipleOf":0.01},"at":{"type":"string","format":"date-time"},"d":{"type":"string","format":"singer.decimal"}}}}"#).unwrap();
     h.send_text(r#"{"type":"RECORD","stream":"HR-T","record":{"k":12345678901234567890123456789012345678,"amount":0.07,"at":"2024-02-29T23:59:59.999999-08:00","d":"-0.000000000000000000000000000000000001"}}"#).unwrap();
     h.finish().unwrap();
-    let rows = h.rows("T");
+    let rows = h.rows("HR_T");
     assert_eq!(rows[0]["K"], num("12345678901234567890123456789012345678"));
     assert_eq!(rows[0]["AMOUNT"], num("0.07"));
     assert_eq!(rows[0]["D"], num("-0.000000000000000000000000000000000001"));

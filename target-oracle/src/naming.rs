@@ -6,7 +6,9 @@
 //! the same identifier (no counters, no order dependence except between two names that
 //! collide), so a table written yesterday keeps its columns today.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use db_boundary::TableName;
 
 /// How source names become identifiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,23 +133,130 @@ impl ColumnNamer {
     }
 }
 
-/// How a stream name becomes a table name.
+/// How the `<PREFIX>-` part of a stream name is used: tap-oracle names streams
+/// `<OWNER>-<TABLE>`, Meltano SDK taps `<schema>-<table>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamPrefix {
+    /// Part of the table name: `HR-EMPLOYEES` -> `HR_EMPLOYEES` (distinct streams stay
+    /// distinct tables, all in one schema).
+    Table,
+    /// The table's schema: `HR-EMPLOYEES` -> `HR.EMPLOYEES` (Meltano SDK SQL targets'
+    /// rule without `default_target_schema`; the schema must exist).
+    Schema,
+    /// Dropped: `HR-EMPLOYEES` -> `EMPLOYEES` (SDK targets' rule with
+    /// `default_target_schema`; same-named tables of two owners collide and are refused).
+    Drop,
+}
+
+/// How stream names become tables (settings `stream_prefix`, `default_target_schema`,
+/// `table_names`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNaming {
-    /// Keep the `<OWNER>-` prefix Oracle taps put in stream names (`HR-EMPLOYEES` ->
-    /// `HR_EMPLOYEES`) instead of stripping it (`EMPLOYEES`).
-    pub keep_stream_prefix: bool,
+    pub prefix: StreamPrefix,
+    /// Where tables go when nothing else names a schema (`None`: the session's schema).
+    pub default_schema: Option<String>,
+    /// Explicit tables per stream: `TABLE` or `SCHEMA.TABLE`.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// The `<PREFIX>` and the rest of a stream name, split at the first `-`.
+fn split_prefix(stream: &str) -> Option<(&str, &str)> {
+    stream
+        .split_once('-')
+        .filter(|(prefix, rest)| !prefix.is_empty() && !rest.is_empty())
 }
 
 impl TableNaming {
-    /// The table name (before identifier rules) for `stream`.
-    pub fn table_source_name<'s>(&self, stream: &'s str) -> &'s str {
-        if self.keep_stream_prefix {
-            return stream;
+    /// The table that receives `stream` (names already made identifiers).
+    pub fn table_for(&self, stream: &str, rules: &NamingRules) -> TableName {
+        let in_default = |name: &str| TableName {
+            schema: self.default_schema.as_deref().map(|s| rules.identifier(s)),
+            name: rules.identifier(name),
+        };
+        if let Some(name) = self.overrides.get(stream) {
+            return match name.split_once('.') {
+                Some((schema, table)) => TableName {
+                    schema: Some(rules.identifier(schema)),
+                    name: rules.identifier(table),
+                },
+                None => in_default(name),
+            };
         }
-        match stream.split_once('-') {
-            Some((owner, rest)) if !owner.is_empty() && !rest.is_empty() => rest,
-            _ => stream,
+        match (self.prefix, split_prefix(stream)) {
+            (StreamPrefix::Schema, Some((prefix, rest))) => TableName {
+                schema: Some(rules.identifier(prefix)),
+                name: rules.identifier(rest),
+            },
+            (StreamPrefix::Drop, Some((_, rest))) => in_default(rest),
+            _ => in_default(stream),
+        }
+    }
+
+    /// What to change so that streams `first` and `second` get tables of their own.
+    pub fn collision_hint(&self, first: &str, second: &str, rules: &NamingRules) -> String {
+        let mut ways = vec![format!(
+            "give one of them its own table with table_names (e.g. {{{}: {}}})",
+            serde_json::Value::String(second.to_owned()),
+            serde_json::Value::String(format!("{}_2", rules.identifier(second)))
+        )];
+        let prefixes = (split_prefix(first), split_prefix(second));
+        if let (StreamPrefix::Drop, (Some((a, _)), Some((b, _)))) = (self.prefix, prefixes) {
+            if a != b {
+                ways.push("set stream_prefix to \"table\" or \"schema\"".into());
+            }
+        }
+        if rules.upper_case && first != second && first.to_uppercase() == second.to_uppercase() {
+            ways.push("set uppercase_identifiers to false".into());
+        }
+        ways.join(", or ")
+    }
+}
+
+/// Two streams that would share one table (silently merging, overwriting or deleting
+/// each other's rows).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("streams {first:?} and {second:?} both map to table {table}")]
+pub struct TableCollision {
+    pub first: String,
+    pub second: String,
+    /// `"SCHEMA"."TABLE"`.
+    pub table: String,
+}
+
+/// Which stream each table of the run belongs to.
+#[derive(Debug, Clone)]
+pub struct TableClaims {
+    /// The schema of tables named without one.
+    current_schema: String,
+    by_table: HashMap<(String, String), String>,
+}
+
+impl TableClaims {
+    pub fn new(current_schema: &str) -> TableClaims {
+        TableClaims {
+            current_schema: current_schema.to_owned(),
+            by_table: HashMap::new(),
+        }
+    }
+
+    /// Gives `table` to `stream`, unless another stream has it.
+    pub fn claim(&mut self, stream: &str, table: &TableName) -> Result<(), TableCollision> {
+        let schema = table
+            .schema
+            .clone()
+            .unwrap_or_else(|| self.current_schema.clone());
+        let key = (schema, table.name.clone());
+        match self.by_table.get(&key) {
+            Some(owner) if owner != stream => Err(TableCollision {
+                first: owner.clone(),
+                second: stream.to_owned(),
+                table: format!("\"{}\".\"{}\"", key.0, key.1),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.by_table.insert(key, stream.to_owned());
+                Ok(())
+            }
         }
     }
 }
@@ -213,21 +322,97 @@ mod tests {
         );
     }
 
+    fn naming(prefix: StreamPrefix, default_schema: Option<&str>) -> TableNaming {
+        TableNaming {
+            prefix,
+            default_schema: default_schema.map(str::to_owned),
+            overrides: BTreeMap::from([
+                ("x;".to_owned(), "x_semicolon".to_owned()),
+                ("HR-JOBS".to_owned(), "archive.old_jobs".to_owned()),
+            ]),
+        }
+    }
+
     #[test]
-    fn stream_prefix_is_stripped_or_kept() {
-        let strip = TableNaming {
-            keep_stream_prefix: false,
-        };
-        let keep = TableNaming {
-            keep_stream_prefix: true,
-        };
-        assert_eq!(strip.table_source_name("HR-EMPLOYEES"), "EMPLOYEES");
-        assert_eq!(strip.table_source_name("ORDERS"), "ORDERS");
-        assert_eq!(strip.table_source_name("-X"), "-X");
-        assert_eq!(keep.table_source_name("HR-EMPLOYEES"), "HR-EMPLOYEES");
+    fn streams_map_to_tables_by_the_prefix_rule() {
+        let r = rules(128);
+        let mut out = String::new();
+        for (label, n) in [
+            ("table", naming(StreamPrefix::Table, None)),
+            (
+                "table, default LOAD",
+                naming(StreamPrefix::Table, Some("load")),
+            ),
+            ("schema", naming(StreamPrefix::Schema, None)),
+            (
+                "schema, default LOAD",
+                naming(StreamPrefix::Schema, Some("load")),
+            ),
+            (
+                "drop, default LOAD",
+                naming(StreamPrefix::Drop, Some("load")),
+            ),
+        ] {
+            for stream in [
+                "HR-EMPLOYEES",
+                "SALES-EMPLOYEES",
+                "orders",
+                "-X",
+                "a-b-c",
+                "x;",
+                "HR-JOBS",
+            ] {
+                let t = n.table_for(stream, &r);
+                out.push_str(&format!(
+                    "{label:<22} {stream:<16} -> {}.{}\n",
+                    t.schema.as_deref().unwrap_or("(session)"),
+                    t.name
+                ));
+            }
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn a_second_stream_on_a_claimed_table_is_refused_with_the_way_out() {
+        let r = rules(128);
+        let mut claims = TableClaims::new("SIM_USER");
+        let drop = naming(StreamPrefix::Drop, None);
+        let hr = drop.table_for("HR-EMP", &r);
+        claims.claim("HR-EMP", &hr).unwrap();
+        claims.claim("HR-EMP", &hr).unwrap();
+        let clash = claims
+            .claim("SALES-EMP", &drop.table_for("SALES-EMP", &r))
+            .unwrap_err();
         assert_eq!(
-            rules(128).identifier(keep.table_source_name("HR-EMPLOYEES")),
-            "HR_EMPLOYEES"
+            clash.to_string(),
+            r#"streams "HR-EMP" and "SALES-EMP" both map to table "SIM_USER"."EMP""#
         );
+        assert_eq!(
+            drop.collision_hint("HR-EMP", "SALES-EMP", &r),
+            r#"give one of them its own table with table_names (e.g. {"SALES-EMP": "SALES_EMP_2"}), or set stream_prefix to "table" or "schema""#
+        );
+        // The session's schema named or not is one schema.
+        let explicit = TableName {
+            schema: Some("SIM_USER".into()),
+            name: "EMP".into(),
+        };
+        assert!(claims.claim("OTHER", &explicit).is_err());
+        let table = naming(StreamPrefix::Table, None);
+        for (a, b) in [("t", "T"), ("x;", "x'"), ("", "-")] {
+            let mut claims = TableClaims::new("SIM_USER");
+            let table = TableNaming {
+                overrides: BTreeMap::new(),
+                ..table.clone()
+            };
+            claims.claim(a, &table.table_for(a, &r)).unwrap();
+            assert!(
+                claims.claim(b, &table.table_for(b, &r)).is_err(),
+                "{a:?} and {b:?} collide"
+            );
+        }
+        assert!(table
+            .collision_hint("t", "T", &r)
+            .ends_with("or set uppercase_identifiers to false"));
     }
 }

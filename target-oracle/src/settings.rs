@@ -6,11 +6,14 @@
 //! override them (Meltano's convention); singer-core collects every problem, and the
 //! checks only this target knows are added to the same one error.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json};
 use singer_cli::settings::{Config, ConfigError, Setting, SettingKind};
+
+use crate::naming::StreamPrefix;
 
 /// The prefix of the environment variables that set target settings.
 pub const ENV_PREFIX: &str = "TARGET_ORACLE_";
@@ -28,14 +31,16 @@ const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("default_target_schema", SettingKind::String, None,
         "Schema that receives the tables (default: the connecting user's schema)."),
     Setting::new("load_method", SettingKind::Choice(&["append-only", "upsert", "overwrite"]), None,
-        "append-only, upsert (default when a stream has key_properties) or overwrite (replace the table's rows at the first batch of the run)."),
-    Setting::new("batch_size_rows", SettingKind::Integer, Some("10000"),
+        "append-only, upsert (default when a stream has key_properties) or overwrite (the table ends with this run's rows only; a restart from the last STATE keeps what the killed run loaded)."),
+    Setting::new("batch_size_rows", SettingKind::Integer { min: 1, max: 10_000_000 }, Some("10000"),
         "Rows buffered per stream before a batch is written."),
-    Setting::new("batch_size_bytes", SettingKind::Integer, Some("67108864"),
+    Setting::new("batch_size_bytes", SettingKind::Integer { min: 1_024, max: 17_179_869_184 }, Some("67108864"),
         "Bytes of RECORD text buffered per stream before a batch is written."),
-    Setting::new("batch_wait_limit_seconds", SettingKind::Integer, Some("60"),
+    Setting::new("max_line_bytes", SettingKind::Integer { min: 1_048_576, max: 17_179_869_184 }, Some("67108864"),
+        "Longest input line (one message) in bytes, at least 1048576; a longer line stops the run with exit code 1. Memory stays within a few times this."),
+    Setting::new("batch_wait_limit_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("60"),
         "Longest time a record waits in a buffer before its batch is written."),
-    Setting::new("max_state_lag_seconds", SettingKind::Integer, Some("30"),
+    Setting::new("max_state_lag_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("30"),
         "Longest time a STATE waits for its records to be committed before every buffer is flushed."),
     Setting::new("validate_records", SettingKind::Boolean, Some("true"),
         "Validate records against the stream's JSON Schema."),
@@ -51,10 +56,12 @@ const TARGET_SETTINGS: &[Setting] = &[
         "JSON Lines file receiving rejected records (on_bad_record = reject)."),
     Setting::new("uppercase_identifiers", SettingKind::Boolean, Some("true"),
         "Upper-case table and column names (Oracle's convention); false keeps their case."),
-    Setting::new("max_identifier_bytes", SettingKind::Integer, None,
+    Setting::new("max_identifier_bytes", SettingKind::Integer { min: 10, max: 128 }, None,
         "Identifier length limit (default: from the server, 128 from 12.2 on, else 30)."),
-    Setting::new("keep_stream_prefix", SettingKind::Boolean, Some("false"),
-        "Keep the `<OWNER>-` prefix of stream names in table names instead of stripping it."),
+    Setting::new("stream_prefix", SettingKind::Choice(&["table", "schema", "drop"]), Some("\"table\""),
+        "What the `<PREFIX>-` of a stream name becomes: `table` keeps it in the table name (`HR-EMPLOYEES` -> `HR_EMPLOYEES`), `schema` makes it the table's schema (`HR`.`EMPLOYEES`, as Meltano SDK SQL targets do), `drop` drops it (`EMPLOYEES`)."),
+    Setting::new("table_names", SettingKind::Object, None,
+        "Explicit tables for some streams: `{\"<stream>\": \"TABLE\" or \"SCHEMA.TABLE\"}`; wins over the other naming rules."),
     Setting::new("base64_as_blob", SettingKind::Boolean, Some("false"),
         "Store strings with contentEncoding base64 decoded in BLOB columns."),
 ];
@@ -90,6 +97,8 @@ pub struct TargetConfig {
     pub default_target_schema: Option<String>,
     pub batch_size_rows: usize,
     pub batch_size_bytes: usize,
+    /// The longest input line accepted.
+    pub max_line_bytes: usize,
     pub batch_wait_limit_seconds: f64,
     pub max_state_lag_seconds: f64,
     pub validate_records: bool,
@@ -100,10 +109,13 @@ pub struct TargetConfig {
     pub reject_file: PathBuf,
     pub uppercase_identifiers: bool,
     pub max_identifier_bytes: Option<u32>,
-    pub keep_stream_prefix: bool,
+    pub stream_prefix: StreamPrefix,
+    /// `table_names`: stream -> `TABLE` or `SCHEMA.TABLE`.
+    pub table_names: BTreeMap<String, String>,
     pub base64_as_blob: bool,
-    /// The merged config object, for the backend's own connection settings.
-    pub raw: Map<String, Json>,
+    /// The checked config, for the backend's own connection settings (its `Debug`
+    /// hides secrets and unknown keys).
+    pub raw: Config,
 }
 
 impl TargetConfig {
@@ -137,28 +149,13 @@ impl TargetConfig {
                 .map(str::to_owned)
         };
         let flag = |name: &str| config.get_bool(name).unwrap_or(false);
-        let mut positive = |name: &str, fallback: u64| match config.get(name) {
-            None => fallback,
-            Some(value) => match value.as_u64() {
-                Some(n) if n > 0 => n,
-                _ => {
-                    problems.push(format!("{name}: must be a positive integer"));
-                    fallback
-                }
-            },
-        };
-        let batch_size_rows = positive("batch_size_rows", 10_000) as usize;
-        let batch_size_bytes = positive("batch_size_bytes", 64 << 20) as usize;
-        let max_identifier_bytes = config
-            .get("max_identifier_bytes")
-            .map(|_| positive("max_identifier_bytes", 128));
-        let batch_wait_limit_seconds = config.get_u64("batch_wait_limit_seconds").unwrap_or(60);
-        let max_state_lag_seconds = config.get_u64("max_state_lag_seconds").unwrap_or(30);
-        if let Some(n) = max_identifier_bytes {
-            if !(10..=128).contains(&n) {
-                problems.push("max_identifier_bytes: must be between 10 and 128".into());
-            }
-        }
+        // Every number is range-checked by its declaration in the settings table.
+        let batch_size_rows: usize = config.int("batch_size_rows")?;
+        let batch_size_bytes: usize = config.int("batch_size_bytes")?;
+        let max_line_bytes: usize = config.int("max_line_bytes")?;
+        let batch_wait_limit_seconds: u32 = config.int("batch_wait_limit_seconds")?;
+        let max_state_lag_seconds: u32 = config.int("max_state_lag_seconds")?;
+        let max_identifier_bytes: Option<u32> = config.get_int("max_identifier_bytes")?;
         let driver = match config.get_str("driver") {
             Some("sim") => {
                 if !sim_available {
@@ -184,6 +181,27 @@ impl TargetConfig {
             Some("overwrite") => Some(LoadMethod::Overwrite),
             _ => None,
         };
+        let stream_prefix = match config.get_str("stream_prefix") {
+            Some("schema") => StreamPrefix::Schema,
+            Some("drop") => StreamPrefix::Drop,
+            _ => StreamPrefix::Table,
+        };
+        let mut table_names = BTreeMap::new();
+        for (stream, table) in config
+            .get("table_names")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match table.as_str().filter(|t| !t.is_empty() && t.split('.').count() <= 2) {
+                Some(table) => {
+                    table_names.insert(stream.clone(), table.to_owned());
+                }
+                None => problems.push(format!(
+                    "table_names: stream {stream:?} needs a table name, \"TABLE\" or \"SCHEMA.TABLE\""
+                )),
+            }
+        }
         let on_bad_record = match config.get_str("on_bad_record") {
             Some("reject") => OnBadRecord::Reject,
             _ => OnBadRecord::Fail,
@@ -194,8 +212,9 @@ impl TargetConfig {
             default_target_schema: string("default_target_schema"),
             batch_size_rows,
             batch_size_bytes,
-            batch_wait_limit_seconds: batch_wait_limit_seconds as f64,
-            max_state_lag_seconds: max_state_lag_seconds as f64,
+            max_line_bytes,
+            batch_wait_limit_seconds: f64::from(batch_wait_limit_seconds),
+            max_state_lag_seconds: f64::from(max_state_lag_seconds),
             validate_records: config.get_bool("validate_records").unwrap_or(true),
             add_record_metadata: flag("add_record_metadata"),
             hard_delete: flag("hard_delete"),
@@ -205,11 +224,11 @@ impl TargetConfig {
                 string("reject_file").unwrap_or_else(|| "target-oracle-rejects.jsonl".into()),
             ),
             uppercase_identifiers: config.get_bool("uppercase_identifiers").unwrap_or(true),
-            max_identifier_bytes: max_identifier_bytes
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-            keep_stream_prefix: flag("keep_stream_prefix"),
+            max_identifier_bytes,
+            stream_prefix,
+            table_names,
             base64_as_blob: flag("base64_as_blob"),
-            raw: config.as_map().clone(),
+            raw: config.clone(),
         };
         if problems.is_empty() {
             Ok(target)
@@ -261,21 +280,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.raw.get("user"), Some(&json!("b")));
+        let debug = format!("{config:?}");
+        assert!(debug.contains(r#""user": String("b")"#), "{debug}");
         assert_eq!(config.batch_size_rows, 5);
         assert!(!config.validate_records);
     }
 
     #[test]
     fn every_problem_is_listed_at_once() {
+        // Out of the declared ranges: negative, zero, past 32 bits, too small.
         let err = TargetConfig::from_map(
-            obj(json!({"driver": "sim", "batch_size_rows": 0, "max_identifier_bytes": 5})),
+            obj(json!({"batch_size_rows": 0, "max_identifier_bytes": 5,
+                "batch_wait_limit_seconds": -1, "max_state_lag_seconds": 4_294_967_296_u64,
+                "port": -3})),
             false,
         )
         .unwrap_err();
         insta::assert_snapshot!(err.to_string(), @r#"
         invalid configuration:
-          - batch_size_rows: must be a positive integer
-          - max_identifier_bytes: must be between 10 and 128
+          - port: must be an integer from 1 to 65535
+          - batch_size_rows: must be an integer from 1 to 10000000
+          - batch_wait_limit_seconds: must be an integer from 0 to 86400
+          - max_state_lag_seconds: must be an integer from 0 to 86400
+          - max_identifier_bytes: must be an integer from 10 to 128
+        "#);
+        // The checks only this target knows, together.
+        let err = TargetConfig::from_map(obj(json!({"driver": "sim"})), false).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @r#"
+        invalid configuration:
           - driver: "sim" needs a target-oracle built with the `sim` feature (cargo build -p target-oracle --features sim)
           - sim_path: required when driver is "sim"
         "#);

@@ -44,19 +44,33 @@ impl StateTracker {
         });
     }
 
-    /// Takes the newest STATE whose records are all committed, given the input line of
+    /// Takes the newest STATE (and its input line) whose records are all committed, given the input line of
     /// the oldest record not yet committed (`None`: nothing uncommitted). Older covered
     /// STATEs are dropped: the newest one supersedes them.
-    pub fn take_ready(&mut self, oldest_uncommitted_line: Option<u64>) -> Option<Box<RawValue>> {
+    pub fn take_ready(
+        &mut self,
+        oldest_uncommitted_line: Option<u64>,
+    ) -> Option<(u64, Box<RawValue>)> {
         let mut ready = None;
         while let Some(front) = self.waiting.front() {
             let covered = oldest_uncommitted_line.is_none_or(|oldest| front.line < oldest);
             if !covered {
                 break;
             }
-            ready = self.waiting.pop_front().map(|w| w.value);
+            ready = self.waiting.pop_front().map(|w| (w.line, w.value));
         }
         ready
+    }
+
+    /// Forgets the STATEs read at or after input line `line` (the run stops before
+    /// their records are all committed).
+    pub fn discard_from(&mut self, line: u64) {
+        self.waiting.retain(|w| w.line < line);
+    }
+
+    /// The input line of the newest waiting STATE.
+    pub fn newest_line(&self) -> Option<u64> {
+        self.waiting.back().map(|w| w.line)
     }
 
     /// When the oldest waiting STATE arrived.
@@ -78,7 +92,11 @@ pub enum EmitError {
     Io(#[source] io::Error),
 }
 
-/// Writes STATE messages, one JSON object per line, flushed at each one.
+/// Writes each confirmed state, one JSON value per line, flushed at each one.
+///
+/// A line is the state *value* itself (`{"bookmarks":...}`), not a STATE message, as
+/// Singer targets write it: Meltano stores every stdout line of a target verbatim as the
+/// job's state and hands it to the tap's `--state` on the next run.
 #[derive(Debug)]
 pub struct StateWriter<W: Write> {
     out: W,
@@ -90,12 +108,11 @@ impl<W: Write> StateWriter<W> {
         StateWriter { out, written: 0 }
     }
 
-    /// Writes one STATE and flushes, so Meltano saves it at once.
+    /// Writes one state value and flushes, so Meltano saves it at once.
     pub fn emit(&mut self, value: &RawValue) -> Result<(), EmitError> {
         let result = (|| {
-            self.out.write_all(b"{\"type\":\"STATE\",\"value\":")?;
             self.out.write_all(value.get().as_bytes())?;
-            self.out.write_all(b"}\n")?;
+            self.out.write_all(b"\n")?;
             self.out.flush()
         })();
         result.map_err(|e| {
@@ -137,17 +154,18 @@ mod tests {
         // A record from line 5 is still uncommitted: nothing is ready.
         assert!(tracker.take_ready(Some(5)).is_none());
         // Oldest uncommitted record is line 25: states 1 and 2 are covered, 2 wins.
-        assert_eq!(tracker.take_ready(Some(25)).unwrap().get(), "2");
+        assert_eq!(tracker.take_ready(Some(25)).unwrap().1.get(), "2");
         assert!(tracker.take_ready(Some(25)).is_none());
         assert!(!tracker.is_empty());
         // Everything committed.
-        assert_eq!(tracker.take_ready(None).unwrap().get(), "3");
+        let (line, value) = tracker.take_ready(None).unwrap();
+        assert_eq!((line, value.get()), (30, "3"));
         assert!(tracker.is_empty());
         assert!(tracker.oldest_waiting_since().is_none());
     }
 
     #[test]
-    fn states_are_written_as_single_lines() {
+    fn states_are_written_as_bare_values_one_per_line() {
         let mut writer = StateWriter::new(Vec::new());
         writer
             .emit(&raw(r#"{"bookmarks":{"S":{"k":12345678901234567890.5}}}"#))
@@ -155,7 +173,7 @@ mod tests {
         assert_eq!(writer.written(), 1);
         assert_eq!(
             String::from_utf8(writer.into_inner()).unwrap(),
-            "{\"type\":\"STATE\",\"value\":{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}}\n"
+            "{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}\n"
         );
     }
 

@@ -26,6 +26,8 @@ pub enum Meta {
     DeletedAt,
     Sequence,
     TableVersion,
+    /// `load_method: overwrite`: which load (and input line) wrote the row.
+    LoadSequence,
 }
 
 impl Meta {
@@ -37,12 +39,13 @@ impl Meta {
             Meta::DeletedAt => "_sdc_deleted_at",
             Meta::Sequence => "_sdc_sequence",
             Meta::TableVersion => "_sdc_table_version",
+            Meta::LoadSequence => "_sdc_load_sequence",
         }
     }
 
     fn data_type(self) -> OracleType {
         match self {
-            Meta::Sequence | Meta::TableVersion => OracleType::Number {
+            Meta::Sequence | Meta::TableVersion | Meta::LoadSequence => OracleType::Number {
                 precision: Some(38),
                 scale: Some(0),
             },
@@ -85,6 +88,8 @@ pub struct RecordContext<'a> {
     pub version: Option<i64>,
     pub received_at: DateTime<FixedOffset>,
     pub sequence: i64,
+    /// `_sdc_load_sequence` (overwrite).
+    pub load_sequence: Option<Value>,
 }
 
 /// The columns of a stream and how to fill them.
@@ -115,6 +120,8 @@ pub struct PlanOptions<'r> {
     /// Add `_sdc_table_version` and `_sdc_deleted_at` even without the other metadata:
     /// the stream uses versions (ACTIVATE_VERSION).
     pub versioned: bool,
+    /// Add `_sdc_load_sequence` (`load_method: overwrite`).
+    pub overwrite: bool,
 }
 
 impl StreamPlan {
@@ -176,6 +183,9 @@ impl StreamPlan {
             ]);
         } else if options.versioned {
             metas.extend([Meta::DeletedAt, Meta::TableVersion]);
+        }
+        if options.overwrite {
+            metas.push(Meta::LoadSequence);
         }
         let mut meta_slots = Vec::new();
         for meta in metas {
@@ -291,6 +301,15 @@ impl StreamPlan {
             .collect();
     }
 
+    /// The property (or `_sdc_` metadata name) column `column` holds, if the plan has it.
+    pub fn field_for_column(&self, column: &str) -> Option<&str> {
+        let slot = self.slots.iter().find(|s| s.column.name == column)?;
+        Some(match &slot.source {
+            SlotSource::Property(property) => property,
+            SlotSource::Meta(meta) => meta.property(),
+        })
+    }
+
     /// The slot of a metadata value, if the plan has it.
     pub fn meta_slot(&self, meta: Meta) -> Option<usize> {
         self.meta_slots
@@ -332,7 +351,9 @@ impl StreamPlan {
                 None => match self.meta_by_property(key) {
                     Some(i) => i,
                     None => {
-                        if reject_unknown && raw.get() != "null" {
+                        // `_sdc_` fields the schema does not declare (taps and
+                        // mappers add them) are ignored as in the default mode.
+                        if reject_unknown && raw.get() != "null" && !key.starts_with("_sdc_") {
                             return Err(RowError {
                                 field: key.to_string(),
                                 reason: "has no column and freeze_schema forbids adding one".into(),
@@ -372,6 +393,7 @@ impl StreamPlan {
                     Some(v) => Value::Number(v.into()),
                     None => Value::Null,
                 },
+                Meta::LoadSequence => context.load_sequence.clone().unwrap_or(Value::Null),
             };
             row[index] = value;
         }
@@ -519,6 +541,7 @@ mod tests {
             version: Some(17),
             received_at: DateTime::parse_from_rfc3339("2024-01-02T03:04:06+00:00").unwrap(),
             sequence: 99,
+            load_sequence: None,
         }
     }
 
@@ -541,6 +564,7 @@ mod tests {
                 naming: &NAMING,
                 add_record_metadata: metadata,
                 versioned: false,
+                overwrite: false,
             },
         )
         .unwrap()
@@ -620,6 +644,7 @@ mod tests {
                 naming: &NAMING,
                 add_record_metadata: false,
                 versioned: false,
+                overwrite: false,
             },
         )
         .unwrap_err();

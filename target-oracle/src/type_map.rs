@@ -148,6 +148,28 @@ fn u64_of(schema: &Json, key: &str) -> Option<u64> {
     })
 }
 
+/// `maxLength` in characters; a length beyond `u32` (`4294967296`, `1e30`) saturates,
+/// so it maps to CLOB like any length above the server's VARCHAR2 limit.
+fn max_length(schema: &Json) -> Option<u32> {
+    match schema.get("maxLength")? {
+        Json::Number(n) => match n.as_u64() {
+            Some(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+            None => n.as_f64().filter(|f| *f >= 0.0).map(|f| {
+                if f >= f64::from(u32::MAX) {
+                    u32::MAX
+                } else {
+                    f.ceil() as u32
+                }
+            }),
+        },
+        Json::String(s) => s
+            .parse::<u64>()
+            .ok()
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        _ => None,
+    }
+}
+
 fn i64_of(schema: &Json, key: &str) -> Option<i64> {
     schema.get(key).and_then(|v| match v {
         Json::Number(n) => n.as_i64(),
@@ -328,9 +350,7 @@ impl TypeRules {
                 if base64 && self.base64_as_blob {
                     return (OracleType::Blob, None);
                 }
-                let chars = u64_of(schema, "maxLength")
-                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-                    .unwrap_or(DEFAULT_VARCHAR_CHARS);
+                let chars = max_length(schema).unwrap_or(DEFAULT_VARCHAR_CHARS);
                 (self.varchar(chars), None)
             }
         }
@@ -390,6 +410,14 @@ mod tests {
             (
                 "string maxLength 5000",
                 json!({"type": "string", "maxLength": 5000}),
+            ),
+            (
+                "string maxLength 4294967296",
+                json!({"type": "string", "maxLength": 4294967296u64}),
+            ),
+            (
+                "string maxLength 1e30",
+                json!({"type": "string", "maxLength": 1e30}),
             ),
             (
                 "base64 string",

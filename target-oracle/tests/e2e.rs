@@ -94,15 +94,19 @@ fn text(t: &str) -> Value {
     Value::Text(t.into())
 }
 
+/// The state values on the target's stdout: each line is a bare state value (what
+/// Meltano stores verbatim), never a wrapped `{"type":"STATE",...}` message.
 fn states(stdout: &str) -> Vec<Json> {
-    stdout
-        .lines()
-        .map(|l| {
-            let m: Json = serde_json::from_str(l).unwrap();
-            assert_eq!(m["type"], "STATE", "stdout carries STATE only: {l}");
-            m["value"].clone()
-        })
-        .collect()
+    stdout.lines().map(state_line).collect()
+}
+
+fn state_line(line: &str) -> Json {
+    let value: Json = serde_json::from_str(line).unwrap();
+    assert!(
+        value.get("type").is_none() && value.get("value").is_none(),
+        "stdout carries bare state values only: {line}"
+    );
+    value
 }
 
 #[test]
@@ -124,7 +128,7 @@ fn creates_the_table_and_stores_every_value_exactly() {
         states(&stdout),
         [json!({"bookmarks": {"HR-ORDERS": {"ID": 2}}})]
     );
-    let rows = db.rows("ORDERS");
+    let rows = db.rows("HR_ORDERS");
     assert_eq!(rows.len(), 2);
     let first = &rows[0];
     assert_eq!(first["ID"], num("1"));
@@ -288,21 +292,32 @@ fn a_bad_record_stops_the_run_naming_line_stream_field_and_reason() {
 fn bad_config_and_missing_sim_path_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.json");
-    std::fs::write(&config, r#"{"driver": "sim", "batch_size_rows": -3}"#).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
-        .arg("--config")
-        .arg(&config)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("sim_path: required"), "{stderr}");
-    assert!(
-        stderr.contains("batch_size_rows: must be a positive integer"),
-        "{stderr}"
-    );
-    assert!(output.stdout.is_empty());
+    let cases = [
+        (
+            r#"{"driver": "sim", "sim_path": "db", "batch_size_rows": -3}"#,
+            "batch_size_rows: must be an integer from 1 to 10000000",
+        ),
+        (
+            r#"{"driver": "sim", "sim_path": "db", "batch_wait_limit_seconds": 4294967296}"#,
+            "batch_wait_limit_seconds: must be an integer from 0 to 86400",
+        ),
+        (r#"{"driver": "sim"}"#, "sim_path: required"),
+    ];
+    for (text, problem) in cases {
+        std::fs::write(&config, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_target-oracle"))
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(problem), "{text}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    assert!(!dir.path().join("db").exists(), "nothing opened");
 }
 
 #[test]
@@ -321,8 +336,7 @@ fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Rec
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let message: Json = serde_json::from_str(&line).unwrap();
-            if sender.send(message["value"].clone()).is_err() {
+            if sender.send(state_line(&line)).is_err() {
                 break;
             }
         }
@@ -513,7 +527,7 @@ fn about_prints_json_and_markdown() {
     let mut text = String::new();
     output.stdout.as_slice().read_to_string(&mut text).unwrap();
     assert!(
-        text.contains("| `batch_size_rows` | integer | `10000` |"),
+        text.contains("| `batch_size_rows` | integer, 1 to 10000000 | `10000` |"),
         "{text}"
     );
 }

@@ -91,6 +91,60 @@ pub fn sample_columns(owner: &str, table: &str) -> Vec<String> {
     columns.into_iter().map(|(_, name)| name).collect()
 }
 
+/// Inserts one employee into the sample's `HR.EMPLOYEES` of the simulated database at
+/// `db`, updated at `updated_at` (UTC): a later time than every sample row makes it
+/// new to an INCREMENTAL sync; an earlier one makes it visible to a full read only.
+pub fn insert_employee(db: &Path, id: u32, updated_at: chrono::DateTime<chrono::Utc>) {
+    use db_boundary::Value;
+    let backend = sim_backend::SimBackend::open(db).expect("open the sim db");
+    let hire = chrono::NaiveDate::from_ymd_opt(2020, 1, 2)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date");
+    let row = vec![
+        Value::Number(id.into()),
+        Value::Text("Added".into()),
+        Value::Text(format!("Employee{id}")),
+        Value::Text(format!("ADDED{id}")),
+        Value::Date(hire),
+        Value::number("1000.50"),
+        Value::Null,
+        Value::number("10"),
+        Value::TimestampTz(updated_at.fixed_offset()),
+    ];
+    backend
+        .insert_rows(
+            "HR",
+            "EMPLOYEES",
+            &sample_columns("HR", "EMPLOYEES"),
+            vec![row],
+        )
+        .expect("insert an employee");
+}
+
+/// The `EMPLOYEE_ID`s loaded into `SIM_USER.EMPLOYEES` of the target's simulated
+/// database at `db`, sorted.
+pub fn loaded_employee_ids(db: &Path) -> Vec<u64> {
+    let backend = sim_backend::SimBackend::open(db).expect("open the target db");
+    let names = backend
+        .column_names("SIM_USER", "EMPLOYEES")
+        .expect("SIM_USER.EMPLOYEES");
+    let at = names
+        .iter()
+        .position(|n| n == "EMPLOYEE_ID")
+        .expect("EMPLOYEE_ID column");
+    let mut ids: Vec<u64> = backend
+        .read_rows("SIM_USER", "EMPLOYEES")
+        .expect("read rows")
+        .iter()
+        .map(|row| match &row[at] {
+            db_boundary::Value::Number(n) => n.as_str().parse().expect("an integer id"),
+            other => panic!("EMPLOYEE_ID is {other:?}"),
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Every line of a JSON-lines file, parsed.
 pub fn read_json_lines(path: &Path) -> Vec<Json> {
     let text = std::fs::read_to_string(path)
@@ -195,9 +249,15 @@ impl MeltanoProject {
 
     /// `meltano --environment sim <args>` in the project, with the debug binaries.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.command_as_typed(&["--environment", "sim"]);
+        command.args(args);
+        command
+    }
+
+    /// `meltano <args>` as a user types it (no `--environment`), with the debug binaries.
+    pub fn command_as_typed(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.meltano);
         command
-            .args(["--environment", "sim"])
             .args(args)
             .current_dir(self.path())
             .env("ORACLE_SINGER_BIN", bin_dir())

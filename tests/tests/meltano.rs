@@ -418,7 +418,8 @@ fn run_to_target_oracle_loads_every_row() {
     project.run(&["run", "tap-oracle", "target-oracle"]);
     let target = SimBackend::open(&project.target_db()).expect("open target db");
     for (stream, rows) in STREAMS {
-        let table = stream.split_once('-').expect("OWNER-TABLE").1;
+        // stream_prefix "table" (the default): HR-EMPLOYEES -> HR_EMPLOYEES.
+        let table = &stream.replace('-', "_");
         let names = target
             .column_names("SIM_USER", table)
             .unwrap_or_else(|e| panic!("SIM_USER.{table}: {e}"));

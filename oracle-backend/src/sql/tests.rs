@@ -238,6 +238,17 @@ fn every_statement_shape() {
     );
     add("clear staging", clear_staging(&table()).unwrap());
     add("delete all", delete(&table(), &RowFilter::All).unwrap());
+    let outside = RowFilter::Outside {
+        column: "_SDC_LOAD_SEQUENCE".into(),
+        ranges: vec![
+            (Value::number("10"), Value::number("19")),
+            (Value::number("30"), Value::number("39")),
+        ],
+    };
+    add(
+        "delete rows outside the ranges (overwrite)",
+        delete(&table(), &outside).unwrap(),
+    );
     add(
         "delete older versions",
         delete(&table(), &filter_lt).unwrap(),

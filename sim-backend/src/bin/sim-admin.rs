@@ -23,7 +23,12 @@ use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
         ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
         ["generate", sim, "--rows", n] => match n.parse() {
@@ -38,7 +43,10 @@ fn main() -> ExitCode {
                 Err(_) => Err("--rows takes a whole number".to_owned()),
             }
         }
-        _ => Err("usage: sim-admin seed <sim_dir> <seed_dir> | dump <sim_dir> <OWNER> <TABLE> | generate <sim_dir> --rows N | hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]".to_owned()),
+        ["--help"] | ["-h"] | ["help"] => help(),
+        _ => Err(format!(
+            "unknown command (sim-admin --help lists them)\n{USAGE}"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,6 +55,26 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+const USAGE: &str = "\
+sim-admin: set up and inspect a simulated database (driver `sim`; a model of Oracle's rules, not Oracle)
+
+usage:
+  sim-admin seed <sim_dir> <seed_dir>        create the tables and rows of a seed folder
+                                             (the bundled sample: tests/sample)
+  sim-admin dump <sim_dir> <OWNER> <TABLE>   print every row as a JSON array
+  sim-admin generate <sim_dir> --rows N      an ORDERS table of N rows (the tap benchmark's)
+  sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]
+                                             insert N rows in one session, commit only with
+                                             --commit, print `ready` and wait to be killed
+  sim-admin --help                           this text";
+
+/// `--help`: the usage on stdout, exit 0.
+fn help() -> Result<(), String> {
+    #[allow(clippy::disallowed_methods)] // this tool's output is its text
+    let stdout = std::io::stdout();
+    writeln!(stdout.lock(), "{USAGE}").map_err(|e| e.to_string())
 }
 
 #[allow(clippy::print_stderr)]

@@ -5,10 +5,19 @@
 //! uncommitted: DDL (which commits implicitly on Oracle) can run at any point without
 //! publishing half a batch, and a killed process loses only what no emitted STATE
 //! covers. See [`crate::state`] for when a STATE is written.
+//!
+//! Here: the run (messages in, STATE out), SCHEMA, RECORD and ACTIVATE_VERSION.
+//! [`table`]: creating and evolving tables. [`batch`]: writing buffers.
+//! [`failure`]: bad records and fatal errors. [`overwrite`]: restart-safe overwrite.
+
+mod batch;
+mod failure;
+mod overwrite;
+mod table;
 
 use std::fs::File;
-use std::io::{BufRead, BufWriter, Write};
-use std::time::{Duration, Instant};
+use std::io::{BufWriter, Write};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::value::RawValue;
@@ -16,18 +25,20 @@ use serde_json::Value as Json;
 use singer_core::message::Message;
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
-use db_boundary::{ColumnDef, DbError, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use crate::input::{Input, LineTooLong, Readiness};
+
+use db_boundary::{RowFilter, ServerInfo, Sink, TableName, Value};
 
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
-use crate::evolve;
 use crate::fast_hash::FastMap;
-use crate::naming::{NamingRules, TableNaming};
+use crate::naming::{NamingRules, TableClaims, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
 use crate::stream::{parse_fields, Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
 use crate::validate::RecordValidator;
+use overwrite::Overwrites;
 
 /// Counts of one run, logged at the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,18 +61,42 @@ struct StreamLoad {
     /// Rows carry `_sdc_table_version` / `_sdc_deleted_at` (ACTIVATE_VERSION seen).
     versioned: bool,
     table_ready: bool,
-    /// Overwrite: the table's old rows are still to be deleted (with the first batch).
-    overwrite_pending: bool,
+    /// A RECORD of the stream arrived in this run.
+    has_records: bool,
     rows: Vec<Vec<Value>>,
     /// Input line of each buffered row (for errors and rejects).
     lines: Vec<u64>,
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
     raws: Vec<Option<String>>,
-    /// Upsert: key text -> row index, so the last record of a key wins.
+    /// Merging: key text -> row index, so the last record of a key wins.
     key_index: FastMap<String, usize>,
     bytes: usize,
     /// Line and time of the oldest record in the buffer.
     oldest: Option<(u64, Instant)>,
+}
+
+impl StreamLoad {
+    /// Whether rows are merged on the key (upsert, and overwrite of a keyed stream,
+    /// whose table may already hold the key) rather than inserted.
+    fn merges(&self) -> bool {
+        self.method == LoadMethod::Upsert
+            || (self.method == LoadMethod::Overwrite && !self.plan.key_slots.is_empty())
+    }
+
+    /// Drops the buffered rows read at or after input line `limit`.
+    fn keep_lines_before(&mut self, limit: u64) {
+        let keep: Vec<bool> = self.lines.iter().map(|&l| l < limit).collect();
+        let mut flags = keep.iter();
+        self.rows.retain(|_| *flags.next().unwrap_or(&false));
+        let mut flags = keep.iter();
+        self.raws.retain(|_| *flags.next().unwrap_or(&false));
+        self.lines.retain(|&l| l < limit);
+        self.key_index.clear();
+        self.oldest = match (self.lines.iter().min(), self.oldest) {
+            (Some(&line), Some((_, since))) => Some((line, since)),
+            _ => None,
+        };
+    }
 }
 
 /// How often (in input lines) buffer ages and STATE lag are checked.
@@ -76,13 +111,18 @@ pub struct Loader<W: Write> {
     naming: NamingRules,
     limits: ServerLimits,
     table_naming: TableNaming,
-    schema_name: Option<String>,
+    /// Which stream each table belongs to: two streams never share one.
+    claims: TableClaims,
     streams: FastMap<String, StreamLoad>,
     states: StateTracker,
     out: StateWriter<W>,
     rejects: Option<BufWriter<File>>,
     /// Base of `_sdc_sequence` when the record has none: run start (ms) * 10^6 + line.
     sequence_base: i64,
+    /// `load_method: overwrite` across restarts.
+    overwrites: Overwrites,
+    /// No STATE goes out while set (the end of the run, before overwrites finish).
+    holding_states: bool,
     stats: LoadStats,
 }
 
@@ -114,53 +154,71 @@ impl<W: Write> Loader<W> {
                 .max_identifier_bytes
                 .unwrap_or(server.max_identifier_bytes) as usize,
         };
-        let schema_name = config
-            .default_target_schema
-            .as_deref()
-            .map(|s| naming.identifier(s));
+        let rejects = match config.on_bad_record {
+            // Checked now, not at the first bad record in the middle of a run.
+            OnBadRecord::Reject => Some(failure::open_reject_file(&config.reject_file)?),
+            OnBadRecord::Fail => None,
+        };
         Ok(Loader {
             limits: ServerLimits {
                 max_string_bytes: server.max_string_bytes,
             },
             table_naming: TableNaming {
-                keep_stream_prefix: config.keep_stream_prefix,
+                prefix: config.stream_prefix,
+                default_schema: config.default_target_schema.clone(),
+                overrides: config.table_names.clone(),
             },
-            schema_name,
+            claims: TableClaims::new(&server.current_schema),
             types,
             naming,
             sink,
             streams: FastMap::default(),
             states: StateTracker::new(),
             out: StateWriter::new(out),
-            rejects: None,
+            rejects,
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
+            holding_states: false,
+            overwrites: Overwrites::new(
+                config.load_method == Some(LoadMethod::Overwrite),
+                u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0),
+            ),
             stats: LoadStats::default(),
             config,
         })
     }
 
-    /// Reads every message of `input` and loads it, then finishes the run. An input
-    /// that reports idleness (`ErrorKind::TimedOut` between lines) gets the age checks
-    /// run while it is quiet.
-    pub fn load<R: BufRead>(mut self, input: R) -> Result<LoadStats, TargetError> {
+    /// Reads every message of `input` and loads it, then finishes the run. While the
+    /// input is quiet ([`Readiness::Idle`]) the age checks still run. A fatal input
+    /// error ends the run after committing what precedes the last complete STATE (see
+    /// [`Loader::fail`]).
+    pub fn load<R: Input>(mut self, input: R) -> Result<LoadStats, TargetError> {
         let mut reader = MessageReader::new(input);
         loop {
+            if reader.get_mut().wait() == Readiness::Idle {
+                let next = reader.line_number() + 1;
+                self.flush_by_age().map_err(|e| self.fail(e, next))?;
+                continue;
+            }
             match reader.next_message() {
                 Ok(Some(line)) => self.handle(line.number, line.message)?,
                 Ok(None) => break,
-                // The input went quiet (see `crate::input`): the clock still runs.
-                Err(ReadError {
-                    kind: ReadErrorKind::Io(e),
-                    ..
-                }) if crate::input::is_idle(&e) => self.flush_by_age()?,
-                Err(e) => return Err(read_error(e)),
+                Err(e) => {
+                    let line = e.line;
+                    return Err(self.fail(read_error(e), line));
+                }
             }
         }
         self.finish()
     }
 
-    /// Handles one message read from input line `line`.
+    /// Handles one message read from input line `line`. An error ends the run: an
+    /// input error after committing what precedes the last complete STATE.
     pub fn handle(&mut self, line: u64, message: Message<'_>) -> Result<(), TargetError> {
+        self.dispatch(line, message)
+            .map_err(|error| self.fail(error, line))
+    }
+
+    fn dispatch(&mut self, line: u64, message: Message<'_>) -> Result<(), TargetError> {
         match message {
             Message::Schema(schema) => {
                 self.on_schema(line, &schema.stream, schema.schema, schema.key_properties)?
@@ -172,7 +230,12 @@ impl<W: Write> Loader<W> {
                 record.version,
                 record.time_extracted.as_deref(),
             )?,
+            Message::State { value } if value.get() == "null" => {
+                // Nothing to save: emitting it would make Meltano drop the saved state.
+                tracing::warn!(line, "skipping a STATE whose value is null");
+            }
             Message::State { value } => {
+                self.overwrites.learn(value);
                 self.states.push(line, value.to_owned(), Instant::now());
                 self.emit_ready()?;
             }
@@ -196,10 +259,23 @@ impl<W: Write> Loader<W> {
         Ok(())
     }
 
-    /// Writes every buffer and the last STATE; the end of a successful run.
+    /// Writes every buffer, ends overwrites and writes the last STATE; the end of a
+    /// successful run.
     pub fn finish(mut self) -> Result<LoadStats, TargetError> {
-        self.flush_all()?;
-        self.emit_ready()?;
+        // The last STATEs wait until the overwrites are finished, so they say so: a
+        // STATE that covers a whole stream never goes out with its overwrite open.
+        self.holding_states = true;
+        let ended = self.flush_all().and_then(|()| self.finish_overwrites());
+        self.holding_states = false;
+        ended.map_err(|e| self.fail(e, u64::MAX))?;
+        if !self.emit_ready()? && self.overwrites.has_finished() {
+            // The newest STATE went out while the overwrite was in progress: emit it
+            // again saying the overwrite is done, so the next run starts afresh.
+            if let Some(state) = self.overwrites.last_state().map(ToOwned::to_owned) {
+                let stamped = self.overwrites.stamp(&state, u64::MAX);
+                self.out.emit(&stamped)?;
+            }
+        }
         self.flush_rejects()?;
         self.stats.states_emitted = self.out.written();
         tracing::info!(
@@ -220,13 +296,26 @@ impl<W: Write> Loader<W> {
         schema: Json,
         key_properties: Vec<String>,
     ) -> Result<(), TargetError> {
-        let (versioned, overwrite_pending) = match self.streams.get(stream) {
+        if schema
+            .get("properties")
+            .and_then(Json::as_object)
+            .is_none_or(|p| p.is_empty())
+        {
+            // Refused before any DDL: a table needs at least one column.
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: "the SCHEMA declares no properties, so its table would have no columns"
+                    .into(),
+            });
+        }
+        let (versioned, has_records) = match self.streams.get(stream) {
             Some(existing)
                 if existing.schema == schema && existing.key_properties == key_properties =>
             {
                 return Ok(());
             }
-            Some(existing) => (existing.versioned, existing.overwrite_pending),
+            Some(existing) => (existing.versioned, existing.has_records),
             None => (self.config.add_record_metadata, false),
         };
         if self.streams.contains_key(stream) {
@@ -244,7 +333,6 @@ impl<W: Write> Loader<W> {
             (None, true) => LoadMethod::AppendOnly,
             (None, false) => LoadMethod::Upsert,
         };
-        let is_new = !self.streams.contains_key(stream);
         let plan = self
             .plan(&schema, &key_properties, versioned)
             .map_err(|reason| TargetError::Schema {
@@ -263,12 +351,21 @@ impl<W: Write> Loader<W> {
         } else {
             None
         };
-        let table = TableName {
-            schema: self.schema_name.clone(),
-            name: self
-                .naming
-                .identifier(self.table_naming.table_source_name(stream)),
-        };
+        let table = self.table_naming.table_for(stream, &self.naming);
+        if let Err(clash) = self.claims.claim(stream, &table) {
+            // Refused before a row of the second stream is written.
+            let hint = self
+                .table_naming
+                .collision_hint(&clash.first, &clash.second, &self.naming);
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: format!("{clash}: {hint}"),
+            });
+        }
+        if method == LoadMethod::Overwrite {
+            self.overwrites.begin(stream, &table);
+        }
         self.streams.insert(
             stream.to_owned(),
             StreamLoad {
@@ -280,11 +377,7 @@ impl<W: Write> Loader<W> {
                 method,
                 versioned,
                 table_ready: false,
-                overwrite_pending: if is_new {
-                    method == LoadMethod::Overwrite
-                } else {
-                    overwrite_pending
-                },
+                has_records,
                 rows: Vec::new(),
                 lines: Vec::new(),
                 raws: Vec::new(),
@@ -305,118 +398,10 @@ impl<W: Write> Loader<W> {
                 naming: &self.naming,
                 add_record_metadata: self.config.add_record_metadata,
                 versioned,
+                overwrite: self.config.load_method == Some(LoadMethod::Overwrite),
             },
         )
         .map_err(|e| e.to_string())
-    }
-
-    /// Switches a stream to carrying version columns (first versioned record or
-    /// ACTIVATE_VERSION): flushes what it buffered without them and replans.
-    fn make_versioned(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
-        self.flush_stream(stream)?;
-        let (schema, keys) = {
-            let s = &self.streams[stream];
-            (s.schema.clone(), s.key_properties.clone())
-        };
-        let plan = self
-            .plan(&schema, &keys, true)
-            .map_err(|reason| TargetError::Schema {
-                line,
-                stream: stream.to_owned(),
-                reason,
-            })?;
-        if let Some(s) = self.streams.get_mut(stream) {
-            s.plan = plan;
-            s.versioned = true;
-            s.table_ready = false;
-        }
-        Ok(())
-    }
-
-    /// Creates or evolves the stream's table so its plan can be written.
-    fn ensure_table(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
-        let freeze = self.config.freeze_schema;
-        let naming = self.naming.clone();
-        let Some(s) = self.streams.get_mut(stream) else {
-            return Ok(());
-        };
-        if s.table_ready {
-            return Ok(());
-        }
-        let schema_error = |reason: String| TargetError::Schema {
-            line,
-            stream: stream.to_owned(),
-            reason,
-        };
-        let existing = self
-            .sink
-            .describe_table(&s.table)
-            .map_err(TargetError::db(format!(
-                "describing table {:?}",
-                s.table.name
-            )))?;
-        match existing {
-            None if freeze => {
-                return Err(schema_error(format!(
-                    "table {:?} does not exist and freeze_schema forbids creating it",
-                    s.table.name
-                )))
-            }
-            None => {
-                let primary_key = if s.method == LoadMethod::Upsert {
-                    s.plan
-                        .key_slots
-                        .iter()
-                        .map(|&i| s.plan.slots[i].column.name.clone())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let def = TableDef {
-                    name: s.table.clone(),
-                    columns: s.plan.columns(),
-                    primary_key,
-                };
-                tracing::info!(stream, table = %s.table.name, "creating table");
-                self.sink
-                    .create_table(&def)
-                    .map_err(TargetError::db(format!(
-                        "creating table {:?}",
-                        s.table.name
-                    )))?;
-            }
-            Some(existing) if freeze => {
-                let dropped = s.plan.restrict_to(&existing);
-                if !dropped.is_empty() {
-                    tracing::warn!(stream, columns = ?dropped, "freeze_schema: these properties have no column; non-null values are rejected");
-                }
-                if s.method == LoadMethod::Upsert
-                    && s.plan.key_slots.len() != s.key_properties.len()
-                {
-                    return Err(schema_error(
-                        "a key property has no column and freeze_schema forbids adding it".into(),
-                    ));
-                }
-            }
-            Some(existing) => {
-                let evolution = evolve::plan(&existing, &s.plan.columns(), &naming);
-                for change in &evolution.changes {
-                    tracing::info!(stream, table = %s.table.name, change = ?change, "evolving table");
-                    self.sink
-                        .alter_table(&s.table, change)
-                        .map_err(TargetError::db(format!(
-                            "altering table {:?}",
-                            s.table.name
-                        )))?;
-                }
-                s.plan.adopt_columns(evolution.columns);
-            }
-        }
-        self.sink
-            .commit()
-            .map_err(TargetError::db("committing DDL"))?;
-        s.table_ready = true;
-        Ok(())
     }
 
     fn on_record(
@@ -452,6 +437,8 @@ impl<W: Write> Loader<W> {
                     chrono::DateTime::UNIX_EPOCH.fixed_offset()
                 },
                 sequence: self.sequence_base.saturating_add(line as i64),
+                load_sequence: (s.method == LoadMethod::Overwrite)
+                    .then(|| self.overwrites.sequence(line)),
             };
             validate_and_build(s, record, &context, self.limits, reject_unknown)
         };
@@ -468,7 +455,8 @@ impl<W: Write> Loader<W> {
             s.oldest = Some((line, Instant::now()));
         }
         s.bytes += bytes;
-        if s.method == LoadMethod::Upsert {
+        s.has_records = true;
+        if s.merges() {
             let key = key_text(&row, &s.plan.key_slots);
             if let Some(&index) = s.key_index.get(&key) {
                 s.rows[index] = row;
@@ -544,266 +532,46 @@ impl<W: Write> Loader<W> {
             .commit()
             .map_err(TargetError::db("committing ACTIVATE_VERSION"))?;
         tracing::info!(stream, version, rows = affected, hard, "activated version");
-        self.emit_ready()
-    }
-
-    /// A record that fails validation or conversion.
-    fn bad_record(
-        &mut self,
-        line: u64,
-        stream: &str,
-        field: &str,
-        reason: &str,
-        record: &RawValue,
-    ) -> Result<(), TargetError> {
-        match self.config.on_bad_record {
-            OnBadRecord::Reject => {
-                self.write_reject(line, stream, field, reason, record.get())?;
-                tracing::warn!(line, stream, field, reason, "record rejected");
-                Ok(())
-            }
-            OnBadRecord::Fail => {
-                // Commit what came before it, so the emitted STATE is as recent as it
-                // can be and a rerun resumes right at this record.
-                self.flush_all()?;
-                self.emit_ready()?;
-                Err(TargetError::BadRecord {
-                    line,
-                    stream: stream.to_owned(),
-                    field: field.to_owned(),
-                    reason: reason.to_owned(),
-                })
-            }
-        }
-    }
-
-    fn write_reject(
-        &mut self,
-        line: u64,
-        stream: &str,
-        field: &str,
-        reason: &str,
-        record: &str,
-    ) -> Result<(), TargetError> {
-        let path = self.config.reject_file.clone();
-        let io_error = |source| TargetError::RejectFile {
-            path: path.display().to_string(),
-            source,
-        };
-        if self.rejects.is_none() {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io_error)?;
-            self.rejects = Some(BufWriter::new(file));
-        }
-        let entry = format!(
-            "{{\"line\":{line},\"stream\":{},\"field\":{},\"reason\":{},\"record\":{record}}}\n",
-            Json::String(stream.to_owned()),
-            Json::String(field.to_owned()),
-            Json::String(reason.to_owned()),
-        );
-        if let Some(rejects) = &mut self.rejects {
-            rejects.write_all(entry.as_bytes()).map_err(io_error)?;
-        }
-        self.stats.rejected += 1;
-        Ok(())
-    }
-
-    fn flush_rejects(&mut self) -> Result<(), TargetError> {
-        if let Some(rejects) = &mut self.rejects {
-            rejects.flush().map_err(|source| TargetError::RejectFile {
-                path: self.config.reject_file.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Flushes streams whose oldest record waited too long, and everything when a STATE
-    /// waited longer than `max_state_lag_seconds`.
-    fn flush_by_age(&mut self) -> Result<(), TargetError> {
-        let now = Instant::now();
-        let state_lag = Duration::from_secs_f64(self.config.max_state_lag_seconds);
-        if self
-            .states
-            .oldest_waiting_since()
-            .is_some_and(|since| now.duration_since(since) >= state_lag)
+        if self.streams[stream].method == LoadMethod::Overwrite && self.streams[stream].has_records
         {
-            tracing::debug!("a STATE waited max_state_lag_seconds: flushing every stream");
-            return self.flush_all();
+            // The tap says the stream is complete: a restart reads it again from its
+            // start, so no later STATE may claim part of it.
+            self.finish_overwrite(stream)?;
         }
-        let wait = Duration::from_secs_f64(self.config.batch_wait_limit_seconds);
-        let old: Vec<String> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| {
-                s.oldest
-                    .is_some_and(|(_, since)| now.duration_since(since) >= wait)
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        for stream in old {
-            self.flush_stream(&stream)?;
-        }
-        Ok(())
+        self.emit_ready().map(drop)
     }
 
-    fn flush_all(&mut self) -> Result<(), TargetError> {
-        let mut names: Vec<String> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| !s.rows.is_empty())
-            .map(|(name, _)| name.clone())
-            .collect();
-        names.sort();
-        for stream in names {
-            self.flush_stream(&stream)?;
+    /// Writes the newest STATE whose records are all committed (with what it covers
+    /// of an overwrite in progress); whether one was written.
+    fn emit_ready(&mut self) -> Result<bool, TargetError> {
+        if self.holding_states {
+            return Ok(false);
         }
-        Ok(())
-    }
-
-    /// Writes and commits one stream's buffer, then emits any STATE it completes.
-    fn flush_stream(&mut self, stream: &str) -> Result<(), TargetError> {
-        let Some(mut s) = self.streams.remove(stream) else {
-            return Ok(());
-        };
-        let result = self.write_buffer(stream, &mut s);
-        self.streams.insert(stream.to_owned(), s);
-        result?;
-        self.emit_ready()
-    }
-
-    fn write_buffer(&mut self, stream: &str, s: &mut StreamLoad) -> Result<(), TargetError> {
-        if s.rows.is_empty() {
-            return Ok(());
-        }
-        if let Some(slot) = s.plan.meta_slot(Meta::BatchedAt) {
-            let now = Value::TimestampTz(Utc::now().fixed_offset());
-            for row in &mut s.rows {
-                row[slot] = now.clone();
-            }
-        }
-        let columns = s.plan.columns();
-        let keys: Vec<String> = s
-            .plan
-            .key_slots
-            .iter()
-            .map(|&i| columns[i].name.clone())
-            .collect();
-        let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
-        loop {
-            match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
-                Ok(()) => break,
-                Err(DbError::RowRejected { row, code, message }) if row < s.rows.len() => {
-                    self.sink
-                        .rollback()
-                        .map_err(TargetError::db("rolling back a failed batch"))?;
-                    let reason = format!(
-                        "was rejected by the database: {}{message}",
-                        code.map(|c| format!("ORA-{c:05}: ")).unwrap_or_default()
-                    );
-                    let line = s.lines[row];
-                    match self.config.on_bad_record {
-                        OnBadRecord::Fail => {
-                            return Err(TargetError::BadRecord {
-                                line,
-                                stream: stream.to_owned(),
-                                field: String::new(),
-                                reason,
-                            })
-                        }
-                        OnBadRecord::Reject => {
-                            let raw = s.raws[row].take().unwrap_or_default();
-                            self.write_reject(line, stream, "", &reason, &raw)?;
-                            s.rows.remove(row);
-                            s.lines.remove(row);
-                            s.raws.remove(row);
-                            if s.rows.is_empty() && !s.overwrite_pending {
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = self.sink.rollback();
-                    return Err(TargetError::Database {
-                        context: format!(
-                            "writing a batch of {} rows to {:?}",
-                            s.rows.len(),
-                            s.table.name
-                        ),
-                        source: e,
-                    });
-                }
-            }
-        }
-        self.stats.rows_written += s.rows.len() as u64;
-        self.stats.batches += 1;
-        tracing::debug!(stream, rows = s.rows.len(), "batch committed");
-        singer_core::metrics::counter("record_count", s.rows.len() as u64, stream);
-        s.rows.clear();
-        s.lines.clear();
-        s.raws.clear();
-        s.key_index.clear();
-        s.bytes = 0;
-        s.oldest = None;
-        s.overwrite_pending = false;
-        Ok(())
-    }
-
-    /// One transaction: (overwrite) delete all, insert or merge, (hard_delete) delete
-    /// rows marked deleted, commit.
-    fn write_batch(
-        &mut self,
-        s: &StreamLoad,
-        columns: &[ColumnDef],
-        keys: &[String],
-        deleted_column: Option<&str>,
-    ) -> Result<(), DbError> {
-        if s.overwrite_pending {
-            self.sink.delete_rows(&s.table, &RowFilter::All)?;
-        }
-        if !s.rows.is_empty() {
-            if s.method == LoadMethod::Upsert {
-                self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
-            } else {
-                self.sink.insert_rows(&s.table, columns, &s.rows)?;
-            }
-        }
-        if self.config.hard_delete {
-            if let Some(column) = deleted_column {
-                self.sink.delete_rows(
-                    &s.table,
-                    &RowFilter::NotNull {
-                        column: column.to_owned(),
-                    },
-                )?;
-            }
-        }
-        self.sink.commit()
-    }
-
-    /// Writes the newest STATE whose records are all committed.
-    fn emit_ready(&mut self) -> Result<(), TargetError> {
         let oldest = self
             .streams
             .values()
             .filter_map(|s| s.oldest.map(|(line, _)| line))
             .min();
-        if let Some(state) = self.states.take_ready(oldest) {
-            self.flush_rejects()?;
-            self.out.emit(&state)?;
-        }
-        Ok(())
+        let Some((line, state)) = self.states.take_ready(oldest) else {
+            return Ok(false);
+        };
+        self.flush_rejects()?;
+        let stamped = self.overwrites.stamp(&state, line);
+        self.out.emit(&stamped)?;
+        Ok(true)
     }
 }
 
 /// A line the reader could not use, as the run's error.
 pub(crate) fn read_error(error: ReadError) -> TargetError {
     match error.kind {
-        ReadErrorKind::Io(e) => TargetError::Read(e),
+        ReadErrorKind::Io(e) => TargetError::Input {
+            line: error.line,
+            reason: match e.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>()) {
+                Some(too_long) => too_long.to_string(),
+                None => format!("reading the input failed: {e}"),
+            },
+        },
         kind => TargetError::Input {
             line: error.line,
             reason: match error.stream {

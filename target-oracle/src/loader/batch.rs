@@ -1,0 +1,197 @@
+//! Writing buffers: when (full, old, a STATE waiting too long, the end), and how (one
+//! transaction per batch: insert or merge, hard deletes, commit), with rows the
+//! database rejects failing the run or going to the reject file.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use db_boundary::{ColumnDef, DbError, RowFilter, Value};
+
+use super::{Loader, StreamLoad};
+use crate::error::TargetError;
+use crate::settings::OnBadRecord;
+use crate::stream::Meta;
+
+impl<W: Write> Loader<W> {
+    /// Flushes streams whose oldest record waited too long, and everything when a STATE
+    /// waited longer than `max_state_lag_seconds`.
+    pub(super) fn flush_by_age(&mut self) -> Result<(), TargetError> {
+        let now = Instant::now();
+        let state_lag = Duration::from_secs_f64(self.config.max_state_lag_seconds);
+        if self
+            .states
+            .oldest_waiting_since()
+            .is_some_and(|since| now.duration_since(since) >= state_lag)
+        {
+            tracing::debug!("a STATE waited max_state_lag_seconds: flushing every stream");
+            return self.flush_all();
+        }
+        let wait = Duration::from_secs_f64(self.config.batch_wait_limit_seconds);
+        let old: Vec<String> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| {
+                s.oldest
+                    .is_some_and(|(_, since)| now.duration_since(since) >= wait)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for stream in old {
+            self.flush_stream(&stream)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush_all(&mut self) -> Result<(), TargetError> {
+        let mut names: Vec<String> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.rows.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        for stream in names {
+            self.flush_stream(&stream)?;
+        }
+        Ok(())
+    }
+
+    /// Writes and commits one stream's buffer, then emits any STATE it completes.
+    pub(super) fn flush_stream(&mut self, stream: &str) -> Result<(), TargetError> {
+        let Some(mut s) = self.streams.remove(stream) else {
+            return Ok(());
+        };
+        let result = self.write_buffer(stream, &mut s);
+        self.streams.insert(stream.to_owned(), s);
+        result?;
+        self.emit_ready().map(drop)
+    }
+
+    pub(super) fn write_buffer(
+        &mut self,
+        stream: &str,
+        s: &mut StreamLoad,
+    ) -> Result<(), TargetError> {
+        if s.rows.is_empty() {
+            return Ok(());
+        }
+        if let Some(slot) = s.plan.meta_slot(Meta::BatchedAt) {
+            let now = Value::TimestampTz(Utc::now().fixed_offset());
+            for row in &mut s.rows {
+                row[slot] = now.clone();
+            }
+        }
+        let columns = s.plan.columns();
+        let keys: Vec<String> = s
+            .plan
+            .key_slots
+            .iter()
+            .map(|&i| columns[i].name.clone())
+            .collect();
+        let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
+        loop {
+            match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
+                Ok(()) => break,
+                Err(DbError::RowRejected {
+                    row,
+                    code,
+                    message,
+                    column,
+                }) if row < s.rows.len() => {
+                    self.sink
+                        .rollback()
+                        .map_err(TargetError::db("rolling back a failed batch"))?;
+                    let reason = format!(
+                        "was rejected by the database: {}{message}",
+                        code.map(|c| format!("ORA-{c:05}: ")).unwrap_or_default()
+                    );
+                    let line = s.lines[row];
+                    let field = rejected_field(s, code, column.as_deref());
+                    match self.config.on_bad_record {
+                        OnBadRecord::Fail => {
+                            return Err(TargetError::BadRecord {
+                                line,
+                                stream: stream.to_owned(),
+                                field,
+                                reason,
+                            })
+                        }
+                        OnBadRecord::Reject => {
+                            let raw = s.raws[row].take().unwrap_or_default();
+                            self.write_reject(line, stream, &field, &reason, &raw)?;
+                            s.rows.remove(row);
+                            s.lines.remove(row);
+                            s.raws.remove(row);
+                            if s.rows.is_empty() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = self.sink.rollback();
+                    return Err(TargetError::Database {
+                        context: format!(
+                            "writing a batch of {} rows to {:?}",
+                            s.rows.len(),
+                            s.table.name
+                        ),
+                        source: e,
+                    });
+                }
+            }
+        }
+        self.stats.rows_written += s.rows.len() as u64;
+        self.stats.batches += 1;
+        tracing::debug!(stream, rows = s.rows.len(), "batch committed");
+        singer_core::metrics::counter("record_count", s.rows.len() as u64, stream);
+        s.rows.clear();
+        s.lines.clear();
+        s.raws.clear();
+        s.key_index.clear();
+        s.bytes = 0;
+        s.oldest = None;
+        Ok(())
+    }
+
+    /// One transaction: insert or merge, (hard_delete) delete rows marked deleted,
+    /// commit.
+    pub(super) fn write_batch(
+        &mut self,
+        s: &StreamLoad,
+        columns: &[ColumnDef],
+        keys: &[String],
+        deleted_column: Option<&str>,
+    ) -> Result<(), DbError> {
+        if !s.rows.is_empty() {
+            if s.merges() {
+                self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
+            } else {
+                self.sink.insert_rows(&s.table, columns, &s.rows)?;
+            }
+        }
+        if self.config.hard_delete {
+            if let Some(column) = deleted_column {
+                self.sink.delete_rows(
+                    &s.table,
+                    &RowFilter::NotNull {
+                        column: column.to_owned(),
+                    },
+                )?;
+            }
+        }
+        self.sink.commit()
+    }
+}
+
+/// The field a database rejection is about: the property of the column the database
+/// named (else that column), the key properties for a duplicate key (ORA-00001), or
+/// empty when the database does not say (a CHECK constraint of the user's).
+fn rejected_field(s: &StreamLoad, code: Option<i32>, column: Option<&str>) -> String {
+    match column {
+        Some(column) => s.plan.field_for_column(column).unwrap_or(column).to_owned(),
+        None if code == Some(1) => s.key_properties.join(", "),
+        None => String::new(),
+    }
+}
