@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Protocol benchmark (not a timed test): singer-core's reader and writer on the ORDERS
-# stream from shared/bench/gen_singer.py, and, in the same run, the Python peer
+# stream from bench/gen_orders.py, and, in the same run, the Python peer
 # target-jsonl 0.1.4 (singer-python) on the same file. Prints records/s and the ratio.
 #
 #   bench/protocol.sh                 # 1,000,000 records (the peer gets PEER_N=100,000)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-gen="${GEN_SINGER:-$root/../shared/bench/gen_singer.py}"
+gen="$root/bench/gen_orders.py"
 n="${N:-1000000}"
 peer_n="${PEER_N:-100000}"
 bench="$root/.bench"
 mkdir -p "$bench"
-stream="$bench/orders-$n.jsonl"
-peer_stream="$bench/orders-$peer_n.jsonl"
+stream="$bench/gen_orders-$n.jsonl"
+peer_stream="$bench/gen_orders-$peer_n.jsonl"
 [ -s "$stream" ] || python3 "$gen" -n "$n" "$stream"
 [ -s "$peer_stream" ] || python3 "$gen" -n "$peer_n" "$peer_stream"
 

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Tap benchmark (not a timed test): the release tap-oracle binary extracts the 12-column
-# ORDERS table (shared/bench/gen_singer.py's columns, made by `sim-admin generate`)
+# ORDERS table (bench/gen_orders.py's columns, made by `sim-admin generate`)
 # through the simulated backend to /dev/null; the same run times the per-row work of a
-# Python Oracle tap (shared/bench/tap_py.py with singer-python 6.8.0) and prints the ratio.
+# Python Oracle tap (bench/tap_peer.py with singer-python 6.8.0) and prints the ratio.
 #
 #   bench/tap.sh                  # 1,000,000 rows (the peer gets PEER_N=200,000)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-shared="${SHARED_BENCH:-$root/../shared/bench}"
 n="${N:-1000000}"
 peer_n="${PEER_N:-200000}"
 bench="$root/.bench"
@@ -57,7 +56,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import singer" 2>/dev
 fi
 echo "== Python Oracle tap per-row work (singer-python 6.8.0) on $peer_n rows"
 start=$(date +%s.%N)
-(cd "$shared" && "$venv/bin/python" tap_py.py "$peer_n" > /dev/null)
+"$venv/bin/python" "$root/bench/tap_peer.py" "$peer_n" > /dev/null
 end=$(date +%s.%N)
 peer=$(python3 -c "print(round($peer_n / ($end - $start)))")
 echo "peer_records_per_second=$peer"

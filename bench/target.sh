@@ -6,19 +6,18 @@
 #   N=200000 PEER_N=20000 bench/target.sh
 #
 # Files and the peer's venv live in .bench/ (gitignored). Prints records/s for both and
-# the ratio. See ../shared/bench/README.md for the data and the peers.
+# the ratio. See bench/README.md for the data and the peers.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-gen="${GEN_SINGER:-$root/../shared/bench/gen_singer.py}"
-[ -f "$gen" ] || gen=/work/shared/bench/gen_singer.py
+gen="$root/bench/gen_orders.py"
 n="${N:-1000000}"
 peer_n="${PEER_N:-100000}"
 bench="$root/.bench"
 mkdir -p "$bench"
 
-stream="$bench/orders-$n.jsonl"
-peer_stream="$bench/orders-$peer_n.jsonl"
+stream="$bench/gen_orders-$n.jsonl"
+peer_stream="$bench/gen_orders-$peer_n.jsonl"
 [ -s "$stream" ] || python3 "$gen" -n "$n" "$stream"
 [ -s "$peer_stream" ] || python3 "$gen" -n "$peer_n" "$peer_stream"
 

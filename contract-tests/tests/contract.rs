@@ -8,11 +8,15 @@
 
 #[macro_use]
 mod harness;
+mod log_mining;
+
+use std::convert::Infallible;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use db_boundary::{
-    AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter, ScanOrder,
-    ScanRequest, TableDef, TableName, TablePattern, Value,
+    scan_into, AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, FetchTuning, KeyRange,
+    RowFilter, RowId, Scan, ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef,
+    Value,
 };
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
@@ -120,32 +124,34 @@ fn insert(db: &Db, table: &TableName, columns: &[&str], rows: Vec<Vec<Value>>) {
     sink.commit().expect("commit");
 }
 
-/// Scans through a fresh source session and collects the rows.
-fn scan(
+/// Scans through a fresh source session and collects each row with its ROWID (when
+/// the read is by ROWID).
+fn scan_rows(
     db: &Db,
     table: &TableName,
     columns: &[&str],
-    order: ScanOrder,
-    lower_bound: Option<LowerBound>,
-) -> Vec<Vec<Value>> {
+    range: ScanRange,
+) -> Vec<(Vec<Value>, Option<String>)> {
     let mut source = db.backend.source().expect("a source session");
-    let request = ScanRequest {
-        owner: table.schema.clone().expect("tables carry their schema"),
-        table: table.name.clone(),
+    let request = Scan {
+        table: TableRef {
+            owner: table.schema.clone().expect("tables carry their schema"),
+            table: table.name.clone(),
+        },
         columns: names(columns),
-        order,
-        lower_bound,
+        range,
         as_of_scn: None,
-        fetch_array_size: 100,
-        prefetch_rows: 100,
+        tuning: FetchTuning {
+            fetch_array_size: 100,
+            prefetch_rows: 100,
+        },
     };
     let mut rows = Vec::new();
-    let count = source
-        .scan(&request, &mut |row| {
-            rows.push(row.to_vec());
-            Ok(())
-        })
-        .expect("scan");
+    let count = scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
+        rows.push((row.values.to_vec(), row.rowid.map(str::to_owned)));
+        Ok::<(), Infallible>(())
+    })
+    .expect("scan");
     assert_eq!(
         count,
         rows.len() as u64,
@@ -154,8 +160,25 @@ fn scan(
     rows
 }
 
-fn by(columns: &[&str]) -> ScanOrder {
-    ScanOrder::Columns(names(columns))
+/// Scans and collects the rows' values.
+fn scan(db: &Db, table: &TableName, columns: &[&str], range: ScanRange) -> Vec<Vec<Value>> {
+    scan_rows(db, table, columns, range)
+        .into_iter()
+        .map(|(values, _)| values)
+        .collect()
+}
+
+/// Ascending by a key.
+fn by(columns: &[&str]) -> ScanRange {
+    ScanRange::Keyset(KeyRange::new(names(columns)).expect("a key"))
+}
+
+/// Ascending by one column, NULLs first, from the start.
+fn by_value(column: &str) -> ScanRange {
+    ScanRange::FromValue {
+        column: column.to_owned(),
+        at_least: None,
+    }
 }
 
 /// The ORA code of an expected failure.
@@ -298,7 +321,7 @@ fn every_value_type_round_trips_exactly(db: &Db) {
     let rows = vec![full, negative, infinite, minus_infinite];
     let column_refs: Vec<&str> = column_names.iter().map(String::as_str).collect();
     insert(db, &table, &column_refs, rows.clone());
-    let read = scan(db, &table, &column_refs, by(&["ID"]), None);
+    let read = scan(db, &table, &column_refs, by(&["ID"]));
     assert_eq!(exact(&read), exact(&rows));
 }
 
@@ -320,7 +343,7 @@ fn empty_strings_are_null(db: &Db) {
         &["ID", "S", "R", "REQUIRED"],
         vec![vec![n("1"), t(""), Value::Bytes(vec![]), t("x")]],
     );
-    let read = scan(db, &table, &["S", "R"], ScanOrder::Unordered, None);
+    let read = scan(db, &table, &["S", "R"], ScanRange::All);
     assert_eq!(read, vec![vec![Value::Null, Value::Null]]);
     let mut sink = db.backend.sink().unwrap();
     let code = code_of(sink.insert_rows(
@@ -372,7 +395,7 @@ fn scans_order_numbers_text_and_times_with_nulls_first(db: &Db) {
         ],
     );
     let ids = |order: &str| -> Vec<Value> {
-        scan(db, &table, &["ID"], by(&[order, "ID"]), None)
+        scan(db, &table, &["ID"], by_value(order))
             .into_iter()
             .map(|row| row[0].clone())
             .collect()
@@ -422,8 +445,13 @@ fn after_bookmark_on_a_composite_key_is_lexicographic(db: &Db) {
             .map(|(i, (a, b))| vec![n(a), t(b), n(&i.to_string())])
             .collect(),
     );
-    let keys_after = |bound: Option<LowerBound>| -> Vec<(Value, Value)> {
-        scan(db, &table, &["A", "B"], by(&["A", "B"]), bound)
+    let keys_after = |bound: Option<Vec<Value>>| -> Vec<(Value, Value)> {
+        let range = KeyRange::new(names(&["A", "B"])).unwrap();
+        let range = match bound {
+            Some(values) => range.after(values).unwrap(),
+            None => range,
+        };
+        scan(db, &table, &["A", "B"], ScanRange::Keyset(range))
             .into_iter()
             .map(|row| (row[0].clone(), row[1].clone()))
             .collect()
@@ -441,17 +469,11 @@ fn after_bookmark_on_a_composite_key_is_lexicographic(db: &Db) {
         ]
     );
     // After an existing key: strictly after it.
-    assert_eq!(
-        keys_after(Some(LowerBound::After(vec![n("1"), t("b")]))),
-        all[2..].to_vec()
-    );
+    assert_eq!(keys_after(Some(vec![n("1"), t("b")])), all[2..].to_vec());
     // After a key between rows (2, "b"): the next is (2, "c").
-    assert_eq!(
-        keys_after(Some(LowerBound::After(vec![n("2"), t("b")]))),
-        all[3..].to_vec()
-    );
+    assert_eq!(keys_after(Some(vec![n("2"), t("b")])), all[3..].to_vec());
     // After the last key: nothing.
-    assert!(keys_after(Some(LowerBound::After(vec![n("10"), t("a")]))).is_empty());
+    assert!(keys_after(Some(vec![n("10"), t("a")])).is_empty());
 }
 
 fn at_least_bookmark_keeps_boundary_duplicates_and_skips_nulls(db: &Db) {
@@ -487,8 +509,10 @@ fn at_least_bookmark_keeps_boundary_duplicates_and_skips_nulls(db: &Db) {
         db,
         &table,
         &["ID", "UPDATED_AT"],
-        by(&["UPDATED_AT"]),
-        Some(LowerBound::AtLeast(at(7))),
+        ScanRange::FromValue {
+            column: "UPDATED_AT".into(),
+            at_least: Some(at(7)),
+        },
     );
     let mut boundary: Vec<Value> = rows[..3].iter().map(|r| r[0].clone()).collect();
     boundary.sort_by_key(|v| format!("{v:?}"));
@@ -500,7 +524,7 @@ fn at_least_bookmark_keeps_boundary_duplicates_and_skips_nulls(db: &Db) {
     assert_eq!(rows[3], vec![n("5"), at(9)]);
     assert_eq!(rows.len(), 4, "NULL never satisfies >=");
     // The whole table ordered by the column puts the NULL first.
-    let all = scan(db, &table, &["ID"], by(&["UPDATED_AT", "ID"]), None);
+    let all = scan(db, &table, &["ID"], by(&["UPDATED_AT", "ID"]));
     assert_eq!(all[0], vec![n("3")]);
 }
 
@@ -520,22 +544,18 @@ fn rowid_scan_resumes_after_a_rowid(db: &Db) {
             .map(|v| vec![t(v)])
             .collect(),
     );
-    let first = scan(db, &table, &["V"], ScanOrder::RowId, None);
-    assert_eq!(first.len(), 5);
-    for row in &first {
-        assert_eq!(row.len(), 2, "the ROWID comes as an extra last value");
-        assert!(matches!(&row[1], Value::Text(r) if !r.is_empty()));
-    }
-    let Value::Text(second_rowid) = first[1][1].clone() else {
-        unreachable!("checked above")
+    let by_rowid = |after: Option<String>| ScanRange::RowId {
+        after: after.map(RowId),
+        limit: None,
     };
-    let resumed = scan(
-        db,
-        &table,
-        &["V"],
-        ScanOrder::RowId,
-        Some(LowerBound::AfterRowId(second_rowid)),
-    );
+    let first = scan_rows(db, &table, &["V"], by_rowid(None));
+    assert_eq!(first.len(), 5);
+    for (values, rowid) in &first {
+        assert_eq!(values.len(), 1, "the ROWID comes apart from the values");
+        assert!(matches!(rowid, Some(r) if !r.is_empty()));
+    }
+    let second_rowid = first[1].1.clone();
+    let resumed = scan_rows(db, &table, &["V"], by_rowid(second_rowid));
     assert_eq!(
         resumed,
         first[2..].to_vec(),
@@ -543,7 +563,7 @@ fn rowid_scan_resumes_after_a_rowid(db: &Db) {
     );
     let mut values: Vec<String> = first
         .iter()
-        .map(|r| match &r[0] {
+        .map(|(r, _)| match &r[0] {
             Value::Text(v) => v.clone(),
             other => panic!("unexpected {other:?}"),
         })
@@ -586,7 +606,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         other => panic!("expected the third row to be rejected, got {other:?}"),
     }
     sink.rollback().unwrap();
-    assert!(scan(db, &table, &["ID"], ScanOrder::Unordered, None).is_empty());
+    assert!(scan(db, &table, &["ID"], ScanRange::All).is_empty());
     // A NULL in a NOT NULL column and a duplicate key, each named by position.
     match sink.insert_rows(
         &table,
@@ -619,7 +639,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         .unwrap();
     sink.commit().unwrap();
     assert_eq!(
-        scan(db, &table, &["ID", "NAME"], by(&["ID"]), None),
+        scan(db, &table, &["ID", "NAME"], by(&["ID"])),
         batch[..2].to_vec()
     );
 }
@@ -659,7 +679,7 @@ fn merge_inserts_new_keys_and_updates_existing_ones(db: &Db) {
     .unwrap();
     sink.commit().unwrap();
     assert_eq!(
-        scan(db, &table, &all, by(&["K1", "K2"]), None),
+        scan(db, &table, &all, by(&["K1", "K2"])),
         vec![
             vec![n("1"), t("a"), t("one"), n("10")],
             // Columns the merge does not name keep their values.
@@ -722,12 +742,12 @@ fn delete_and_update_by_filter(db: &Db) {
     assert_eq!(deleted, 3);
     sink.commit().unwrap();
     assert_eq!(
-        scan(db, &table, &["ID"], by(&["ID"]), None),
+        scan(db, &table, &["ID"], by(&["ID"])),
         vec![vec![n("3")], vec![n("4")]]
     );
     assert_eq!(sink.delete_rows(&table, &RowFilter::All).unwrap(), 2);
     sink.commit().unwrap();
-    assert!(scan(db, &table, &["ID"], ScanOrder::Unordered, None).is_empty());
+    assert!(scan(db, &table, &["ID"], ScanRange::All).is_empty());
     // Outside: NULL and everything not inside an (inclusive) range goes; 31-digit
     // values compare exactly.
     let big = |suffix: &str| n(&format!("1732000000000000{suffix}"));
@@ -754,7 +774,7 @@ fn delete_and_update_by_filter(db: &Db) {
     assert_eq!(sink.delete_rows(&table, &outside).unwrap(), 3);
     sink.commit().unwrap();
     assert_eq!(
-        scan(db, &table, &["ID"], by(&["ID"]), None),
+        scan(db, &table, &["ID"], by(&["ID"])),
         vec![vec![n("10")], vec![n("11")], vec![n("14")]]
     );
     let everything = RowFilter::Outside {
@@ -767,7 +787,7 @@ fn delete_and_update_by_filter(db: &Db) {
 
 fn other_sessions_see_only_committed_rows(db: &Db) {
     let table = create(db, "TX", vec![not_null("ID", number(None, None))], &["ID"]);
-    let ids = || scan(db, &table, &["ID"], by(&["ID"]), None);
+    let ids = || scan(db, &table, &["ID"], by(&["ID"]));
     let mut writer = db.backend.sink().unwrap();
     writer
         .insert_rows(
@@ -821,7 +841,7 @@ fn ddl_commits_pending_work(db: &Db) {
     .unwrap();
     sink.rollback().unwrap();
     assert_eq!(
-        scan(db, &table, &["ID", "EXTRA"], by(&["ID"]), None),
+        scan(db, &table, &["ID", "EXTRA"], by(&["ID"])),
         vec![vec![n("1"), Value::Null]]
     );
 }
@@ -863,12 +883,9 @@ fn identifiers_keep_exact_case_and_reserved_words(db: &Db) {
         .collect();
     insert(db, &table, &odd_columns, vec![row.clone()]);
     insert(db, &upper, &["lower", "LOWER"], vec![vec![n("1"), n("2")]]);
+    assert_eq!(scan(db, &table, &odd_columns, by(&["order"])), vec![row]);
     assert_eq!(
-        scan(db, &table, &odd_columns, by(&["order"]), None),
-        vec![row]
-    );
-    assert_eq!(
-        scan(db, &upper, &["LOWER", "lower"], ScanOrder::Unordered, None),
+        scan(db, &upper, &["LOWER", "lower"], ScanRange::All),
         vec![vec![n("2"), n("1")]],
         "\"lower\" and \"LOWER\" are two columns"
     );
@@ -1061,7 +1078,7 @@ fn number_precision_and_scale_round_or_fail_with_ora_01438(db: &Db) {
         ],
     );
     assert_eq!(
-        scan(db, &table, &["P5S2", "P3", "SNEG"], by(&["ID"]), None),
+        scan(db, &table, &["P5S2", "P3", "SNEG"], by(&["ID"])),
         vec![
             vec![n("123.46"), n("999"), n("1234600")],
             vec![n("-0.01"), n("-13"), n("0")],
@@ -1130,17 +1147,20 @@ fn constraint_and_catalog_failures_carry_their_ora_codes(db: &Db) {
     );
     sink.rollback().unwrap();
     let mut source = db.backend.source().unwrap();
-    let request = ScanRequest {
-        owner: db.schema.clone(),
-        table: missing.name.clone(),
+    let request = Scan {
+        table: TableRef {
+            owner: db.schema.clone(),
+            table: missing.name.clone(),
+        },
         columns: names(&["ID"]),
-        order: ScanOrder::Unordered,
-        lower_bound: None,
+        range: ScanRange::All,
         as_of_scn: None,
-        fetch_array_size: 10,
-        prefetch_rows: 10,
+        tuning: FetchTuning::default(),
     };
-    assert_eq!(code_of(source.scan(&request, &mut |_| Ok(()))), 942);
+    assert_eq!(
+        code_of(source.scan(&request, &mut |_| std::ops::ControlFlow::Continue(()))),
+        942
+    );
     assert_eq!(
         code_of(sink.create_table(&TableDef {
             name: table.clone(),
@@ -1238,7 +1258,7 @@ fn alter_table_adds_widens_renames_copies_and_drops(db: &Db) {
         ]
     );
     assert_eq!(
-        scan(db, &table, &["ID", "NAME", "AMOUNT"], by(&["ID"]), None),
+        scan(db, &table, &["ID", "NAME", "AMOUNT"], by(&["ID"])),
         vec![
             vec![n("1"), t("abcde"), n("123.45")],
             vec![n("2"), t(&"long".repeat(20)), n("1234567890.12")],

@@ -7,7 +7,12 @@
 mod harness;
 
 use chrono::NaiveDate;
-use db_boundary::{ColumnDef, DbError, ScanOrder, ScanRequest, TableDef, TableName, Value};
+use std::convert::Infallible;
+
+use db_boundary::{
+    scan_into, ColumnDef, DbError, FetchTuning, KeyRange, Scan, ScanRange, ScannedRow, TableDef,
+    TableName, TableRef, Value,
+};
 use singer_core::oracle_type::OracleType;
 
 use harness::Db;
@@ -41,25 +46,25 @@ fn create(db: &Db, name: &str, columns: Vec<ColumnDef>) -> (TableName, Vec<Colum
 
 fn read(db: &Db, table: &TableName, columns: &[ColumnDef]) -> Vec<Vec<Value>> {
     let mut source = db.backend.source().expect("a source session");
+    let request = Scan {
+        table: TableRef {
+            owner: table.schema.clone().unwrap_or_default(),
+            table: table.name.clone(),
+        },
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        range: ScanRange::Keyset(KeyRange::new(vec![columns[0].name.clone()]).expect("a key")),
+        as_of_scn: None,
+        tuning: FetchTuning {
+            fetch_array_size: 100,
+            prefetch_rows: 100,
+        },
+    };
     let mut rows = Vec::new();
-    source
-        .scan(
-            &ScanRequest {
-                owner: table.schema.clone().unwrap_or_default(),
-                table: table.name.clone(),
-                columns: columns.iter().map(|c| c.name.clone()).collect(),
-                order: ScanOrder::Columns(vec![columns[0].name.clone()]),
-                lower_bound: None,
-                as_of_scn: None,
-                fetch_array_size: 100,
-                prefetch_rows: 100,
-            },
-            &mut |row| {
-                rows.push(row.to_vec());
-                Ok(())
-            },
-        )
-        .expect("scan");
+    scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
+        rows.push(row.values.to_vec());
+        Ok::<(), Infallible>(())
+    })
+    .expect("scan");
     rows
 }
 

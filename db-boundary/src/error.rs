@@ -40,9 +40,6 @@ pub enum DbError {
         /// The column the message names, when it names one (see [`DbError::row_rejected`]).
         column: Option<String>,
     },
-    /// The row callback of a scan asked to stop (for example, stdout closed).
-    #[error("the scan was stopped by its consumer: {0}")]
-    Aborted(Box<dyn std::error::Error + Send + Sync>),
     /// A value of a kind its bind cannot take (the driver's "invalid type conversion"),
     /// refused before any row is appended.
     #[error("bind :{position} is typed {bind} and cannot take a {value} value")]

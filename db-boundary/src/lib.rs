@@ -4,6 +4,7 @@
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
 //! - [`binds`]: bind plans (type, size and order of each bind) and the value check.
+//! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
 //!
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
@@ -11,17 +12,24 @@
 
 pub mod binds;
 pub mod error;
+pub mod redo;
 pub mod sink;
 pub mod source;
 pub mod value;
 
 pub use binds::{BindPlan, PlannedBind};
 pub use error::{DbError, DbResult};
+pub use redo::{
+    ChangeOperation, ChangeRow, DatabaseIdentity, LogMiningFacts, MinedColumn, MinedTable,
+    MinedTableInfo, MiningRequest, ReadinessCheck, RedoLog, RedoLogKind, SnapshotPoint,
+};
 pub use sink::{
     column_defs, AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName,
 };
 pub use source::{
-    DictionaryScope, LowerBound, RowCallbackError, ScanOrder, ScanRequest, Source, TablePattern,
+    mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
+    PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
+    TableRef,
 };
 pub use value::{Decimal, Value};
 
@@ -89,6 +97,9 @@ pub struct CheckReport {
     pub server: ServerInfo,
     /// Privileges that matter and whether the session holds them.
     pub privileges: Vec<(String, bool)>,
+    /// What LOG_BASED replication needs; `None` where the tap did not ask (the target)
+    /// or the backend cannot mine redo.
+    pub log_mining: Option<LogMiningFacts>,
 }
 
 impl std::fmt::Display for CheckReport {
@@ -107,6 +118,9 @@ impl std::fmt::Display for CheckReport {
         )?;
         for (privilege, held) in &self.privileges {
             writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
+        }
+        if let Some(facts) = &self.log_mining {
+            write!(f, "{facts}")?;
         }
         Ok(())
     }

@@ -4,9 +4,16 @@
 //! Rows are pushed into a callback one at a time, so a full stdout pipe pauses fetching
 //! and no backend ever holds a whole table.
 
+use std::num::NonZeroU64;
+use std::ops::ControlFlow;
+
 use singer_core::dictionary::DictionaryRows;
 
-use crate::{DbResult, ServerInfo, Value};
+use crate::redo::{
+    ChangeRow, DatabaseIdentity, LogMiningFacts, MinedTableInfo, MiningRequest, RedoLog,
+    SnapshotPoint,
+};
+use crate::{DbError, DbResult, ServerInfo, Value};
 
 /// Which schemas and tables discovery reads. Patterns are bound as LIKE patterns by the
 /// backend, never pasted into SQL.
@@ -29,49 +36,214 @@ pub struct TablePattern {
     pub table: String,
 }
 
-/// The order in which a scan returns rows.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ScanOrder {
-    /// No order: one pass, whatever order the database returns.
-    Unordered,
-    /// Ascending by these columns, NULLs first.
-    Columns(Vec<String>),
-    /// Ascending by ROWID; the ROWID text is appended as an extra last value of every row.
-    RowId,
-}
-
-/// Where a scan starts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LowerBound {
-    /// Rows whose order-column tuple is strictly greater than these values, compared
-    /// lexicographically (keyset pagination on a key; resumes a FULL_TABLE pass).
-    After(Vec<Value>),
-    /// Rows whose single order column is greater than or equal to this value (an
-    /// INCREMENTAL bookmark; `>=` so rows sharing the boundary value are never lost).
-    AtLeast(Value),
-    /// Rows after this ROWID (resumes a keyless FULL_TABLE pass ordered by ROWID).
-    AfterRowId(String),
-}
-
-/// One table read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScanRequest {
+/// A table or view to read, exact case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
     pub owner: String,
     pub table: String,
-    /// Columns to return, in this order, exact case.
-    pub columns: Vec<String>,
-    pub order: ScanOrder,
-    pub lower_bound: Option<LowerBound>,
-    /// Read the table as of this SCN (flashback query) so a long pass sees one snapshot.
-    pub as_of_scn: Option<u64>,
+}
+
+/// Round-trip tuning of a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchTuning {
     /// Rows fetched per round trip.
     pub fetch_array_size: u32,
     /// Rows fetched with the execute call itself.
     pub prefetch_rows: u32,
 }
 
-/// What a row callback returns to stop a scan early.
-pub type RowCallbackError = Box<dyn std::error::Error + Send + Sync>;
+impl Default for FetchTuning {
+    fn default() -> Self {
+        FetchTuning {
+            fetch_array_size: 1000,
+            prefetch_rows: 1000,
+        }
+    }
+}
+
+/// A ROWID as the database prints it (`ROWIDTOCHAR`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowId(pub String);
+
+/// Why a [`KeyRange`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRangeError {
+    #[error("a key range needs at least one key column")]
+    NoKey,
+    #[error("{values} bound values for {keys} key columns")]
+    Arity { keys: usize, values: usize },
+}
+
+/// Rows ascending by a key (NULLS FIRST), strictly after one key tuple and at most
+/// another, at most `limit` of them: one page or one chunk of a keyset pass. Built
+/// only through its methods, so its bounds always match its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRange {
+    keys: Vec<String>,
+    after: Option<Vec<Value>>,
+    through: Option<Vec<Value>>,
+    limit: Option<NonZeroU64>,
+}
+
+impl KeyRange {
+    /// Every row, ascending by `keys`.
+    pub fn new(keys: Vec<String>) -> Result<KeyRange, KeyRangeError> {
+        if keys.is_empty() {
+            return Err(KeyRangeError::NoKey);
+        }
+        Ok(KeyRange {
+            keys,
+            after: None,
+            through: None,
+            limit: None,
+        })
+    }
+
+    fn arity(&self, values: &[Value]) -> Result<(), KeyRangeError> {
+        if values.len() == self.keys.len() {
+            Ok(())
+        } else {
+            Err(KeyRangeError::Arity {
+                keys: self.keys.len(),
+                values: values.len(),
+            })
+        }
+    }
+
+    /// Only rows whose key tuple is greater than `values` (lexicographically).
+    pub fn after(mut self, values: Vec<Value>) -> Result<KeyRange, KeyRangeError> {
+        self.arity(&values)?;
+        self.after = Some(values);
+        Ok(self)
+    }
+
+    /// Only rows whose key tuple is at most `values`.
+    pub fn through(mut self, values: Vec<Value>) -> Result<KeyRange, KeyRangeError> {
+        self.arity(&values)?;
+        self.through = Some(values);
+        Ok(self)
+    }
+
+    /// At most `rows` rows (one page).
+    pub fn limit(mut self, rows: NonZeroU64) -> KeyRange {
+        self.limit = Some(rows);
+        self
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub fn lower(&self) -> Option<&[Value]> {
+        self.after.as_deref()
+    }
+
+    pub fn upper(&self) -> Option<&[Value]> {
+        self.through.as_deref()
+    }
+
+    pub fn row_limit(&self) -> Option<NonZeroU64> {
+        self.limit
+    }
+}
+
+/// Which rows a read returns and in which order. Each variant carries exactly what it
+/// needs, so no order can be paired with a bound it cannot serve.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanRange {
+    /// Every row once, in whatever order the database returns (views without a key:
+    /// ROWID is refused on views that are not key-preserved, ORA-01445/01446).
+    All,
+    /// A keyset page or chunk (FULL_TABLE with a key).
+    Keyset(KeyRange),
+    /// Ascending by ROWID, after a ROWID, at most `limit` rows (tables without a key).
+    /// Each row comes with its ROWID ([`ScannedRow::rowid`]).
+    RowId {
+        after: Option<RowId>,
+        limit: Option<NonZeroU64>,
+    },
+    /// Ascending by one column (NULLS FIRST), at or above a value (INCREMENTAL; `>=` so
+    /// rows sharing the boundary value are never lost).
+    FromValue {
+        column: String,
+        at_least: Option<Value>,
+    },
+}
+
+/// One table read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub table: TableRef,
+    /// Columns to return, in this order, exact case.
+    pub columns: Vec<String>,
+    pub range: ScanRange,
+    /// Read the table as of this SCN (flashback query) so a long pass sees one snapshot.
+    pub as_of_scn: Option<u64>,
+    pub tuning: FetchTuning,
+}
+
+/// A row as a scan delivers it: the requested columns, and its ROWID when the scan is
+/// ordered by ROWID.
+#[derive(Debug, Clone, Copy)]
+pub struct ScannedRow<'a> {
+    pub values: &'a [Value],
+    pub rowid: Option<&'a str>,
+}
+
+/// Where a scan's rows go (ripgrep's `Sink` style): the consumer's own error type stops
+/// the scan and comes back unchanged in [`ScanError::Stopped`].
+pub trait RowSink {
+    type Error;
+    fn row(&mut self, row: ScannedRow<'_>) -> Result<(), Self::Error>;
+}
+
+impl<E, F> RowSink for F
+where
+    F: FnMut(ScannedRow<'_>) -> Result<(), E>,
+{
+    type Error = E;
+    fn row(&mut self, row: ScannedRow<'_>) -> Result<(), E> {
+        self(row)
+    }
+}
+
+/// Why a scan ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError<E> {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The row sink refused a row; its error as it gave it.
+    #[error("the scan was stopped by its consumer")]
+    Stopped(E),
+}
+
+/// What a backend calls for each row: `Break` stops the scan.
+pub type PushRow<'a> = dyn FnMut(ScannedRow<'_>) -> ControlFlow<()> + 'a;
+
+/// Streams the rows of `scan` into `sink`, returning how many were read.
+pub fn scan_into<S, K>(
+    source: &mut S,
+    scan: &Scan,
+    sink: &mut K,
+) -> Result<u64, ScanError<K::Error>>
+where
+    S: Source + ?Sized,
+    K: RowSink,
+{
+    let mut stopped = None;
+    let read = source.scan(scan, &mut |row| match sink.row(row) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            stopped = Some(e);
+            ControlFlow::Break(())
+        }
+    });
+    match (stopped, read) {
+        (Some(e), _) => Err(ScanError::Stopped(e)),
+        (None, Err(e)) => Err(ScanError::Database(e)),
+        (None, Ok(n)) => Ok(n),
+    }
+}
 
 /// The tap's side of the boundary.
 pub trait Source {
@@ -84,11 +256,91 @@ pub trait Source {
     /// The current system change number, to fix a flashback snapshot at a sync's start.
     fn current_scn(&mut self) -> DbResult<u64>;
 
-    /// Streams the rows of one table into `on_row`, returning how many were read. A
-    /// callback error stops the scan and comes back as [`crate::DbError::Aborted`].
-    fn scan(
+    /// Splits a table into `chunks` ranges of about equal row counts by its key (NTILE
+    /// over the key, read as of `as_of_scn`): the last key tuple of every range but the
+    /// last, ascending. Fewer come back when the table has fewer rows.
+    fn chunk_bounds(
         &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64>;
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>>;
+
+    /// Pushes the rows of one read into `push` until it breaks, returning how many were
+    /// pushed. Engines call [`scan_into`] with a [`RowSink`].
+    fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64>;
+
+    // LOG_BASED (see `crate::redo` and docs/log-based.md). Backends that cannot mine redo
+    // keep these defaults, which say so.
+
+    /// Which database and incarnation this is.
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        Err(unsupported())
+    }
+
+    /// Online logs not yet archived and archived logs (first valid local destination,
+    /// current incarnation, purged ones included and marked) whose redo reaches past
+    /// `from_scn`, in thread and sequence order.
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        let _ = from_scn;
+        Err(unsupported())
+    }
+
+    /// The SCN a LOG_BASED snapshot is read AS OF, and where mining must start so that
+    /// the transactions open at that moment are read whole.
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        Err(unsupported())
+    }
+
+    /// Object ids and supplemental logging of a table to be mined.
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        let _ = (owner, table);
+        Err(unsupported())
+    }
+
+    /// One mining session: starts it on `request` (adding its logs), pushes every row
+    /// into `push` in redo order until it breaks, and always ends it, also on failure.
+    /// Returns how many rows were pushed. Engines call [`mine_into`].
+    fn mine(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
+        let _ = (request, push);
+        Err(unsupported())
+    }
+
+    /// What LOG_BASED needs and whether the database and session have it, for `--test`.
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        Err(unsupported())
+    }
+}
+
+fn unsupported() -> DbError {
+    DbError::Unsupported("this backend cannot mine redo (LOG_BASED replication)".into())
+}
+
+/// What a backend calls for each row of a mining session: `Break` stops it.
+pub type PushChange<'a> = dyn FnMut(&ChangeRow) -> ControlFlow<()> + 'a;
+
+/// Streams one mining session into `sink` (a closure over each [`ChangeRow`]); the
+/// sink's error stops the session and comes back unchanged in [`ScanError::Stopped`].
+pub fn mine_into<S, E>(
+    source: &mut S,
+    request: &MiningRequest,
+    sink: &mut dyn FnMut(&ChangeRow) -> Result<(), E>,
+) -> Result<u64, ScanError<E>>
+where
+    S: Source + ?Sized,
+{
+    let mut stopped = None;
+    let read = source.mine(request, &mut |row| match sink(row) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            stopped = Some(e);
+            ControlFlow::Break(())
+        }
+    });
+    match (stopped, read) {
+        (Some(e), _) => Err(ScanError::Stopped(e)),
+        (None, Err(e)) => Err(ScanError::Database(e)),
+        (None, Ok(n)) => Ok(n),
+    }
 }

@@ -13,6 +13,8 @@ pub enum Operation {
     ReadDictionary,
     Flashback,
     CreateTable,
+    /// LogMiner and the V$ views around it (LOG_BASED).
+    LogMining,
     Other,
 }
 
@@ -38,13 +40,21 @@ pub fn classify(
             target: target.to_owned(),
             reason: message,
         },
+        // PLS-00201 inside ORA-06550: DBMS_LOGMNR is not visible without its role.
+        (_, Some(6550)) if operation == Operation::LogMining && message.contains("DBMS_LOGMNR") => {
+            DbError::InsufficientPrivileges {
+                privilege: "EXECUTE_CATALOG_ROLE (EXECUTE on DBMS_LOGMNR)".to_owned(),
+                reason: message,
+            }
+        }
         (_, Some(1031 | 942 | 1039 | 8185))
             if operation != Operation::Other && operation != Operation::Connect =>
         {
             let privilege = match operation {
                 Operation::ReadDictionary => "SELECT on the ALL_* dictionary views (SELECT_CATALOG_ROLE or SELECT ANY DICTIONARY)",
-                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE) and EXECUTE on DBMS_FLASHBACK",
+                Operation::Flashback => "FLASHBACK on the table (or FLASHBACK ANY TABLE)",
                 Operation::CreateTable => "CREATE TABLE (and quota on the target tablespace)",
+                Operation::LogMining => "LOGMINING, SELECT ANY TRANSACTION, EXECUTE_CATALOG_ROLE and SELECT on the V$ views LogMiner reads (tap-oracle --test lists each with its GRANT)",
                 _ => "a missing privilege",
             };
             DbError::InsufficientPrivileges {
@@ -119,6 +129,28 @@ mod tests {
         match c(Some(942), None, Operation::ReadDictionary) {
             DbError::InsufficientPrivileges { privilege, .. } => {
                 assert!(privilege.contains("SELECT_CATALOG_ROLE"))
+            }
+            other => panic!("{other:?}"),
+        }
+        match c(Some(6550), None, Operation::LogMining) {
+            DbError::Database { .. } => {}
+            other => panic!("{other:?}"),
+        }
+        match classify(
+            Some(6550),
+            None,
+            "ORA-06550: PLS-00201: identifier 'SYS.DBMS_LOGMNR' must be declared",
+            t,
+            Operation::LogMining,
+        ) {
+            DbError::InsufficientPrivileges { privilege, .. } => {
+                assert!(privilege.contains("EXECUTE_CATALOG_ROLE"))
+            }
+            other => panic!("{other:?}"),
+        }
+        match c(Some(1031), None, Operation::LogMining) {
+            DbError::InsufficientPrivileges { privilege, .. } => {
+                assert!(privilege.contains("LOGMINING"))
             }
             other => panic!("{other:?}"),
         }

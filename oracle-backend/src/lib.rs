@@ -6,6 +6,12 @@
 //! - `error`: ORA-/DPI- codes to errors a user can act on.
 //! - [`sql`]: every statement, pure and snapshot-tested (public for its snapshots'
 //!   readers and the contract suite; it holds no driver type).
+//! - [`read_sql`]: the tap's reads as plans (SQL text, bind plan, fetch plan), pure and
+//!   snapshot-tested; `read` executes them.
+//! - [`logminer_sql`]: every LOG_BASED (LogMiner) statement with its bind plan (public
+//!   like `sql`).
+//! - `mined_value`: LogMiner's MINE_VALUE text back into values.
+//! - `mining`: LOG_BASED on a session, executing the `logminer_sql` plans.
 //! - `value`: driver values to and from [`db_boundary::Value`].
 //! - `session`: one pooled connection implementing `Source` and `Sink`.
 //!
@@ -14,6 +20,11 @@
 //! `db-connect` depends on it, so the engines cannot reach the driver.
 
 mod error;
+pub mod logminer_sql;
+mod mined_value;
+mod mining;
+mod read;
+pub mod read_sql;
 mod session;
 mod settings;
 pub mod sql;
@@ -109,6 +120,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct OracleBackend {
     pool: r2d2::Pool<Manager>,
     settings: Arc<ConnectSettings>,
+    role: SessionRole,
 }
 
 impl OracleBackend {
@@ -131,7 +143,11 @@ impl OracleBackend {
             .build_unchecked(manager);
         drop(first);
         tracing::info!(target = %settings.target_for_messages(), user = %settings.user, "connected to Oracle");
-        Ok(OracleBackend { pool, settings })
+        Ok(OracleBackend {
+            pool,
+            settings,
+            role,
+        })
     }
 
     fn session(&self) -> DbResult<OracleSession> {
@@ -154,6 +170,16 @@ impl OracleBackend {
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),
+            log_mining: match self.role {
+                SessionRole::Tap => match Source::log_mining_facts(&mut session) {
+                    Ok(facts) => Some(facts),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "what LOG_BASED needs could not be read");
+                        None
+                    }
+                },
+                SessionRole::Target => None,
+            },
         })
     }
 }

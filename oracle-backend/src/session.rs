@@ -4,15 +4,16 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use db_boundary::source::RowCallbackError;
 use db_boundary::{
-    AlterTable, BindPlan, ColumnDef, DbError, DbResult, DictionaryScope, LowerBound, RowFilter,
-    ScanRequest, ServerInfo, Sink, Source, TableDef, TableName, Value,
+    AlterTable, BindPlan, ColumnDef, DatabaseIdentity, DbError, DbResult, DictionaryScope,
+    LogMiningFacts, MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan,
+    ServerInfo, Sink, SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 use crate::error::{from_oracle, Operation};
+use crate::mining::Mining;
 use crate::settings::ConnectSettings;
 use crate::{sql, value, Manager, SessionRole};
 
@@ -31,7 +32,7 @@ pub(crate) fn set_up(conn: &oracle::Connection, role: SessionRole) -> oracle::Re
 }
 
 pub struct OracleSession {
-    conn: r2d2::PooledConnection<Manager>,
+    pub(crate) conn: r2d2::PooledConnection<Manager>,
     settings: Arc<ConnectSettings>,
     staged: HashSet<TableName>,
     server: Option<ServerInfo>,
@@ -61,7 +62,14 @@ impl OracleSession {
         }
     }
 
-    fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
+    fn mining(&self) -> Mining<'_> {
+        Mining {
+            conn: &self.conn,
+            target: self.settings.target_for_messages(),
+        }
+    }
+
+    pub(crate) fn fail(&self, operation: Operation) -> impl Fn(oracle::Error) -> DbError + '_ {
         move |e| from_oracle(&e, &self.settings.target_for_messages(), operation)
     }
 
@@ -297,67 +305,47 @@ impl Source for OracleSession {
     }
 
     fn current_scn(&mut self) -> DbResult<u64> {
-        self.conn
-            .query_row_as::<u64>(sql::CURRENT_SCN, &[])
-            .map_err(self.fail(Operation::Flashback))
+        self.read_current_scn()
     }
 
-    fn scan(
+    fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        self.read_scan(scan, push)
+    }
+
+    fn chunk_bounds(
         &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
-    ) -> DbResult<u64> {
-        let text = sql::scan(request)?;
-        tracing::debug!(sql = %text, "scan");
-        let operation = if request.as_of_scn.is_some() {
-            Operation::Flashback
-        } else {
-            Operation::Other
-        };
-        let mut binds: Vec<(String, Box<dyn ToSql>)> = Vec::new();
-        match &request.lower_bound {
-            Some(LowerBound::After(values)) => {
-                for (i, v) in values.iter().enumerate() {
-                    binds.push((format!("k{}", i + 1), value::bind(v)?));
-                }
-            }
-            Some(LowerBound::AtLeast(v)) => binds.push(("k1".into(), value::bind(v)?)),
-            Some(LowerBound::AfterRowId(r)) => binds.push(("k1".into(), Box::new(r.clone()))),
-            None => {}
-        }
-        if let Some(scn) = request.as_of_scn {
-            binds.push(("scn".into(), Box::new(scn)));
-        }
-        let refs: Vec<(&str, &dyn ToSql)> = binds
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_ref()))
-            .collect();
-        let mut statement = self
-            .conn
-            .statement(&text)
-            .fetch_array_size(request.fetch_array_size.max(1))
-            .prefetch_rows(request.prefetch_rows)
-            .build()
-            .map_err(self.fail(operation))?;
-        let rows = statement.query_named(&refs).map_err(self.fail(operation))?;
-        let types: Vec<oracle::sql_type::OracleType> = rows
-            .column_info()
-            .iter()
-            .map(|c| c.oracle_type().clone())
-            .collect();
-        // With ScanOrder::RowId the last column is ROWIDTOCHAR(ROWID), fetched as text.
-        let mut values = Vec::with_capacity(types.len());
-        let mut count = 0u64;
-        for row in rows {
-            let row = row.map_err(self.fail(operation))?;
-            values.clear();
-            for (sql_value, column_type) in row.sql_values().iter().zip(&types) {
-                values.push(value::fetch(sql_value, column_type)?);
-            }
-            on_row(&values).map_err(DbError::Aborted)?;
-            count += 1;
-        }
-        Ok(count)
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        self.read_chunk_bounds(table, keys, chunks, as_of_scn)
+    }
+
+    fn database_identity(&mut self) -> DbResult<DatabaseIdentity> {
+        self.mining().database_identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<RedoLog>> {
+        self.mining().redo_logs(from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<SnapshotPoint> {
+        self.mining().snapshot_point()
+    }
+
+    fn mined_table_info(&mut self, owner: &str, table: &str) -> DbResult<MinedTableInfo> {
+        self.mining().mined_table_info(owner, table)
+    }
+
+    fn mine(&mut self, request: &MiningRequest, push: &mut PushChange<'_>) -> DbResult<u64> {
+        self.mining().mine(request, push)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<LogMiningFacts> {
+        let user = Source::server_info(self)?.user;
+        let privileges = self.session_privileges()?;
+        self.mining().log_mining_facts(user, privileges)
     }
 }
 

@@ -6,8 +6,8 @@
 //! statement shapes.
 
 use db_boundary::{
-    AlterTable, BindPlan, ColumnCheck, ColumnDef, DbError, DictionaryScope, LowerBound, RowFilter,
-    ScanOrder, ScanRequest, TableDef, TableName,
+    AlterTable, BindPlan, ColumnCheck, ColumnDef, DbError, DictionaryScope, RowFilter, TableDef,
+    TableName,
 };
 
 /// Oracle's limit from 12.2 on; older servers are stricter and will say so themselves.
@@ -183,9 +183,6 @@ pub fn dictionary_constraints(scope: &DictionaryScope) -> ScopeCondition {
     }
 }
 
-/// The current SCN, for a flashback snapshot fixed at a sync's start.
-pub const CURRENT_SCN: &str = "SELECT DBMS_FLASHBACK.GET_SYSTEM_CHANGE_NUMBER FROM DUAL";
-
 /// Session user and current schema.
 pub const SESSION_IDENTITY: &str =
     "SELECT SYS_CONTEXT('USERENV', 'SESSION_USER'), SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL";
@@ -195,75 +192,6 @@ pub const MAX_STRING_SIZE: &str = "SELECT VALUE FROM V$PARAMETER WHERE NAME = 'm
 
 /// The privileges the session holds.
 pub const SESSION_PRIVILEGES: &str = "SELECT PRIVILEGE FROM SESSION_PRIVS ORDER BY PRIVILEGE";
-
-/// One table read. Binds, by name: `:k1..:kN` for the lower bound, `:scn` for flashback.
-pub fn scan(request: &ScanRequest) -> Result<String, DbError> {
-    let table = qualified(&TableName {
-        schema: Some(request.owner.clone()),
-        name: request.table.clone(),
-    })?;
-    let mut columns = request
-        .columns
-        .iter()
-        .map(|c| quote_identifier(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    if request.order == ScanOrder::RowId {
-        columns.push("ROWIDTOCHAR(ROWID)".to_owned());
-    }
-    if columns.is_empty() {
-        columns.push("NULL".to_owned());
-    }
-    let mut sql = format!("SELECT {} FROM {table}", columns.join(", "));
-    if request.as_of_scn.is_some() {
-        sql.push_str(" AS OF SCN :scn");
-    }
-    match (&request.lower_bound, &request.order) {
-        (None, _) => {}
-        (Some(LowerBound::After(values)), ScanOrder::Columns(keys))
-            if values.len() == keys.len() && !keys.is_empty() =>
-        {
-            // Oracle has no row-value `>`: (a, b) > (:k1, :k2) becomes
-            // a > :k1 OR (a = :k1 AND b > :k2).
-            let quoted = keys
-                .iter()
-                .map(|k| quote_identifier(k))
-                .collect::<Result<Vec<_>, _>>()?;
-            let disjuncts: Vec<String> = (0..quoted.len())
-                .map(|i| {
-                    let mut terms: Vec<String> = (0..i)
-                        .map(|j| format!("{} = :k{}", quoted[j], j + 1))
-                        .collect();
-                    terms.push(format!("{} > :k{}", quoted[i], i + 1));
-                    format!("({})", terms.join(" AND "))
-                })
-                .collect();
-            sql.push_str(&format!(" WHERE ({})", disjuncts.join(" OR ")));
-        }
-        (Some(LowerBound::AtLeast(_)), ScanOrder::Columns(keys)) if keys.len() == 1 => {
-            sql.push_str(&format!(" WHERE {} >= :k1", quote_identifier(&keys[0])?));
-        }
-        (Some(LowerBound::AfterRowId(_)), ScanOrder::RowId) => {
-            sql.push_str(" WHERE ROWID > CHARTOROWID(:k1)");
-        }
-        (Some(_), _) => {
-            return Err(DbError::Unsupported(
-                "this lower bound does not fit the scan order".into(),
-            ))
-        }
-    }
-    match &request.order {
-        ScanOrder::Unordered => {}
-        ScanOrder::RowId => sql.push_str(" ORDER BY ROWID"),
-        ScanOrder::Columns(keys) => {
-            let order: Vec<String> = keys
-                .iter()
-                .map(|k| quote_identifier(k).map(|q| format!("{q} NULLS FIRST")))
-                .collect::<Result<_, _>>()?;
-            sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
-        }
-    }
-    Ok(sql)
-}
 
 /// Columns of one table for `describe_table`; binds `:owner`, `:name`.
 pub const DESCRIBE_COLUMNS: &str = "SELECT OWNER, TABLE_NAME, COLUMN_ID, COLUMN_NAME, DATA_TYPE, DATA_TYPE_OWNER, \

@@ -13,7 +13,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use db_boundary::{Backend, ScanOrder, ScanRequest};
+use std::ops::ControlFlow;
+
+use db_boundary::{Backend, FetchTuning, KeyRange, Scan, ScanRange, TableRef};
 use sim_backend::SimBackend;
 
 #[allow(clippy::print_stdout)] // a benchmark's report is its output
@@ -28,27 +30,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = SimBackend::open(&dir)?;
     let columns = backend.column_names(&owner, &table)?;
     let key = columns.first().cloned().ok_or("the table has no columns")?;
-    for order in [ScanOrder::Columns(vec![key]), ScanOrder::Unordered] {
-        let request = ScanRequest {
-            owner: owner.clone(),
-            table: table.clone(),
+    for range in [ScanRange::Keyset(KeyRange::new(vec![key])?), ScanRange::All] {
+        let request = Scan {
+            table: TableRef {
+                owner: owner.clone(),
+                table: table.clone(),
+            },
             columns: columns.clone(),
-            order: order.clone(),
-            lower_bound: None,
+            range: range.clone(),
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut source = backend.source()?;
         let mut width = 0usize;
         let started = Instant::now();
         let rows = source.scan(&request, &mut |row| {
-            width += row.len();
-            Ok(())
+            width += row.values.len();
+            ControlFlow::Continue(())
         })?;
         let seconds = started.elapsed().as_secs_f64();
         println!(
-            "{order:?}: {rows} rows x {} columns in {seconds:.2} s = {:.0} rows/s",
+            "{range:?}: {rows} rows x {} columns in {seconds:.2} s = {:.0} rows/s",
             columns.len(),
             rows as f64 / seconds
         );

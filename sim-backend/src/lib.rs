@@ -18,17 +18,24 @@
 //!   batches of the same transaction stay. (Oracle's array DML with batch errors would
 //!   keep the good rows; the target rolls back on any rejection either way.)
 //! - DDL commits the session's pending work and itself, as in Oracle.
-//! - The SCN is a commit counter. A read `AS OF SCN` works while that SCN is still the
-//!   latest; the store keeps no row versions, so an older SCN fails with
-//!   [`DbError::Unsupported`] and a future one with ORA-08181.
+//! - Every redo record and every commit takes an SCN ([`redo`]: changes, logs that
+//!   switch, archive and can be purged; [`workload`]: transactions that interleave and
+//!   stay open; [`mining`]: LogMiner over it). A read `AS OF SCN` of an older SCN is
+//!   rebuilt from the redo (refused past its retention with ORA-01555, after DDL with
+//!   ORA-01466); a future SCN fails with ORA-08181.
 
+mod admin;
 pub mod codec;
+mod mining;
+mod redo;
 pub mod rules;
 pub mod seed;
 mod session;
+mod session_redo;
 mod sink;
 mod source;
 mod store;
+pub mod workload;
 
 pub use session::SimSession;
 use store::sql_err;
@@ -42,7 +49,8 @@ use serde::{Deserialize, Serialize};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows};
 
 use db_boundary::{
-    Backend, CheckReport, DbError, DbResult, ScanOrder, ScanRequest, Sink, Source, TableName, Value,
+    scan_into, Backend, CheckReport, DbError, DbResult, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, Sink, Source, TableName, TableRef, Value,
 };
 
 pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
@@ -130,6 +138,7 @@ impl SimBackend {
              CREATE TABLE IF NOT EXISTS sim_users (name TEXT PRIMARY KEY);",
         )
         .map_err(sql_err)?;
+        redo::init(&conn)?;
         let stored: Option<String> = conn
             .query_row(
                 "SELECT value FROM sim_meta WHERE key = 'options'",
@@ -194,6 +203,7 @@ impl SimBackend {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
+            redo: session_redo::SessionRedo::default(),
         })
     }
 
@@ -250,7 +260,29 @@ impl SimBackend {
         columns: &[String],
         rows: impl IntoIterator<Item = Vec<Value>>,
     ) -> DbResult<u64> {
-        let mut session = self.session()?;
+        Self::insert_with(self.session()?, owner, table, columns, rows)
+    }
+
+    /// Inserts rows and commits as a direct-path NOLOGGING load: no redo for the rows
+    /// (as Oracle's `INSERT /*+ APPEND */` into a NOLOGGING table), for bulk set-ups
+    /// such as `sim-admin generate`.
+    pub fn load_rows(
+        &self,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
+        Self::insert_with(self.nologging_session()?, owner, table, columns, rows)
+    }
+
+    fn insert_with(
+        mut session: SimSession,
+        owner: &str,
+        table: &str,
+        columns: &[String],
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> DbResult<u64> {
         let name = TableName {
             schema: Some(owner.to_owned()),
             name: table.to_owned(),
@@ -278,29 +310,36 @@ impl SimBackend {
         let mut session = self.session()?;
         let stored = session.stored(owner, table)?;
         let key = stored.primary_key();
-        let request = ScanRequest {
-            owner: owner.to_owned(),
-            table: table.to_owned(),
+        let range = match KeyRange::new(key) {
+            Ok(keyset) => ScanRange::Keyset(keyset),
+            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) => ScanRange::RowId {
+                after: None,
+                limit: None,
+            },
+        };
+        let scan = Scan {
+            table: TableRef {
+                owner: owner.to_owned(),
+                table: table.to_owned(),
+            },
             columns: stored
                 .columns
                 .iter()
                 .map(|c| c.row.column_name.clone())
                 .collect(),
-            order: if key.is_empty() {
-                ScanOrder::RowId
-            } else {
-                ScanOrder::Columns(key.clone())
-            },
-            lower_bound: None,
+            range,
             as_of_scn: None,
-            fetch_array_size: 1000,
-            prefetch_rows: 1000,
+            tuning: FetchTuning::default(),
         };
         let mut rows = Vec::new();
-        let width = request.columns.len();
-        session.scan(&request, &mut |row| {
-            rows.push(row[..width].to_vec());
-            Ok(())
+        scan_into(&mut session, &scan, &mut |row: ScannedRow<'_>| {
+            rows.push(row.values.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            ScanError::Database(e) => e,
+            ScanError::Stopped(never) => match never {},
         })?;
         Ok(rows)
     }
@@ -346,6 +385,7 @@ impl Backend for SimBackend {
                     )
                 })
                 .collect(),
+            log_mining: Some(self.session()?.facts()?),
         })
     }
 

@@ -20,6 +20,7 @@ pub struct SimSession {
     pub(crate) conn: Connection,
     pub(crate) options: SimOptions,
     pub(crate) in_transaction: bool,
+    pub(crate) redo: crate::session_redo::SessionRedo,
 }
 
 impl SimSession {
@@ -83,8 +84,13 @@ impl SimSession {
         })
     }
 
+    /// Stores a table's definition; the DDL's own commit gets the next SCN.
     pub(crate) fn save(&self, stored: &StoredTable) -> DbResult<()> {
-        let text = serde_json::to_string(stored).expect("definition serializes");
+        let stored = StoredTable {
+            ddl_scn: self.scn()? + 1,
+            ..stored.clone()
+        };
+        let text = serde_json::to_string(&stored).expect("definition serializes");
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO sim_tables (owner, table_name, definition) VALUES (?1, ?2, ?3)",
@@ -100,6 +106,10 @@ impl SimSession {
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(sql_err)?;
             self.in_transaction = true;
+            if let Err(e) = self.redo.begin(&self.conn) {
+                Sink::rollback(self)?;
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -197,10 +207,12 @@ impl SimSession {
             .map_err(sql_err)?;
         let stored = StoredTable {
             next_column: stored_columns.len() as u32,
+            ddl_scn: 0,
             table,
             columns: stored_columns,
             constraints,
             physical,
+            version: 0,
         };
         let key = stored.primary_key();
         if !key.is_empty() {
@@ -216,13 +228,31 @@ impl SimSession {
                 ))
                 .map_err(sql_err)?;
         }
-        self.save(&stored)
+        self.save(&stored)?;
+        self.record_ddl(&stored, "CREATE TABLE")
+    }
+
+    /// The redo record of a DDL statement on `stored`.
+    fn record_ddl(&mut self, stored: &StoredTable, what: &str) -> DbResult<()> {
+        let info = format!(
+            "{what} \"{}\".\"{}\"",
+            stored.table.owner, stored.table.table_name
+        );
+        self.redo.record(
+            &self.conn,
+            &crate::redo::Record {
+                op: crate::redo::op::DDL,
+                obj: crate::session_redo::object_id(&stored.physical),
+                version: stored.version,
+                info: Some(&info),
+                ..crate::redo::Record::default()
+            },
+        )
     }
 
     /// Values for every stored column of one row, coerced and checked; columns not
     /// given are NULL.
     pub(crate) fn prepare_row(
-        &self,
         stored: &StoredTable,
         positions: &[usize],
         row: &[Value],
@@ -284,6 +314,7 @@ impl SimSession {
     pub(crate) fn alter_stored(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
         let owner = self.schema_of(table);
         let mut stored = self.stored(&owner, &table.name)?;
+        self.check_no_pending(&stored)?;
         self.begin()?;
         match change {
             AlterTable::AddColumn(def) => {
@@ -469,7 +500,16 @@ impl SimSession {
                 stored.columns.remove(position);
             }
         }
-        self.save(&stored)
+        stored.version += 1;
+        self.save(&stored)?;
+        let what = match change {
+            AlterTable::AddColumn(_) => "ALTER TABLE ADD",
+            AlterTable::ModifyColumn(_) | AlterTable::DropNotNull(_) => "ALTER TABLE MODIFY",
+            AlterTable::RenameColumn { .. } => "ALTER TABLE RENAME COLUMN",
+            AlterTable::CopyColumn { .. } => "UPDATE (copy column)",
+            AlterTable::DropColumn(_) => "ALTER TABLE DROP COLUMN",
+        };
+        self.record_ddl(&stored, what)
     }
 
     pub(crate) fn positions(stored: &StoredTable, columns: &[String]) -> DbResult<Vec<usize>> {

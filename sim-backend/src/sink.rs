@@ -9,9 +9,13 @@ use db_boundary::{
     TableDef, TableName, Value,
 };
 
+use rusqlite::OptionalExtension;
+
 use crate::codec;
+use crate::redo;
 use crate::rules::{coerce, Target};
 use crate::session::*;
+use crate::session_redo;
 use crate::store::*;
 
 impl Sink for SimSession {
@@ -115,13 +119,21 @@ impl Sink for SimSession {
             physical.join(", "),
             vec!["?"; physical.len()].join(", ")
         );
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
         let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
                 plan.check_row(row, self.options.max_string_bytes)
                     .map_err(reject)?;
-                let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
+                let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
                     .execute(rusqlite::params_from_iter(encoded.iter()))
                     .map_err(|e| match e {
@@ -138,9 +150,29 @@ impl Sink for SimSession {
                         }
                         other => sql_err(other),
                     })?;
+                let image = redo::encode_image(
+                    numbers
+                        .iter()
+                        .copied()
+                        .zip(encoded.iter().map(Option::as_deref)),
+                );
+                self.redo.record(
+                    &self.conn,
+                    &redo::Record {
+                        op: redo::op::INSERT,
+                        obj,
+                        version: stored.version,
+                        rid: Some(self.conn.last_insert_rowid()),
+                        new_image: Some(&image),
+                        ..redo::Record::default()
+                    },
+                )?;
             }
             Ok(())
         })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
         self.end_batch(result)
     }
 
@@ -177,7 +209,16 @@ impl Sink for SimSession {
         self.conn
             .execute_batch("SAVEPOINT batch")
             .map_err(sql_err)?;
+        let mark = self.redo.mark();
+        let obj = session_redo::object_id(&stored.physical);
+        let numbers: Vec<u16> = stored
+            .columns
+            .iter()
+            .map(|c| session_redo::column_number(&c.physical))
+            .collect();
         let result = (|| -> DbResult<()> {
+            self.check_no_pending(&stored)?;
+            let all_logged = session_redo::all_columns_logged(&self.conn, &owner, &table.name)?;
             let set: Vec<String> = positions
                 .iter()
                 .filter(|p| !key_positions.contains(p))
@@ -198,12 +239,13 @@ impl Sink for SimSession {
                     matched.join(" AND ")
                 )
             });
-            let exists = format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE {})",
+            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
+            let existing = format!(
+                "SELECT rid, {} FROM {} WHERE {} LIMIT 1",
+                physical.join(", "),
                 stored.physical,
                 matched.join(" AND ")
             );
-            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
             let insert = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 stored.physical,
@@ -214,16 +256,19 @@ impl Sink for SimSession {
                 let reject = |e: DbError| rejected_row(i, e);
                 plan.check_row(row, self.options.max_string_bytes)
                     .map_err(reject)?;
-                let encoded = self.prepare_row(&stored, &positions, row).map_err(reject)?;
+                let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
                     key_positions.iter().map(|p| &encoded[*p]).collect();
-                let found: bool = self
+                let found = self
                     .conn
-                    .prepare_cached(&exists)
+                    .prepare_cached(&existing)
                     .map_err(sql_err)?
-                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| r.get(0))
+                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| {
+                        session_redo::stored_row(r, stored.columns.len())
+                    })
+                    .optional()
                     .map_err(sql_err)?;
-                if found {
+                if let Some((rid, old_row)) = found {
                     if let Some(update) = &update {
                         let mut binds: Vec<&Option<Vec<u8>>> = positions
                             .iter()
@@ -236,6 +281,26 @@ impl Sink for SimSession {
                             .map_err(sql_err)?
                             .execute(rusqlite::params_from_iter(binds.iter()))
                             .map_err(sql_err)?;
+                        let changed: Vec<usize> = positions
+                            .iter()
+                            .copied()
+                            .filter(|p| !key_positions.contains(p))
+                            .collect();
+                        let (new_image, old_image) = session_redo::update_images(
+                            &numbers, &changed, &encoded, &old_row, all_logged,
+                        );
+                        self.redo.record(
+                            &self.conn,
+                            &redo::Record {
+                                op: redo::op::UPDATE,
+                                obj,
+                                version: stored.version,
+                                rid: Some(rid),
+                                new_image: Some(&new_image),
+                                old_image: Some(&old_image),
+                                ..redo::Record::default()
+                            },
+                        )?;
                     }
                 } else {
                     self.conn
@@ -243,10 +308,30 @@ impl Sink for SimSession {
                         .map_err(sql_err)?
                         .execute(rusqlite::params_from_iter(encoded.iter()))
                         .map_err(sql_err)?;
+                    let image = redo::encode_image(
+                        numbers
+                            .iter()
+                            .copied()
+                            .zip(encoded.iter().map(Option::as_deref)),
+                    );
+                    self.redo.record(
+                        &self.conn,
+                        &redo::Record {
+                            op: redo::op::INSERT,
+                            obj,
+                            version: stored.version,
+                            rid: Some(self.conn.last_insert_rowid()),
+                            new_image: Some(&image),
+                            ..redo::Record::default()
+                        },
+                    )?;
                 }
             }
             Ok(())
         })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
         self.end_batch(result)
     }
 
@@ -255,6 +340,8 @@ impl Sink for SimSession {
         let stored = self.stored(&owner, &table.name)?;
         let (condition, binds) = self.filter_sql(&stored, filter)?;
         self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, None)?;
         let n = self
             .conn
             .execute(
@@ -292,8 +379,11 @@ impl Sink for SimSession {
             ));
         }
         let (condition, mut binds) = self.filter_sql(&stored, filter)?;
-        binds.insert(0, codec::encode(&coerced));
+        let new_value = codec::encode(&coerced);
         self.begin()?;
+        self.check_no_pending(&stored)?;
+        self.record_rows(&stored, &condition, &binds, Some((position, &new_value)))?;
+        binds.insert(0, new_value);
         let n = self
             .conn
             .execute(
@@ -309,13 +399,12 @@ impl Sink for SimSession {
 
     fn commit(&mut self) -> DbResult<()> {
         if self.in_transaction {
-            self.conn
-                .execute_batch(
-                    "INSERT INTO sim_meta (key, value) VALUES ('scn', '1')
-                     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
-                     COMMIT",
-                )
-                .map_err(sql_err)?;
+            // The commit record and the SCN and log counters go with the data.
+            if let Err(e) = self.redo.before_commit(&self.conn) {
+                self.rollback()?;
+                return Err(e);
+            }
+            self.conn.execute_batch("COMMIT").map_err(sql_err)?;
             self.in_transaction = false;
         }
         Ok(())
@@ -323,8 +412,12 @@ impl Sink for SimSession {
 
     fn rollback(&mut self) -> DbResult<()> {
         if self.in_transaction {
+            let rolled_back = self.redo.before_rollback(&self.conn);
             self.conn.execute_batch("ROLLBACK").map_err(sql_err)?;
             self.in_transaction = false;
+            if let Some(rolled_back) = rolled_back? {
+                session_redo::rewrite_rolled_back(&self.conn, rolled_back)?;
+            }
         }
         Ok(())
     }

@@ -4,10 +4,11 @@
 use rusqlite::OptionalExtension;
 use singer_core::dictionary::DictionaryRows;
 
-use db_boundary::source::RowCallbackError;
+use std::ops::ControlFlow;
+
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, LowerBound, ScanOrder, ScanRequest, ServerInfo, Source,
-    Value,
+    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanRange,
+    ScannedRow, ServerInfo, Source, TableRef, Value,
 };
 
 use crate::session::*;
@@ -73,50 +74,87 @@ impl Source for SimSession {
         self.scn()
     }
 
-    /// A read `AS OF SCN` is served only while that SCN is still the latest (no commit
-    /// since), when the snapshot and the current data are the same thing; the store
-    /// keeps no history, so an older SCN is refused rather than answered wrongly.
-    fn scan(
+    fn database_identity(&mut self) -> DbResult<db_boundary::DatabaseIdentity> {
+        self.identity()
+    }
+
+    fn redo_logs(&mut self, from_scn: u64) -> DbResult<Vec<db_boundary::RedoLog>> {
+        crate::redo::list_logs(&self.conn, from_scn)
+    }
+
+    fn snapshot_point(&mut self) -> DbResult<db_boundary::SnapshotPoint> {
+        self.snapshot_point_now()
+    }
+
+    fn mined_table_info(
         &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+        owner: &str,
+        table: &str,
+    ) -> DbResult<db_boundary::MinedTableInfo> {
+        self.table_info(owner, table)
+    }
+
+    fn mine(
+        &mut self,
+        request: &db_boundary::MiningRequest,
+        push: &mut db_boundary::PushChange<'_>,
     ) -> DbResult<u64> {
-        if !self.may_read(&request.owner) {
-            // Oracle does not say that a table the user cannot read exists.
-            return Err(DbError::ora(
-                942,
-                format!(
-                    "table or view \"{}\".\"{}\" does not exist",
-                    request.owner, request.table
-                ),
-            ));
+        self.mine_redo(request, push)
+    }
+
+    fn log_mining_facts(&mut self) -> DbResult<db_boundary::LogMiningFacts> {
+        self.facts()
+    }
+
+    fn chunk_bounds(
+        &mut self,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+        as_of_scn: Option<u64>,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        self.may_scan(table, as_of_scn.is_some())?;
+        if let Some(wanted) = as_of_scn {
+            let current = self.scn()?;
+            if wanted > current {
+                return Err(DbError::ora(
+                    8181,
+                    format!("specified number is not a valid system change number ({wanted})"),
+                ));
+            }
+            if wanted < current {
+                let stored = self.stored(&table.owner, &table.table)?;
+                let copy = self.flashback_copy(&stored, wanted)?;
+                let bounds = self.chunk_bounds_stored(&copy, table, keys, chunks);
+                self.drop_flashback_copy();
+                return bounds;
+            }
         }
-        let Some(wanted) = request.as_of_scn else {
-            return self.scan_now(request, on_row);
+        let stored = self.stored(&table.owner, &table.table)?;
+        self.chunk_bounds_stored(&stored, table, keys, chunks)
+    }
+
+    /// A read `AS OF SCN`: the current rows at the latest SCN; for an older one a copy
+    /// of the table rebuilt from the redo (see `mining`), which fails as Oracle's does
+    /// past its retention (ORA-01555) or after the table's DDL (ORA-01466); a future
+    /// one fails with ORA-08181.
+    fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
+        let Some(wanted) = scan.as_of_scn else {
+            return self.scan_now(scan, push);
         };
-        if request.owner != self.options.user && !self.holds("FLASHBACK ANY TABLE") {
-            return Err(DbError::ora(
-                1031,
-                format!(
-                    "insufficient privileges: AS OF SCN on \"{}\".\"{}\" needs FLASHBACK ANY TABLE (or FLASHBACK on the table)",
-                    request.owner, request.table
-                ),
-            ));
-        }
         // One read transaction: the SCN check and the rows see the same snapshot.
         let own_read = !self.in_transaction;
         if own_read {
             self.conn.execute_batch("BEGIN").map_err(sql_err)?;
         }
         let result = match self.scn() {
-            Ok(current) if wanted == current => self.scan_now(request, on_row),
+            Ok(current) if wanted == current => self.scan_now(scan, push),
             Ok(current) if wanted > current => Err(DbError::ora(
                 8181,
                 format!("specified number is not a valid system change number ({wanted}; the latest is {current})"),
             )),
-            Ok(current) => Err(DbError::Unsupported(format!(
-                "the simulated backend keeps no history: SCN {wanted} is older than the latest commit (SCN {current})"
-            ))),
+            Ok(_) => self.scan_as_of(scan, wanted, push),
             Err(e) => Err(e),
         };
         if own_read {
@@ -127,8 +165,99 @@ impl Source for SimSession {
 }
 
 impl SimSession {
-    /// The number of commits the store has seen: its system change number.
-    fn scn(&self) -> DbResult<u64> {
+    /// The privileges a read needs: SELECT on another user's table (else ORA-00942, as
+    /// Oracle does not say that a table the user cannot read exists), and for `AS OF
+    /// SCN` FLASHBACK on it (ORA-01031).
+    fn may_scan(&self, table: &TableRef, as_of: bool) -> DbResult<()> {
+        if !self.may_read(&table.owner) {
+            return Err(DbError::ora(
+                942,
+                format!(
+                    "table or view \"{}\".\"{}\" does not exist",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        if as_of && table.owner != self.options.user && !self.holds("FLASHBACK ANY TABLE") {
+            return Err(DbError::ora(
+                1031,
+                format!(
+                    "insufficient privileges: AS OF SCN on \"{}\".\"{}\" needs FLASHBACK ANY TABLE (or FLASHBACK on the table)",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// NTILE over the key, as Oracle computes it: the first `rows % chunks` tiles hold
+    /// one row more; the bound of a tile is its last row's key.
+    fn chunk_bounds_stored(
+        &mut self,
+        stored: &StoredTable,
+        table: &TableRef,
+        keys: &[String],
+        chunks: u32,
+    ) -> DbResult<Vec<Vec<Value>>> {
+        let total: i64 = self
+            .conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {}", stored.physical),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        let total = total.max(0) as u64;
+        let chunks = u64::from(chunks.max(1)).min(total.max(1));
+        let (base, extra) = (total / chunks, total % chunks);
+        // Row numbers (1-based) that end a tile, all but the last tile.
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for tile in 0..chunks.saturating_sub(1) {
+            at += base + u64::from(tile < extra);
+            ends.push(at);
+        }
+        let mut bounds = Vec::new();
+        if ends.is_empty() {
+            return Ok(bounds);
+        }
+        let scan = Scan {
+            table: table.clone(),
+            columns: keys.to_vec(),
+            range: ScanRange::Keyset(
+                KeyRange::new(keys.to_vec()).map_err(|e| DbError::Unsupported(e.to_string()))?,
+            ),
+            as_of_scn: None,
+            tuning: FetchTuning::default(),
+        };
+        let mut row_number = 0u64;
+        let mut next = ends.iter().peekable();
+        self.scan_stored(stored, &scan, &mut |row| {
+            row_number += 1;
+            if next.peek() == Some(&&row_number) {
+                next.next();
+                bounds.push(row.values.to_vec());
+            }
+            if next.peek().is_some() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })?;
+        Ok(bounds)
+    }
+
+    /// A read as of an older SCN, from a copy of the table with the later changes undone.
+    fn scan_as_of(&mut self, scan: &Scan, scn: u64, push: &mut PushRow<'_>) -> DbResult<u64> {
+        let stored = self.stored(&scan.table.owner, &scan.table.table)?;
+        let copy = self.flashback_copy(&stored, scn)?;
+        let result = self.scan_stored(&copy, scan, push);
+        self.drop_flashback_copy();
+        result
+    }
+
+    /// The last SCN handed out: every redo record and every commit takes one.
+    pub(crate) fn scn(&self) -> DbResult<u64> {
         let text: Option<String> = self
             .conn
             .query_row("SELECT value FROM sim_meta WHERE key = 'scn'", [], |r| {
@@ -139,90 +268,40 @@ impl SimSession {
         Ok(text.and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 
-    fn scan_now(
+    fn scan_now(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        let stored = self.stored(&scan.table.owner, &scan.table.table)?;
+        self.scan_stored(&stored, scan, push)
+    }
+
+    fn scan_stored(
         &mut self,
-        request: &ScanRequest,
-        on_row: &mut dyn FnMut(&[Value]) -> Result<(), RowCallbackError>,
+        stored: &StoredTable,
+        scan: &Scan,
+        push: &mut PushRow<'_>,
     ) -> DbResult<u64> {
-        let stored = self.stored(&request.owner, &request.table)?;
         let physical = |name: &String| {
             stored
                 .column(name)
                 .map(|c| c.physical.clone())
                 .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
         };
-        let selected: Vec<String> = request
-            .columns
-            .iter()
-            .map(physical)
-            .collect::<DbResult<_>>()?;
+        let selected: Vec<String> = scan.columns.iter().map(physical).collect::<DbResult<_>>()?;
         let mut sql = format!(
             "SELECT rid{}{} FROM {}",
             if selected.is_empty() { "" } else { ", " },
             selected.join(", "),
             stored.physical
         );
-        let mut binds: Vec<Option<Vec<u8>>> = Vec::new();
-        // Each order column as compared (left) with its bound placeholder (right).
-        let order_columns: Vec<(String, String)> = match &request.order {
-            ScanOrder::Columns(cols) => {
-                cols.iter()
-                    .map(|name| {
-                        stored.column(name).map(|c| c.compared("?")).ok_or_else(|| {
-                            DbError::ora(904, format!("\"{name}\": invalid identifier"))
-                        })
-                    })
-                    .collect::<DbResult<_>>()?
-            }
-            _ => Vec::new(),
-        };
-        let left: Vec<&str> = order_columns.iter().map(|(l, _)| l.as_str()).collect();
-        let right: Vec<&str> = order_columns.iter().map(|(_, r)| r.as_str()).collect();
-        match (&request.lower_bound, &request.order) {
-            (None, _) => {}
-            (Some(LowerBound::After(values)), ScanOrder::Columns(cols))
-                if values.len() == cols.len() =>
-            {
-                sql.push_str(&format!(
-                    " WHERE ({}) > ({})",
-                    left.join(", "),
-                    right.join(", ")
-                ));
-                for (col, value) in cols.iter().zip(values) {
-                    binds.push(self.encode_bound(&stored, col, value)?);
-                }
-            }
-            (Some(LowerBound::AtLeast(value)), ScanOrder::Columns(cols)) if cols.len() == 1 => {
-                sql.push_str(&format!(" WHERE {} >= {}", left[0], right[0]));
-                binds.push(self.encode_bound(&stored, &cols[0], value)?);
-            }
-            (Some(LowerBound::AfterRowId(rowid)), ScanOrder::RowId) => {
-                let rid: i64 = rowid
-                    .strip_prefix("SIMROWID")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
-                sql.push_str(&format!(" WHERE rid > {rid}"));
-            }
-            (Some(bound), order) => {
-                return Err(DbError::Unsupported(format!(
-                    "lower bound {bound:?} does not fit the order {order:?}"
-                )))
-            }
-        }
-        match &request.order {
-            ScanOrder::Unordered => {}
-            ScanOrder::RowId => sql.push_str(" ORDER BY rid"),
-            ScanOrder::Columns(_) => {
-                sql.push_str(&format!(" ORDER BY {}", left.join(", ")));
-            }
-        }
+        let (filter, binds) = self.range_sql(stored, &scan.range)?;
+        sql.push_str(&filter);
         let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(binds.iter()))
             .map_err(sql_err)?;
         let width = selected.len();
-        let with_rowid = request.order == ScanOrder::RowId;
-        let mut values = Vec::with_capacity(width + 1);
+        let with_rowid = matches!(scan.range, ScanRange::RowId { .. });
+        let mut values = Vec::with_capacity(width);
+        let mut rowid = String::new();
         let mut count = 0u64;
         while let Some(row) = rows.next().map_err(sql_err)? {
             row_to_values(row, width, &mut values)
@@ -233,11 +312,93 @@ impl SimSession {
                 })?;
             if with_rowid {
                 let rid: i64 = row.get(0).map_err(sql_err)?;
-                values.push(Value::Text(format!("SIMROWID{rid:012}")));
+                rowid.clear();
+                rowid.push_str(&format!("SIMROWID{rid:012}"));
             }
-            on_row(&values).map_err(DbError::Aborted)?;
             count += 1;
+            let scanned = ScannedRow {
+                values: &values,
+                rowid: with_rowid.then_some(rowid.as_str()),
+            };
+            if push(scanned).is_break() {
+                break;
+            }
         }
         Ok(count)
+    }
+
+    /// The WHERE, ORDER BY and LIMIT of a read, with its binds.
+    fn range_sql(
+        &self,
+        stored: &StoredTable,
+        range: &ScanRange,
+    ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
+        let compared = |name: &String| {
+            stored
+                .column(name)
+                .map(|c| c.compared("?"))
+                .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
+        };
+        let limit =
+            |n: Option<std::num::NonZeroU64>| n.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let mut binds = Vec::new();
+        let sql = match range {
+            ScanRange::All => String::new(),
+            ScanRange::RowId { after, limit: rows } => {
+                if stored.table.is_view() {
+                    return Err(DbError::ora(
+                        1446,
+                        "cannot select ROWID from, or sample, a view with DISTINCT, GROUP BY, etc. (the simulated backend treats every view as not key-preserved)",
+                    ));
+                }
+                let filter = match after {
+                    None => String::new(),
+                    Some(RowId(rowid)) => {
+                        let rid: i64 = rowid
+                            .strip_prefix("SIMROWID")
+                            .and_then(|n| n.parse().ok())
+                            .ok_or_else(|| DbError::ora(1410, format!("invalid ROWID {rowid}")))?;
+                        format!(" WHERE rid > {rid}")
+                    }
+                };
+                format!("{filter} ORDER BY rid{}", limit(*rows))
+            }
+            ScanRange::FromValue { column, at_least } => {
+                let (left, right) = compared(column)?;
+                let filter = match at_least {
+                    None => String::new(),
+                    Some(value) => {
+                        binds.push(self.encode_bound(stored, column, value)?);
+                        format!(" WHERE {left} >= {right}")
+                    }
+                };
+                format!("{filter} ORDER BY {left}")
+            }
+            ScanRange::Keyset(range) => {
+                let pairs: Vec<(String, String)> =
+                    range.keys().iter().map(compared).collect::<DbResult<_>>()?;
+                let left: Vec<&str> = pairs.iter().map(|(l, _)| l.as_str()).collect();
+                let right: Vec<&str> = pairs.iter().map(|(_, r)| r.as_str()).collect();
+                let mut terms = Vec::new();
+                for (values, op) in [(range.lower(), ">"), (range.upper(), "<=")] {
+                    let Some(values) = values else { continue };
+                    terms.push(format!("({}) {op} ({})", left.join(", "), right.join(", ")));
+                    for (key, value) in range.keys().iter().zip(values) {
+                        binds.push(self.encode_bound(stored, key, value)?);
+                    }
+                }
+                let filter = if terms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", terms.join(" AND "))
+                };
+                format!(
+                    "{filter} ORDER BY {}{}",
+                    left.join(", "),
+                    limit(range.row_limit())
+                )
+            }
+        };
+        Ok((sql, binds))
     }
 }

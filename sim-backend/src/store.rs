@@ -22,6 +22,14 @@ pub(crate) struct StoredTable {
     pub(crate) constraints: Vec<ConstraintRow>,
     pub(crate) physical: String,
     pub(crate) next_column: u32,
+    /// Bumped by every ALTER: redo written under another version no longer decodes
+    /// with this definition (LogMiner's dictionary version mismatch).
+    #[serde(default)]
+    pub(crate) version: u64,
+    /// The SCN of the commit that ended the table's last DDL: a flashback read before
+    /// it fails with ORA-01466, as Oracle's does after DDL.
+    #[serde(default)]
+    pub(crate) ddl_scn: u64,
 }
 
 impl StoredColumn {

@@ -6,9 +6,11 @@
 //! without FLASHBACK ANY TABLE (ORA-01031), no table of one's own without CREATE TABLE
 //! (ORA-01031).
 
+use std::ops::ControlFlow;
+
 use db_boundary::{
-    Backend, ColumnDef, DictionaryScope, ScanOrder, ScanRequest, TableDef, TableName, Value,
-    PRIVILEGES_THAT_MATTER,
+    Backend, ColumnDef, DictionaryScope, FetchTuning, Scan, ScanRange, ScannedRow, TableDef,
+    TableName, TableRef, Value, PRIVILEGES_THAT_MATTER,
 };
 use sim_backend::SimBackend;
 use singer_core::oracle_type::OracleType;
@@ -32,23 +34,29 @@ fn table(schema: &str, name: &str) -> TableDef {
     }
 }
 
-fn scan(owner: &str, as_of_scn: Option<u64>) -> ScanRequest {
-    ScanRequest {
-        owner: owner.into(),
-        table: "T".into(),
+fn scan(owner: &str, as_of_scn: Option<u64>) -> Scan {
+    Scan {
+        table: TableRef {
+            owner: owner.into(),
+            table: "T".into(),
+        },
         columns: vec!["ID".into()],
-        order: ScanOrder::Unordered,
-        lower_bound: None,
+        range: ScanRange::All,
         as_of_scn,
-        fetch_array_size: 10,
-        prefetch_rows: 10,
+        tuning: FetchTuning::default(),
     }
+}
+
+fn go(_: ScannedRow<'_>) -> ControlFlow<()> {
+    ControlFlow::Continue(())
 }
 
 /// A store with tables `HR.T` and `SIM_USER.T` (made with every privilege), reopened
 /// as a user holding only `held`.
 fn store(dir: &std::path::Path, held: &[&str]) -> SimBackend {
     let mut backend = SimBackend::open(dir).unwrap();
+    // On Oracle a schema is a user: HR must exist before a table goes into it.
+    backend.create_user("HR").unwrap();
     let mut sink = backend.sink().unwrap();
     for schema in ["HR", "SIM_USER"] {
         sink.create_table(&table(schema, "T")).unwrap();
@@ -107,14 +115,9 @@ fn without_select_any_table_other_schemas_are_hidden_and_unreadable() {
     let rows = source.read_dictionary(&DictionaryScope::default()).unwrap();
     let owners: Vec<&str> = rows.tables.iter().map(|t| t.owner.as_str()).collect();
     assert_eq!(owners, ["SIM_USER"]);
-    let err = source.scan(&scan("HR", None), &mut |_| Ok(())).unwrap_err();
+    let err = source.scan(&scan("HR", None), &mut go).unwrap_err();
     assert_eq!(err.ora_code(), Some(942), "{err}");
-    assert_eq!(
-        source
-            .scan(&scan("SIM_USER", None), &mut |_| Ok(()))
-            .unwrap(),
-        1
-    );
+    assert_eq!(source.scan(&scan("SIM_USER", None), &mut go).unwrap(), 1);
 }
 
 #[test]
@@ -123,18 +126,14 @@ fn without_flashback_any_table_as_of_reads_of_other_schemas_are_refused() {
     let backend = store(dir.path(), &["CREATE SESSION", "SELECT ANY TABLE"]);
     let mut source = backend.source().unwrap();
     let scn = source.current_scn().unwrap();
-    let err = source
-        .scan(&scan("HR", Some(scn)), &mut |_| Ok(()))
-        .unwrap_err();
+    let err = source.scan(&scan("HR", Some(scn)), &mut go).unwrap_err();
     assert_eq!(err.ora_code(), Some(1031), "{err}");
     // The user's own table needs no system privilege; a plain read of HR works.
     assert_eq!(
-        source
-            .scan(&scan("SIM_USER", Some(scn)), &mut |_| Ok(()))
-            .unwrap(),
+        source.scan(&scan("SIM_USER", Some(scn)), &mut go).unwrap(),
         1
     );
-    assert_eq!(source.scan(&scan("HR", None), &mut |_| Ok(())).unwrap(), 1);
+    assert_eq!(source.scan(&scan("HR", None), &mut go).unwrap(), 1);
 }
 
 #[test]

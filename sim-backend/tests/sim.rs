@@ -6,14 +6,34 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use std::ops::ControlFlow;
+
 use db_boundary::{
-    Backend, ColumnDef, DbError, DictionaryScope, ScanOrder, ScanRequest, TableDef, TableName,
-    TablePattern, Value,
+    scan_into, Backend, ColumnDef, DictionaryScope, FetchTuning, KeyRange, Scan, ScanError,
+    ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef, Value,
 };
 use sim_backend::{SimBackend, SimOptions};
 use singer_core::oracle_type::OracleType;
 
 const SIM_ADMIN: &str = env!("CARGO_BIN_EXE_sim-admin");
+
+/// A read of column ID of `table` in the session user's schema.
+fn scan_of(table: &str, range: ScanRange, as_of_scn: Option<u64>) -> Scan {
+    Scan {
+        table: TableRef {
+            owner: "SIM_USER".into(),
+            table: table.into(),
+        },
+        columns: vec!["ID".into()],
+        range,
+        as_of_scn,
+        tuning: FetchTuning::default(),
+    }
+}
+
+fn by_id() -> ScanRange {
+    ScanRange::Keyset(KeyRange::new(vec!["ID".into()]).unwrap())
+}
 
 fn id_table(backend: &SimBackend, name: &str) -> TableName {
     let table = TableName {
@@ -125,19 +145,9 @@ fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
                 scope.spawn(|| {
                     let mut source = backend.source().unwrap();
                     source
-                        .scan(
-                            &ScanRequest {
-                                owner: "SIM_USER".into(),
-                                table: "SHARED".into(),
-                                columns: vec!["ID".into()],
-                                order: ScanOrder::Columns(vec!["ID".into()]),
-                                lower_bound: None,
-                                as_of_scn: None,
-                                fetch_array_size: 100,
-                                prefetch_rows: 100,
-                            },
-                            &mut |_| Ok(()),
-                        )
+                        .scan(&scan_of("SHARED", by_id(), None), &mut |_| {
+                            ControlFlow::Continue(())
+                        })
                         .unwrap()
                 })
             })
@@ -163,32 +173,28 @@ fn a_scan_stops_when_its_consumer_asks() {
         )
         .unwrap();
     let mut seen = 0;
-    let result = backend.source().unwrap().scan(
-        &ScanRequest {
-            owner: "SIM_USER".into(),
-            table: "T".into(),
-            columns: vec!["ID".into()],
-            order: ScanOrder::Unordered,
-            lower_bound: None,
-            as_of_scn: None,
-            fetch_array_size: 1,
-            prefetch_rows: 1,
-        },
-        &mut |_| {
+    let mut source = backend.source().unwrap();
+    let result = scan_into(
+        source.as_mut(),
+        &scan_of("T", ScanRange::All, None),
+        &mut |_: ScannedRow<'_>| {
             seen += 1;
             if seen == 3 {
-                Err("stdout closed".into())
+                Err("stdout closed")
             } else {
                 Ok(())
             }
         },
     );
-    assert!(matches!(result, Err(DbError::Aborted(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ScanError::Stopped("stdout closed"))),
+        "{result:?}"
+    );
     assert_eq!(seen, 3);
 }
 
 #[test]
-fn flashback_reads_work_at_the_latest_scn_and_are_refused_before_it() {
+fn flashback_reads_see_the_table_as_of_an_older_scn() {
     let dir = tempfile::tempdir().unwrap();
     let backend = SimBackend::open(dir.path()).unwrap();
     id_table(&backend, "T");
@@ -203,31 +209,51 @@ fn flashback_reads_work_at_the_latest_scn_and_are_refused_before_it() {
         )
         .unwrap();
     let latest = source.current_scn().unwrap();
-    assert_eq!(latest, before + 1, "one commit, one SCN");
+    assert_eq!(
+        latest,
+        before + 2,
+        "one change and one commit, one SCN each"
+    );
     let mut scan_as_of = |scn: u64| {
         let mut rows = 0;
         source
-            .scan(
-                &ScanRequest {
-                    owner: "SIM_USER".into(),
-                    table: "T".into(),
-                    columns: vec!["ID".into()],
-                    order: ScanOrder::Unordered,
-                    lower_bound: None,
-                    as_of_scn: Some(scn),
-                    fetch_array_size: 1,
-                    prefetch_rows: 1,
-                },
-                &mut |_| {
-                    rows += 1;
-                    Ok(())
-                },
-            )
+            .scan(&scan_of("T", ScanRange::All, Some(scn)), &mut |_| {
+                rows += 1;
+                ControlFlow::Continue(())
+            })
             .map(|_| rows)
     };
     assert_eq!(scan_as_of(latest).unwrap(), 1);
-    assert!(matches!(scan_as_of(before), Err(DbError::Unsupported(_))));
+    assert_eq!(
+        scan_as_of(before).unwrap(),
+        0,
+        "the insert committed after it"
+    );
     assert_eq!(scan_as_of(latest + 1).unwrap_err().ora_code(), Some(8181));
+    // DDL moves the SCN on; a read as of an SCN before it: "table definition has changed".
+    let mut sink = backend.sink().unwrap();
+    sink.alter_table(
+        &TableName {
+            schema: Some("SIM_USER".into()),
+            name: "T".into(),
+        },
+        &db_boundary::AlterTable::AddColumn(ColumnDef {
+            name: "EXTRA".into(),
+            data_type: OracleType::Number {
+                precision: None,
+                scale: None,
+            },
+            nullable: true,
+            check: None,
+        }),
+    )
+    .unwrap();
+    let error = source
+        .scan(&scan_of("T", ScanRange::All, Some(latest)), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1466), "{error}");
 }
 
 #[test]

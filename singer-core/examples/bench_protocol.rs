@@ -1,5 +1,5 @@
 //! Benchmark (not a timed test) of the Singer protocol core on a file from
-//! `shared/bench/gen_singer.py`: (a) read every message with `MessageReader`,
+//! `bench/gen_orders.py`: (a) read every message with `MessageReader`,
 //! (b) write the same RECORDs back with `MessageWriter` into a discarding sink.
 //! Prints records/s, MB/s and peak RSS. Run through `bench/protocol.sh`.
 

@@ -6,7 +6,7 @@
 //!
 //! Usage: `cargo run --release -p tap-oracle --features sim --example bench_tap --
 //! <sim_dir>` on a store made by `sim-admin generate <sim_dir> --rows 1000000` (the
-//! 12-column ORDERS table of the shared benchmark).
+//! 12-column ORDERS table of `bench/gen_orders.py`).
 
 use std::io::Write;
 use std::time::Instant;

@@ -67,8 +67,14 @@ impl RowEncoder {
 
     /// Appends `{"COL":value,...}` for the first `columns.len()` values of `row`.
     pub fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) {
+        self.encode_values(row.iter(), out);
+    }
+
+    /// [`RowEncoder::encode`] over borrowed values (LOG_BASED changes hold theirs in
+    /// `Option`s).
+    pub fn encode_values<'v>(&mut self, row: impl Iterator<Item = &'v Value>, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (i, value) in row.iter().take(self.columns.len()).enumerate() {
+        for (i, value) in row.take(self.columns.len()).enumerate() {
             out.extend_from_slice(&self.columns[i].key);
             let numbers = self.columns[i].numbers;
             if !write_value(value, numbers, self.source_offset, out) && !self.warned_non_finite[i] {

@@ -25,18 +25,24 @@ pub enum TapError {
     Database(DbError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// LOG_BASED cannot go on: a purged log, DDL in a window, missing supplemental
+    /// logging (the message names what and how to fix it).
+    #[error("{0}")]
+    LogMining(String),
+}
+
+impl From<crate::log_based::miner::MineError> for TapError {
+    fn from(e: crate::log_based::miner::MineError) -> Self {
+        match e {
+            crate::log_based::miner::MineError::Write(w) => TapError::Write(w),
+            other => TapError::LogMining(other.to_string()),
+        }
+    }
 }
 
 impl From<DbError> for TapError {
     fn from(e: DbError) -> Self {
-        // A scan stopped by a failed write is a write failure, not a database one.
-        match e {
-            DbError::Aborted(inner) => match inner.downcast::<WriteError>() {
-                Ok(write) => TapError::Write(*write),
-                Err(other) => TapError::Database(DbError::Aborted(other)),
-            },
-            other => TapError::Database(other),
-        }
+        TapError::Database(e)
     }
 }
 
@@ -49,7 +55,7 @@ impl TapError {
             | TapError::Stream { .. }
             | TapError::State(_) => ExitStatus::BadInput,
             TapError::Database(DbError::Config(_)) => ExitStatus::BadInput,
-            TapError::Database(_) => ExitStatus::Database,
+            TapError::Database(_) | TapError::LogMining(_) => ExitStatus::Database,
             TapError::Write(WriteError::Closed) => ExitStatus::PipeClosed,
             TapError::Write(_) => ExitStatus::Internal,
         }

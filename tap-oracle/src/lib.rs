@@ -4,16 +4,26 @@
 //! - [`settings`]: the declared settings table.
 //! - [`discover`]: `--discover`, dictionary rows in scope to the catalog JSON.
 //! - [`filter_hint`]: filters that admit no table, and the names they may have meant.
-//! - [`sync`]: the sync engine (FULL_TABLE, INCREMENTAL, state, parallel streams).
+//! - [`sync`]: the sync engine's entry: selected streams, parallel workers, one stdout.
+//! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
+//! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
+//! - `chunks`: a keyed FULL_TABLE pass in key ranges read by several sessions at once.
+//! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
+//! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
 pub mod bookmark;
+mod chunks;
 pub mod convert;
 pub mod discover;
 pub mod error;
 pub mod filter_hint;
+pub mod log_based;
+mod plan;
+mod rows;
 pub mod run;
 pub mod settings;
+mod stream;
 pub mod sync;

@@ -2,6 +2,7 @@
 //! command line. Output goes to the `Write` it is given (stdout in the binary).
 
 use std::io::Write;
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use clap::Parser;
@@ -111,8 +112,15 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
             .to_owned(),
         use_flashback: config.get_bool("use_flashback").unwrap_or(false),
         fetch_array_size: config.int("fetch_array_size")?,
+        page_rows: NonZeroU64::new(config.int("full_table_page_rows")?).ok_or_else(|| {
+            Config::error(vec!["full_table_page_rows: must be at least 1".into()])
+        })?,
         prefetch_rows: config.int("prefetch_rows")?,
         max_parallel_streams: config.int("max_parallel_streams")?,
+        max_parallel_chunks: config.int("max_parallel_chunks")?,
         progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),
+        log_window_bytes: config.int("log_window_bytes")?,
+        log_buffer_memory_bytes: config.int("log_buffer_memory_bytes")?,
+        log_buffer_max_bytes: config.int("log_buffer_max_bytes")?,
     })
 }

@@ -56,7 +56,7 @@ pub fn init_logging(args: &Args) {
 #[derive(Debug)]
 pub enum Outcome {
     About,
-    Tested(CheckReport),
+    Tested(Box<CheckReport>),
     Loaded(LoadStats),
 }
 
@@ -109,7 +109,7 @@ pub fn run<W: Write>(args: &Args, mut stdout: W) -> Result<Outcome, TargetError>
     if args.singer.test {
         let report = db_connect::check_connection(config.raw.as_map(), SessionRole::Target)
             .map_err(TargetError::db(connecting(&config)))?;
-        return Ok(Outcome::Tested(report));
+        return Ok(Outcome::Tested(Box::new(report)));
     }
     let sink = open_sink(&config)?;
     // Wake up at least this often when the tap is quiet, to honour the age limits.

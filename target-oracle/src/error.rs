@@ -33,6 +33,16 @@ pub enum TargetError {
         field: String,
         reason: String,
     },
+    /// A BATCH message's file that cannot be read, or a line of it that cannot be loaded.
+    #[error("line {line}: stream {stream:?}: batch file {file}, line {file_line}: {reason}")]
+    BatchFile {
+        line: u64,
+        stream: String,
+        file: String,
+        /// 1-based line inside the file (0: the file as a whole).
+        file_line: u64,
+        reason: String,
+    },
     #[error("reading the input failed: {0}")]
     Read(#[source] io::Error),
     #[error("the reject file {path}: {source}")]
@@ -70,6 +80,7 @@ impl TargetError {
             | TargetError::Input { .. }
             | TargetError::Schema { .. }
             | TargetError::BadRecord { .. }
+            | TargetError::BatchFile { .. }
             | TargetError::Read(_)
             | TargetError::RejectFile { .. } => ExitStatus::BadInput,
             // Incomplete connection settings are the user's configuration, not the database.

@@ -13,11 +13,13 @@
 //! - [`state`]: which STATE may be written (after commit) and writing it.
 //! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records,
 //!   fatal errors, restart-safe overwrite.
+//! - `batch`: BATCH messages (SDK): records from `file://` JSON Lines files, gzip or not.
 //! - [`error`]: the run's error type and its exit codes.
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].
 
 pub mod about;
+mod batch;
 pub mod cli;
 pub mod convert;
 pub mod error;

@@ -548,8 +548,8 @@ fn expected_value(field: &Json) -> Value {
 
 #[test]
 fn a_python_tap_stream_with_draft4_bounds_loads_value_by_value() {
-    // Written by ../shared/bench/gen_singer.py -n 400 --draft4 (Python, the way Oracle
-    // taps write ORDERS: boolean exclusiveMaximum, multipleOf 0.01, non-ASCII, quotes).
+    // Written by bench/gen_orders.py -n 400 --draft4 (Python, the way Oracle taps write
+    // ORDERS: boolean exclusiveMaximum, multipleOf 0.01, non-ASCII, quotes, backslashes).
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/orders-draft4.jsonl"

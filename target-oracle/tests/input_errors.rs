@@ -100,10 +100,10 @@ fn every_fatal_input_error_commits_up_to_the_last_state_and_names_its_line() {
             "missing",
         ),
         (
-            "unsupported message",
+            "BATCH whose file is missing",
             json!({"type": "BATCH", "stream": "S", "encoding": {"format": "jsonl"},
-                   "manifest": ["file:///tmp/x.jsonl"]}),
-            "BATCH",
+                   "manifest": ["file:///nonexistent/x.jsonl"]}),
+            "batch file",
         ),
         (
             "ACTIVATE_VERSION of an unknown stream",

@@ -121,19 +121,20 @@ pub fn insert_employee(db: &Path, id: u32, updated_at: chrono::DateTime<chrono::
         .expect("insert an employee");
 }
 
-/// The `EMPLOYEE_ID`s loaded into `SIM_USER.EMPLOYEES` of the target's simulated
-/// database at `db`, sorted.
+/// The `EMPLOYEE_ID`s the stream `HR-EMPLOYEES` loaded into the target's simulated
+/// database at `db` (table `SIM_USER.HR_EMPLOYEES`: the default `stream_prefix: table`
+/// keeps the stream's schema in the name), sorted.
 pub fn loaded_employee_ids(db: &Path) -> Vec<u64> {
     let backend = sim_backend::SimBackend::open(db).expect("open the target db");
     let names = backend
-        .column_names("SIM_USER", "EMPLOYEES")
-        .expect("SIM_USER.EMPLOYEES");
+        .column_names("SIM_USER", "HR_EMPLOYEES")
+        .expect("SIM_USER.HR_EMPLOYEES");
     let at = names
         .iter()
         .position(|n| n == "EMPLOYEE_ID")
         .expect("EMPLOYEE_ID column");
     let mut ids: Vec<u64> = backend
-        .read_rows("SIM_USER", "EMPLOYEES")
+        .read_rows("SIM_USER", "HR_EMPLOYEES")
         .expect("read rows")
         .iter()
         .map(|row| match &row[at] {

@@ -147,7 +147,8 @@ fn the_example_configs_are_accepted_by_the_binaries() {
     );
     assert!(loaded.status.success(), "{}", describe(&loaded));
     let target = sim_backend::SimBackend::open(&dir.path().join(".meltano/sim-target-db")).unwrap();
-    assert_eq!(target.row_count("SIM_USER", "EMPLOYEES").unwrap(), 107);
+    // The default `stream_prefix: table` keeps the stream's schema in the table name.
+    assert_eq!(target.row_count("SIM_USER", "HR_EMPLOYEES").unwrap(), 107);
     // The Oracle examples pass validation and get as far as the Oracle Client library,
     // which this machine lacks (exit 2, not a configuration error).
     for (binary, file) in [

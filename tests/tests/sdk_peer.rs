@@ -1,8 +1,9 @@
 //! Interop with the Meltano SDK (tap-jsonl 0.3.1 on singer-sdk 0.53.7, `.peers/tap-jsonl`):
 //! a real SDK tap reading a local JSONL file piped into `target-oracle` (driver `sim`),
 //! every record checked value by value in the target's table, including a second run
-//! whose SCHEMA adds a property; and `tap-oracle`'s output over the sample checked with
-//! the SDK's own reader, message classes and record validator.
+//! whose SCHEMA adds a property and a run where the tap sends BATCH files; and
+//! `tap-oracle`'s output over the sample checked with the SDK's own reader, message
+//! classes and record validator.
 
 use std::io::Write;
 use std::path::Path;
@@ -106,24 +107,19 @@ fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
     test_support::utc_text(text)
 }
 
-#[test]
-fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("target-db");
-    let file = dir.path().join("people.jsonl");
-    let people = [
-        r#"{"id": 1, "name": "Zoë", "amount": 12.5, "at": "2026-01-02T03:04:05Z", "active": true}"#,
-        r#"{"id": 2, "name": "O'Brien", "amount": 0.01, "at": "2026-02-03T04:05:06.123456Z", "active": false}"#,
-        r#"{"id": 3, "name": "José Manuel", "amount": 123456789.25, "at": "2026-03-04T05:06:07+02:00", "active": null}"#,
-        r#"{"id": 4, "name": null, "amount": -7, "at": null, "active": true}"#,
-        r#"{"id": 5, "name": "中文 \"quoted\"", "amount": 0, "at": "1999-12-31T23:59:59Z", "active": false}"#,
-    ];
-    std::fs::write(&file, people.join("\n") + "\n").expect("write");
-    tap_jsonl_into_target(dir.path(), &file, "people", &db);
+/// The people every SDK-tap test sends: unicode, quotes, exact amounts, zones, nulls.
+const PEOPLE: [&str; 5] = [
+    r#"{"id": 1, "name": "Zoë", "amount": 12.5, "at": "2026-01-02T03:04:05Z", "active": true}"#,
+    r#"{"id": 2, "name": "O'Brien", "amount": 0.01, "at": "2026-02-03T04:05:06.123456Z", "active": false}"#,
+    r#"{"id": 3, "name": "José Manuel", "amount": 123456789.25, "at": "2026-03-04T05:06:07+02:00", "active": null}"#,
+    r#"{"id": 4, "name": null, "amount": -7, "at": null, "active": true}"#,
+    r#"{"id": 5, "name": "中文 \"quoted\"", "amount": 0, "at": "1999-12-31T23:59:59Z", "active": false}"#,
+];
 
-    let rows = loaded(&db, "PEOPLE");
+/// Checks `rows` (by `ID`) against the source lines, value by value.
+fn assert_people_loaded(rows: &[serde_json::Map<String, Json>], people: &[&str]) {
     assert_eq!(rows.len(), people.len(), "{rows:?}");
-    for (line, row) in people.iter().zip(&rows) {
+    for (line, row) in people.iter().zip(rows) {
         let source: Json = serde_json::from_str(line).expect("line");
         let context = format!("source {source}, loaded {row:?}");
         assert_eq!(
@@ -156,6 +152,16 @@ fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
         // The SDK tap's own metadata columns land too.
         assert_eq!(row["_SDC_STREAM"], "people", "{context}");
     }
+}
+
+#[test]
+fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("target-db");
+    let file = dir.path().join("people.jsonl");
+    std::fs::write(&file, PEOPLE.join("\n") + "\n").expect("write");
+    tap_jsonl_into_target(dir.path(), &file, "people", &db);
+    assert_people_loaded(&loaded(&db, "PEOPLE"), &PEOPLE);
 
     // A second run whose SCHEMA adds a property (`note`): the target adds the column,
     // keeps the old rows and loads the new ones.
@@ -182,44 +188,46 @@ fn sdk_tap_jsonl_into_target_oracle_lands_every_record() {
 }
 
 #[test]
-fn sdk_batch_messages_are_refused_without_loading_or_confirming_state() {
-    // tap-jsonl with `batch_config` writes its records to gzip JSONL files and emits a
-    // BATCH message naming them. target-oracle does not load BATCH files: it must stop
-    // with a configuration/input error (exit 1) that says so, before confirming any
-    // state (Meltano saves the state the target prints, which would skip those rows).
+fn sdk_batch_messages_load_every_record_and_confirm_state_after() {
+    // tap-jsonl with `batch_config` writes its records to gzip JSONL files (two of them
+    // with batch_size 3) and emits BATCH messages naming them instead of RECORDs.
+    // target-oracle reads the files and loads every record exactly as the RECORD run
+    // above does, then confirms the tap's state.
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("target-db");
     let file = dir.path().join("people.jsonl");
-    std::fs::write(
-        &file,
-        "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n",
-    )
-    .expect("write");
-    let root = format!("file://{}", dir.path().display());
+    std::fs::write(&file, PEOPLE.join("\n") + "\n").expect("write");
+    let root = format!("file://{}", dir.path().join("batches").display());
     let config = json!({
         "path": file, "stream_name": "people", "primary_keys": ["id"],
         "batch_config": {
             "encoding": {"format": "jsonl", "compression": "gzip"},
-            "storage": {"root": root, "prefix": "batch-"}
+            "storage": {"root": root, "prefix": "batch-"},
+            "batch_size": 3
         }
     });
     let (tap, out) = pipe(dir.path(), &config, &db);
     let messages = test_support::parse_json_lines(std::str::from_utf8(&tap.stdout).expect("utf-8"));
-    assert!(
-        messages.iter().any(|m| m["type"] == "BATCH"),
-        "the SDK tap emitted no BATCH: {}",
-        describe(&tap)
-    );
+    let batches: Vec<&Json> = messages.iter().filter(|m| m["type"] == "BATCH").collect();
+    let files: usize = batches
+        .iter()
+        .map(|m| m["manifest"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(files, 2, "{}", describe(&tap));
     assert!(!messages.iter().any(|m| m["type"] == "RECORD"));
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("BATCH messages are not supported"),
-        "{stderr}"
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("STATE"),
-        "state confirmed for rows never loaded: {}",
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_people_loaded(&loaded(&db, "PEOPLE"), &PEOPLE);
+    let tap_state = messages
+        .iter()
+        .rfind(|m| m["type"] == "STATE")
+        .expect("the tap's STATE");
+    let confirmed =
+        test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    // The target confirms each state as the bare state value, as Singer targets do.
+    assert_eq!(
+        confirmed.last(),
+        Some(&tap_state["value"]),
+        "{}",
         describe(&out)
     );
 }

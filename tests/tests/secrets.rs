@@ -198,6 +198,31 @@ fn write_config(dir: &Path, name: &str, binary: &str, mut config: Json) -> std::
     path
 }
 
+/// One way of giving the secrets: a config, an environment, and the exit codes a run
+/// may end with.
+struct Variant {
+    name: &'static str,
+    config: Json,
+    env: Vec<(&'static str, String)>,
+    codes: &'static [i32],
+}
+
+impl Variant {
+    fn new(
+        name: &'static str,
+        config: Json,
+        env: Vec<(&'static str, String)>,
+        codes: &'static [i32],
+    ) -> Variant {
+        Variant {
+            name,
+            config,
+            env,
+            codes,
+        }
+    }
+}
+
 #[test]
 fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,16 +238,21 @@ fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let oracle_host = json!({"driver": "oracle", "host": "dbhost", "service_name": "FREEPDB1",
         "user": "scott", "password": PASSWORD, "wallet_password": WALLET_PASSWORD,
         "wallet_location": "/w", "passwrod": MISSPELT_PASSWORD});
-    // (name, config, environment, exit codes a run may end with)
-    let variants: Vec<(&str, Json, Vec<(&str, String)>, &[i32])> = vec![
-        ("file", in_file, Vec::new(), &[0]),
-        ("env", json!({"driver": "sim"}), env_secrets(), &[0]),
-        ("bad-config", numeric, Vec::new(), &[0, 1]),
-        ("oracle-dsn", oracle_dsn, Vec::new(), &[0, 2]),
-        ("oracle-host", oracle_host, env_secrets(), &[0, 2]),
+    let variants = [
+        Variant::new("file", in_file, Vec::new(), &[0]),
+        Variant::new("env", json!({"driver": "sim"}), env_secrets(), &[0]),
+        Variant::new("bad-config", numeric, Vec::new(), &[0, 1]),
+        Variant::new("oracle-dsn", oracle_dsn, Vec::new(), &[0, 2]),
+        Variant::new("oracle-host", oracle_host, env_secrets(), &[0, 2]),
     ];
     let mut runs = 0;
-    for (name, config, env, codes) in &variants {
+    for Variant {
+        name,
+        config,
+        env,
+        codes,
+    } in &variants
+    {
         for binary in ["tap-oracle", "target-oracle"] {
             let config_path = write_config(dir.path(), name, binary, config.clone());
             for (flags, stdin) in modes(binary, dir.path(), &tap_output) {

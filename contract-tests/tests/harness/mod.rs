@@ -47,6 +47,8 @@ pub struct Db {
     /// Makes table names unique per test on a shared Oracle; empty on the simulated
     /// backend, whose store is private to the test.
     prefix: String,
+    /// The simulated store, to configure its redo as a DBA configures Oracle's.
+    sim: Option<SimBackend>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -64,6 +66,34 @@ impl Db {
         }
     }
 
+    /// Makes the database ready for LogMiner: on the simulated backend, ARCHIVELOG and
+    /// all-column supplemental logging; on Oracle, checks the DBA did the same (the CI
+    /// workflow does, as `.github/workflows/ci.yml` shows) and says what is missing.
+    pub fn prepare_log_mining(&self) {
+        if let Some(sim) = &self.sim {
+            sim.set_archivelog(true).expect("ARCHIVELOG");
+            sim.set_supplemental_logging(true, true)
+                .expect("supplemental logging");
+            return;
+        }
+        let facts = self
+            .backend
+            .source()
+            .and_then(|mut s| s.log_mining_facts())
+            .unwrap_or_else(|e| panic!("LogMiner readiness cannot be read: {e}"));
+        let missing: Vec<String> = facts
+            .checks()
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{} ({})", c.what, c.fix.unwrap_or_default()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the Oracle test database is not ready for LogMiner: {}",
+            missing.join("; ")
+        );
+    }
+
     /// How many bytes of an identifier the prefix uses.
     pub fn prefix_len(&self) -> usize {
         self.prefix.len()
@@ -76,9 +106,10 @@ pub fn sim() -> Db {
     let backend = SimBackend::open(dir.path()).expect("the simulated backend opens");
     let schema = backend.options().user.clone();
     Db {
-        backend: std::sync::Arc::new(backend),
+        backend: std::sync::Arc::new(backend.clone()),
         schema,
         prefix: String::new(),
+        sim: Some(backend.clone()),
         _dir: Some(dir),
     }
 }
@@ -103,6 +134,7 @@ pub fn oracle() -> Db {
         backend,
         schema,
         prefix,
+        sim: None,
         _dir: None,
     }
 }
@@ -143,6 +175,7 @@ fn start_container() -> Result<String, String> {
         .map_err(|e| {
             format!("needs Docker or ORACLE_TEST_DSN (could not start gvenzl/oracle-free: {e})")
         })?;
+    prepare_log_mining(&container)?;
     let host = container.get_host().map_err(|e| e.to_string())?;
     let port = container
         .get_host_port_ipv4(1521)
@@ -151,4 +184,38 @@ fn start_container() -> Result<String, String> {
     // so keep it by leaking the handle (Docker removes it with the test run's clean-up).
     std::mem::forget(container);
     Ok(format!("//{host}:{port}/FREEPDB1"))
+}
+
+/// What a DBA runs once so LogMiner works in the container's FREEPDB1 (the CI workflow
+/// runs the same statements against its Oracle service; `tap-oracle --test` lists each).
+const LOG_MINING_SETUP: &str = "SHUTDOWN IMMEDIATE
+STARTUP MOUNT
+ALTER DATABASE ARCHIVELOG;
+ALTER DATABASE OPEN;
+ALTER PLUGGABLE DATABASE ALL OPEN;
+WHENEVER SQLERROR EXIT FAILURE
+ALTER DATABASE ADD SUPPLEMENTAL LOG DATA;
+ALTER DATABASE ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS;
+ALTER SESSION SET CONTAINER = FREEPDB1;
+GRANT LOGMINING, SELECT ANY TRANSACTION, EXECUTE_CATALOG_ROLE, SELECT_CATALOG_ROLE TO test;
+EXIT";
+
+fn prepare_log_mining(
+    container: &testcontainers_modules::testcontainers::Container<
+        testcontainers_modules::oracle::free::Oracle,
+    >,
+) -> Result<(), String> {
+    use testcontainers_modules::testcontainers::core::ExecCommand;
+    let script = format!("sqlplus -s / as sysdba <<'SQL'\n{LOG_MINING_SETUP}\nSQL\n");
+    let mut result = container
+        .exec(ExecCommand::new(["bash", "-lc", script.as_str()]))
+        .map_err(|e| format!("LogMiner set-up in the container: {e}"))?;
+    let output = result.stdout_to_vec().unwrap_or_default();
+    match result.exit_code() {
+        Ok(Some(0)) => Ok(()),
+        other => Err(format!(
+            "LogMiner set-up in the container failed ({other:?}): {}",
+            String::from_utf8_lossy(&output)
+        )),
+    }
 }

@@ -11,19 +11,6 @@ fn table() -> TableName {
     }
 }
 
-fn scan_request(order: ScanOrder, bound: Option<LowerBound>, scn: Option<u64>) -> ScanRequest {
-    ScanRequest {
-        owner: "HR".into(),
-        table: "Mixed Case".into(),
-        columns: vec!["ID".into(), "select".into(), "UPDATED_AT".into()],
-        order,
-        lower_bound: bound,
-        as_of_scn: scn,
-        fetch_array_size: 1000,
-        prefetch_rows: 1000,
-    }
-}
-
 #[test]
 fn identifiers_are_quoted_or_refused() {
     assert_eq!(quote_identifier("select").unwrap(), "\"select\"");
@@ -51,7 +38,6 @@ fn every_statement_shape() {
     };
     let unscoped = DictionaryScope::default();
     let key = |k: &str| vec![k.to_owned()];
-    let composite = vec!["ID".to_owned(), "select".to_owned()];
     let def = TableDef {
         name: table(),
         columns: vec![
@@ -132,48 +118,9 @@ fn every_statement_shape() {
     );
     add("dictionary columns", dictionary_columns(&scope).sql);
     add("dictionary constraints", dictionary_constraints(&scope).sql);
-    add("current SCN", CURRENT_SCN.to_owned());
     add("session identity", SESSION_IDENTITY.to_owned());
     add("max string size", MAX_STRING_SIZE.to_owned());
     add("session privileges", SESSION_PRIVILEGES.to_owned());
-    add(
-        "scan, unordered",
-        scan(&scan_request(ScanOrder::Unordered, None, None)).unwrap(),
-    );
-    add(
-        "scan, full table by key from the start",
-        scan(&scan_request(ScanOrder::Columns(key("ID")), None, None)).unwrap(),
-    );
-    add(
-        "scan, keyset after a composite key",
-        scan(&scan_request(
-            ScanOrder::Columns(composite.clone()),
-            Some(LowerBound::After(vec![
-                Value::number("1"),
-                Value::Text("x".into()),
-            ])),
-            None,
-        ))
-        .unwrap(),
-    );
-    add(
-        "scan, incremental from a bookmark",
-        scan(&scan_request(
-            ScanOrder::Columns(key("UPDATED_AT")),
-            Some(LowerBound::AtLeast(Value::Null)),
-            None,
-        ))
-        .unwrap(),
-    );
-    add(
-        "scan, by ROWID after a ROWID, as of an SCN",
-        scan(&scan_request(
-            ScanOrder::RowId,
-            Some(LowerBound::AfterRowId("AAA".into())),
-            Some(42),
-        ))
-        .unwrap(),
-    );
     add("describe columns", DESCRIBE_COLUMNS.to_owned());
     add("describe primary key", DESCRIBE_PRIMARY_KEY.to_owned());
     add("create table", create_table(&def).unwrap());

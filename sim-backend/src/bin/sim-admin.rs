@@ -3,12 +3,17 @@
 //! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
 //! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
-//!   stream of `shared/bench/gen_singer.py` (12 columns), for the tap benchmark.
+//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
 //!
 //! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
 //!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
 //!   and wait to be killed: how the tests show that a killed writer's uncommitted rows
 //!   vanish and its committed rows stay.
+//!
+//! - `sim-admin redo <sim_dir> ...`: what a DBA does to the redo: `archivelog on|off`,
+//!   `supplemental-log minimal|all|none`, `supplemental-log table <OWNER> <TABLE>`,
+//!   `log-size <BYTES>`, `switch`, `purge --through-sequence <N>`, `logs` (one JSON
+//!   line per log), `transactions` (open XIDs), `commit <XID>`, `rollback <XID>`.
 //!
 //! A developer tool, not a Singer binary: its stdout is its output.
 
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
                 Err(_) => Err("--rows takes a whole number".to_owned()),
             }
         }
+        ["redo", sim, rest @ ..] => redo(Path::new(sim), rest),
         ["--help"] | ["-h"] | ["help"] => help(),
         _ => Err(format!(
             "unknown command (sim-admin --help lists them)\n{USAGE}"
@@ -68,6 +74,10 @@ usage:
   sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]
                                              insert N rows in one session, commit only with
                                              --commit, print `ready` and wait to be killed
+  sim-admin redo <sim_dir> <command>         what a DBA does to the redo (LOG_BASED):
+      archivelog on|off, supplemental-log minimal|all|none,
+      supplemental-log table <OWNER> <TABLE>, log-size <BYTES>, switch,
+      purge --through-sequence <N>, logs, transactions, commit <XID>, rollback <XID>
   sim-admin --help                           this text";
 
 /// `--help`: the usage on stdout, exit 0.
@@ -80,6 +90,66 @@ fn help() -> Result<(), String> {
 #[allow(clippy::print_stderr)]
 fn report(message: &str) {
     eprintln!("{message}");
+}
+
+fn redo(sim: &Path, command: &[&str]) -> Result<(), String> {
+    let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
+    let e = |e: db_boundary::DbError| e.to_string();
+    #[allow(clippy::disallowed_methods)] // this tool's output is its answer
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        ["archivelog", "on"] => backend.set_archivelog(true).map_err(e),
+        ["archivelog", "off"] => backend.set_archivelog(false).map_err(e),
+        ["supplemental-log", "minimal"] => backend.set_supplemental_logging(true, false).map_err(e),
+        ["supplemental-log", "all"] => backend.set_supplemental_logging(true, true).map_err(e),
+        ["supplemental-log", "none"] => backend.set_supplemental_logging(false, false).map_err(e),
+        ["supplemental-log", "table", owner, table] => {
+            backend.add_table_supplemental_logging(owner, table).map_err(e)
+        }
+        ["log-size", bytes] => {
+            let bytes = bytes.parse().map_err(|_| "log-size takes a whole number".to_owned())?;
+            backend.set_log_bytes(bytes).map_err(e)
+        }
+        ["switch"] => {
+            let sequence = backend.switch_logfile().map_err(e)?;
+            writeln!(out, "current sequence {sequence}").map_err(|e| e.to_string())
+        }
+        ["purge", "--through-sequence", n] => {
+            let n = n.parse().map_err(|_| "--through-sequence takes a whole number".to_owned())?;
+            let purged = backend.purge_archived_logs(n).map_err(e)?;
+            writeln!(out, "purged {purged} archived logs").map_err(|e| e.to_string())
+        }
+        ["logs"] => {
+            for log in backend.redo_logs().map_err(e)? {
+                let line = serde_json::json!({
+                    "thread": log.thread, "sequence": log.sequence, "first_scn": log.first_scn,
+                    "next_scn": log.next_scn, "name": log.name, "bytes": log.bytes,
+                    "kind": format!("{:?}", log.kind), "available": log.available,
+                });
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        ["transactions"] => {
+            for xid in backend.open_transactions().map_err(e)? {
+                writeln!(out, "{xid}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        ["commit", xid] => {
+            let scn = backend.resume_transaction(xid).and_then(|t| t.commit()).map_err(e)?;
+            writeln!(out, "committed at SCN {scn}").map_err(|e| e.to_string())
+        }
+        ["rollback", xid] => backend
+            .resume_transaction(xid)
+            .and_then(|t| t.rollback())
+            .map_err(e),
+        _ => Err("usage: sim-admin redo <sim_dir> archivelog on|off | supplemental-log minimal|all|none | \
+                  supplemental-log table <OWNER> <TABLE> | log-size <BYTES> | switch | \
+                  purge --through-sequence <N> | logs | transactions | commit <XID> | rollback <XID>"
+            .to_owned()),
+    }
 }
 
 fn seed_command(sim: &Path, dir: &Path) -> Result<(), String> {
@@ -305,7 +375,7 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
         ]
     });
     let n = backend
-        .insert_rows("BENCH", "ORDERS", &names, generated)
+        .load_rows("BENCH", "ORDERS", &names, generated)
         .map_err(|e| e.to_string())?;
     report(&format!("generated BENCH.ORDERS: {n} rows"));
     Ok(())

@@ -242,16 +242,7 @@ impl<W: Write> Loader<W> {
             Message::ActivateVersion { stream, version } => {
                 self.on_activate_version(line, &stream, version)?
             }
-            Message::Batch(batch) => {
-                // Loading BATCH files is not implemented; skipping them would lose rows.
-                return Err(TargetError::Input {
-                    line,
-                    reason: format!(
-                        "stream {:?}: BATCH messages are not supported by this target",
-                        batch.stream
-                    ),
-                });
-            }
+            Message::Batch(batch) => crate::batch::load(self, line, &batch)?,
         }
         if line.is_multiple_of(CLOCK_CHECK_INTERVAL) {
             self.flush_by_age()?;
@@ -404,7 +395,7 @@ impl<W: Write> Loader<W> {
         .map_err(|e| e.to_string())
     }
 
-    fn on_record(
+    pub(crate) fn on_record(
         &mut self,
         line: u64,
         stream: &str,

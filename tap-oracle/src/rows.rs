@@ -1,0 +1,115 @@
+//! The row sink of one stream's scan: each row becomes a RECORD in the stream's own
+//! buffer, and every `state_every_rows` rows the buffer goes out followed by a STATE
+//! whose bookmark is the last row's position.
+
+use std::io::Write;
+use std::time::Instant;
+
+use db_boundary::{RowSink, ScannedRow, Value};
+use singer_core::writer::WriteError;
+
+use crate::convert::RowEncoder;
+use crate::stream::{now_text, Position, StreamRun};
+
+/// Feeds one scan's rows into a [`StreamRun`].
+pub(crate) struct StreamRows<'r, 's, W: Write + Send> {
+    pub run: &'r mut StreamRun<'s, W>,
+    encoder: RowEncoder,
+    /// Positions in the row of the columns that make up the stream's position.
+    tracked: Vec<usize>,
+    /// Those columns of the last row read (and its ROWID, when scanning by ROWID).
+    last: Vec<Value>,
+    last_rowid: Option<String>,
+    /// Rows read by this scan.
+    pub rows: u64,
+    time_extracted: String,
+}
+
+impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
+    pub fn new(run: &'r mut StreamRun<'s, W>, tracked: Vec<usize>) -> Self {
+        let plan = run.plan;
+        let encoder = RowEncoder::new(
+            &plan
+                .columns
+                .iter()
+                .cloned()
+                .zip(plan.styles.iter().copied())
+                .collect::<Vec<_>>(),
+            run.options.source_offset,
+        );
+        StreamRows {
+            run,
+            encoder,
+            last: vec![Value::Null; tracked.len()],
+            tracked,
+            last_rowid: None,
+            rows: 0,
+            time_extracted: now_text(),
+        }
+    }
+
+    /// The position of the last row read, or `None` before the first.
+    pub fn position(&self) -> Option<Position> {
+        (self.rows > 0).then(|| Position {
+            values: self.last.clone(),
+            rowid: self.last_rowid.clone(),
+        })
+    }
+}
+
+impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
+    type Error = WriteError;
+
+    fn row(&mut self, row: ScannedRow<'_>) -> Result<(), WriteError> {
+        let run = &mut *self.run;
+        let (encoder, values) = (&mut self.encoder, row.values);
+        run.local.write_record_with(
+            &run.plan.stream,
+            run.version,
+            Some(&self.time_extracted),
+            |out| encoder.encode(values, out),
+        )?;
+        self.rows += 1;
+        for (slot, at) in self.last.iter_mut().zip(&self.tracked) {
+            slot.clone_from(&values[*at]);
+        }
+        if let Some(rowid) = row.rowid {
+            match &mut self.last_rowid {
+                Some(last) => {
+                    last.clear();
+                    last.push_str(rowid);
+                }
+                None => self.last_rowid = Some(rowid.to_owned()),
+            }
+        }
+        run.rows += 1;
+        run.since_state += 1;
+        if run.since_state >= run.options.state_every_rows {
+            let position = self.position().expect("a row was read");
+            let run = &mut *self.run;
+            run.since_state = 0;
+            run.publish_at(Some(&position), true)?;
+            self.time_extracted = now_text();
+        }
+        self.run.progress();
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> StreamRun<'_, W> {
+    /// Logs rows and rows/s every `progress_interval`.
+    fn progress(&mut self) {
+        if self.rows.is_multiple_of(1024)
+            && self.last_progress.elapsed() >= self.options.progress_interval
+        {
+            self.last_progress = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+            tracing::info!(
+                stream = %self.plan.stream,
+                rows = self.rows,
+                rows_per_second = (self.rows as f64 / secs) as u64,
+                "progress"
+            );
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! BATCH messages (Meltano SDK extension): the records of a manifest of `file://` JSON
+//! Lines files, gzip-compressed or not, loaded through the same path as RECORD messages.
+//!
+//! Each line of a file is one record (the record object alone, not a Singer message).
+//! It is validated, converted, buffered and upserted exactly like a RECORD read from the
+//! BATCH message's own input line, so a STATE after the BATCH is written only once every
+//! row of every file is committed. Files are streamed line by line through one reused
+//! buffer: memory does not grow with a file's size. An unusable file or line stops the
+//! run naming the BATCH line, the file and the line inside it.
+//!
+//! The SDK (`singer_sdk/contrib/batch_encoder_jsonl.py`, 0.53) writes gzip whatever the
+//! `compression` it announces, so the content decides: a file that starts with the gzip
+//! magic bytes is decompressed (every member), anything else is read as plain text.
+//! Only `format: jsonl` and local `file://` URLs are supported; parquet and remote
+//! storage stop the run with the reason (skipping them would lose rows).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use flate2::bufread::MultiGzDecoder;
+use serde_json::value::RawValue;
+use serde_json::Value as Json;
+use singer_core::message::BatchMessage;
+
+use crate::error::TargetError;
+use crate::loader::Loader;
+
+/// Bytes read from a file per system call (and decompressed per step).
+const READ_SIZE: usize = 256 * 1024;
+
+/// The first bytes of every gzip member (RFC 1952, ID1 ID2).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Loads every record of `batch` (read from input line `line`) into `loader`.
+pub(crate) fn load<W: Write>(
+    loader: &mut Loader<W>,
+    line: u64,
+    batch: &BatchMessage<'_>,
+) -> Result<(), TargetError> {
+    let stream = batch.stream.as_ref();
+    let file_error = |file: &str, file_line: u64, reason: String| TargetError::BatchFile {
+        line,
+        stream: stream.to_owned(),
+        file: file.to_owned(),
+        file_line,
+        reason,
+    };
+    check_encoding(&batch.encoding).map_err(|reason| file_error("(encoding)", 0, reason))?;
+    for url in &batch.manifest {
+        let path = local_path(url).map_err(|reason| file_error(url, 0, reason))?;
+        let file =
+            File::open(&path).map_err(|e| file_error(url, 0, format!("cannot be opened: {e}")))?;
+        let mut lines = open_lines(file).map_err(|e| file_error(url, 0, e.to_string()))?;
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        let mut file_line = 0u64;
+        let mut records = 0u64;
+        loop {
+            buffer.clear();
+            let read = lines
+                .read_until(b'\n', &mut buffer)
+                .map_err(|e| file_error(url, file_line + 1, format!("reading failed: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            file_line += 1;
+            if buffer.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let record =
+                parse_record(&buffer).map_err(|reason| file_error(url, file_line, reason))?;
+            loader
+                .on_record(line, stream, record, None, None)
+                .map_err(|e| match e {
+                    TargetError::BadRecord { field, reason, .. } => {
+                        file_error(url, file_line, format!("field {field:?} {reason}"))
+                    }
+                    other => other,
+                })?;
+            records += 1;
+        }
+        tracing::debug!(stream, file = %url, records, "batch file read");
+    }
+    Ok(())
+}
+
+/// Checks the manifest's `encoding`: JSON Lines, with a compression this module reads.
+fn check_encoding(encoding: &Json) -> Result<(), String> {
+    match encoding.get("format").and_then(Json::as_str) {
+        Some("jsonl") => {}
+        Some(other) => {
+            return Err(format!(
+                "format {other:?} is not supported (only \"jsonl\")"
+            ))
+        }
+        None => return Err(format!("encoding {encoding} has no \"format\"")),
+    }
+    match encoding.get("compression") {
+        None | Some(Json::Null) => Ok(()),
+        Some(Json::String(c)) if c == "gzip" || c == "none" => Ok(()),
+        Some(other) => Err(format!(
+            "compression {other} is not supported (only \"gzip\" or \"none\")"
+        )),
+    }
+}
+
+/// The local path a manifest entry names: `file:///abs/path` or `file://localhost/...`,
+/// percent-decoded (the SDK writes URLs with Python's `Path.as_uri()`).
+fn local_path(url: &str) -> Result<PathBuf, String> {
+    let Some(rest) = url.strip_prefix("file://") else {
+        return Err(match url.split_once("://") {
+            Some((scheme, _)) => format!(
+                "storage {scheme}:// is not supported: only local file:// URLs can be loaded"
+            ),
+            None => "is not a file:// URL".to_owned(),
+        });
+    };
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !path.starts_with('/') {
+        return Err("is not a file:// URL of an absolute local path".to_owned());
+    }
+    percent_decode(path).map(PathBuf::from)
+}
+
+/// Decodes `%XX` escapes into bytes; the result must be UTF-8.
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("has a bad %-escape at byte {i}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "decodes to a path that is not UTF-8".to_owned())
+}
+
+/// A line reader over `file`, decompressing when the file starts with gzip's magic.
+fn open_lines(file: File) -> std::io::Result<Box<dyn BufRead>> {
+    let mut raw = BufReader::with_capacity(READ_SIZE, file);
+    let gzip = raw.fill_buf()?.starts_with(&GZIP_MAGIC);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            READ_SIZE,
+            MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    })
+}
+
+/// One file line as a record: a JSON object, kept raw (every digit intact).
+fn parse_record(line: &[u8]) -> Result<&RawValue, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "the line is not valid UTF-8".to_owned())?;
+    let record: &RawValue = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    if !record.get().starts_with('{') {
+        return Err("the line is not a JSON object (a record)".to_owned());
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::io::Read;
+
+    #[test]
+    fn manifest_urls_become_local_paths() {
+        assert_eq!(
+            local_path("file:///tmp/a%20b/batch-1.json.gz"),
+            Ok(PathBuf::from("/tmp/a b/batch-1.json.gz"))
+        );
+        assert_eq!(
+            local_path("file://localhost/x/%C3%A9.jsonl"),
+            Ok(PathBuf::from("/x/é.jsonl"))
+        );
+        assert_eq!(
+            local_path("s3://bucket/key.json.gz"),
+            Err("storage s3:// is not supported: only local file:// URLs can be loaded".into())
+        );
+        assert_eq!(local_path("/tmp/plain"), Err("is not a file:// URL".into()));
+        assert!(local_path("file://host/x").is_err());
+        assert!(local_path("file:///x%2").is_err());
+        assert!(local_path("file:///x%zz").is_err());
+    }
+
+    #[test]
+    fn encodings_other_than_json_lines_are_refused() {
+        assert!(check_encoding(&json!({"format": "jsonl", "compression": "gzip"})).is_ok());
+        assert!(check_encoding(&json!({"format": "jsonl", "compression": "none"})).is_ok());
+        assert!(check_encoding(&json!({"format": "jsonl"})).is_ok());
+        assert_eq!(
+            check_encoding(&json!({"format": "parquet", "compression": "gzip"})),
+            Err("format \"parquet\" is not supported (only \"jsonl\")".into())
+        );
+        assert_eq!(
+            check_encoding(&json!({"format": "jsonl", "compression": "zstd"})),
+            Err("compression \"zstd\" is not supported (only \"gzip\" or \"none\")".into())
+        );
+        assert!(check_encoding(&json!({})).is_err());
+    }
+
+    #[test]
+    fn a_line_must_be_one_json_object() {
+        assert_eq!(
+            parse_record(b"{\"a\": 1.10}\n").map(RawValue::get),
+            Ok("{\"a\": 1.10}")
+        );
+        assert_eq!(
+            parse_record(b"[1]\n").map(RawValue::get),
+            Err("the line is not a JSON object (a record)".into())
+        );
+        assert!(parse_record(b"{\"a\": 1} {}\n").is_err());
+        assert!(parse_record(b"{\"a\": \xff}\n").is_err());
+    }
+
+    #[test]
+    fn gzip_files_of_several_members_and_plain_files_read_the_same() {
+        use flate2::write::GzEncoder;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.jsonl");
+        std::fs::write(&plain, "{\"id\": 1}\n{\"id\": 2}\n").unwrap();
+        let gz = dir.path().join("two-members.json.gz");
+        let mut bytes = Vec::new();
+        for member in ["{\"id\": 1}\n", "{\"id\": 2}\n"] {
+            let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(member.as_bytes()).unwrap();
+            bytes.extend(encoder.finish().unwrap());
+        }
+        std::fs::write(&gz, bytes).unwrap();
+        for path in [plain, gz] {
+            let mut text = String::new();
+            open_lines(File::open(&path).unwrap())
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            assert_eq!(text, "{\"id\": 1}\n{\"id\": 2}\n", "{path:?}");
+        }
+    }
+}
