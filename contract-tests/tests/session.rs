@@ -25,22 +25,24 @@ fn session_context_is_set_on_both_sides_and_leaves_transactions_alone(db: &Db) {
     sink.set_context(&SessionContext::new(SessionRole::Target, &long, &run_id))
         .unwrap();
     let table = db.table(&db.name("CTX"));
+    let id = ColumnDef {
+        name: "ID".into(),
+        data_type: OracleType::Number {
+            precision: Some(10),
+            scale: Some(0),
+        },
+        nullable: false,
+        check: None,
+    };
     sink.create_table(&TableDef {
         name: table.clone(),
-        columns: vec![ColumnDef {
-            name: "ID".into(),
-            data_type: OracleType::Number {
-                precision: Some(10),
-                scale: Some(0),
-            },
-            nullable: false,
-            check: None,
-        }],
+        columns: vec![id.clone()],
         primary_key: vec!["ID".into()],
     })
     .unwrap();
-    let one = |n: &str| vec![vec![Value::Number(n.into())]];
-    sink.insert_rows(&table, &["ID".into()], &one("1")).unwrap();
+    let one = |n: i64| vec![vec![Value::Number(n.into())]];
+    let columns = [id];
+    sink.insert_rows(&table, &columns, &one(1)).unwrap();
     sink.rollback().unwrap();
     // A new action mid-session, then a committed write.
     sink.set_context(&SessionContext::new(
@@ -49,7 +51,7 @@ fn session_context_is_set_on_both_sides_and_leaves_transactions_alone(db: &Db) {
         &run_id,
     ))
     .unwrap();
-    sink.insert_rows(&table, &["ID".into()], &one("2")).unwrap();
+    sink.insert_rows(&table, &columns, &one(2)).unwrap();
     sink.commit().unwrap();
 
     let mut source = db.backend.source().unwrap();
@@ -76,7 +78,7 @@ fn session_context_is_set_on_both_sides_and_leaves_transactions_alone(db: &Db) {
             std::ops::ControlFlow::Continue(())
         })
         .unwrap();
-    assert_eq!(rows, [Value::Number("2".into())]);
+    assert_eq!(rows, [Value::Number(2.into())]);
 }
 
 /// `settings` with the password moved into a 0600 file.

@@ -3,6 +3,7 @@
 //! - [`value`]: the project's own value type covering every Oracle type.
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
+//! - [`binds`]: bind plans (type, size and order of each bind) and the value check.
 //! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
 //! - [`context`]: MODULE, ACTION and CLIENT_IDENTIFIER a session shows the DBA; run ids.
@@ -10,6 +11,7 @@
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
 //! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
+pub mod binds;
 pub mod context;
 pub mod error;
 pub mod redo;
@@ -17,19 +19,22 @@ pub mod sink;
 pub mod source;
 pub mod value;
 
+pub use binds::{BindPlan, PlannedBind};
 pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
 pub use redo::{
     ChangeOperation, ChangeRow, DatabaseIdentity, LogMiningFacts, MinedColumn, MinedTable,
     MinedTableInfo, MiningRequest, ReadinessCheck, RedoLog, RedoLogKind, SnapshotPoint,
 };
-pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
+pub use sink::{
+    column_defs, AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName,
+};
 pub use source::{
     mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
     PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
     TableRef,
 };
-pub use value::Value;
+pub use value::{Decimal, Value};
 
 /// What the engines need to know about the server they talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -299,6 +299,7 @@ impl SimBackend {
             schema: Some(owner.to_owned()),
             name: table.to_owned(),
         };
+        let columns = &db_boundary::column_defs(&mut session, &name, columns)?;
         let mut count = 0;
         let mut chunk = Vec::with_capacity(1000);
         for row in rows {

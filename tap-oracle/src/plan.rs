@@ -81,7 +81,9 @@ fn column_type(entry: &CatalogEntry, column: &str) -> Result<OracleType, TapErro
             )
         })?
         .parse()
-        .map_err(|e: String| TapError::stream(&entry.tap_stream_id, e))
+        .map_err(|e: singer_core::oracle_type::TypeParseError| {
+            TapError::stream(&entry.tap_stream_id, e.to_string())
+        })
 }
 
 /// The owner and table a stream reads: the catalog's `schema-name` and `table-name`,

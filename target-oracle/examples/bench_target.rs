@@ -19,7 +19,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use db_boundary::{AlterTable, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{
+    AlterTable, ColumnDef, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+};
 use serde_json::json;
 use serde_json::value::RawValue;
 use target_oracle::input::{IdleAwareInput, Input};
@@ -61,7 +63,7 @@ impl Sink for DiscardSink {
     fn alter_table(&mut self, _: &TableName, _: &AlterTable) -> DbResult<()> {
         Ok(())
     }
-    fn insert_rows(&mut self, _: &TableName, _: &[String], rows: &[Vec<Value>]) -> DbResult<()> {
+    fn insert_rows(&mut self, _: &TableName, _: &[ColumnDef], rows: &[Vec<Value>]) -> DbResult<()> {
         self.rows += rows.len() as u64;
         self.batches += 1;
         Ok(())
@@ -69,7 +71,7 @@ impl Sink for DiscardSink {
     fn merge_rows(
         &mut self,
         _: &TableName,
-        _: &[String],
+        _: &[ColumnDef],
         _: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {

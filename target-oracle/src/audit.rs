@@ -164,7 +164,7 @@ fn load_method_name(method: LoadMethod) -> &'static str {
 }
 
 fn number(n: u64) -> Value {
-    Value::Number(n.to_string())
+    Value::Number(n.into())
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -350,12 +350,11 @@ impl Audit {
                 Value::Null
             },
             Value::Text(status.as_str().to_owned()),
-            exit_code.map_or(Value::Null, |c| Value::Number(c.to_string())),
+            exit_code.map_or(Value::Null, |c| Value::Number(c.into())),
             Value::Text(env!("CARGO_PKG_VERSION").to_owned()),
         ];
-        let names: Vec<String> = columns().into_iter().map(|c| c.name).collect();
         let key: Vec<String> = RUN_KEY.iter().map(|k| k.to_string()).collect();
-        sink.merge_rows(&self.table, &names, &key, &[row])
+        sink.merge_rows(&self.table, &columns(), &key, &[row])
     }
 }
 

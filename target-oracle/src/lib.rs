@@ -1,7 +1,6 @@
 //! target-oracle: loads a Singer stream into Oracle Database tables.
 //!
 //! Crate map:
-//! - [`decimal`]: exact decimal text (NUMBER precision/scale, `multipleOf`).
 //! - [`naming`]: stream and property names -> Oracle identifiers.
 //! - [`type_map`]: JSON Schema property -> Oracle column type.
 //! - [`convert`]: one JSON field -> one database value, with column pre-checks.
@@ -25,7 +24,6 @@ pub mod audit;
 mod batch;
 pub mod cli;
 pub mod convert;
-pub mod decimal;
 pub mod error;
 pub mod evolve;
 pub mod fast_hash;

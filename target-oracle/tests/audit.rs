@@ -95,7 +95,7 @@ fn lines(messages: &[Json]) -> String {
 
 fn count(row: &Row, column: &str) -> u64 {
     match &row[column] {
-        Value::Number(n) => n.parse().unwrap(),
+        Value::Number(n) => n.as_str().parse().unwrap(),
         other => panic!("{column}: {other:?}"),
     }
 }

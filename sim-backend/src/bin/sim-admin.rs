@@ -204,10 +204,10 @@ fn hold(
         schema: Some(owner.to_owned()),
         name: table.to_owned(),
     };
-    let batch: Vec<Vec<Value>> = (1..=rows)
-        .map(|i| vec![Value::Number(i.to_string())])
-        .collect();
-    sink.insert_rows(&name, &[column.to_owned()], &batch)
+    let batch: Vec<Vec<Value>> = (1..=rows).map(|i| vec![Value::Number(i.into())]).collect();
+    let columns = db_boundary::column_defs(sink.as_mut(), &name, &[column.to_owned()])
+        .map_err(|e| e.to_string())?;
+    sink.insert_rows(&name, &columns, &batch)
         .map_err(|e| e.to_string())?;
     if commit {
         sink.commit().map_err(|e| e.to_string())?;
@@ -371,9 +371,9 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
         };
         let cents = 100 + rng.below(4_999_900);
         vec![
-            Value::Number(id.to_string()),
-            Value::Number((1 + rng.below(1_999_999)).to_string()),
-            Value::Number(format!("{}.{:02}", cents / 100, cents % 100)),
+            Value::Number(id.into()),
+            Value::Number((1 + rng.below(1_999_999)).into()),
+            Value::number(&format!("{}.{:02}", cents / 100, cents % 100)),
             Value::Text(rng.pick(&currencies).to_owned()),
             Value::Text(rng.pick(&statuses).to_owned()),
             Value::Text(format!("{} {}", rng.pick(&first), rng.pick(&last))),
@@ -387,8 +387,8 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
             notes,
             Value::Date(order_date),
             Value::Timestamp(updated),
-            Value::Number(rng.below(2).to_string()),
-            Value::Number(format!("0.{:04}", rng.below(3000))),
+            Value::Number(rng.below(2).into()),
+            Value::number(&format!("0.{:04}", rng.below(3000))),
         ]
     });
     let n = backend

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use db_boundary::{DbError, RowFilter, Value};
+use db_boundary::{ColumnDef, DbError, RowFilter, Value};
 
 use super::{Loader, StreamLoad};
 use crate::audit::BatchCounts;
@@ -83,12 +83,12 @@ impl<W: Write> Loader<W> {
                 row[slot] = now.clone();
             }
         }
-        let columns = s.plan.column_names();
+        let columns = s.plan.columns();
         let keys: Vec<String> = s
             .plan
             .key_slots
             .iter()
-            .map(|&i| columns[i].clone())
+            .map(|&i| columns[i].name.clone())
             .collect();
         let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
         self.name_session(stream)?;
@@ -171,7 +171,7 @@ impl<W: Write> Loader<W> {
         &mut self,
         stream: &str,
         s: &StreamLoad,
-        columns: &[String],
+        columns: &[ColumnDef],
         keys: &[String],
         deleted_column: Option<&str>,
     ) -> Result<BatchCounts, DbError> {

@@ -548,7 +548,7 @@ impl<W: Write> Loader<W> {
         };
         let filter = RowFilter::LessThan {
             column: version_column.to_owned(),
-            value: Value::Number(version.to_string()),
+            value: Value::Number(version.into()),
         };
         let table = s.table.clone();
         let result = if hard {
@@ -722,7 +722,7 @@ mod key_tests {
             key(Value::Date(day.and_hms_opt(0, 0, 1).unwrap()))
         );
         assert_ne!(key(Value::Bytes(vec![1, 2])), key(Value::Bytes(vec![0x12])));
-        assert_ne!(key(Value::Number("1".into())), key(Value::Text("1".into())));
+        assert_ne!(key(Value::number("1")), key(Value::Text("1".into())));
         assert_ne!(key(Value::Null), key(Value::Text(String::new())));
     }
 }
