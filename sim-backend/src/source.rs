@@ -6,9 +6,10 @@ use singer_core::dictionary::DictionaryRows;
 
 use std::ops::ControlFlow;
 
+use db_boundary::binds::key_bind;
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanRange,
-    ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
+    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanColumn,
+    ScanRange, ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
 };
 
 use crate::session::*;
@@ -113,7 +114,7 @@ impl Source for SimSession {
     fn chunk_bounds(
         &mut self,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
@@ -200,7 +201,7 @@ impl SimSession {
         &mut self,
         stored: &StoredTable,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
     ) -> DbResult<Vec<Vec<Value>>> {
         let total: i64 = self
@@ -229,7 +230,8 @@ impl SimSession {
             table: table.clone(),
             columns: keys.to_vec(),
             range: ScanRange::Keyset(
-                KeyRange::new(keys.to_vec()).map_err(|e| DbError::Unsupported(e.to_string()))?,
+                KeyRange::new(keys.iter().map(|k| k.name.clone()).collect())
+                    .map_err(|e| DbError::Unsupported(e.to_string()))?,
             ),
             as_of_scn: None,
             tuning: FetchTuning::default(),
@@ -289,14 +291,18 @@ impl SimSession {
                 .map(|c| c.physical.clone())
                 .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
         };
-        let selected: Vec<String> = scan.columns.iter().map(physical).collect::<DbResult<_>>()?;
+        let selected: Vec<String> = scan
+            .columns
+            .iter()
+            .map(|c| physical(&c.name))
+            .collect::<DbResult<_>>()?;
         let mut sql = format!(
             "SELECT rid{}{} FROM {}",
             if selected.is_empty() { "" } else { ", " },
             selected.join(", "),
             stored.physical
         );
-        let (filter, binds) = self.range_sql(stored, &scan.range)?;
+        let (filter, binds) = self.range_sql(stored, scan)?;
         sql.push_str(&filter);
         let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = statement
@@ -331,12 +337,28 @@ impl SimSession {
         Ok(count)
     }
 
+    /// A key or bookmark value bound as Oracle receives it: typed by the read's column
+    /// (`binds::key_bind`, the plan both backends follow), so a value of another kind
+    /// is refused as the driver refuses it, then encoded for comparison.
+    fn bound(
+        &self,
+        stored: &StoredTable,
+        scan: &Scan,
+        position: usize,
+        column: &str,
+        value: &Value,
+    ) -> DbResult<Option<Vec<u8>>> {
+        key_bind(position, scan.column_type(column)?, value)?;
+        self.encode_bound(stored, column, value)
+    }
+
     /// The WHERE, ORDER BY and LIMIT of a read, with its binds.
     fn range_sql(
         &self,
         stored: &StoredTable,
-        range: &ScanRange,
+        scan: &Scan,
     ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
+        let range = &scan.range;
         let compared = |name: &String| {
             stored
                 .column(name)
@@ -372,7 +394,7 @@ impl SimSession {
                 let filter = match at_least {
                     None => String::new(),
                     Some(value) => {
-                        binds.push(self.encode_bound(stored, column, value)?);
+                        binds.push(self.bound(stored, scan, 1, column, value)?);
                         format!(" WHERE {left} >= {right}")
                     }
                 };
@@ -388,7 +410,8 @@ impl SimSession {
                     let Some(values) = values else { continue };
                     terms.push(format!("({}) {op} ({})", left.join(", "), right.join(", ")));
                     for (key, value) in range.keys().iter().zip(values) {
-                        binds.push(self.encode_bound(stored, key, value)?);
+                        let position = binds.len() + 1;
+                        binds.push(self.bound(stored, scan, position, key, value)?);
                     }
                 }
                 let filter = if terms.is_empty() {

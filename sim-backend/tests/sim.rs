@@ -24,7 +24,10 @@ fn scan_of(table: &str, range: ScanRange, as_of_scn: Option<u64>) -> Scan {
             owner: "SIM_USER".into(),
             table: table.into(),
         },
-        columns: vec!["ID".into()],
+        columns: vec![db_boundary::ScanColumn::new(
+            "ID",
+            singer_core::oracle_type::OracleType::parse("NUMBER").unwrap(),
+        )],
         range,
         as_of_scn,
         tuning: FetchTuning::default(),

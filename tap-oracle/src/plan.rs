@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value as Json};
 use singer_core::catalog::CatalogEntry;
 use singer_core::oracle_type::OracleType;
 
+use db_boundary::ScanColumn;
+
 use crate::convert::NumberStyle;
 use crate::error::TapError;
 
@@ -51,6 +53,9 @@ pub(crate) struct StreamPlan {
     pub owner: String,
     pub table: String,
     pub columns: Vec<String>,
+    /// The same columns with their catalog types: a read's fetch plan and key binds
+    /// follow from them.
+    pub scan_columns: Vec<ScanColumn>,
     pub styles: Vec<NumberStyle>,
     pub schema: Json,
     pub key_properties: Vec<String>,
@@ -209,16 +214,15 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         return Err(TapError::stream(id, "no property is selected"));
     }
     let (mut schema, styles) = schema_and_styles(entry, &columns);
+    let scan_columns = columns
+        .iter()
+        .map(|c| Ok(ScanColumn::new(c.clone(), column_type(entry, c)?)))
+        .collect::<Result<Vec<_>, TapError>>()?;
     let log_based = if method == "LOG_BASED" {
         if let Some(Json::Object(properties)) = schema.get_mut("properties") {
             crate::log_based::plan::add_change_properties(properties);
         }
-        Some(
-            columns
-                .iter()
-                .map(|c| column_type(entry, c))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
+        Some(scan_columns.iter().map(|c| c.data_type.clone()).collect())
     } else {
         None
     };
@@ -248,6 +252,7 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         table,
         schema,
         columns,
+        scan_columns,
         styles,
         key_properties,
         replication,

@@ -237,7 +237,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
                 owner: self.plan.owner.clone(),
                 table: self.plan.table.clone(),
             },
-            columns: self.plan.columns.clone(),
+            columns: self.plan.scan_columns.clone(),
             range,
             as_of_scn,
             tuning: FetchTuning {
