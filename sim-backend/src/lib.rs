@@ -324,7 +324,7 @@ impl SimBackend {
         let key = stored.primary_key();
         let range = match KeyRange::new(key) {
             Ok(keyset) => ScanRange::Keyset(keyset),
-            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) if stored.table.is_view() || stored.table.is_external() => ScanRange::All,
             Err(_) => ScanRange::RowId {
                 after: None,
                 limit: None,

@@ -119,6 +119,7 @@ impl Source for SimSession {
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
         self.may_scan(table, as_of_scn.is_some())?;
+        self.may_flash_back(table, as_of_scn)?;
         if let Some(wanted) = as_of_scn {
             let current = self.scn()?;
             if wanted > current {
@@ -145,6 +146,7 @@ impl Source for SimSession {
     /// one fails with ORA-08181.
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
+        self.may_flash_back(&scan.table, scan.as_of_scn)?;
         let Some(wanted) = scan.as_of_scn else {
             return self.scan_now(scan, push);
         };
@@ -188,6 +190,21 @@ impl SimSession {
                 1031,
                 format!(
                     "insufficient privileges: AS OF SCN on \"{}\".\"{}\" needs FLASHBACK ANY TABLE (or FLASHBACK on the table)",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `AS OF SCN` reads only database tables: on an external table Oracle raises
+    /// ORA-08188 (AS OF VERSION is the external tables' form).
+    fn may_flash_back(&self, table: &TableRef, as_of_scn: Option<u64>) -> DbResult<()> {
+        if as_of_scn.is_some() && self.stored(&table.owner, &table.table)?.table.is_external() {
+            return Err(DbError::ora(
+                8188,
+                format!(
+                    "this flashback syntax is not supported in this context (\"{}\".\"{}\" is an external table: AS OF SCN reads database tables only)",
                     table.owner, table.table
                 ),
             ));
@@ -371,6 +388,12 @@ impl SimSession {
         let sql = match range {
             ScanRange::All => String::new(),
             ScanRange::RowId { after, limit: rows } => {
+                if stored.table.is_external() {
+                    return Err(DbError::ora(
+                        2031,
+                        "no ROWID for fixed tables or for external-organized tables",
+                    ));
+                }
                 if stored.table.is_view() {
                     return Err(DbError::ora(
                         1446,

@@ -27,10 +27,11 @@ pub(crate) enum Replication {
     FullTableByKey(Vec<KeyColumn>),
     /// FULL_TABLE of a table without a key: passes ordered by ROWID.
     FullTableByRowId,
-    /// FULL_TABLE of a view without a key: one read in no order, no ROWID (refused on
-    /// views that are not key-preserved, ORA-01445/ORA-01446). An interrupted pass has
-    /// no position to resume from: the next run reads the view again under a new
-    /// version, and its ACTIVATE_VERSION retires the rows the interrupted pass sent.
+    /// FULL_TABLE of a view without a key, or of an external table: one read in no
+    /// order, no ROWID (refused on views that are not key-preserved, ORA-01445/01446,
+    /// and on external tables, ORA-02031). An interrupted pass has no position to
+    /// resume from: the next run reads the whole object again under a new version, and
+    /// its ACTIVATE_VERSION retires the rows the interrupted pass sent.
     FullTableOnePass,
     /// INCREMENTAL by this replication key (`>=` the bookmark).
     Incremental(KeyColumn),
@@ -63,6 +64,9 @@ pub(crate) struct StreamPlan {
     pub replication: Replication,
     /// LOG_BASED: every column's type (mined text is read back by type).
     pub log_based: Option<Vec<OracleType>>,
+    /// An external table: never read `AS OF SCN` (ORA-08188), so a pass is one read of
+    /// the files as they are.
+    pub external: bool,
 }
 
 impl StreamPlan {
@@ -238,7 +242,9 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
             .iter()
             .filter_map(|k| key_column(entry, &columns, k).transpose())
             .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() && entry.is_view() {
+        // An external table is read whole: it has no ROWID, and without flashback
+        // keyset pages would each scan the files again and see them change between pages.
+        if entry.is_external() || (keys.is_empty() && entry.is_view()) {
             Replication::FullTableOnePass
         } else if keys.is_empty() {
             Replication::FullTableByRowId
@@ -257,6 +263,7 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         key_properties,
         replication,
         log_based,
+        external: entry.is_external(),
     })
 }
 
