@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use db_boundary::{
-    Backend, KeyRange, ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
+    Backend, KeyRange, ScanColumn, ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
 };
 use serde_json::{Map, Value as Json};
 use singer_core::writer::MessageWriter;
@@ -52,10 +52,13 @@ impl<W: Write + Send> StreamRun<'_, W> {
                 owner: self.plan.owner.clone(),
                 table: self.plan.table.clone(),
             };
-            let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
+            let key_columns: Vec<ScanColumn> = keys
+                .iter()
+                .map(|k| ScanColumn::new(k.name.clone(), k.oracle_type.clone()))
+                .collect();
             let bounds = source.chunk_bounds(
                 &table,
-                &names,
+                &key_columns,
                 self.options.max_parallel_chunks as u32,
                 self.bookmark.scn,
             )?;

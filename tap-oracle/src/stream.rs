@@ -241,7 +241,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
                 owner: self.plan.owner.clone(),
                 table: self.plan.table.clone(),
             },
-            columns: self.plan.columns.clone(),
+            columns: self.plan.scan_columns.clone(),
             range,
             as_of_scn,
             tuning: FetchTuning {
@@ -355,7 +355,8 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         self.bookmark.version = Some(version);
         // Chunks read on several sessions are one snapshot only AS OF one SCN; a
         // LOG_BASED snapshot is read AS OF the SCN its log position starts after.
-        let as_of = self.options.use_flashback || self.chunked_mode();
+        // External tables refuse `AS OF SCN` (ORA-08188): read as they are.
+        let as_of = !self.plan.external && (self.options.use_flashback || self.chunked_mode());
         self.bookmark.scn = match (as_of, resuming, self.bookmark.scn) {
             _ if self.plan.log_based.is_some() => {
                 Some(self.bookmark.snapshot_scn.ok_or_else(|| {
