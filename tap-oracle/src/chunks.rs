@@ -19,7 +19,7 @@ use crate::plan::KeyColumn;
 use crate::stream::StreamRun;
 
 /// Chunks from the bounds between them: `(None, b1], (b1, b2], ... (bn, None)`.
-fn chunks_between(bounds: Vec<Map<String, Json>>) -> Vec<ChunkBookmark> {
+pub(crate) fn chunks_between(bounds: Vec<Map<String, Json>>) -> Vec<ChunkBookmark> {
     let mut chunks = Vec::with_capacity(bounds.len() + 1);
     let mut after = None;
     for bound in bounds {
