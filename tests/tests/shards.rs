@@ -147,3 +147,70 @@ fn shards_then_the_final_step_leave_exactly_the_source_rows_in_the_target() {
         );
     }
 }
+
+/// The README's Meltano recipe as typed: the plan from `meltano invoke`, two shards at
+/// once with `meltano run --state-id-suffix shard-<i>` (each with its own
+/// `MELTANO_SYS_DIR_ROOT`, sharing the system database that holds the states), their
+/// states from `meltano state get`, and the final step checking them (a JSON array in
+/// `TAP_ORACLE_SHARD_STATES`: Meltano parses array settings from the environment as JSON).
+#[test]
+fn the_meltano_recipe_runs_as_the_readme_says() {
+    let project = test_support::MeltanoProject::new();
+    let root = project.path().to_path_buf();
+    project.run(&["invoke", "--dump=catalog", "tap-oracle-sharded"]);
+    let plan = project.run(&["invoke", "tap-oracle-sharded", "--plan-shards", "2"]);
+    let plan_path = root.join("plan.json");
+    std::fs::write(&plan_path, &plan.stdout).expect("plan");
+    let plan: Json = serde_json::from_slice(&plan.stdout).expect("a plan on stdout");
+    assert_eq!(plan["streams"].as_array().map(Vec::len), Some(3));
+    let database = format!("sqlite:///{}", root.join(".meltano/meltano.db").display());
+    let shards: Vec<_> = (0..2)
+        .map(|i| {
+            let suffix = format!("shard-{i}");
+            project
+                .command(&["run", "--state-id-suffix", &suffix])
+                .args(["tap-oracle-sharded", "target-oracle"])
+                .env(
+                    "MELTANO_SYS_DIR_ROOT",
+                    root.join(format!(".meltano/{suffix}")),
+                )
+                .env("MELTANO_DATABASE_URI", &database)
+                .env("TAP_ORACLE_SHARD_PLAN", &plan_path)
+                .env("TAP_ORACLE_SHARD_INDEX", i.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("meltano run")
+        })
+        .collect();
+    for shard in shards {
+        let out = shard.wait_with_output().expect("meltano run");
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let states: Vec<String> = (0..2)
+        .map(|i| {
+            let id = format!("sim:tap-oracle-sharded-to-target-oracle:shard-{i}");
+            let state = project.run(&["state", "get", &id]);
+            let path = root.join(format!("state-{i}.json"));
+            std::fs::write(&path, &state.stdout).expect("state");
+            path.to_str().expect("utf-8").to_owned()
+        })
+        .collect();
+    let done = project
+        .command(&["run", "--state-id-suffix", "finish"])
+        .args(["tap-oracle-sharded", "target-oracle"])
+        .env("TAP_ORACLE_SHARD_PLAN", &plan_path)
+        .env("TAP_ORACLE_SHARD_FINISH", "true")
+        .env("TAP_ORACLE_SHARD_STATES", json!(states).to_string())
+        .output()
+        .expect("meltano run");
+    assert!(done.status.success(), "{}", describe(&done));
+    let ids = loaded_employee_ids(&project.target_db());
+    let sample: Vec<u64> = test_support::sample_rows("HR-EMPLOYEES")
+        .iter()
+        .map(|row| row[0].as_u64().expect("EMPLOYEE_ID"))
+        .collect();
+    let mut sample = sample;
+    sample.sort_unstable();
+    assert_eq!(ids, sample);
+}

@@ -103,8 +103,23 @@ pub(crate) fn check_complete(
                 let count = counts.into_iter().next().unwrap_or_default();
                 let missing: Vec<usize> = (0..count).filter(|i| !complete.contains(i)).collect();
                 if !missing.is_empty() {
+                    let absent: Vec<usize> = missing
+                        .iter()
+                        .copied()
+                        .filter(|i| !unfinished.contains(i))
+                        .collect();
+                    let unfinished: Vec<usize> = unfinished.into_iter().collect();
+                    let detail = [
+                        ("unfinished", unfinished),
+                        ("no state of this plan", absent),
+                    ]
+                    .into_iter()
+                    .filter(|(_, shards)| !shards.is_empty())
+                    .map(|(what, shards)| format!("{what}: {shards:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                     problems.push(format!(
-                        "stream {stream}: shards {missing:?} of {count} have not completed (unfinished: {unfinished:?}; the others have no state of this plan)"
+                        "stream {stream}: shards {missing:?} of {count} have not completed ({detail})"
                     ));
                 }
             }

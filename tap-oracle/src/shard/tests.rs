@@ -215,7 +215,7 @@ fn the_final_step_needs_every_shard_of_the_plan_complete() {
     ])
     .unwrap_err();
     assert!(
-        err.contains("shards [1] of 2 have not completed (unfinished: {1}"),
+        err.contains("shards [1] of 2 have not completed (unfinished: [1])"),
         "{err}"
     );
     let err = check(vec![
