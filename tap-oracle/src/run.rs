@@ -108,7 +108,8 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         ShardMode::Finish { plan, states } => {
             // The final step reads no rows: no database session.
             let method = &options.default_replication_method;
-            finish(&catalog, &plan, method, &states, state, out)?;
+            let activate = (method.as_str(), options.activate_version);
+            finish(&catalog, &plan, activate, &states, state, out)?;
             return Ok(Outcome::Done);
         }
         ShardMode::Shard(run) => options.shard = Some(run),

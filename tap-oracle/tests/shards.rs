@@ -392,3 +392,31 @@ fn what_cannot_be_sharded_is_refused_with_a_reason() {
         "stream APP-LOGS has no key to split on",
     );
 }
+
+/// A shard whose plan's snapshot can no longer be read (commits came since and the redo
+/// that would undo them is overwritten: ORA-01555) stops and asks for a new plan: it
+/// cannot start over at an SCN of its own, or the shards' union would not be one
+/// snapshot.
+#[test]
+fn a_shard_whose_snapshot_is_gone_asks_for_a_new_plan() {
+    let f = Fixture::new();
+    events(&f, 30);
+    let config = f.config(json!({}));
+    let catalog = f.catalog(&config, json!({}));
+    let (plan_path, _) = plan(&f, &config, &catalog, 2);
+    insert_events(&f, 30..32);
+    for _ in 0..4 {
+        f.backend.switch_logfile().unwrap();
+    }
+    let out = tap(&config, &catalog, &shard_env(&plan_path, 1))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ORA-01555")
+            && stderr.contains("make a new plan and run every shard again"),
+        "{stderr}"
+    );
+    assert!(event_keys(&messages(&out.stdout)).is_empty());
+}

@@ -19,12 +19,13 @@ use crate::bookmark::StreamBookmark;
 use crate::error::TapError;
 use crate::plan::plan;
 
-/// Writes SCHEMA and ACTIVATE_VERSION for every stream of the plan, then `state`
-/// unchanged (this step has no position of its own).
+/// Writes SCHEMA and ACTIVATE_VERSION for every stream of the plan (unless `activate`
+/// is false: the `activate_version` setting), then `state` unchanged (this step has no
+/// position of its own).
 pub fn finish<W: Write>(
     catalog: &Catalog,
     shard_plan: &ShardPlan,
-    default_method: &str,
+    (default_method, activate): (&str, bool),
     states: &[PathBuf],
     state: State,
     out: W,
@@ -43,10 +44,15 @@ pub fn finish<W: Write>(
             .collect::<Result<Vec<_>, _>>()?;
         check_complete(shard_plan, &loaded)?;
     }
+    if !activate {
+        tracing::warn!("activate_version is false: the final step has nothing to send");
+    }
     let mut writer = MessageWriter::new(out);
     for p in &plans {
         let version = shard_plan.stream(&p.stream).map(|s| s.version);
-        let Some(version) = version else { continue };
+        let Some(version) = version.filter(|_| activate) else {
+            continue;
+        };
         writer.write_schema(&p.stream, &p.schema, &p.key_properties, &[])?;
         writer.write_activate_version(&p.stream, version)?;
         tracing::info!(stream = %p.stream, version, "every shard done: version activated");
