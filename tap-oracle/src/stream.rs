@@ -50,7 +50,7 @@ pub(crate) struct StreamRun<'s, W: Write> {
 }
 
 /// Writes a stream's bookmark map into the state.
-fn store(
+pub(crate) fn store(
     state: &mut singer_core::state::State,
     id: &str,
     map: serde_json::Map<String, serde_json::Value>,
