@@ -71,7 +71,7 @@ fn varchar2(length: u32, semantics: LengthSemantics) -> OracleType {
 }
 
 fn n(text: &str) -> Value {
-    Value::Number(text.to_owned())
+    Value::number(text)
 }
 
 fn t(text: &str) -> Value {
@@ -80,6 +80,13 @@ fn t(text: &str) -> Value {
 
 fn names(columns: &[&str]) -> Vec<String> {
     columns.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// The definitions of `columns` as the table has them (a session of its own, so a
+/// writer's open transaction is not disturbed).
+fn defs(db: &Db, table: &TableName, columns: &[&str]) -> Vec<ColumnDef> {
+    let mut sink = db.backend.sink().expect("a sink session");
+    db_boundary::column_defs(sink.as_mut(), table, &names(columns)).expect("column definitions")
 }
 
 fn wall(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32) -> NaiveDateTime {
@@ -112,7 +119,7 @@ fn create(db: &Db, name: &str, columns: Vec<ColumnDef>, key: &[&str]) -> TableNa
 /// Inserts rows in one batch and commits.
 fn insert(db: &Db, table: &TableName, columns: &[&str], rows: Vec<Vec<Value>>) {
     let mut sink = db.backend.sink().expect("a sink session");
-    sink.insert_rows(table, &names(columns), &rows)
+    sink.insert_rows(table, &defs(db, table, columns), &rows)
         .expect("insert rows");
     sink.commit().expect("commit");
 }
@@ -339,8 +346,11 @@ fn empty_strings_are_null(db: &Db) {
     let read = scan(db, &table, &["S", "R"], ScanRange::All);
     assert_eq!(read, vec![vec![Value::Null, Value::Null]]);
     let mut sink = db.backend.sink().unwrap();
-    let code =
-        code_of(sink.insert_rows(&table, &names(&["ID", "REQUIRED"]), &[vec![n("2"), t("")]]));
+    let code = code_of(sink.insert_rows(
+        &table,
+        &defs(db, &table, &["ID", "REQUIRED"]),
+        &[vec![n("2"), t("")]],
+    ));
     assert_eq!(
         code, 1400,
         "an empty string in a NOT NULL column is ORA-01400"
@@ -582,7 +592,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         vec![n("3"), t("three!")],
         vec![n("4"), t("four")],
     ];
-    match sink.insert_rows(&table, &names(&["ID", "NAME"]), &batch) {
+    match sink.insert_rows(&table, &defs(db, &table, &["ID", "NAME"]), &batch) {
         Err(DbError::RowRejected {
             row,
             code,
@@ -600,7 +610,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
     // A NULL in a NOT NULL column and a duplicate key, each named by position.
     match sink.insert_rows(
         &table,
-        &names(&["ID", "NAME"]),
+        &defs(db, &table, &["ID", "NAME"]),
         &[vec![n("1"), t("a")], vec![n("2"), Value::Null]],
     ) {
         Err(DbError::RowRejected {
@@ -614,7 +624,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
     sink.rollback().unwrap();
     match sink.insert_rows(
         &table,
-        &names(&["ID", "NAME"]),
+        &defs(db, &table, &["ID", "NAME"]),
         &[
             vec![n("7"), t("a")],
             vec![n("8"), t("b")],
@@ -625,7 +635,7 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         other => panic!("expected ORA-00001 on row 2, got {other:?}"),
     }
     sink.rollback().unwrap();
-    sink.insert_rows(&table, &names(&["ID", "NAME"]), &batch[..2])
+    sink.insert_rows(&table, &defs(db, &table, &["ID", "NAME"]), &batch[..2])
         .unwrap();
     sink.commit().unwrap();
     assert_eq!(
@@ -659,7 +669,7 @@ fn merge_inserts_new_keys_and_updates_existing_ones(db: &Db) {
     let mut sink = db.backend.sink().unwrap();
     sink.merge_rows(
         &table,
-        &names(&["K1", "K2", "V"]),
+        &defs(db, &table, &["K1", "K2", "V"]),
         &names(&["K1", "K2"]),
         &[
             vec![n("1"), t("b"), t("TWO")],
@@ -780,7 +790,11 @@ fn other_sessions_see_only_committed_rows(db: &Db) {
     let ids = || scan(db, &table, &["ID"], by(&["ID"]));
     let mut writer = db.backend.sink().unwrap();
     writer
-        .insert_rows(&table, &names(&["ID"]), &[vec![n("1")], vec![n("2")]])
+        .insert_rows(
+            &table,
+            &defs(db, &table, &["ID"]),
+            &[vec![n("1")], vec![n("2")]],
+        )
         .unwrap();
     assert!(
         ids().is_empty(),
@@ -789,7 +803,7 @@ fn other_sessions_see_only_committed_rows(db: &Db) {
     writer.commit().unwrap();
     assert_eq!(ids(), vec![vec![n("1")], vec![n("2")]]);
     writer
-        .insert_rows(&table, &names(&["ID"]), &[vec![n("3")]])
+        .insert_rows(&table, &defs(db, &table, &["ID"]), &[vec![n("3")]])
         .unwrap();
     writer.delete_rows(&table, &RowFilter::All).unwrap();
     assert_eq!(ids().len(), 2, "an uncommitted delete is invisible too");
@@ -803,7 +817,7 @@ fn other_sessions_see_only_committed_rows(db: &Db) {
     {
         let mut abandoned = db.backend.sink().unwrap();
         abandoned
-            .insert_rows(&table, &names(&["ID"]), &[vec![n("9")]])
+            .insert_rows(&table, &defs(db, &table, &["ID"]), &[vec![n("9")]])
             .unwrap();
     }
     assert_eq!(ids().len(), 2);
@@ -817,7 +831,7 @@ fn ddl_commits_pending_work(db: &Db) {
         &["ID"],
     );
     let mut sink = db.backend.sink().unwrap();
-    sink.insert_rows(&table, &names(&["ID"]), &[vec![n("1")]])
+    sink.insert_rows(&table, &defs(db, &table, &["ID"]), &[vec![n("1")]])
         .unwrap();
     // As in Oracle, DDL commits the transaction it interrupts.
     sink.alter_table(
@@ -1020,7 +1034,11 @@ fn string_lengths_in_bytes_and_characters_are_ora_12899(db: &Db) {
     );
     let mut sink = db.backend.sink().unwrap();
     let error = sink
-        .insert_rows(&table, &names(&["ID", "BYTES3"]), &[vec![n("2"), t("éé")]])
+        .insert_rows(
+            &table,
+            &defs(db, &table, &["ID", "BYTES3"]),
+            &[vec![n("2"), t("éé")]],
+        )
         .expect_err("4 bytes do not fit 3");
     assert_eq!(error.ora_code(), Some(12899));
     let message = error.to_string();
@@ -1031,7 +1049,7 @@ fn string_lengths_in_bytes_and_characters_are_ora_12899(db: &Db) {
     sink.rollback().unwrap();
     let code = code_of(sink.insert_rows(
         &table,
-        &names(&["ID", "CHARS3"]),
+        &defs(db, &table, &["ID", "CHARS3"]),
         &[vec![n("3"), t("abcd")]],
     ));
     assert_eq!(code, 12899);
@@ -1069,12 +1087,19 @@ fn number_precision_and_scale_round_or_fail_with_ora_01438(db: &Db) {
     );
     let mut sink = db.backend.sink().unwrap();
     for (column, value) in [("P5S2", "1000"), ("P5S2", "999.995"), ("P3", "999.5")] {
-        let code =
-            code_of(sink.insert_rows(&table, &names(&["ID", column]), &[vec![n("9"), n(value)]]));
+        let code = code_of(sink.insert_rows(
+            &table,
+            &defs(db, &table, &["ID", column]),
+            &[vec![n("9"), n(value)]],
+        ));
         assert_eq!(code, 1438, "{value} into {column}");
         sink.rollback().unwrap();
     }
-    let code = code_of(sink.insert_rows(&table, &names(&["ID", "P3"]), &[vec![n("9"), t("12a")]]));
+    let code = code_of(sink.insert_rows(
+        &table,
+        &defs(db, &table, &["ID", "P3"]),
+        &[vec![n("9"), t("12a")]],
+    ));
     assert_eq!(code, 1722, "invalid number text");
     sink.rollback().unwrap();
 }
@@ -1104,7 +1129,7 @@ fn constraint_and_catalog_failures_carry_their_ora_codes(db: &Db) {
     );
     let mut sink = db.backend.sink().unwrap();
     let mut attempt = |columns: &[&str], row: Vec<Value>| {
-        let code = code_of(sink.insert_rows(&table, &names(columns), &[row]));
+        let code = code_of(sink.insert_rows(&table, &defs(db, &table, columns), &[row]));
         sink.rollback().unwrap();
         code
     };
@@ -1117,7 +1142,7 @@ fn constraint_and_catalog_failures_carry_their_ora_codes(db: &Db) {
     let mut sink = db.backend.sink().unwrap();
     assert!(sink.describe_table(&missing).unwrap().is_none());
     assert_eq!(
-        code_of(sink.insert_rows(&missing, &names(&["ID"]), &[vec![n("1")]])),
+        code_of(sink.insert_rows(&missing, &defs(db, &table, &["ID"]), &[vec![n("1")]])),
         942
     );
     sink.rollback().unwrap();
@@ -1213,7 +1238,7 @@ fn alter_table_adds_widens_renames_copies_and_drops(db: &Db) {
     .unwrap();
     sink.insert_rows(
         &table,
-        &names(&["ID", "NAME", "AMOUNT"]),
+        &defs(db, &table, &["ID", "NAME", "AMOUNT"]),
         &[vec![n("2"), t(&"long".repeat(20)), n("1234567890.12")]],
     )
     .unwrap();

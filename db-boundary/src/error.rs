@@ -40,6 +40,14 @@ pub enum DbError {
         /// The column the message names, when it names one (see [`DbError::row_rejected`]).
         column: Option<String>,
     },
+    /// A value of a kind its bind cannot take (the driver's "invalid type conversion"),
+    /// refused before any row is appended.
+    #[error("bind :{position} is typed {bind} and cannot take a {value} value")]
+    BindType {
+        position: usize,
+        bind: String,
+        value: &'static str,
+    },
     /// The request cannot be served by this backend or server version.
     #[error("not supported: {0}")]
     Unsupported(String),

@@ -3,30 +3,38 @@
 //! - [`value`]: the project's own value type covering every Oracle type.
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
+//! - [`binds`]: bind plans (type, size and order of each bind) and the value check.
 //! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
+//! - [`context`]: MODULE, ACTION and CLIENT_IDENTIFIER a session shows the DBA; run ids.
 //!
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
 //! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
+pub mod binds;
+pub mod context;
 pub mod error;
 pub mod redo;
 pub mod sink;
 pub mod source;
 pub mod value;
 
+pub use binds::{BindPlan, PlannedBind};
+pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
 pub use redo::{
     ChangeOperation, ChangeRow, DatabaseIdentity, LogMiningFacts, MinedColumn, MinedTable,
     MinedTableInfo, MiningRequest, ReadinessCheck, RedoLog, RedoLogKind, SnapshotPoint,
 };
-pub use sink::{AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName};
+pub use sink::{
+    column_defs, AlterTable, ColumnCheck, ColumnDef, RowFilter, Sink, TableDef, TableName,
+};
 pub use source::{
     mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
     PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
     TableRef,
 };
-pub use value::Value;
+pub use value::{Decimal, Value};
 
 /// What the engines need to know about the server they talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +100,9 @@ pub struct CheckReport {
     pub server: ServerInfo,
     /// Privileges that matter and whether the session holds them.
     pub privileges: Vec<(String, bool)>,
+    /// Where the credentials came from (never the value); set by the caller that
+    /// resolved them.
+    pub credentials: Option<String>,
     /// What LOG_BASED replication needs; `None` where the tap did not ask (the target)
     /// or the backend cannot mine redo.
     pub log_mining: Option<LogMiningFacts>,
@@ -111,6 +122,9 @@ impl std::fmt::Display for CheckReport {
             self.server.max_identifier_bytes,
             self.server.max_string_bytes
         )?;
+        if let Some(credentials) = &self.credentials {
+            writeln!(f, "credentials: {credentials}")?;
+        }
         for (privilege, held) in &self.privileges {
             writeln!(f, "{} {privilege}", if *held { "has" } else { "lacks" })?;
         }

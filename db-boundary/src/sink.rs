@@ -6,7 +6,7 @@
 
 use singer_core::oracle_type::OracleType;
 
-use crate::{DbResult, ServerInfo, Value};
+use crate::{DbResult, ServerInfo, SessionContext, Value};
 
 /// A table, in exact case. Backends always quote both parts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,6 +67,10 @@ pub enum AlterTable {
     /// Change a column's type in place (a widening Oracle allows: longer VARCHAR2,
     /// more NUMBER precision).
     ModifyColumn(ColumnDef),
+    /// `MODIFY ("X" NULL)`: drop a NOT NULL constraint. Oracle's MODIFY of a type keeps
+    /// the column's nullability, and a LOB's type cannot be restated (ORA-22859), so
+    /// nullability changes on their own.
+    DropNotNull(String),
     RenameColumn {
         from: String,
         to: String,
@@ -105,6 +109,10 @@ pub enum RowFilter {
 pub trait Sink {
     fn server_info(&mut self) -> DbResult<ServerInfo>;
 
+    /// Names the session for the DBA (V$SESSION MODULE, ACTION, CLIENT_IDENTIFIER).
+    /// Not transactional: a rollback keeps it.
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()>;
+
     /// The table as it exists, or `None` when there is no such table.
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>>;
 
@@ -112,12 +120,15 @@ pub trait Sink {
 
     fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()>;
 
-    /// Array INSERT of `rows`, each holding one value per entry of `columns`. A failing
-    /// row comes back as [`crate::DbError::RowRejected`] with its position.
+    /// Array INSERT of `rows`, each holding one value per entry of `columns`. Every
+    /// bind is typed from its column's definition before any row is appended (text as
+    /// VARCHAR2/CHAR of the column's size, DATE as DATE, numbers as NUMBER, LOBs last),
+    /// so no value's own variant decides a bind type. A failing row comes back as
+    /// [`crate::DbError::RowRejected`] with its position.
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()>;
 
@@ -127,7 +138,7 @@ pub trait Sink {
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()>;
@@ -147,4 +158,27 @@ pub trait Sink {
     fn commit(&mut self) -> DbResult<()>;
 
     fn rollback(&mut self) -> DbResult<()>;
+}
+
+/// The definitions of the columns `names` of `table`, in that order, for callers that
+/// know only names (set-up code and tests); a missing table or column is ORA-00942 /
+/// ORA-00904.
+pub fn column_defs(
+    sink: &mut dyn Sink,
+    table: &TableName,
+    names: &[String],
+) -> DbResult<Vec<ColumnDef>> {
+    let def = sink
+        .describe_table(table)?
+        .ok_or_else(|| crate::DbError::ora(942, "table or view does not exist"))?;
+    names
+        .iter()
+        .map(|n| {
+            def.columns
+                .iter()
+                .find(|c| &c.name == n)
+                .cloned()
+                .ok_or_else(|| crate::DbError::ora(904, format!("\"{n}\": invalid identifier")))
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use crate::redo::{
     ChangeRow, DatabaseIdentity, LogMiningFacts, MinedTableInfo, MiningRequest, RedoLog,
     SnapshotPoint,
 };
-use crate::{DbError, DbResult, ServerInfo, Value};
+use crate::{DbError, DbResult, ServerInfo, SessionContext, Value};
 
 /// Which schemas and tables discovery reads. Patterns are bound as LIKE patterns by the
 /// backend, never pasted into SQL.
@@ -249,6 +249,9 @@ where
 pub trait Source {
     /// Version and limits of the server, for `--test` and feature checks.
     fn server_info(&mut self) -> DbResult<ServerInfo>;
+
+    /// Names the session for the DBA (V$SESSION MODULE, ACTION, CLIENT_IDENTIFIER).
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()>;
 
     /// The dictionary rows discovery needs, for the tables in `scope`.
     fn read_dictionary(&mut self, scope: &DictionaryScope) -> DbResult<DictionaryRows>;

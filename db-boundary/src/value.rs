@@ -5,16 +5,17 @@
 //! from JSON (`target-oracle`), and each backend converts them to and from its storage.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
+pub use singer_core::decimal::Decimal;
+use singer_core::type_table::ValueKind;
 
 /// One column value of one row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
-    /// NUMBER and FLOAT as exact decimal text: optional `-`, digits, optional `.` and
-    /// digits, never an exponent, no superfluous zeros (`"-12.5"`, `"0.001"`,
-    /// `"12345678901234567890123456789012345678"`). Oracle's NUMBER holds up to 38
-    /// significant digits and the text keeps every one.
-    Number(String),
+    /// NUMBER and FLOAT as exact decimal text in canonical form ([`Decimal`]: `-12.5`,
+    /// `0.001`, `12345678901234567890123456789012345678`). Oracle's NUMBER holds up to
+    /// 38 significant digits and the text keeps every one.
+    Number(Decimal),
     BinaryFloat(f32),
     BinaryDouble(f64),
     /// CHAR, VARCHAR2, NCHAR, NVARCHAR2, CLOB, NCLOB, LONG, ROWID, UROWID, XMLTYPE.
@@ -52,6 +53,34 @@ pub enum Value {
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// Which variant this is, as the type table names it ([`ValueKind::None`] for NULL).
+    pub fn value_kind(&self) -> ValueKind {
+        match self {
+            Value::Null => ValueKind::None,
+            Value::Number(_) => ValueKind::Number,
+            Value::BinaryFloat(_) => ValueKind::BinaryFloat,
+            Value::BinaryDouble(_) => ValueKind::BinaryDouble,
+            Value::Text(_) => ValueKind::Text,
+            Value::Bytes(_) => ValueKind::Bytes,
+            Value::Date(_) => ValueKind::Date,
+            Value::Timestamp(_) => ValueKind::Timestamp,
+            Value::TimestampTz(_) => ValueKind::TimestampTz,
+            Value::IntervalYm { .. } => ValueKind::IntervalYm,
+            Value::IntervalDs { .. } => ValueKind::IntervalDs,
+            Value::Json(_) => ValueKind::Json,
+            Value::Boolean(_) => ValueKind::Boolean,
+            Value::Vector(_) => ValueKind::Vector,
+        }
+    }
+
+    /// A NUMBER from text that is known to be a decimal (tests, literals).
+    ///
+    /// # Panics
+    /// When `text` is not a decimal number.
+    pub fn number(text: &str) -> Value {
+        Value::Number(Decimal::parse(text).expect("a decimal literal"))
     }
 
     /// A short name of the variant for error messages (never the value itself, which

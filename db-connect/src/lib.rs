@@ -8,6 +8,8 @@
 //! dependency graph (and `scripts/test.sh` builds the binaries' libraries without the
 //! `oracle` feature to prove it).
 
+pub mod credentials;
+
 use std::sync::Arc;
 
 use db_boundary::{Backend, CheckReport, DbError, DbResult, SessionRole};
@@ -30,14 +32,34 @@ pub const CONNECTION_SETTINGS: &[Setting] = &[
     Setting::new("user", SettingKind::String, None, "Database user (required with driver `oracle`)."),
     Setting::secret("password", "Database password."),
     Setting::new("wallet_location", SettingKind::String, None, "Oracle wallet folder (switches to TCPS)."),
-    Setting::secret("wallet_password", "Oracle wallet password."),
+    Setting::secret("wallet_password", "Not used: the Oracle Client opens only auto-login wallets (`cwallet.sso`), without a password; a warning says so when it is set."),
+    Setting::new("password_file", SettingKind::String, None, "File holding the database password instead of `password` (read once, trailing newline trimmed; a warning when group- or world-readable)."),
+    Setting::new("external_auth", SettingKind::Boolean, Some("false"), "Log in with the credentials an Oracle wallet holds for the `dsn` TNS alias (Secure External Password Store): no `user` or `password`; `tns_admin`'s sqlnet.ora names the wallet."),
     Setting::new("connect_timeout", SettingKind::Integer { min: 1, max: 3_600 }, Some("10"), "Connect timeout in seconds."),
+    Setting::new("call_timeout_seconds", SettingKind::Integer { min: 0, max: 86_400 }, Some("3600"), "Longest single database round trip in seconds (0: no limit): a statement blocked on another session's lock, or a server that stopped answering, fails the run instead of hanging it."),
+    Setting::new("expire_time_minutes", SettingKind::Integer { min: 0, max: 1_440 }, Some("1"), "Minutes between probes of an idle connection (EXPIRE_TIME in the descriptor built from `host`; put `(EXPIRE_TIME=n)` or `?expire_time=n` in your own `dsn`), so a dead peer or a firewall that dropped the session is noticed (0: none)."),
     Setting::new("max_connections", SettingKind::Integer { min: 1, max: 1_024 }, Some("4"), "Connection pool size (the tap: at least `max_parallel_streams`)."),
 ];
 
 /// Opens the backend the `driver` setting of `settings` (a checked config, defaults
 /// applied) names, for the binary `role`.
 pub fn open_backend(settings: &Map<String, Json>, role: SessionRole) -> DbResult<Arc<dyn Backend>> {
+    open_with_credentials(settings, role).map(|(backend, _)| backend)
+}
+
+/// Resolves the credentials (see [`credentials`]), logs their source (never the value),
+/// and opens the backend.
+fn open_with_credentials(
+    settings: &Map<String, Json>,
+    role: SessionRole,
+) -> DbResult<(Arc<dyn Backend>, credentials::CredentialSource)> {
+    let mut settings = settings.clone();
+    let source = credentials::resolve(&mut settings, role, |var| std::env::var(var).ok())?;
+    tracing::info!(credentials = %source, "credentials");
+    Ok((open_driver(&settings, role)?, source))
+}
+
+fn open_driver(settings: &Map<String, Json>, role: SessionRole) -> DbResult<Arc<dyn Backend>> {
     match settings
         .get("driver")
         .and_then(Json::as_str)
@@ -48,9 +70,13 @@ pub fn open_backend(settings: &Map<String, Json>, role: SessionRole) -> DbResult
     }
 }
 
-/// `--test`: opens the backend and reports what it found (never a secret).
+/// `--test`: opens the backend and reports what it found and which credential source
+/// it used (never a secret).
 pub fn check_connection(settings: &Map<String, Json>, role: SessionRole) -> DbResult<CheckReport> {
-    open_backend(settings, role)?.check()
+    let (backend, source) = open_with_credentials(settings, role)?;
+    let mut report = backend.check()?;
+    report.credentials = Some(source.to_string());
+    Ok(report)
 }
 
 #[cfg(feature = "oracle")]

@@ -33,6 +33,15 @@ pub fn classify(
     };
     match (dpi, ora) {
         (Some(1047), _) => DbError::ClientLibraryMissing,
+        // The session's call timeout (`call_timeout_seconds`) ended a round trip.
+        (Some(1067), _) | (_, Some(3156)) => DbError::Database {
+            code: ora,
+            message: format!(
+                "a database call ran longer than call_timeout_seconds and was cancelled \
+                 (a lock held by another session, or a server that stopped answering); \
+                 raise call_timeout_seconds, or set 0 for no limit: {message}"
+            ),
+        },
         (Some(1080), _) => unreachable(),
         (_, Some(1017)) => DbError::InvalidCredentials,
         (_, Some(12541 | 12170 | 12545 | 12543 | 12537 | 12547 | 12560)) => unreachable(),
@@ -112,6 +121,18 @@ mod tests {
             c(Some(12541), None, Operation::Connect),
             DbError::Unreachable { .. }
         ));
+        let timeout = classify(
+            Some(3156),
+            Some(1067),
+            "DPI-1067: call timeout of 3600000 ms exceeded with ORA-03156",
+            t,
+            Operation::Other,
+        );
+        assert_eq!(timeout.ora_code(), Some(3156));
+        assert!(
+            timeout.to_string().contains("call_timeout_seconds"),
+            "{timeout}"
+        );
         assert!(matches!(
             c(None, Some(1080), Operation::Connect),
             DbError::Unreachable { .. }

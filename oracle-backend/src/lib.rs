@@ -83,14 +83,14 @@ impl std::error::Error for PoolError {}
 impl Manager {
     fn open(&self) -> DbResult<oracle::Connection> {
         let target = self.settings.target_for_messages();
-        let mut connector = oracle::Connector::new(
-            self.settings.user.as_str(),
-            self.settings.password.expose(),
-            self.connect_string.as_str(),
-        );
+        let (user, password, external) = self.settings.login();
+        let mut connector = oracle::Connector::new(user, password, self.connect_string.as_str());
         connector.driver_name(self.role.module());
+        connector.external_auth(external);
         let conn = connector
             .connect()
+            .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
+        conn.set_call_timeout(self.settings.call_timeout())
             .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
         session::set_up(&conn, self.role)
             .map_err(|e| error::from_oracle(&e, &target, Operation::Connect))?;
@@ -128,6 +128,9 @@ impl OracleBackend {
     /// plainly, then builds the pool.
     pub fn connect(settings: &ConnectSettings, role: SessionRole) -> DbResult<OracleBackend> {
         let connect_string = settings.connect_string()?;
+        if let Some(warning) = settings.check_wallet()? {
+            tracing::warn!("{warning}");
+        }
         check_client_library(settings.tns_admin.as_deref())?;
         let settings = Arc::new(settings.clone());
         let manager = Manager {
@@ -142,7 +145,7 @@ impl OracleBackend {
             .connection_timeout(settings.connect_timeout() * 2)
             .build_unchecked(manager);
         drop(first);
-        tracing::info!(target = %settings.target_for_messages(), user = %settings.user, "connected to Oracle");
+        tracing::info!(target = %settings.target_for_messages(), user = %settings.user, external_auth = settings.external_auth, "connected to Oracle");
         Ok(OracleBackend {
             pool,
             settings,
@@ -170,6 +173,7 @@ impl OracleBackend {
                 .iter()
                 .map(|p| (p.to_string(), held.iter().any(|h| h == p)))
                 .collect(),
+            credentials: None,
             log_mining: match self.role {
                 SessionRole::Tap => match Source::log_mining_facts(&mut session) {
                     Ok(facts) => Some(facts),

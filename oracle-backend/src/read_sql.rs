@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn every_read_statement() {
-        let n = |s: &str| Value::Number(s.into());
+        let n = Value::number;
         let t = |s: &str| Value::Text(s.into());
         let page = NonZeroU64::new(5000).unwrap();
         let one = KeyRange::new(vec!["ID".into()]).unwrap();

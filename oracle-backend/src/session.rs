@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use db_boundary::{
-    AlterTable, DatabaseIdentity, DbError, DbResult, DictionaryScope, LogMiningFacts,
-    MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan, ServerInfo, Sink,
-    SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
+    AlterTable, BindPlan, ColumnDef, DatabaseIdentity, DbError, DbResult, DictionaryScope,
+    LogMiningFacts, MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan,
+    ServerInfo, SessionContext, Sink, SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -60,6 +60,17 @@ impl OracleSession {
             staged: HashSet::new(),
             server: None,
         }
+    }
+
+    /// MODULE, ACTION and CLIENT_IDENTIFIER as OCI attributes: no statement, they reach
+    /// the server with the next round trip (the `oracle` crate's `set_module`,
+    /// `set_action`, `set_client_identifier`).
+    fn apply_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.conn
+            .set_module(&context.module)
+            .and_then(|_| self.conn.set_action(&context.action))
+            .and_then(|_| self.conn.set_client_identifier(&context.client_identifier))
+            .map_err(self.fail(Operation::Other))
     }
 
     fn mining(&self) -> Mining<'_> {
@@ -115,9 +126,22 @@ impl OracleSession {
         }
     }
 
-    fn execute_batch(&self, sql_text: &str, rows: &[Vec<Value>]) -> DbResult<()> {
+    /// Runs one array DML statement: every row checked against the plan, every bind
+    /// typed from the plan (`set_type`) before the first row is appended, rows appended
+    /// in plan order, then one execute with batch errors.
+    fn execute_batch(
+        &mut self,
+        sql_text: &str,
+        plan: &BindPlan,
+        rows: &[Vec<Value>],
+    ) -> DbResult<()> {
         if rows.is_empty() {
             return Ok(());
+        }
+        let max_string_bytes = Source::server_info(self)?.max_string_bytes;
+        for (i, row) in rows.iter().enumerate() {
+            plan.check_row(row, max_string_bytes)
+                .map_err(|e| rejected_row(i, e))?;
         }
         let mut batch = self
             .conn
@@ -125,9 +149,17 @@ impl OracleSession {
             .with_batch_errors()
             .build()
             .map_err(self.fail(Operation::Other))?;
+        for (i, b) in plan.binds.iter().enumerate() {
+            batch
+                .set_type(i + 1, &value::driver_type(b.bind))
+                .map_err(self.fail(Operation::Other))?;
+        }
         for row in rows {
-            let bound: Vec<Box<dyn ToSql>> =
-                row.iter().map(value::bind).collect::<DbResult<_>>()?;
+            let bound: Vec<Box<dyn ToSql>> = plan
+                .binds
+                .iter()
+                .map(|b| value::bind_as(b.bind, &row[b.slot]))
+                .collect::<DbResult<_>>()?;
             let refs: Vec<&dyn ToSql> = bound.iter().map(|b| b.as_ref()).collect();
             batch
                 .append_row(&refs)
@@ -136,14 +168,8 @@ impl OracleSession {
         match batch.execute() {
             Ok(()) => Ok(()),
             Err(e) => {
-                if let Some(errors) = e.batch_errors() {
-                    if let Some(first) = errors.first() {
-                        return Err(DbError::row_rejected(
-                            first.offset() as usize,
-                            Some(first.code()),
-                            first.message(),
-                        ));
-                    }
+                if let Some(rejected) = e.batch_errors().and_then(|errors| first_rejected(errors)) {
+                    return Err(rejected);
                 }
                 Err(self.fail(Operation::Other)(e))
             }
@@ -193,6 +219,10 @@ impl Drop for OracleSession {
 }
 
 impl Source for OracleSession {
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.apply_context(context)
+    }
+
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         if let Some(info) = &self.server {
             return Ok(info.clone());
@@ -339,6 +369,10 @@ impl Sink for OracleSession {
         Source::server_info(self)
     }
 
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.apply_context(context)
+    }
+
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
         let owner = self.schema_of(table)?;
         let rows = self
@@ -396,23 +430,26 @@ impl Sink for OracleSession {
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
-        let text = sql::insert(table, columns)?;
-        self.execute_batch(&text, rows)
+        let plan = BindPlan::for_columns(columns)?;
+        let text = sql::insert(table, &plan)?;
+        self.execute_batch(&text, &plan, rows)
     }
 
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
+        let plan = BindPlan::for_columns(columns)?;
+        let names = plan.columns();
         if !self.staged.contains(table) {
             let staging = sql::staging_name(table);
             if self.describe_table(&staging)?.is_none() {
@@ -423,9 +460,10 @@ impl Sink for OracleSession {
             }
             self.staged.insert(table.clone());
         }
-        self.execute_batch(&sql::insert(&sql::staging_name(table), columns)?, rows)?;
+        let staging_insert = sql::insert(&sql::staging_name(table), &plan)?;
+        self.execute_batch(&staging_insert, &plan, rows)?;
         self.conn
-            .execute(&sql::merge_from_staging(table, columns, key)?, &[])
+            .execute(&sql::merge_from_staging(table, &names, key)?, &[])
             .map_err(self.fail(Operation::Other))?;
         self.conn
             .execute(&sql::clear_staging(table)?, &[])
@@ -453,5 +491,45 @@ impl Sink for OracleSession {
 
     fn rollback(&mut self) -> DbResult<()> {
         self.conn.rollback().map_err(self.fail(Operation::Other))
+    }
+}
+
+/// A failure of row `row` before the batch ran, reported as batch errors report one.
+fn rejected_row(row: usize, e: DbError) -> DbError {
+    let code = e.ora_code();
+    DbError::row_rejected(
+        row,
+        code,
+        match e {
+            DbError::Database { message, .. } => message,
+            other => other.to_string(),
+        },
+    )
+}
+
+/// The batch error of the lowest row: Oracle returns batch errors in no guaranteed
+/// order, and the loader sets aside the rows before the first bad one as good.
+fn first_rejected(errors: &[oracle::DbError]) -> Option<DbError> {
+    errors
+        .iter()
+        .min_by_key(|e| e.offset())
+        .map(|e| DbError::row_rejected(e.offset() as usize, Some(e.code()), e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lowest_offset_is_the_rejected_row_whatever_the_order() {
+        let error = |code, offset| oracle::DbError::new(code, offset, "m", "", "");
+        let errors = [error(12899, 7), error(1, 2), error(1400, 5)];
+        match first_rejected(&errors) {
+            Some(DbError::RowRejected { row, code, .. }) => {
+                assert_eq!((row, code), (2, Some(1)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(first_rejected(&[]).is_none());
     }
 }

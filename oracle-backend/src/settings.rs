@@ -60,7 +60,19 @@ pub struct ConnectSettings {
     pub wallet_location: Option<String>,
     #[serde(default)]
     pub wallet_password: Option<Secret>,
+    /// Log in with the wallet's credentials for the connect string (Secure External
+    /// Password Store): no user, no password.
+    #[serde(default)]
+    pub external_auth: bool,
     pub connect_timeout: u64,
+    /// Longest single round trip in seconds (0: none): a statement blocked on a lock or
+    /// a server that stopped answering fails the run instead of hanging it.
+    #[serde(default)]
+    pub call_timeout_seconds: u64,
+    /// Minutes between probes of an idle connection (the descriptor's EXPIRE_TIME; 0:
+    /// none), so a dead peer or a dropped firewall session is noticed.
+    #[serde(default)]
+    pub expire_time_minutes: u64,
     pub max_connections: u32,
 }
 
@@ -76,7 +88,10 @@ impl fmt::Debug for ConnectSettings {
             .field("user", &self.user)
             .field("password", &self.password)
             .field("wallet_location", &self.wallet_location)
+            .field("external_auth", &self.external_auth)
             .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout_seconds", &self.call_timeout_seconds)
+            .field("expire_time_minutes", &self.expire_time_minutes)
             .finish_non_exhaustive()
     }
 }
@@ -100,10 +115,48 @@ impl ConnectSettings {
         Duration::from_secs(self.connect_timeout.max(1))
     }
 
+    /// The call timeout each session gets; `None` when switched off.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        (self.call_timeout_seconds > 0).then(|| Duration::from_secs(self.call_timeout_seconds))
+    }
+
+    /// The wallet the Oracle Client will open, checked before it does: ODPI-C (thick
+    /// mode) opens only auto-login wallets (`cwallet.sso`) and has no way to take a
+    /// wallet password, so a folder holding only `ewallet.p12` would fail later with a
+    /// bare ORA-28759. Returns a warning when `wallet_password` is set (it cannot be used).
+    pub fn check_wallet(&self) -> Result<Option<String>, DbError> {
+        let Some(dir) = &self.wallet_location else {
+            return Ok(self.wallet_password.as_ref().map(|_| {
+                "wallet_password is set without wallet_location and is not used".to_owned()
+            }));
+        };
+        let auto_login = std::path::Path::new(dir).join("cwallet.sso");
+        if !auto_login.is_file() {
+            return Err(DbError::Config(format!(
+                "wallet_location {dir} holds no cwallet.sso: the Oracle Client opens only \
+                 auto-login wallets (create one with `orapki wallet create -wallet {dir} \
+                 -auto_login`); a wallet password cannot be passed to it"
+            )));
+        }
+        Ok(self.wallet_password.as_ref().map(|_| {
+            "wallet_password is not used: the Oracle Client opens the auto-login wallet \
+             (cwallet.sso) without it; remove the setting"
+                .to_owned()
+        }))
+    }
+
     /// The connect string handed to the driver: `dsn` as given, else a TNS descriptor
     /// built from host/port and service_name or sid (with the connect timeout and,
     /// when a wallet is set, TCPS and the wallet directory).
     pub fn connect_string(&self) -> Result<String, DbError> {
+        if self.external_auth {
+            // The wallet holds credentials per connect string: a TNS alias it names.
+            return self.dsn.clone().ok_or_else(|| {
+                DbError::Config(
+                    "external_auth needs `dsn`: the TNS alias whose credentials the wallet holds (with `tns_admin`)".into(),
+                )
+            });
+        }
         if self.user.is_empty() {
             return Err(DbError::Config("`user` is required".into()));
         }
@@ -141,11 +194,25 @@ impl ConnectSettings {
             }
             None => ("TCP", String::new()),
         };
+        let expire_time = match self.expire_time_minutes {
+            0 => String::new(),
+            minutes => format!("(EXPIRE_TIME={minutes})"),
+        };
         Ok(format!(
-            "(DESCRIPTION=(CONNECT_TIMEOUT={})(RETRY_COUNT=0)(ADDRESS=(PROTOCOL={protocol})(HOST={host})(PORT={}))(CONNECT_DATA={connect_data}){security})",
+            "(DESCRIPTION=(CONNECT_TIMEOUT={}){expire_time}(RETRY_COUNT=0)(ADDRESS=(PROTOCOL={protocol})(HOST={host})(PORT={}))(CONNECT_DATA={connect_data}){security})",
             self.connect_timeout.max(1),
             self.port
         ))
+    }
+
+    /// User and password handed to the driver, and whether to ask for external
+    /// authentication (then both are empty, as ODPI-C requires).
+    pub fn login(&self) -> (&str, &str, bool) {
+        if self.external_auth {
+            ("", "", true)
+        } else {
+            (self.user.as_str(), self.password.expose(), false)
+        }
     }
 
     /// Where the connection goes, safe to print: the dsn through [`redact_dsn`], and the
@@ -282,8 +349,7 @@ pub(crate) mod tests {
 
     /// Settings as a checked config hands them over: the table's defaults filled in.
     pub(crate) fn settings(json: serde_json::Value) -> ConnectSettings {
-        let mut map =
-            serde_json::json!({"port": 1521, "connect_timeout": 10, "max_connections": 4});
+        let mut map = serde_json::json!({"port": 1521, "connect_timeout": 10, "call_timeout_seconds": 3600, "expire_time_minutes": 1, "max_connections": 4});
         map.as_object_mut()
             .unwrap()
             .extend(json.as_object().unwrap().clone());
@@ -297,15 +363,48 @@ pub(crate) mod tests {
         );
         assert_eq!(
             s.connect_string().unwrap(),
-            "(DESCRIPTION=(CONNECT_TIMEOUT=10)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCP)(HOST=db.example)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=FREEPDB1)))"
+            "(DESCRIPTION=(CONNECT_TIMEOUT=10)(EXPIRE_TIME=1)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCP)(HOST=db.example)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=FREEPDB1)))"
         );
         let s = settings(
-            serde_json::json!({"host": "h", "port": 1522, "sid": "ORCL", "user": "u", "wallet_location": "/w", "connect_timeout": 3}),
+            serde_json::json!({"host": "h", "port": 1522, "sid": "ORCL", "user": "u", "wallet_location": "/w", "connect_timeout": 3, "expire_time_minutes": 0}),
         );
         assert_eq!(
             s.connect_string().unwrap(),
             "(DESCRIPTION=(CONNECT_TIMEOUT=3)(RETRY_COUNT=0)(ADDRESS=(PROTOCOL=TCPS)(HOST=h)(PORT=1522))(CONNECT_DATA=(SID=ORCL))(SECURITY=(MY_WALLET_DIRECTORY=/w)))"
         );
+    }
+
+    #[test]
+    fn the_call_timeout_is_off_only_at_zero() {
+        let s = settings(serde_json::json!({"user": "u", "dsn": "db/X"}));
+        assert_eq!(s.call_timeout(), Some(Duration::from_secs(3600)));
+        let s =
+            settings(serde_json::json!({"user": "u", "dsn": "db/X", "call_timeout_seconds": 0}));
+        assert_eq!(s.call_timeout(), None);
+    }
+
+    #[test]
+    fn a_wallet_must_be_auto_login_and_its_password_is_never_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let wallet = dir.path().display().to_string();
+        std::fs::write(dir.path().join("ewallet.p12"), b"pkcs12").unwrap();
+        let s = settings(
+            serde_json::json!({"user": "u", "dsn": "db/X", "wallet_location": wallet, "wallet_password": "w1"}),
+        );
+        let err = s.check_wallet().unwrap_err().to_string();
+        assert!(
+            err.contains("cwallet.sso") && err.contains("orapki"),
+            "{err}"
+        );
+        assert!(!err.contains("w1"), "{err}");
+        std::fs::write(dir.path().join("cwallet.sso"), b"sso").unwrap();
+        let warning = s.check_wallet().unwrap().unwrap();
+        assert!(warning.contains("wallet_password is not used"), "{warning}");
+        let s =
+            settings(serde_json::json!({"user": "u", "dsn": "db/X", "wallet_location": wallet}));
+        assert_eq!(s.check_wallet().unwrap(), None);
+        let s = settings(serde_json::json!({"user": "u", "dsn": "db/X"}));
+        assert_eq!(s.check_wallet().unwrap(), None);
     }
 
     #[test]
@@ -319,6 +418,24 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("service_name"));
+    }
+
+    #[test]
+    fn external_auth_logs_in_with_no_user_or_password_through_an_alias() {
+        let s = settings(
+            serde_json::json!({"external_auth": true, "dsn": "PROD_LOADER", "tns_admin": "/etc/wallet"}),
+        );
+        assert_eq!(s.connect_string().unwrap(), "PROD_LOADER");
+        assert_eq!(s.login(), ("", "", true));
+        let s =
+            settings(serde_json::json!({"external_auth": true, "host": "h", "service_name": "S"}));
+        assert!(s
+            .connect_string()
+            .unwrap_err()
+            .to_string()
+            .contains("needs `dsn`"));
+        let s = settings(serde_json::json!({"user": "u", "password": "p", "dsn": "X"}));
+        assert_eq!(s.login(), ("u", "p", false));
     }
 
     #[test]

@@ -2,34 +2,10 @@
 //! column's Oracle type, bind by the value's variant.
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
-use db_boundary::{DbError, Value};
+use db_boundary::{DbError, Decimal, Value};
 use oracle::sql_type::{IntervalDS, IntervalYM, OracleType as DriverType, Timestamp, ToSql};
 use oracle::SqlValue;
-
-/// NUMBER text as Oracle renders it (`.5`, `-.5`, `100`) in the canonical form of
-/// [`Value::Number`] (`0.5`, `-0.5`, `100`).
-pub fn canonical_number(text: &str) -> String {
-    let (negative, body) = match text.trim().strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.trim()),
-    };
-    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-    let int_part = int_part.trim_start_matches('0');
-    let frac_part = frac_part.trim_end_matches('0');
-    let mut out = String::with_capacity(text.len() + 1);
-    if int_part.is_empty() && frac_part.is_empty() {
-        return "0".to_owned();
-    }
-    if negative {
-        out.push('-');
-    }
-    out.push_str(if int_part.is_empty() { "0" } else { int_part });
-    if !frac_part.is_empty() {
-        out.push('.');
-        out.push_str(frac_part);
-    }
-    out
-}
+use singer_core::type_table::BindType;
 
 fn naive(ts: &Timestamp) -> Result<chrono::NaiveDateTime, DbError> {
     NaiveDate::from_ymd_opt(ts.year(), ts.month(), ts.day())
@@ -52,7 +28,12 @@ pub fn fetch(value: &SqlValue, column_type: &DriverType) -> Result<Value, DbErro
     }
     Ok(match column_type {
         DriverType::Number(..) | DriverType::Float(_) | DriverType::Int64 | DriverType::UInt64 => {
-            Value::Number(canonical_number(&value.get::<String>().map_err(driver)?))
+            // Oracle prints `.5`; the one canonicaliser makes it `0.5`.
+            let text = value.get::<String>().map_err(driver)?;
+            Value::Number(Decimal::parse(&text).map_err(|_| DbError::Database {
+                code: None,
+                message: "the driver returned NUMBER text that is not a decimal".into(),
+            })?)
         }
         DriverType::BinaryFloat => Value::BinaryFloat(value.get::<f32>().map_err(driver)?),
         DriverType::BinaryDouble => Value::BinaryDouble(value.get::<f64>().map_err(driver)?),
@@ -126,7 +107,8 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
         Value::Null => Box::new(None::<String>),
         // Bound as text and converted by Oracle under NLS_NUMERIC_CHARACTERS '.,' (set
         // for every session), which keeps all 38 digits.
-        Value::Number(text) | Value::Text(text) | Value::Json(text) => Box::new(text.clone()),
+        Value::Number(number) => Box::new(number.to_string()),
+        Value::Text(text) | Value::Json(text) => Box::new(text.clone()),
         Value::BinaryFloat(f) => Box::new(Typed(*f, DriverType::BinaryFloat)),
         Value::BinaryDouble(f) => Box::new(Typed(*f, DriverType::BinaryDouble)),
         Value::Bytes(b) => Box::new(b.clone()),
@@ -156,20 +138,38 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn oracle_number_text_becomes_canonical() {
-        assert_eq!(canonical_number(".5"), "0.5");
-        assert_eq!(canonical_number("-.05"), "-0.05");
-        assert_eq!(canonical_number("100"), "100");
-        assert_eq!(canonical_number("0"), "0");
-        assert_eq!(
-            canonical_number("12345678901234567890123456789012345678"),
-            "12345678901234567890123456789012345678"
-        );
-        assert_eq!(canonical_number("1.50"), "1.5");
+/// The driver's type for a planned bind (`Batch::set_type`). Sizes count characters
+/// (RAW: bytes); the driver grows a text buffer when a value needs more. CLOB and BLOB
+/// binds are sent as LONG / LONG RAW data by the driver, which is why they go last.
+pub fn driver_type(bind: BindType) -> DriverType {
+    match bind {
+        BindType::Number => DriverType::Number(0, 0),
+        BindType::BinaryFloat => DriverType::BinaryFloat,
+        BindType::BinaryDouble => DriverType::BinaryDouble,
+        BindType::Varchar2(n) => DriverType::Varchar2(n),
+        BindType::Char(n) => DriverType::Char(n),
+        BindType::NVarchar2(n) => DriverType::NVarchar2(n),
+        BindType::NChar(n) => DriverType::NChar(n),
+        BindType::Raw(n) => DriverType::Raw(n),
+        BindType::Date => DriverType::Date,
+        BindType::Timestamp => DriverType::Timestamp(9),
+        BindType::TimestampTz => DriverType::TimestampTZ(9),
+        BindType::IntervalYm => DriverType::IntervalYM(9),
+        BindType::IntervalDs => DriverType::IntervalDS(9, 9),
+        BindType::Boolean => DriverType::Boolean,
+        BindType::Clob => DriverType::CLOB,
+        BindType::NClob => DriverType::NCLOB,
+        BindType::Blob => DriverType::BLOB,
     }
+}
+
+/// `value` in the form a bind of type `bind` takes (checked beforehand by
+/// `BindPlan::check_row`): a boolean for a NUMBER(1) column is `1`/`0`, a vector for
+/// a CLOB bind is its JSON array text; everything else binds as itself.
+pub fn bind_as(bind_type: BindType, value: &Value) -> Result<Box<dyn ToSql>, DbError> {
+    Ok(match (bind_type, value) {
+        (_, Value::Null) => Box::new(None::<String>),
+        (BindType::Number, Value::Boolean(b)) => Box::new(if *b { "1" } else { "0" }),
+        _ => bind(value)?,
+    })
 }

@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
-use db_boundary::Value;
+use db_boundary::{Decimal, Value};
+use singer_core::decimal::DecimalParts;
 
 const NUMBER: u8 = 0x10;
 const BINARY_FLOAT: u8 = 0x11;
@@ -233,64 +234,11 @@ fn read_time(body: &[u8]) -> Result<NaiveDateTime, String> {
         .ok_or_else(|| "time out of range".to_owned())
 }
 
-/// Splits canonical decimal text into sign, digits without leading/trailing zeros, and
-/// the decimal exponent of the first digit (`123.4` -> digits `1234`, exponent 3).
-fn decompose(text: &str) -> Option<(bool, String, i32)> {
-    let (negative, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-    if int_part.is_empty() && frac_part.is_empty()
-        || !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let all: String = format!("{int_part}{frac_part}");
-    let leading = all.bytes().take_while(|b| *b == b'0').count();
-    let digits = all[leading..].trim_end_matches('0').to_owned();
-    let exponent = int_part.len() as i32 - leading as i32;
-    Some((negative, digits, exponent))
-}
-
-/// Canonical text of a decimal: no exponent, no superfluous zeros, `0` for zero.
-pub fn canonical_decimal(text: &str) -> Option<String> {
-    let (negative, digits, exponent) = decompose(text)?;
-    Some(compose(negative, &digits, exponent))
-}
-
-fn compose(negative: bool, digits: &str, exponent: i32) -> String {
-    if digits.is_empty() {
-        return "0".to_owned();
-    }
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    if exponent <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-exponent) as usize));
-        out.push_str(digits);
-    } else if exponent as usize >= digits.len() {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', exponent as usize - digits.len()));
-    } else {
-        out.push_str(&digits[..exponent as usize]);
-        out.push('.');
-        out.push_str(&digits[exponent as usize..]);
-    }
-    out
-}
-
-fn encode_decimal(text: &str, out: &mut Vec<u8>) {
-    let Some((negative, digits, exponent)) = decompose(text) else {
-        // Callers check numbers before encoding; keep an impossible value visible.
-        out.push(ZERO);
-        return;
-    };
+fn encode_decimal(number: &Decimal, out: &mut Vec<u8>) {
+    let parts = number.parts();
+    let (negative, digits) = (parts.negative, parts.digits);
+    // The decimal exponent of the first digit (`123.4` -> 3).
+    let exponent = (digits.len() as i64 + parts.exponent) as i32;
     if digits.is_empty() {
         out.push(ZERO);
     } else if negative {
@@ -305,10 +253,10 @@ fn encode_decimal(text: &str, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_decimal(body: &[u8]) -> Result<String, String> {
+fn decode_decimal(body: &[u8]) -> Result<Decimal, String> {
     let (&class, rest) = body.split_first().ok_or("empty number")?;
     match class {
-        ZERO => Ok("0".to_owned()),
+        ZERO => Ok(Decimal::zero()),
         POSITIVE | NEGATIVE => {
             let raw: [u8; 2] = rest
                 .get(..2)
@@ -331,7 +279,12 @@ fn decode_decimal(body: &[u8]) -> Result<String, String> {
             } else {
                 digit_bytes.iter().map(|b| char::from(*b)).collect()
             };
-            Ok(compose(negative, &digits, exponent))
+            let exponent = i64::from(exponent) - digits.len() as i64;
+            Ok(Decimal::from_parts(&DecimalParts {
+                negative,
+                digits,
+                exponent,
+            }))
         }
         _ => Err("bad number".to_owned()),
     }
@@ -355,10 +308,10 @@ mod tests {
             .unwrap();
         for v in [
             Value::Null,
-            Value::Number("12345678901234567890123456789012345678".into()),
-            Value::Number("-0.000000000000000000000000000000000001".into()),
-            Value::Number("0".into()),
-            Value::Number("-12.5".into()),
+            Value::number("12345678901234567890123456789012345678"),
+            Value::number("-0.000000000000000000000000000000000001"),
+            Value::number("0"),
+            Value::number("-12.5"),
             Value::BinaryFloat(f32::NAN),
             Value::BinaryFloat(1.1),
             Value::BinaryDouble(f64::NEG_INFINITY),
@@ -413,14 +366,15 @@ mod tests {
         ];
         let encoded: Vec<Vec<u8>> = numbers[..11]
             .iter()
-            .map(|n| encode(&Value::Number((*n).into())).unwrap())
+            .map(|n| encode(&Value::number(n)).unwrap())
             .collect();
         let mut sorted = encoded.clone();
         sorted.sort();
         assert_eq!(sorted, encoded);
-        assert_eq!(canonical_decimal("00120.500").as_deref(), Some("120.5"));
-        assert_eq!(canonical_decimal("-0.0").as_deref(), Some("0"));
-        assert_eq!(canonical_decimal("1e3"), None);
+        // One canonicaliser (singer_core::decimal); Oracle's TO_NUMBER reads `1e3` too.
+        assert_eq!(Decimal::parse("00120.500").unwrap().as_str(), "120.5");
+        assert_eq!(Decimal::parse("-0.0").unwrap().as_str(), "0");
+        assert_eq!(Decimal::parse("1e3").unwrap().as_str(), "1000");
     }
 
     #[test]

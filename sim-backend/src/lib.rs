@@ -9,6 +9,9 @@
 //! (see [`rules`]). Writes are durable across processes (SQLite WAL); a session's
 //! uncommitted writes vanish when its process dies.
 //!
+//! Session attributes (MODULE, ACTION, CLIENT_IDENTIFIER) are recorded in
+//! `sessions.jsonl` beside the database file, standing in for V$SESSION (see `context`).
+//!
 //! Storage: each value is one order-preserving BLOB ([`codec`]), so SQLite itself sorts
 //! and filters and a scan streams rows without holding a table.
 //!
@@ -26,6 +29,7 @@
 
 mod admin;
 pub mod codec;
+mod context;
 mod mining;
 mod redo;
 pub mod rules;
@@ -37,6 +41,7 @@ mod source;
 mod store;
 pub mod workload;
 
+pub use context::{recorded_contexts, RecordedContext};
 pub use session::SimSession;
 use store::sql_err;
 pub use store::{column_row, like_match};
@@ -203,6 +208,13 @@ impl SimBackend {
             conn: open_connection(&self.file)?,
             options: self.options.clone(),
             in_transaction: false,
+            dir: self
+                .file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            id: context::next_session_id(),
+            context: None,
             redo: session_redo::SessionRedo::default(),
         })
     }
@@ -287,6 +299,7 @@ impl SimBackend {
             schema: Some(owner.to_owned()),
             name: table.to_owned(),
         };
+        let columns = &db_boundary::column_defs(&mut session, &name, columns)?;
         let mut count = 0;
         let mut chunk = Vec::with_capacity(1000);
         for row in rows {
@@ -384,6 +397,7 @@ impl Backend for SimBackend {
                     )
                 })
                 .collect(),
+            credentials: None,
             log_mining: Some(self.session()?.facts()?),
         })
     }

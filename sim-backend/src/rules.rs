@@ -5,8 +5,7 @@
 use chrono::{FixedOffset, NaiveDateTime, TimeZone, Timelike};
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
-use crate::codec::canonical_decimal;
-use db_boundary::{ColumnCheck, DbError, Value};
+use db_boundary::{ColumnCheck, DbError, Decimal, Value};
 
 /// Where a value is going, for error messages in Oracle's own form.
 pub struct Target<'a> {
@@ -50,29 +49,37 @@ pub fn coerce(
     Ok(match oracle_type {
         T::Number { precision, scale } => {
             let text = match &value {
-                Value::Number(t) | Value::Text(t) => t.trim().to_owned(),
+                Value::Number(t) => t.to_string(),
+                Value::Text(t) => t.trim().to_owned(),
                 Value::BinaryDouble(f) if f.is_finite() => f.to_string(),
                 Value::BinaryFloat(f) if f.is_finite() => f.to_string(),
                 Value::Boolean(b) => u8::from(*b).to_string(),
                 other => return Err(mismatch(other)),
             };
-            let canonical = canonical_decimal(&text).ok_or_else(|| {
+            let canonical = Decimal::parse(&text).map_err(|_| {
                 DbError::ora(1722, format!("invalid number for {}", target.quoted()))
             })?;
-            Value::Number(fit_number(&canonical, *precision, *scale, target)?)
+            let fitted = fit_number(canonical.as_str(), *precision, *scale, target)?;
+            Value::Number(
+                Decimal::parse(&fitted).map_err(|_| DbError::ora(1722, "invalid number"))?,
+            )
         }
         T::Float { .. } => match value {
-            Value::Number(t) | Value::Text(t) => {
-                Value::Number(canonical_decimal(t.trim()).ok_or_else(|| {
-                    DbError::ora(1722, format!("invalid number for {}", target.quoted()))
-                })?)
-            }
+            Value::Number(t) => Value::Number(t),
+            Value::Text(t) => Value::Number(Decimal::parse(&t).map_err(|_| {
+                DbError::ora(1722, format!("invalid number for {}", target.quoted()))
+            })?),
             other => return Err(mismatch(&other)),
         },
         T::BinaryFloat => match value {
             Value::BinaryFloat(f) => Value::BinaryFloat(f),
             Value::BinaryDouble(f) => Value::BinaryFloat(f as f32),
-            Value::Number(t) | Value::Text(t) => Value::BinaryFloat(
+            Value::Number(t) => Value::BinaryFloat(
+                t.as_str()
+                    .parse()
+                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
+            ),
+            Value::Text(t) => Value::BinaryFloat(
                 t.trim()
                     .parse()
                     .map_err(|_| DbError::ora(1722, "invalid number"))?,
@@ -82,7 +89,12 @@ pub fn coerce(
         T::BinaryDouble => match value {
             Value::BinaryDouble(f) => Value::BinaryDouble(f),
             Value::BinaryFloat(f) => Value::BinaryDouble(f64::from(f)),
-            Value::Number(t) | Value::Text(t) => Value::BinaryDouble(
+            Value::Number(t) => Value::BinaryDouble(
+                t.as_str()
+                    .parse()
+                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
+            ),
+            Value::Text(t) => Value::BinaryDouble(
                 t.trim()
                     .parse()
                     .map_err(|_| DbError::ora(1722, "invalid number"))?,
@@ -178,7 +190,9 @@ pub fn coerce(
         }
         T::Boolean => match value {
             Value::Boolean(b) => Value::Boolean(b),
-            Value::Number(t) if t == "0" || t == "1" => Value::Boolean(t == "1"),
+            Value::Number(t) if t.as_str() == "0" || t.as_str() == "1" => {
+                Value::Boolean(t.as_str() == "1")
+            }
             other => return Err(mismatch(&other)),
         },
         T::Vector => match value {
@@ -198,7 +212,7 @@ pub fn coerce(
 pub fn check(value: &Value, rule: Option<ColumnCheck>, target: &Target<'_>) -> Result<(), DbError> {
     let ok = match (rule, value) {
         (None, _) | (_, Value::Null) => true,
-        (Some(ColumnCheck::ZeroOrOne), Value::Number(t)) => t == "0" || t == "1",
+        (Some(ColumnCheck::ZeroOrOne), Value::Number(t)) => t.as_str() == "0" || t.as_str() == "1",
         (Some(ColumnCheck::ZeroOrOne), _) => false,
         (Some(ColumnCheck::IsJson), Value::Text(t) | Value::Json(t)) => {
             serde_json::from_str::<serde_json::Value>(t).is_ok()
@@ -221,7 +235,8 @@ fn utc() -> FixedOffset {
 
 fn as_text(value: Value, mismatch: &dyn Fn(&Value) -> DbError) -> Result<String, DbError> {
     match value {
-        Value::Text(t) | Value::Number(t) | Value::Json(t) => Ok(t),
+        Value::Text(t) | Value::Json(t) => Ok(t),
+        Value::Number(t) => Ok(t.to_string()),
         other => Err(mismatch(&other)),
     }
 }
@@ -381,7 +396,7 @@ fn round_to_scale(canonical: &str, scale: i32) -> String {
         text.push('.');
         text.push_str(&all[point..]);
     }
-    canonical_decimal(&text).unwrap_or(text)
+    Decimal::parse(&text).map_or(text, |d| d.to_string())
 }
 
 fn round_significant(canonical: &str, digits: usize) -> String {
@@ -475,7 +490,7 @@ mod tests {
             Some(932)
         );
         assert_eq!(
-            check(&Value::Number("2".into()), Some(ColumnCheck::ZeroOrOne), &T)
+            check(&Value::number("2"), Some(ColumnCheck::ZeroOrOne), &T)
                 .unwrap_err()
                 .ora_code(),
             Some(2290)

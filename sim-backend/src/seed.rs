@@ -20,7 +20,7 @@ use singer_core::dictionary::DictionaryRows;
 use singer_core::oracle_type::OracleType;
 
 use crate::SimBackend;
-use db_boundary::{DbError, DbResult, Sink, TableName, Value};
+use db_boundary::{DbError, DbResult, Decimal, Sink, TableName, Value};
 
 /// Rows per insert batch while loading a data file.
 const SEED_CHUNK_ROWS: usize = 1000;
@@ -61,6 +61,7 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
             name: table.table_name.clone(),
         };
         let mut session = backend.session()?;
+        let defs = db_boundary::column_defs(&mut session, &name, &names)?;
         let mut chunk = Vec::with_capacity(SEED_CHUNK_ROWS);
         let mut n = 0u64;
         for (i, line) in reader.lines().enumerate() {
@@ -90,12 +91,12 @@ pub fn seed_dir(backend: &SimBackend, dir: &Path) -> DbResult<Vec<(String, u64)>
                 .collect::<DbResult<Vec<Value>>>()?;
             chunk.push(row);
             if chunk.len() == SEED_CHUNK_ROWS {
-                session.insert_rows(&name, &names, &chunk)?;
+                session.insert_rows(&name, &defs, &chunk)?;
                 n += chunk.len() as u64;
                 chunk.clear();
             }
         }
-        session.insert_rows(&name, &names, &chunk)?;
+        session.insert_rows(&name, &defs, &chunk)?;
         n += chunk.len() as u64;
         session.commit()?;
         counts.push((format!("{}-{}", table.owner, table.table_name), n));
@@ -115,8 +116,12 @@ pub fn value_from_json(item: &Json, oracle_type: &OracleType) -> Result<Value, S
     };
     Ok(match oracle_type {
         T::Number { .. } | T::Float { .. } => match item {
-            Json::Number(n) => Value::Number(n.to_string()),
-            Json::String(s) => Value::Number(s.clone()),
+            Json::Number(n) => Value::Number(
+                Decimal::parse(n.as_str()).map_err(|_| format!("{n} is not a decimal"))?,
+            ),
+            Json::String(s) => {
+                Value::Number(Decimal::parse(s).map_err(|_| format!("{s:?} is not a decimal"))?)
+            }
             _ => return Err(format!("expected a number, got {item}")),
         },
         T::BinaryFloat | T::BinaryDouble => {
@@ -180,7 +185,7 @@ pub fn value_to_json(value: &Value) -> Json {
     let sign = |negative: bool| if negative { "-" } else { "" };
     match value {
         Value::Null => Json::Null,
-        Value::Number(text) => number(text),
+        Value::Number(text) => number(text.as_str()),
         Value::BinaryFloat(f) if f.is_finite() => number(&f.to_string()),
         Value::BinaryFloat(f) => float(f64::from(*f)),
         Value::BinaryDouble(f) => float(*f),
@@ -312,7 +317,7 @@ mod tests {
                     precision: None,
                     scale: None,
                 },
-                Value::Number("-12345678901234567890123456789.012345678".into()),
+                Value::number("-12345678901234567890123456789.012345678"),
             ),
             (T::BinaryFloat, Value::BinaryFloat(0.1)),
             (T::BinaryFloat, Value::BinaryFloat(f32::NEG_INFINITY)),

@@ -5,7 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use singer_core::dictionary::{ColumnRow, ConstraintRow, TableRow};
 use singer_core::oracle_type::OracleType;
 
-use db_boundary::{AlterTable, ColumnCheck, DbError, DbResult, RowFilter, Sink, TableName, Value};
+use db_boundary::{
+    AlterTable, ColumnCheck, ColumnDef, DbError, DbResult, RowFilter, Sink, TableName, Value,
+};
 
 use crate::codec;
 use crate::rules::{self, coerce, Target};
@@ -18,6 +20,12 @@ pub struct SimSession {
     pub(crate) conn: Connection,
     pub(crate) options: SimOptions,
     pub(crate) in_transaction: bool,
+    /// The database folder (where `sessions.jsonl` records contexts).
+    pub(crate) dir: std::path::PathBuf,
+    /// `<pid>-<n>`, naming the session in recorded contexts.
+    pub(crate) id: String,
+    /// MODULE, ACTION, CLIENT_IDENTIFIER last set.
+    pub(crate) context: Option<db_boundary::SessionContext>,
     pub(crate) redo: crate::session_redo::SessionRedo,
 }
 
@@ -355,9 +363,34 @@ impl SimSession {
                     check: check_to_text(def.check),
                 });
             }
+            AlterTable::DropNotNull(name) => {
+                let position = Self::positions(&stored, std::slice::from_ref(name))?[0];
+                let row = &mut stored.columns[position].row;
+                if row.is_nullable() {
+                    return Err(DbError::ora(
+                        1451,
+                        format!(
+                            "column \"{name}\" to be modified to NULL cannot be modified to NULL"
+                        ),
+                    ));
+                }
+                row.nullable = "Y".to_owned();
+            }
             AlterTable::ModifyColumn(def) => {
                 let position = Self::positions(&stored, std::slice::from_ref(&def.name))?[0];
                 let column = stored.columns[position].clone();
+                // MODIFY of a type keeps the column's nullability; a LOB's type can be
+                // neither restated nor changed, nor can a column become a LOB.
+                let lob = |t: &OracleType| {
+                    matches!(t, OracleType::Clob | OracleType::NClob | OracleType::Blob)
+                };
+                if lob(&OracleType::from_column(&column.row)) || lob(&def.data_type) {
+                    return Err(DbError::ora(22859, "invalid modification of columns"));
+                }
+                let def = &ColumnDef {
+                    nullable: column.row.is_nullable(),
+                    ..def.clone()
+                };
                 // Every existing value must fit the new type, as Oracle checks.
                 let sql = format!(
                     "SELECT {} FROM {} WHERE {0} IS NOT NULL",
@@ -477,7 +510,7 @@ impl SimSession {
         self.save(&stored)?;
         let what = match change {
             AlterTable::AddColumn(_) => "ALTER TABLE ADD",
-            AlterTable::ModifyColumn(_) => "ALTER TABLE MODIFY",
+            AlterTable::ModifyColumn(_) | AlterTable::DropNotNull(_) => "ALTER TABLE MODIFY",
             AlterTable::RenameColumn { .. } => "ALTER TABLE RENAME COLUMN",
             AlterTable::CopyColumn { .. } => "UPDATE (copy column)",
             AlterTable::DropColumn(_) => "ALTER TABLE DROP COLUMN",

@@ -5,8 +5,8 @@ use singer_core::dictionary::{ConstraintRow, TableRow};
 use singer_core::oracle_type::OracleType;
 
 use db_boundary::{
-    AlterTable, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, Source, TableDef,
-    TableName, Value,
+    AlterTable, BindPlan, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, SessionContext,
+    Sink, Source, TableDef, TableName, Value,
 };
 
 use rusqlite::OptionalExtension;
@@ -21,6 +21,10 @@ use crate::store::*;
 impl Sink for SimSession {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Source::server_info(self)
+    }
+
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.record_context(context)
     }
 
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
@@ -44,6 +48,7 @@ impl Sink for SimSession {
     }
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        key_types_allowed(def)?;
         let owner = self.schema_of(&def.name);
         // Oracle: CREATE TABLE "NOPE"."T" fails with ORA-01918 (a schema is a user).
         if !self.user_exists(&owner)? {
@@ -97,7 +102,7 @@ impl Sink for SimSession {
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
         if rows.is_empty() {
@@ -105,7 +110,8 @@ impl Sink for SimSession {
         }
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
-        let positions = Self::positions(&stored, columns)?;
+        let plan = BindPlan::for_columns(columns)?;
+        let positions = Self::positions(&stored, &names(columns))?;
         self.begin()?;
         self.conn
             .execute_batch("SAVEPOINT batch")
@@ -129,6 +135,8 @@ impl Sink for SimSession {
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
                     .execute(rusqlite::params_from_iter(encoded.iter()))
@@ -175,7 +183,7 @@ impl Sink for SimSession {
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
@@ -187,7 +195,8 @@ impl Sink for SimSession {
         }
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
-        let positions = Self::positions(&stored, columns)?;
+        let plan = BindPlan::for_columns(columns)?;
+        let positions = Self::positions(&stored, &names(columns))?;
         let key_positions = Self::positions(&stored, key)?;
         for k in &key_positions {
             if !positions.contains(k) {
@@ -249,6 +258,8 @@ impl Sink for SimSession {
             );
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
                     key_positions.iter().map(|p| &encoded[*p]).collect();
@@ -414,4 +425,41 @@ impl Sink for SimSession {
         }
         Ok(())
     }
+}
+
+fn names(columns: &[ColumnDef]) -> Vec<String> {
+    columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Oracle refuses a primary key over a TIMESTAMP WITH TIME ZONE, LOB, LONG or JSON
+/// column: ORA-02329 (TIMESTAMP WITH LOCAL TIME ZONE is allowed).
+fn key_types_allowed(def: &TableDef) -> DbResult<()> {
+    for key in &def.primary_key {
+        let Some(column) = def.columns.iter().find(|c| &c.name == key) else {
+            continue;
+        };
+        let refused = matches!(
+            column.data_type,
+            OracleType::TimestampTz { .. }
+                | OracleType::Clob
+                | OracleType::NClob
+                | OracleType::Blob
+                | OracleType::Long
+                | OracleType::LongRaw
+                | OracleType::Json
+                | OracleType::Vector
+                | OracleType::XmlType
+                | OracleType::Bfile
+        );
+        if refused {
+            return Err(DbError::ora(
+                2329,
+                format!(
+                    "column of datatype {} cannot be unique or a primary key (\"{key}\")",
+                    column.data_type
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -8,13 +8,17 @@ use std::ops::ControlFlow;
 
 use db_boundary::{
     DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanRange,
-    ScannedRow, ServerInfo, Source, TableRef, Value,
+    ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
 };
 
 use crate::session::*;
 use crate::store::*;
 
 impl Source for SimSession {
+    fn set_context(&mut self, context: &SessionContext) -> DbResult<()> {
+        self.record_context(context)
+    }
+
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         Ok(ServerInfo {
             version: format!(

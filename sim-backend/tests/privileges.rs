@@ -65,7 +65,7 @@ fn store(dir: &std::path::Path, held: &[&str]) -> SimBackend {
                 schema,
                 "T",
                 &["ID".to_owned()],
-                vec![vec![Value::Number("1".into())]],
+                vec![vec![Value::number("1")]],
             )
             .unwrap();
     }

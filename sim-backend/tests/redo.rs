@@ -12,7 +12,7 @@ use singer_core::oracle_type::{LengthSemantics, OracleType};
 const OWNER: &str = "SIM_USER";
 
 fn n(v: i64) -> Value {
-    Value::Number(v.to_string())
+    Value::number(&v.to_string())
 }
 
 fn t(v: &str) -> Value {
@@ -33,6 +33,24 @@ fn name_type() -> OracleType {
     }
 }
 
+/// The columns of `T`, as `create_table` and `insert_rows` take them.
+fn columns() -> Vec<ColumnDef> {
+    vec![
+        ColumnDef {
+            name: "ID".into(),
+            data_type: number(),
+            nullable: false,
+            check: None,
+        },
+        ColumnDef {
+            name: "NAME".into(),
+            data_type: name_type(),
+            nullable: true,
+            check: None,
+        },
+    ]
+}
+
 /// A store with table `T (ID NUMBER PRIMARY KEY, NAME VARCHAR2(20 CHAR))`, ARCHIVELOG
 /// and all-column supplemental logging for it.
 fn store() -> (tempfile::TempDir, SimBackend) {
@@ -43,20 +61,7 @@ fn store() -> (tempfile::TempDir, SimBackend) {
         .unwrap()
         .create_table(&TableDef {
             name: table(),
-            columns: vec![
-                ColumnDef {
-                    name: "ID".into(),
-                    data_type: number(),
-                    nullable: false,
-                    check: None,
-                },
-                ColumnDef {
-                    name: "NAME".into(),
-                    data_type: name_type(),
-                    nullable: true,
-                    check: None,
-                },
-            ],
+            columns: columns(),
             primary_key: vec!["ID".into()],
         })
         .unwrap();
@@ -119,7 +124,7 @@ fn describe(row: &ChangeRow) -> String {
         .iter()
         .map(|v| match v {
             None => "?".to_owned(),
-            Some(Value::Number(n)) => n.clone(),
+            Some(Value::Number(n)) => n.to_string(),
             Some(Value::Text(t)) => t.clone(),
             Some(Value::Null) => "null".to_owned(),
             Some(other) => format!("{other:?}"),
@@ -141,7 +146,7 @@ fn target_session_changes_reach_the_redo_with_scns_an_xid_and_a_commit() {
     let mut sink = backend.sink().unwrap();
     sink.insert_rows(
         &table(),
-        &["ID".into(), "NAME".into()],
+        &columns(),
         &[vec![n(1), t("a")], vec![n(2), t("b")]],
     )
     .unwrap();
@@ -176,12 +181,8 @@ fn a_rolled_back_target_transaction_shows_its_changes_their_undo_and_a_rollback(
     let (_dir, backend) = store();
     let start = backend.source().unwrap().current_scn().unwrap() + 1;
     let mut sink = backend.sink().unwrap();
-    sink.insert_rows(
-        &table(),
-        &["ID".into(), "NAME".into()],
-        &[vec![n(1), t("a")]],
-    )
-    .unwrap();
+    sink.insert_rows(&table(), &columns(), &[vec![n(1), t("a")]])
+        .unwrap();
     sink.rollback().unwrap();
     assert_eq!(backend.row_count(OWNER, "T").unwrap(), 0);
     let rows: Vec<String> = mine_all(&backend, start)

@@ -102,7 +102,7 @@ fn a_killed_writer_leaves_no_uncommitted_rows() {
             "SIM_USER",
             "KILLED",
             &["ID".to_owned()],
-            [vec![Value::Number("1".into())]],
+            [vec![Value::number("1")]],
         )
         .unwrap();
     assert_eq!(reopened.row_count("SIM_USER", "KILLED").unwrap(), 1);
@@ -117,8 +117,8 @@ fn a_killed_writer_keeps_its_committed_rows() {
     let reopened = SimBackend::open(dir.path()).unwrap();
     let rows = reopened.read_rows("SIM_USER", "KILLED").unwrap();
     assert_eq!(rows.len(), 500);
-    assert_eq!(rows[0], vec![Value::Number("1".into())]);
-    assert_eq!(rows[499], vec![Value::Number("500".into())]);
+    assert_eq!(rows[0], vec![Value::number("1")]);
+    assert_eq!(rows[499], vec![Value::number("500")]);
 }
 
 #[test]
@@ -131,16 +131,13 @@ fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
             "SIM_USER",
             "SHARED",
             &["ID".to_owned()],
-            (1..=2000).map(|i| vec![Value::Number(i.to_string())]),
+            (1..=2000).map(|i| vec![Value::Number(i.into())]),
         )
         .unwrap();
     let mut writer = backend.sink().unwrap();
+    let columns = db_boundary::column_defs(writer.as_mut(), &table, &["ID".to_owned()]).unwrap();
     writer
-        .insert_rows(
-            &table,
-            &["ID".to_owned()],
-            &[vec![Value::Number("5000".into())]],
-        )
+        .insert_rows(&table, &columns, &[vec![Value::number("5000")]])
         .unwrap();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..4)
@@ -172,7 +169,7 @@ fn a_scan_stops_when_its_consumer_asks() {
             "SIM_USER",
             "T",
             &["ID".to_owned()],
-            (1..=10).map(|i| vec![Value::Number(i.to_string())]),
+            (1..=10).map(|i| vec![Value::Number(i.into())]),
         )
         .unwrap();
     let mut seen = 0;
@@ -208,7 +205,7 @@ fn flashback_reads_see_the_table_as_of_an_older_scn() {
             "SIM_USER",
             "T",
             &["ID".to_owned()],
-            [vec![Value::Number("1".into())]],
+            [vec![Value::number("1")]],
         )
         .unwrap();
     let latest = source.current_scn().unwrap();
@@ -323,7 +320,7 @@ fn a_table_goes_only_into_a_schema_that_exists_as_oracle_has_it() {
     let err = sink
         .insert_rows(
             &in_schema("NOPE").name,
-            &["ID".into()],
+            &in_schema("NOPE").columns,
             &[vec![Value::Null]],
         )
         .unwrap_err();
@@ -510,8 +507,8 @@ fn generate_writes_the_benchmark_orders_table() {
         ]
     );
     let rows = backend.read_rows("BENCH", "ORDERS").unwrap();
-    assert_eq!(rows[0][0], Value::Number("1".into()));
-    assert_eq!(rows[999][0], Value::Number("1000".into()));
+    assert_eq!(rows[0][0], Value::number("1"));
+    assert_eq!(rows[999][0], Value::number("1000"));
 }
 
 #[test]

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::oracle_type::{LengthSemantics, OracleType};
+
 /// Everything discovery reads, for all the schemas in scope.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DictionaryRows {
@@ -132,5 +134,151 @@ impl TableRow {
 
     pub fn is_materialized_view(&self) -> bool {
         self.table_type.eq_ignore_ascii_case("MATERIALIZED VIEW")
+    }
+}
+
+impl ColumnRow {
+    /// The row ALL_TAB_COLS reports for a column created as `name data_type`: the
+    /// reverse of [`OracleType::from_column`] (the simulated backend's dictionary).
+    pub fn describing(
+        owner: &str,
+        table: &str,
+        column_id: u32,
+        name: &str,
+        oracle_type: &OracleType,
+        nullable: bool,
+    ) -> ColumnRow {
+        use OracleType as T;
+        let (data_type, length, precision, scale, char_length, char_used) = match oracle_type {
+            T::Number { precision, scale } => (
+                "NUMBER".to_owned(),
+                22,
+                precision.map(u32::from),
+                scale.map(i32::from),
+                0,
+                None,
+            ),
+            T::Float { binary_precision } => (
+                "FLOAT".to_owned(),
+                22,
+                binary_precision.map(u32::from).or(Some(126)),
+                None,
+                0,
+                None,
+            ),
+            T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
+                let name = if matches!(oracle_type, T::Char { .. }) {
+                    "CHAR"
+                } else {
+                    "VARCHAR2"
+                };
+                let (bytes, used) = match semantics {
+                    LengthSemantics::Byte => (*length, "B"),
+                    LengthSemantics::Char => (length.saturating_mul(4).min(32767), "C"),
+                };
+                (
+                    name.to_owned(),
+                    bytes,
+                    None,
+                    None,
+                    *length,
+                    Some(used.to_owned()),
+                )
+            }
+            T::NChar { length } | T::NVarchar2 { length } => {
+                let name = if matches!(oracle_type, T::NChar { .. }) {
+                    "NCHAR"
+                } else {
+                    "NVARCHAR2"
+                };
+                (
+                    name.to_owned(),
+                    length * 2,
+                    None,
+                    None,
+                    *length,
+                    Some("C".to_owned()),
+                )
+            }
+            T::Raw { length } => ("RAW".to_owned(), *length, None, None, 0, None),
+            T::Timestamp {
+                fractional_precision,
+            }
+            | T::TimestampTz {
+                fractional_precision,
+            }
+            | T::TimestampLtz {
+                fractional_precision,
+            } => (
+                oracle_type.to_string(),
+                // Oracle's storage sizes: 13 bytes with a zone, 11 without.
+                if matches!(oracle_type, T::TimestampTz { .. }) {
+                    13
+                } else {
+                    11
+                },
+                None,
+                Some(i32::from(*fractional_precision)),
+                0,
+                None,
+            ),
+            T::IntervalYearToMonth { year_precision } => (
+                oracle_type.to_string(),
+                5,
+                Some(u32::from(*year_precision)),
+                Some(0),
+                0,
+                None,
+            ),
+            T::IntervalDayToSecond {
+                day_precision,
+                fractional_precision,
+            } => (
+                oracle_type.to_string(),
+                11,
+                Some(u32::from(*day_precision)),
+                Some(i32::from(*fractional_precision)),
+                0,
+                None,
+            ),
+            T::Other { name, .. } => (name.clone(), 0, None, None, 0, None),
+            T::URowId { length } => ("UROWID".to_owned(), *length, None, None, 0, None),
+            // DATA_LENGTH as ALL_TAB_COLS reports it for the fixed-size types.
+            other => {
+                let length = match other {
+                    T::BinaryFloat => 4,
+                    T::BinaryDouble => 8,
+                    T::Date => 7,
+                    T::Clob | T::NClob | T::Blob | T::Bfile => 4000,
+                    T::RowId => 10,
+                    T::Json => 8200,
+                    T::Boolean => 1,
+                    _ => 0,
+                };
+                (other.to_string(), length, None, None, 0, None)
+            }
+        };
+        let data_type_owner = match oracle_type {
+            T::Other { owner, .. } => owner.clone(),
+            T::XmlType => Some("SYS".to_owned()),
+            _ => None,
+        };
+        ColumnRow {
+            owner: owner.to_owned(),
+            table_name: table.to_owned(),
+            column_id: Some(column_id),
+            column_name: name.to_owned(),
+            data_type,
+            data_type_owner,
+            data_length: Some(length),
+            data_precision: precision,
+            data_scale: scale,
+            char_length: Some(char_length),
+            char_used,
+            nullable: if nullable { "Y" } else { "N" }.to_owned(),
+            virtual_column: Some("NO".to_owned()),
+            hidden_column: Some("NO".to_owned()),
+            identity_column: Some("NO".to_owned()),
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value as Json};
 use crate::catalog::{Catalog, CatalogEntry, MetadataEntry};
 use crate::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 use crate::oracle_type::{LengthSemantics, OracleType};
+use crate::type_table::JsonShape;
 
 /// Settings that change the catalog.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -234,58 +235,57 @@ fn typed(types: &str, nullable: bool) -> Json {
     }
 }
 
-/// The JSON Schema of one column (README "Type mapping").
+/// The JSON Schema of one column (README "Type mapping"), from the type's row of
+/// [`crate::type_table`].
 pub fn json_schema(oracle_type: &OracleType, nullable: bool, options: &DiscoveryOptions) -> Json {
     use OracleType as T;
-    match oracle_type {
-        T::Number { .. } if oracle_type.is_integer() => json!({"type": typed("integer", nullable)}),
-        T::Number { precision, scale } if options.decimal_as_string => {
+    match oracle_type.row().json {
+        JsonShape::Integer => json!({"type": typed("integer", nullable)}),
+        JsonShape::Decimal if options.decimal_as_string => {
             let mut schema =
                 json!({"type": typed("string", nullable), "format": "x-singer.decimal"});
-            if let Some(p) = precision {
-                schema["precision"] = json!(p);
-            }
-            if let Some(s) = scale {
-                schema["scale"] = json!(s);
+            // FLOAT is a decimal NUMBER with up to 38 significant digits, so it needs the
+            // string form as much as NUMBER(p,s) does; its scale is not fixed, so no hints.
+            if let T::Number { precision, scale } = oracle_type {
+                if let Some(p) = precision {
+                    schema["precision"] = json!(p);
+                }
+                if let Some(s) = scale {
+                    schema["scale"] = json!(s);
+                }
             }
             schema
         }
-        // FLOAT is a decimal NUMBER with up to 38 significant digits, so it needs the
-        // string form as much as NUMBER(p,s) does; its scale is not fixed, so no hints.
-        T::Float { .. } if options.decimal_as_string => {
-            json!({"type": typed("string", nullable), "format": "x-singer.decimal"})
-        }
-        T::Number { .. } | T::Float { .. } => json!({"type": typed("number", nullable)}),
+        JsonShape::Decimal => json!({"type": typed("number", nullable)}),
         // A NaN or an infinity has no JSON number: the tap writes null (and warns), so
         // these columns always admit null.
-        T::BinaryFloat | T::BinaryDouble => json!({"type": typed("number", true)}),
-        T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
+        JsonShape::BinaryNumber => json!({"type": typed("number", true)}),
+        JsonShape::Text => {
             let mut schema = json!({"type": typed("string", nullable)});
-            if *semantics == LengthSemantics::Char {
-                schema["maxLength"] = json!(length);
+            match oracle_type {
+                T::Char { length, semantics } | T::Varchar2 { length, semantics }
+                    if *semantics == LengthSemantics::Char =>
+                {
+                    schema["maxLength"] = json!(length);
+                }
+                T::NChar { length } | T::NVarchar2 { length } => {
+                    schema["maxLength"] = json!(length);
+                }
+                _ => {}
             }
             schema
         }
-        T::NChar { length } | T::NVarchar2 { length } => {
-            json!({"type": typed("string", nullable), "maxLength": length})
-        }
-        T::Clob | T::NClob | T::Long | T::RowId | T::URowId { .. } | T::XmlType => {
-            json!({"type": typed("string", nullable)})
-        }
-        T::Date | T::Timestamp { .. } | T::TimestampTz { .. } | T::TimestampLtz { .. } => {
-            json!({"type": typed("string", nullable), "format": "date-time"})
-        }
-        T::IntervalYearToMonth { .. } | T::IntervalDayToSecond { .. } => {
-            json!({"type": typed("string", nullable), "format": "duration"})
-        }
-        T::Raw { .. } | T::LongRaw | T::Blob => {
+        JsonShape::DateTime => json!({"type": typed("string", nullable), "format": "date-time"}),
+        JsonShape::Duration => json!({"type": typed("string", nullable), "format": "duration"}),
+        JsonShape::Base64 => {
             json!({"type": typed("string", nullable), "contentEncoding": "base64"})
         }
-        T::Boolean => json!({"type": typed("boolean", nullable)}),
+        JsonShape::Boolean => json!({"type": typed("boolean", nullable)}),
+        JsonShape::NumberArray => {
+            json!({"type": typed("array", nullable), "items": {"type": "number"}})
+        }
         // Any JSON value: no type restriction.
-        T::Json => json!({}),
-        T::Vector => json!({"type": typed("array", nullable), "items": {"type": "number"}}),
-        T::Bfile | T::Other { .. } => json!({}),
+        JsonShape::AnyJson | JsonShape::Unsupported => json!({}),
     }
 }
 

@@ -8,10 +8,13 @@
 //! - [`state`]: bookmarks and `currently_syncing`.
 //! - [`metrics`]: Singer `METRIC:` lines.
 //! - [`dictionary`]: Oracle data-dictionary rows as plain data.
-//! - [`oracle_type`]: Oracle column types, parsed and printed.
+//! - [`decimal`]: exact decimal numbers, the one canonical decimal text.
+//! - [`oracle_type`]: the one Oracle type grammar (parse and print).
+//! - [`type_table`]: per Oracle type, its JSON Schema, JSON encoding, bind and fetch.
 //! - [`discovery`]: dictionary rows to a Singer catalog.
 
 pub mod catalog;
+pub mod decimal;
 pub mod dictionary;
 pub mod discovery;
 pub mod message;
@@ -19,4 +22,5 @@ pub mod metrics;
 pub mod oracle_type;
 pub mod reader;
 pub mod state;
+pub mod type_table;
 pub mod writer;

@@ -1,9 +1,15 @@
-//! Oracle column types as a closed enum, parsed from data-dictionary rows and printed
-//! back in Oracle's own SQL spelling.
+//! The one Oracle type grammar: a closed enum, read from data-dictionary rows
+//! ([`OracleType::from_column`]) or parsed from type text ([`OracleType::parse`]: DDL,
+//! the catalog's `sql-datatype`, a schema's `x-sql-datatype`, the simulated backend's
+//! store), and printed back in Oracle's own spelling ([`fmt::Display`]).
 //!
-//! Discovery reads it to choose a JSON Schema, the target writes it into DDL, and both
-//! backends use it to know how to bind and fetch a column. Spelling follows the Oracle
-//! SQL Language Reference, "Data Types".
+//! Both readers share one keyword table ([`Head`]), so a spelling means the same thing
+//! wherever it comes from. What each type becomes (JSON Schema, JSON value, bind, fetch)
+//! is [`crate::type_table`]'s. Spelling follows the Oracle SQL Language Reference,
+//! "Data Types". One deliberate choice: a length without `BYTE`/`CHAR` (`VARCHAR2(50)`)
+//! counts characters, as every column this project creates does (Oracle's own default
+//! follows NLS_LENGTH_SEMANTICS; printed DDL always names the unit, so no session
+//! setting changes what the target creates).
 
 use std::fmt;
 
@@ -88,119 +94,125 @@ pub enum OracleType {
     },
 }
 
-/// Reads the integer inside the first parentheses of `s`, e.g. `TIMESTAMP(6)` -> 6.
-fn paren_number(s: &str) -> Option<u32> {
-    let start = s.find('(')?;
-    let end = s[start..].find(')')? + start;
-    s[start + 1..end].trim().parse().ok()
-}
+mod grammar;
+
+pub use grammar::TypeParseError;
+use grammar::{build, tokenize, Args, Head, Parser};
 
 impl OracleType {
-    /// Builds the type from an ALL_TAB_COLS row, the way Oracle reports it.
+    /// Parses type text as Oracle writes it (DDL, `sql-datatype`, `x-sql-datatype`):
+    /// `NUMBER(10,2)`, `VARCHAR2(50 CHAR)`, `TIMESTAMP(6) WITH TIME ZONE`,
+    /// `INTERVAL DAY(3) TO SECOND(6)`, `MDSYS.SDO_GEOMETRY`. A name the grammar does not
+    /// know becomes [`OracleType::Other`].
+    pub fn parse(text: &str) -> Result<OracleType, TypeParseError> {
+        let fail = |reason: String| TypeParseError {
+            text: text.to_owned(),
+            reason,
+        };
+        let tokens = tokenize(text).map_err(fail)?;
+        Parser { tokens, pos: 0 }.parse(text).map_err(fail)
+    }
+
+    /// Builds the type from an ALL_TAB_COLS row, the way Oracle reports it: the keyword
+    /// from DATA_TYPE (through the same grammar as [`OracleType::parse`]), the numbers
+    /// from DATA_LENGTH, DATA_PRECISION, DATA_SCALE, CHAR_LENGTH and CHAR_USED.
     pub fn from_column(row: &ColumnRow) -> OracleType {
-        let data_type = row.data_type.trim().to_ascii_uppercase();
+        if row.data_type_owner.is_some() && !row.data_type.eq_ignore_ascii_case("XMLTYPE") {
+            return OracleType::Other {
+                owner: row.data_type_owner.clone(),
+                name: row.data_type.clone(),
+            };
+        }
+        // DATA_TYPE spells TIMESTAMP and INTERVAL with their precisions; parse those
+        // whole, and read everything else's numbers from the row's own columns.
+        let parsed = OracleType::parse(&row.data_type);
         let semantics = match row.char_used.as_deref() {
             Some("C") => LengthSemantics::Char,
             _ => LengthSemantics::Byte,
         };
-        let char_length = || match semantics {
-            LengthSemantics::Char => row.char_length.or(row.data_length).unwrap_or(1),
-            LengthSemantics::Byte => row.data_length.or(row.char_length).unwrap_or(1),
+        let length = match semantics {
+            LengthSemantics::Char => row.char_length.or(row.data_length),
+            LengthSemantics::Byte => row.data_length.or(row.char_length),
         };
-        let scale_as_fraction = |default: u8| -> u8 {
-            row.data_scale
-                .and_then(|s| u8::try_from(s).ok())
-                .unwrap_or(default)
+        let mut args = Args {
+            length,
+            semantics: Some(semantics),
+            precision: row.data_precision,
+            scale: row.data_scale,
         };
-        match data_type.as_str() {
-            "NUMBER" => OracleType::Number {
-                precision: row.data_precision.and_then(|p| u8::try_from(p).ok()),
-                scale: row.data_scale.and_then(|s| i16::try_from(s).ok()),
+        let head = match parsed {
+            Ok(
+                t @ (OracleType::Timestamp { .. }
+                | OracleType::TimestampTz { .. }
+                | OracleType::TimestampLtz { .. }
+                | OracleType::IntervalYearToMonth { .. }
+                | OracleType::IntervalDayToSecond { .. }),
+            ) => return t.with_dictionary_precision(row),
+            Ok(OracleType::Other { .. }) | Err(_) => {
+                Head::Other(row.data_type_owner.clone(), row.data_type.clone())
+            }
+            Ok(_) => {
+                let words: String = row
+                    .data_type
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_uppercase();
+                Head::of(&words)
+            }
+        };
+        match head {
+            Head::NChar | Head::NVarchar2 => args.length = row.char_length.or(args.length),
+            Head::Raw | Head::URowId => args.length = row.data_length,
+            _ => {}
+        }
+        build(head, args, row.data_type.trim())
+    }
+
+    /// A TIMESTAMP or INTERVAL whose DATA_TYPE text omitted a precision takes it from
+    /// DATA_PRECISION / DATA_SCALE.
+    fn with_dictionary_precision(self, row: &ColumnRow) -> OracleType {
+        let text = row.data_type.to_ascii_uppercase();
+        let scale = row.data_scale.and_then(|s| u8::try_from(s).ok());
+        let lead = row.data_precision.and_then(|p| u8::try_from(p).ok());
+        let said = |keyword: &str| {
+            text.find(keyword)
+                .is_some_and(|i| text[i + keyword.len()..].trim_start().starts_with('('))
+        };
+        match self {
+            OracleType::Timestamp { .. } if !said("TIMESTAMP") => OracleType::Timestamp {
+                fractional_precision: scale.unwrap_or(6),
             },
-            "INTEGER" | "INT" | "SMALLINT" => OracleType::Number {
-                precision: None,
-                scale: Some(0),
+            OracleType::TimestampTz { .. } if !said("TIMESTAMP") => OracleType::TimestampTz {
+                fractional_precision: scale.unwrap_or(6),
             },
-            "FLOAT" => OracleType::Float {
-                binary_precision: row.data_precision.and_then(|p| u8::try_from(p).ok()),
+            OracleType::TimestampLtz { .. } if !said("TIMESTAMP") => OracleType::TimestampLtz {
+                fractional_precision: scale.unwrap_or(6),
             },
-            "BINARY_FLOAT" => OracleType::BinaryFloat,
-            "BINARY_DOUBLE" => OracleType::BinaryDouble,
-            "CHAR" => OracleType::Char {
-                length: char_length(),
-                semantics,
-            },
-            "NCHAR" => OracleType::NChar {
-                length: row.char_length.unwrap_or(1),
-            },
-            "VARCHAR2" | "VARCHAR" => OracleType::Varchar2 {
-                length: char_length(),
-                semantics,
-            },
-            "NVARCHAR2" => OracleType::NVarchar2 {
-                length: row.char_length.unwrap_or(1),
-            },
-            "CLOB" => OracleType::Clob,
-            "NCLOB" => OracleType::NClob,
-            "LONG" => OracleType::Long,
-            "RAW" => OracleType::Raw {
-                length: row.data_length.unwrap_or(1),
-            },
-            "LONG RAW" => OracleType::LongRaw,
-            "BLOB" => OracleType::Blob,
-            "BFILE" => OracleType::Bfile,
-            "DATE" => OracleType::Date,
-            "ROWID" => OracleType::RowId,
-            "UROWID" => OracleType::URowId {
-                length: row.data_length.unwrap_or(4000),
-            },
-            "JSON" => OracleType::Json,
-            "BOOLEAN" => OracleType::Boolean,
-            "VECTOR" => OracleType::Vector,
-            "XMLTYPE" => OracleType::XmlType,
-            t if t.starts_with("TIMESTAMP") => {
-                let precision = paren_number(t)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .unwrap_or_else(|| scale_as_fraction(6));
-                if t.ends_with("WITH LOCAL TIME ZONE") {
-                    OracleType::TimestampLtz {
-                        fractional_precision: precision,
-                    }
-                } else if t.ends_with("WITH TIME ZONE") {
-                    OracleType::TimestampTz {
-                        fractional_precision: precision,
-                    }
+            OracleType::IntervalYearToMonth { .. } if !said("YEAR") => {
+                OracleType::IntervalYearToMonth {
+                    year_precision: lead.unwrap_or(2),
+                }
+            }
+            OracleType::IntervalDayToSecond {
+                day_precision,
+                fractional_precision,
+            } => OracleType::IntervalDayToSecond {
+                day_precision: if said("DAY") {
+                    day_precision
                 } else {
-                    OracleType::Timestamp {
-                        fractional_precision: precision,
-                    }
-                }
-            }
-            t if t.starts_with("INTERVAL YEAR") => OracleType::IntervalYearToMonth {
-                year_precision: paren_number(t)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .or_else(|| row.data_precision.and_then(|p| u8::try_from(p).ok()))
-                    .unwrap_or(2),
+                    lead.unwrap_or(2)
+                },
+                fractional_precision: if said("SECOND") {
+                    fractional_precision
+                } else {
+                    scale.unwrap_or(6)
+                },
             },
-            t if t.starts_with("INTERVAL DAY") => {
-                let day_precision = paren_number(t)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .or_else(|| row.data_precision.and_then(|p| u8::try_from(p).ok()))
-                    .unwrap_or(2);
-                let fractional_precision = t
-                    .find("SECOND")
-                    .and_then(|i| paren_number(&t[i..]))
-                    .and_then(|p| u8::try_from(p).ok())
-                    .unwrap_or_else(|| scale_as_fraction(6));
-                OracleType::IntervalDayToSecond {
-                    day_precision,
-                    fractional_precision,
-                }
-            }
-            _ => OracleType::Other {
-                owner: row.data_type_owner.clone(),
-                name: row.data_type.clone(),
-            },
+            other => other,
         }
     }
 
@@ -210,29 +222,14 @@ impl OracleType {
     }
 
     /// Whether values can be compared with `<`/`>` and so serve as a replication or
-    /// keyset-pagination key.
+    /// keyset-pagination key ([`crate::type_table`]).
     pub fn is_orderable(&self) -> bool {
-        matches!(
-            self,
-            OracleType::Number { .. }
-                | OracleType::Float { .. }
-                | OracleType::BinaryFloat
-                | OracleType::BinaryDouble
-                | OracleType::Char { .. }
-                | OracleType::NChar { .. }
-                | OracleType::Varchar2 { .. }
-                | OracleType::NVarchar2 { .. }
-                | OracleType::Raw { .. }
-                | OracleType::Date
-                | OracleType::Timestamp { .. }
-                | OracleType::TimestampTz { .. }
-                | OracleType::TimestampLtz { .. }
-        )
+        self.row().orderable
     }
 
     /// Whether this project reads and writes values of this type.
     pub fn is_supported(&self) -> bool {
-        !matches!(self, OracleType::Bfile | OracleType::Other { .. })
+        self.row().bind.is_some()
     }
 }
 
@@ -323,83 +320,11 @@ impl fmt::Display for OracleType {
 }
 
 impl std::str::FromStr for OracleType {
-    type Err = String;
+    type Err = TypeParseError;
 
-    /// Parses the DDL spelling [`fmt::Display`] writes (the catalog's `sql-datatype`),
-    /// e.g. `NUMBER(10,2)`, `VARCHAR2(50 CHAR)`, `TIMESTAMP(6) WITH TIME ZONE`,
-    /// `MDSYS.SDO_GEOMETRY`.
-    fn from_str(text: &str) -> Result<OracleType, String> {
-        let text = text.trim();
-        let upper = text.to_ascii_uppercase();
-        let mut row = ColumnRow {
-            owner: String::new(),
-            table_name: String::new(),
-            column_id: None,
-            column_name: String::new(),
-            data_type: upper.clone(),
-            data_type_owner: None,
-            data_length: None,
-            data_precision: None,
-            data_scale: None,
-            char_length: None,
-            char_used: None,
-            nullable: "Y".into(),
-            virtual_column: None,
-            hidden_column: None,
-            identity_column: None,
-        };
-        if upper.starts_with("TIMESTAMP") || upper.starts_with("INTERVAL") {
-            return Ok(OracleType::from_column(&row));
-        }
-        let (name, args) = match upper.split_once('(') {
-            Some((name, rest)) => (
-                name.trim().to_owned(),
-                rest.strip_suffix(')')
-                    .ok_or_else(|| format!("unbalanced parentheses in {text:?}"))?
-                    .to_owned(),
-            ),
-            None => (upper.clone(), String::new()),
-        };
-        let number = |s: &str| -> Result<u32, String> {
-            s.trim()
-                .parse()
-                .map_err(|_| format!("bad number {s:?} in {text:?}"))
-        };
-        row.data_type = name.clone();
-        match name.as_str() {
-            "NUMBER" if !args.is_empty() => {
-                let (p, s) = args.split_once(',').unwrap_or((&args, "0"));
-                row.data_precision = if p.trim() == "*" {
-                    None
-                } else {
-                    Some(number(p)?)
-                };
-                row.data_scale = Some(
-                    s.trim()
-                        .parse()
-                        .map_err(|_| format!("bad scale in {text:?}"))?,
-                );
-            }
-            "FLOAT" if !args.is_empty() => row.data_precision = Some(number(&args)?),
-            "CHAR" | "VARCHAR2" | "NCHAR" | "NVARCHAR2" | "RAW" | "UROWID" if !args.is_empty() => {
-                let mut parts = args.split_whitespace();
-                let length = number(parts.next().unwrap_or_default())?;
-                let semantics = parts.next().unwrap_or("BYTE");
-                row.char_used = Some(if semantics == "CHAR" { "C" } else { "B" }.into());
-                row.char_length = Some(length);
-                row.data_length = Some(length);
-            }
-            _ => {}
-        }
-        if let Some((owner, type_name)) = text.split_once('.') {
-            if !matches!(name.as_str(), "NUMBER" | "FLOAT") {
-                return Ok(OracleType::Other {
-                    owner: Some(owner.to_owned()),
-                    name: type_name.to_owned(),
-                });
-            }
-        }
-        Ok(OracleType::from_column(&row))
+    /// [`OracleType::parse`].
+    fn from_str(text: &str) -> Result<OracleType, TypeParseError> {
+        OracleType::parse(text)
     }
 }
 

@@ -165,6 +165,16 @@ impl<W: Write> MessageWriter<W> {
         self.flush()
     }
 
+    /// A target's confirmed state: the state *value* itself on one line (not a STATE
+    /// message), then a flush. Singer targets write it so, and Meltano stores each such
+    /// line verbatim as the job's state for the tap's next `--state`.
+    pub fn write_state_value(&mut self, value: &RawValue) -> Result<(), WriteError> {
+        self.buffer.extend_from_slice(value.get().as_bytes());
+        self.buffer.push(b'\n');
+        self.messages += 1;
+        self.flush()
+    }
+
     pub fn write_activate_version(&mut self, stream: &str, version: i64) -> Result<(), WriteError> {
         self.open(MessageType::ActivateVersion, Some(stream));
         self.buffer.extend_from_slice(b",\"version\":");

@@ -164,9 +164,9 @@ fn engine_only() {
         row.row_id = format!("AAAR{i:014}");
         row.values.clear();
         row.values.extend([
-            Some(Value::Number(i.to_string())),
-            Some(Value::Number((i % 50_000).to_string())),
-            Some(Value::Number(format!("{}.{:02}", i % 100_000, i % 100))),
+            Some(Value::number(&i.to_string())),
+            Some(Value::number(&(i % 50_000).to_string())),
+            Some(Value::number(&format!("{}.{:02}", i % 100_000, i % 100))),
             Some(Value::Text("EUR".into())),
             Some(Value::Text("SHIPPED".into())),
             Some(Value::Text(format!("Customer {}", i % 50_000))),
@@ -177,8 +177,8 @@ fn engine_only() {
             Some(Value::Text("note ".repeat(8))),
             Some(Value::Date(at)),
             Some(Value::Timestamp(at)),
-            Some(Value::Number((i % 2).to_string())),
-            Some(Value::Number("0.0525".into())),
+            Some(Value::number(&(i % 2).to_string())),
+            Some(Value::number("0.0525")),
         ]);
         miner.feed(&row, &mut sink).expect("feed");
     }

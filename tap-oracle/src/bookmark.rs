@@ -9,7 +9,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, FixedOffset};
-use db_boundary::Value;
+use db_boundary::{Decimal, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use singer_core::oracle_type::OracleType;
@@ -257,7 +257,9 @@ pub fn from_json(
         DateTime::parse_from_rfc3339(&text()?).map_err(|e| format!("bad date-time bookmark: {e}"))
     };
     Ok(match oracle_type {
-        T::Number { .. } | T::Float { .. } => Value::Number(text()?),
+        T::Number { .. } | T::Float { .. } => {
+            Value::Number(Decimal::parse(&text()?).map_err(|_| "bad number bookmark".to_owned())?)
+        }
         T::BinaryFloat => Value::BinaryFloat(text()?.parse().map_err(|_| "bad float bookmark")?),
         T::BinaryDouble => Value::BinaryDouble(text()?.parse().map_err(|_| "bad float bookmark")?),
         // Written in UTC from `source_timezone`: back to the source's wall clock.
@@ -290,7 +292,7 @@ mod tests {
             .unwrap();
         let cases = [
             (
-                Value::Number("12345678901234567890123456789012345678.5".into()),
+                Value::number("12345678901234567890123456789012345678.5"),
                 "NUMBER",
             ),
             (Value::Timestamp(t), "TIMESTAMP(9)"),
@@ -313,7 +315,7 @@ mod tests {
             assert_eq!(back, value, "{sql_type}: {json}");
         }
         let json = to_json(
-            &Value::Number("12345678901234567890123456789012345678.5".into()),
+            &Value::number("12345678901234567890123456789012345678.5"),
             offset,
         );
         assert_eq!(

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use db_boundary::{Backend, KeyRange, ScanRange, Source, TableRef, Value};
+use db_boundary::{
+    Backend, KeyRange, ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
+};
 use serde_json::{Map, Value as Json};
 use singer_core::writer::MessageWriter;
 
@@ -125,6 +127,11 @@ impl<W: Write + Send> StreamRun<'_, W> {
         stop: &AtomicBool,
     ) -> Result<(), TapError> {
         let mut source = backend.source()?;
+        source.set_context(&SessionContext::new(
+            SessionRole::Tap,
+            &self.plan.stream,
+            &self.options.run_id,
+        ))?;
         loop {
             if stop.load(Ordering::SeqCst) {
                 return Ok(());

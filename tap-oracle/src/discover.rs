@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use db_boundary::{Backend, DictionaryScope, Source, TablePattern};
+use db_boundary::{Backend, DictionaryScope, SessionContext, SessionRole, Source, TablePattern};
 use singer_cli::settings::Config;
 use singer_core::dictionary::DictionaryRows;
 use singer_core::discovery::{build_catalog, glob_to_like, DiscoveryOptions, TableFilter};
@@ -33,10 +33,12 @@ pub fn discovery_scope(config: &Config) -> (DictionaryScope, TableFilter) {
 pub(crate) fn discover<W: Write>(
     backend: &dyn Backend,
     config: &Config,
+    run_id: &str,
     mut out: W,
 ) -> Result<(), TapError> {
     let (scope, filter) = discovery_scope(config);
     let mut source = backend.source()?;
+    source.set_context(&SessionContext::new(SessionRole::Tap, "discover", run_id))?;
     let rows = source.read_dictionary(&scope)?;
     let admitted = filter.apply(&rows);
     warn_about_unmatched_filters(source.as_mut(), &scope, &filter, &rows, &admitted)?;

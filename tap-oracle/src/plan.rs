@@ -81,20 +81,34 @@ fn column_type(entry: &CatalogEntry, column: &str) -> Result<OracleType, TapErro
             )
         })?
         .parse()
-        .map_err(|e: String| TapError::stream(&entry.tap_stream_id, e))
+        .map_err(|e: singer_core::oracle_type::TypeParseError| {
+            TapError::stream(&entry.tap_stream_id, e.to_string())
+        })
 }
 
+/// The owner and table a stream reads: the catalog's `schema-name` and `table-name`,
+/// else the stream id `OWNER-TABLE` when it holds exactly one `-` (quoted Oracle names
+/// may contain `-`, so `A-B-C` could be `A`.`B-C` or `A-B`.`C`: refused, not guessed).
 fn owner_and_table(entry: &CatalogEntry) -> Result<(String, String), TapError> {
     let id = &entry.tap_stream_id;
-    match (entry.schema_name(), entry.table_name()) {
-        (Some(o), Some(t)) => Ok((o.to_owned(), t.to_owned())),
-        _ => match id.split_once('-') {
-            Some((o, t)) => Ok((o.to_owned(), t.to_owned())),
-            None => Err(TapError::stream(
-                id,
-                "the catalog names no schema-name and table-name",
-            )),
-        },
+    if let (Some(o), Some(t)) = (entry.schema_name(), entry.table_name()) {
+        return Ok((o.to_owned(), t.to_owned()));
+    }
+    let mut parts = id.split('-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(o), Some(t), None) if !o.is_empty() && !t.is_empty() => {
+            Ok((o.to_owned(), t.to_owned()))
+        }
+        (_, Some(_), Some(_)) => Err(TapError::stream(
+            id,
+            "the stream id has more than one `-`, so its owner and table are ambiguous: \
+             add `schema-name` and `table-name` to the stream's breadcrumb [] metadata \
+             (tap-oracle --discover writes both)",
+        )),
+        _ => Err(TapError::stream(
+            id,
+            "the catalog names no schema-name and table-name, and the stream id is not OWNER-TABLE",
+        )),
     }
 }
 
@@ -239,4 +253,36 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         replication,
         log_based,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, metadata: Json) -> CatalogEntry {
+        let catalog = singer_core::catalog::Catalog::from_json(json!({"streams": [{
+            "tap_stream_id": id,
+            "stream": id,
+            "schema": {"type": "object", "properties": {}},
+            "metadata": [{"breadcrumb": [], "metadata": metadata}],
+        }]}))
+        .unwrap();
+        catalog.streams.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn owner_and_table_come_from_metadata_else_an_unambiguous_stream_id() {
+        let named = entry("A-B-C", json!({"schema-name": "A-B", "table-name": "C"}));
+        assert_eq!(owner_and_table(&named).unwrap(), ("A-B".into(), "C".into()));
+        let plain = entry("HR-EMPLOYEES", json!({}));
+        assert_eq!(
+            owner_and_table(&plain).unwrap(),
+            ("HR".into(), "EMPLOYEES".into())
+        );
+        let ambiguous = owner_and_table(&entry("A-B-C", json!({}))).unwrap_err();
+        assert!(ambiguous.to_string().contains("ambiguous"), "{ambiguous}");
+        for bad in ["EMPLOYEES", "-EMPLOYEES", "HR-"] {
+            assert!(owner_and_table(&entry(bad, json!({}))).is_err(), "{bad}");
+        }
+    }
 }

@@ -88,13 +88,15 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         let report = db_connect::check_connection(config.as_map(), SessionRole::Tap)?;
         return Ok(Outcome::Tested(report.to_string()));
     }
+    let run_id = db_boundary::new_run_id();
+    tracing::info!(run_id = %run_id, "run started");
     if singer.discover {
         let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
-        discover(backend.as_ref(), &config, out)?;
+        discover(backend.as_ref(), &config, &run_id, out)?;
         return Ok(Outcome::Done);
     }
     let (catalog, state) = catalog_and_state(singer)?;
-    let mut options = sync_options(&config)?;
+    let mut options = sync_options(&config, run_id)?;
     if let Some(shards) = args.plan_shards {
         // The shard settings name the plan this makes: not read here.
         let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
@@ -133,7 +135,7 @@ fn catalog_and_state(singer: &SingerArgs) -> Result<(Catalog, State), TapError> 
     Ok((catalog, state))
 }
 
-fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
+fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError> {
     let offset = parse_offset(config.get_str("source_timezone").unwrap_or("+00:00"))
         .map_err(|e| Config::error(vec![format!("source_timezone: {e}")]))?;
     // Every number is range-checked by its declaration in the settings table.
@@ -154,6 +156,7 @@ fn sync_options(config: &Config) -> Result<SyncOptions, TapError> {
         max_parallel_streams: config.int("max_parallel_streams")?,
         max_parallel_chunks: config.int("max_parallel_chunks")?,
         progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),
+        run_id,
         log_window_bytes: config.int("log_window_bytes")?,
         log_buffer_memory_bytes: config.int("log_buffer_memory_bytes")?,
         log_buffer_max_bytes: config.int("log_buffer_max_bytes")?,

@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{SecondsFormat, Utc};
 use db_boundary::{
     scan_into, Backend, DbError, FetchTuning, KeyRange, KeyRangeError, RowId, Scan, ScanError,
-    ScanRange, Source, TableRef, Value,
+    ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
 };
 use singer_core::metrics;
 use singer_core::writer::{MessageWriter, WriteError};
@@ -92,6 +92,11 @@ pub(crate) fn sync_stream<W: Write + Send>(
     shared: &Shared<W>,
 ) -> Result<(), TapError> {
     let mut source = backend.source()?;
+    source.set_context(&SessionContext::new(
+        SessionRole::Tap,
+        &plan.stream,
+        &options.run_id,
+    ))?;
     let mut run = StreamRun::start(plan, options, shared)?;
     match &plan.replication {
         Replication::Incremental(key) => run.incremental(source.as_mut(), key)?,

@@ -42,6 +42,8 @@ pub struct SyncOptions {
     /// Sessions reading one keyed FULL_TABLE stream's chunks at once (1: no chunks).
     pub max_parallel_chunks: usize,
     pub progress_interval: Duration,
+    /// This run's id: each stream's session sets it as CLIENT_IDENTIFIER.
+    pub run_id: String,
     /// Redo bytes per LOG_BASED mining session.
     pub log_window_bytes: u64,
     /// Bytes of open-transaction changes kept in memory before a temporary file.

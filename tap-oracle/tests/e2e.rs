@@ -253,9 +253,9 @@ fn every_type_is_written_with_its_exact_value() {
             &names,
             vec![
                 vec![
-                    Value::Number("1".into()),
-                    Value::Number("12345678901234567890123456789012345678".into()),
-                    Value::Number("-0.01".into()),
+                    Value::number("1"),
+                    Value::number("12345678901234567890123456789012345678"),
+                    Value::number("-0.01"),
                     Value::BinaryDouble(f64::NAN),
                     Value::Timestamp(t),
                     Value::TimestampTz(
@@ -282,7 +282,7 @@ fn every_type_is_written_with_its_exact_value() {
                     Value::Text("line\nbreak \"quoted\" ünïcødé".into()),
                 ],
                 vec![
-                    Value::Number("2".into()),
+                    Value::number("2"),
                     Value::Null,
                     Value::Null,
                     Value::BinaryDouble(0.1),
@@ -566,7 +566,7 @@ fn incremental_reads_null_key_rows_once_and_bookmarks_the_last_value() {
         .unwrap();
     let nulls = (100..102).map(|i| {
         vec![
-            Value::Number(i.to_string()),
+            Value::Number(i.into()),
             Value::Text("KN".into()),
             Value::Timestamp(at),
             Value::Null,

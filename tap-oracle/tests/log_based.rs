@@ -91,9 +91,9 @@ fn amount(i: i64) -> String {
 
 fn row_values(id: i64, name: &str, amount: &str) -> Vec<Value> {
     vec![
-        Value::Number(id.to_string()),
+        Value::number(&id.to_string()),
         Value::Text(name.into()),
-        Value::Number(amount.into()),
+        Value::number(amount),
     ]
 }
 
@@ -289,7 +289,7 @@ impl Model {
                     let (old_name, old_amount) = self.seen_by(i, id).unwrap();
                     assert!(self.open[i]
                         .tx
-                        .delete("APP", "ITEMS", &[Value::Number(id.to_string())])
+                        .delete("APP", "ITEMS", &[Value::number(&id.to_string())])
                         .unwrap());
                     self.open[i].changes.push((true, id, old_name, old_amount));
                 } else {
@@ -298,9 +298,9 @@ impl Model {
                         .update(
                             "APP",
                             "ITEMS",
-                            &[Value::Number(id.to_string())],
+                            &[Value::number(&id.to_string())],
                             &["NAME", "AMOUNT"],
-                            vec![Value::Text(name.clone()), Value::Number(amount.clone())],
+                            vec![Value::Text(name.clone()), Value::number(&amount)],
                         )
                         .unwrap();
                     assert!(updated);
@@ -486,7 +486,7 @@ fn killed_at_random_points_every_committed_change_arrives_once_and_nothing_rolle
             .read_rows("APP", "ITEMS")
             .unwrap()
             .iter()
-            .any(|r| r[0] == Value::Number(extra.1.to_string()));
+            .any(|r| r[0] == Value::number(&extra.1.to_string()));
         panic!(
             "lost or duplicated changes at {at} (s = {s}; rolled back in the model: {}; in the table: {in_table}): got {:?} expected {:?}",
             model.rolled_back.contains(&extra.2),
@@ -536,6 +536,16 @@ fn changes_carry_their_commit_scn_time_and_deletion_and_the_snapshot_version() {
     let (config, catalog) = setup(&f, json!({"state_every_rows": 100}));
     let (lines, _, status, stderr) = run(&config, &catalog, None, f.dir.path(), None);
     assert!(status.success(), "{stderr}");
+    // The snapshot reads on a session named after the stream, the mining on one named
+    // `log_based`: a DBA sees both in V$SESSION.ACTION.
+    let mut actions: Vec<String> = sim_backend::recorded_contexts(&f.path("db"))
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.module == "tap-oracle" && c.action != "discover")
+        .map(|c| c.action)
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["APP-ITEMS", "log_based"]);
     let schema = lines.iter().find(|m| m["type"] == "SCHEMA").unwrap();
     for p in [
         "_sdc_commit_scn",
@@ -572,13 +582,12 @@ fn changes_carry_their_commit_scn_time_and_deletion_and_the_snapshot_version() {
     tx.update(
         "APP",
         "ITEMS",
-        &[Value::Number("1".into())],
+        &[Value::number("1")],
         &["NAME"],
         vec![Value::Text("renamed".into())],
     )
     .unwrap();
-    tx.delete("APP", "ITEMS", &[Value::Number("2".into())])
-        .unwrap();
+    tx.delete("APP", "ITEMS", &[Value::number("2")]).unwrap();
     let scn = tx.commit().unwrap();
     let (lines, _, status, stderr) = run(&config, &catalog, Some(&state), f.dir.path(), None);
     assert!(status.success(), "{stderr}");
@@ -731,7 +740,7 @@ fn test_mode_reports_what_log_based_needs() {
 fn the_snapshot_hand_off_loses_and_repeats_nothing() {
     let f = fixture(30, true);
     let (config, catalog) = setup(&f, json!({}));
-    let key = |id: i64| [Value::Number(id.to_string())];
+    let key = |id: i64| [Value::number(&id.to_string())];
     // Open before the snapshot and committed after it: its early change must come
     // from the log.
     let mut early = f.backend.begin_transaction().unwrap();

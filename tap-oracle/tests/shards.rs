@@ -97,7 +97,7 @@ fn delete_events(f: &Fixture, rows: &[u32]) {
     for i in rows {
         let key = [
             Value::Text(format!("K{}", i % 3)),
-            Value::Number((i / 3).to_string()),
+            Value::Number((i / 3).into()),
         ];
         assert!(tx.delete("APP", "EVENTS", &key).unwrap());
     }

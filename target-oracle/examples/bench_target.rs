@@ -19,7 +19,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use db_boundary::{AlterTable, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value};
+use db_boundary::{
+    AlterTable, ColumnDef, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+};
 use serde_json::json;
 use serde_json::value::RawValue;
 use target_oracle::input::{IdleAwareInput, Input};
@@ -49,6 +51,9 @@ impl Sink for DiscardSink {
             current_schema: "BENCH".into(),
         })
     }
+    fn set_context(&mut self, _: &db_boundary::SessionContext) -> DbResult<()> {
+        Ok(()) // a benchmark sink has no session to name
+    }
     fn describe_table(&mut self, _: &TableName) -> DbResult<Option<TableDef>> {
         Ok(None)
     }
@@ -58,7 +63,7 @@ impl Sink for DiscardSink {
     fn alter_table(&mut self, _: &TableName, _: &AlterTable) -> DbResult<()> {
         Ok(())
     }
-    fn insert_rows(&mut self, _: &TableName, _: &[String], rows: &[Vec<Value>]) -> DbResult<()> {
+    fn insert_rows(&mut self, _: &TableName, _: &[ColumnDef], rows: &[Vec<Value>]) -> DbResult<()> {
         self.rows += rows.len() as u64;
         self.batches += 1;
         Ok(())
@@ -66,7 +71,7 @@ impl Sink for DiscardSink {
     fn merge_rows(
         &mut self,
         _: &TableName,
-        _: &[String],
+        _: &[ColumnDef],
         _: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {

@@ -15,7 +15,7 @@ use singer_core::oracle_type::{LengthSemantics, OracleType};
 
 use db_boundary::{ColumnCheck, ColumnDef, Value};
 
-use crate::decimal::Decimal;
+use db_boundary::Decimal;
 
 /// A field of a record, borrowed from the RECORD line where possible.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +122,7 @@ pub fn to_value(
         OracleType::Number { precision, scale } => {
             if column.check == Some(ColumnCheck::ZeroOrOne) {
                 if let Field::Bool(b) = field {
-                    return Ok(Value::Number(if *b { "1" } else { "0" }.into()));
+                    return Ok(Value::Number(u32::from(*b).into()));
                 }
             }
             let text = number_text(field)?;
@@ -130,16 +130,18 @@ pub fn to_value(
                 // Already canonical (the usual case): check the shape, keep the text.
                 Some(shape) => {
                     check_shape(shape, *precision, *scale)?;
-                    text.to_owned()
+                    Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?
                 }
                 None => {
                     let decimal =
                         Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?;
                     check_number(&decimal, *precision, *scale)?;
-                    decimal.to_string()
+                    decimal
                 }
             };
-            if column.check == Some(ColumnCheck::ZeroOrOne) && canonical != "0" && canonical != "1"
+            if column.check == Some(ColumnCheck::ZeroOrOne)
+                && canonical.as_str() != "0"
+                && canonical.as_str() != "1"
             {
                 return Err(bad("must be 0 or 1 (a boolean)"));
             }
@@ -149,7 +151,7 @@ pub fn to_value(
             let decimal =
                 Decimal::parse(number_text(field)?).map_err(|_| bad("is not a decimal number"))?;
             check_number(&decimal, None, None)?;
-            Ok(Value::Number(decimal.to_string()))
+            Ok(Value::Number(decimal))
         }
         OracleType::BinaryDouble => {
             let parsed: f64 = number_text(field)?
@@ -458,6 +460,34 @@ pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
 
 /// A wall-clock time: date-times keep the wall clock as written (an offset is dropped:
 /// Oracle taps write DATE values with `+00:00`), plain dates are midnight.
+/// A date-time key property's value for its UTC TIMESTAMP column (README "Type
+/// mapping"): an instant with an offset becomes UTC; a time without one is taken as
+/// written, as [`to_value`] takes it.
+pub fn to_utc_timestamp(
+    field: &Field<'_>,
+    column: &ColumnDef,
+    limits: ServerLimits,
+) -> Result<Value, BadValue> {
+    let (
+        Field::String(text),
+        OracleType::Timestamp {
+            fractional_precision,
+        },
+    ) = (field, &column.data_type)
+    else {
+        return to_value(field, column, limits);
+    };
+    match DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(instant) => {
+            let utc = instant.naive_utc();
+            check_fraction(utc.nanosecond(), *fractional_precision)?;
+            check_year(utc)?;
+            Ok(Value::Timestamp(utc))
+        }
+        Err(_) => to_value(field, column, limits),
+    }
+}
+
 pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
     let text = text.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
@@ -509,19 +539,19 @@ mod tests {
         let n38 = "12345678901234567890123456789012345678";
         assert_eq!(
             convert(n38, &number(Some(38), Some(0))).unwrap(),
-            Value::Number(n38.into())
+            Value::number(n38)
         );
         assert_eq!(
             convert("-0.10", &number(None, None)).unwrap(),
-            Value::Number("-0.1".into())
+            Value::number("-0.1")
         );
         assert_eq!(
             convert("\"1234.50\"", &number(Some(12), Some(2))).unwrap(),
-            Value::Number("1234.5".into())
+            Value::number("1234.5")
         );
         assert_eq!(
             convert("1.5e3", &number(Some(38), Some(0))).unwrap(),
-            Value::Number("1500".into())
+            Value::number("1500")
         );
     }
 
@@ -625,8 +655,8 @@ mod tests {
             check: Some(ColumnCheck::ZeroOrOne),
             ..number(Some(1), Some(0))
         };
-        assert_eq!(convert("true", &flag).unwrap(), Value::Number("1".into()));
-        assert_eq!(convert("0", &flag).unwrap(), Value::Number("0".into()));
+        assert_eq!(convert("true", &flag).unwrap(), Value::number("1"));
+        assert_eq!(convert("0", &flag).unwrap(), Value::number("0"));
         assert!(convert("2", &flag).is_err());
         assert_eq!(
             convert("false", &column(OracleType::Boolean)).unwrap(),

@@ -115,11 +115,13 @@ impl TargetError {
     }
 }
 
-impl From<crate::state::EmitError> for TargetError {
-    fn from(e: crate::state::EmitError) -> TargetError {
+impl From<singer_core::writer::WriteError> for TargetError {
+    fn from(e: singer_core::writer::WriteError) -> TargetError {
+        use singer_core::writer::WriteError;
         match e {
-            crate::state::EmitError::Closed => TargetError::StdoutClosed,
-            crate::state::EmitError::Io(e) => TargetError::Write(e),
+            WriteError::Closed => TargetError::StdoutClosed,
+            WriteError::Io(e) => TargetError::Write(e),
+            other => TargetError::Write(std::io::Error::other(other)),
         }
     }
 }

@@ -286,10 +286,7 @@ pub fn plan(existing: &TableDef, wanted: &[ColumnDef], naming: &NamingRules) -> 
     for have in &existing.columns {
         let wanted_here = wanted.iter().any(|w| w.name == have.name);
         if !wanted_here && !have.nullable && !existing.primary_key.contains(&have.name) {
-            changes.push(AlterTable::ModifyColumn(ColumnDef {
-                nullable: true,
-                ..have.clone()
-            }));
+            changes.push(AlterTable::DropNotNull(have.name.clone()));
         }
     }
     Evolution { changes, columns }
@@ -385,6 +382,7 @@ mod tests {
                     c.data_type,
                     if c.nullable { "" } else { " NOT NULL" }
                 ),
+                AlterTable::DropNotNull(c) => format!("MODIFY {c} NULL"),
                 AlterTable::RenameColumn { from, to } => format!("RENAME {from} TO {to}"),
                 AlterTable::CopyColumn { from, to } => format!("COPY {from} TO {to}"),
                 AlterTable::DropColumn(c) => format!("DROP {c}"),
@@ -433,7 +431,7 @@ mod tests {
         RENAME CODE TO CODE_NUM
         ADD CODE VARCHAR2(10 CHAR)
         ADD NEW DATE
-        MODIFY GONE VARCHAR2(5 CHAR)
+        MODIFY GONE NULL
         ");
         let types: Vec<String> = evolution
             .columns

@@ -1,7 +1,6 @@
 //! target-oracle: loads a Singer stream into Oracle Database tables.
 //!
 //! Crate map:
-//! - [`decimal`]: exact decimal text (NUMBER precision/scale, `multipleOf`).
 //! - [`naming`]: stream and property names -> Oracle identifiers.
 //! - [`type_map`]: JSON Schema property -> Oracle column type.
 //! - [`convert`]: one JSON field -> one database value, with column pre-checks.
@@ -12,6 +11,7 @@
 //! - [`settings`]: the declared settings table and the typed config.
 //! - [`stream`]: a stream's column plan and record -> row.
 //! - [`state`]: which STATE may be written (after commit) and writing it.
+//! - [`audit`]: the load audit table (`audit_table`), written with the data.
 //! - [`loader`]: the engine: buffers, DDL, batches, ACTIVATE_VERSION, bad records,
 //!   fatal errors, restart-safe overwrite.
 //! - `batch`: BATCH messages (SDK): records from `file://` JSON Lines files, gzip or not.
@@ -20,10 +20,10 @@
 //! - [`cli`]: arguments, logging, and [`cli::run`].
 
 pub mod about;
+pub mod audit;
 mod batch;
 pub mod cli;
 pub mod convert;
-pub mod decimal;
 pub mod error;
 pub mod evolve;
 pub mod fast_hash;

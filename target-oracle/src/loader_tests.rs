@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value as Json};
 
 use db_boundary::{
-    AlterTable, Backend, DbError, DbResult, RowFilter, ServerInfo, Sink, TableDef, TableName, Value,
+    AlterTable, Backend, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, Sink, TableDef,
+    TableName, Value,
 };
 use sim_backend::SimBackend;
 
@@ -106,6 +107,9 @@ impl Sink for Recorder {
     fn server_info(&mut self) -> DbResult<ServerInfo> {
         self.inner.server_info()
     }
+    fn set_context(&mut self, context: &db_boundary::SessionContext) -> DbResult<()> {
+        self.inner.set_context(context)
+    }
     fn describe_table(&mut self, table: &TableName) -> DbResult<Option<TableDef>> {
         self.inner.describe_table(table)
     }
@@ -120,7 +124,7 @@ impl Sink for Recorder {
     fn insert_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
         self.note(format!("insert {} {}", table.name, rows.len()));
@@ -130,7 +134,7 @@ impl Sink for Recorder {
     fn merge_rows(
         &mut self,
         table: &TableName,
-        columns: &[String],
+        columns: &[ColumnDef],
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()> {
@@ -274,7 +278,7 @@ fn state(n: i64) -> Json {
 }
 
 fn num(text: &str) -> Value {
-    Value::Number(text.into())
+    Value::number(text)
 }
 
 fn text(t: &str) -> Value {
@@ -501,7 +505,7 @@ fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let reject_file = dir.path().join("rejects.jsonl");
     let mut h = Harness::with_sink(
-        json!({"on_bad_record": "reject", "reject_file": reject_file}),
+        json!({"on_bad_record": "reject", "reject_file": reject_file, "audit_table": "load_audit"}),
         |sink| sink.poison = Some("poison".into()),
     );
     h.send(schema("S", &["id"])).unwrap();
@@ -524,6 +528,12 @@ fn rejected_records_go_to_the_reject_file_and_the_load_goes_on() {
     assert_eq!(rejects[0]["record"]["id"], 2);
     assert_eq!(rejects[1]["line"], 4);
     assert!(rejects[1]["reason"].as_str().unwrap().contains("ORA-02290"));
+    // The audit row counts the rows the rolled-back batch finally wrote, and both rejects.
+    let audit = h.rows("LOAD_AUDIT");
+    assert_eq!(
+        (&audit[0]["ROWS_MERGED"], &audit[0]["ROWS_REJECTED"]),
+        (&num("2"), &num("2"))
+    );
 }
 
 #[test]
@@ -555,14 +565,14 @@ fn overwrite_removes_the_old_rows_once_the_run_is_complete() {
                     check: None,
                 },
             ];
+            let id = columns[0].clone();
             sink.create_table(&db_boundary::TableDef {
                 name: table.clone(),
                 columns,
                 primary_key: vec![],
             })
             .unwrap();
-            sink.insert_rows(&table, &["ID".into()], &[vec![num("99")]])
-                .unwrap();
+            sink.insert_rows(&table, &[id], &[vec![num("99")]]).unwrap();
             sink.commit().unwrap();
         },
     );
@@ -737,4 +747,63 @@ fn malformed_input_names_its_line() {
         err.to_string(),
         "line 3: stream \"NOPE\": RECORD arrived before any SCHEMA for its stream"
     );
+}
+
+/// Issue 11 item 6: Oracle refuses TIMESTAMP WITH TIME ZONE in a primary key
+/// (ORA-02329), so a date-time key property becomes a UTC TIMESTAMP: the same instant
+/// in two offsets is one key.
+#[test]
+fn a_date_time_key_is_a_utc_timestamp() {
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["at"], "schema": {
+        "type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "name": {"type": ["null", "string"], "maxLength": 10}
+        }}}),
+    )
+    .unwrap();
+    for (at, name) in [
+        ("2024-03-01T12:00:00+02:00", "a"),
+        ("2024-03-01T10:00:00Z", "b"),
+    ] {
+        h.send(json!({"type": "RECORD", "stream": "S", "record": {"at": at, "name": name}}))
+            .unwrap();
+    }
+    h.finish().unwrap();
+    let defs = h.table_defs();
+    assert_eq!(defs[0].columns[0].data_type.to_string(), "TIMESTAMP(6)");
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 1, "one instant, one key: {rows:?}");
+    let utc = chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .unwrap();
+    assert_eq!(rows[0]["AT"], Value::Timestamp(utc));
+    assert_eq!(rows[0]["NAME"], text("b"));
+}
+
+/// Issue 11 item 5: a NOT NULL column the schema no longer has is made nullable with
+/// `MODIFY ("X" NULL)`; restating its type would keep NOT NULL, and for a CLOB is
+/// ORA-22859.
+#[test]
+fn a_required_clob_left_out_of_the_schema_becomes_nullable() {
+    let mut h = Harness::new(json!({}));
+    let with_doc = json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "doc": {"type": "string", "maxLength": 100000}
+    }}});
+    h.send(with_doc).unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "record": {"id": 1, "doc": "x"}}))
+        .unwrap();
+    h.send(schema("S", &["id"])).unwrap();
+    h.send(record("S", 2, "b")).unwrap();
+    h.finish().unwrap();
+    let defs = h.table_defs();
+    let doc = defs[0].columns.iter().find(|c| c.name == "DOC").unwrap();
+    assert_eq!(doc.data_type.to_string(), "CLOB");
+    assert!(doc.nullable, "{doc:?}");
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["DOC"], Value::Null);
 }

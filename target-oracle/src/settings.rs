@@ -64,6 +64,8 @@ const TARGET_SETTINGS: &[Setting] = &[
         "Explicit tables for some streams: `{\"<stream>\": \"TABLE\" or \"SCHEMA.TABLE\"}`; wins over the other naming rules."),
     Setting::new("base64_as_blob", SettingKind::Boolean, Some("false"),
         "Store strings with contentEncoding base64 decoded in BLOB columns."),
+    Setting::new("audit_table", SettingKind::String, None,
+        "Load audit table (e.g. `TARGET_ORACLE_AUDIT`, in `default_target_schema`): one row per stream per run with its counts, written in the same transactions as the data. Off when unset."),
 ];
 
 /// Which backend to open.
@@ -113,6 +115,8 @@ pub struct TargetConfig {
     /// `table_names`: stream -> `TABLE` or `SCHEMA.TABLE`.
     pub table_names: BTreeMap<String, String>,
     pub base64_as_blob: bool,
+    /// The load audit table's name (unnormalised), when auditing is on.
+    pub audit_table: Option<String>,
     /// The checked config, for the backend's own connection settings (its `Debug`
     /// hides secrets and unknown keys).
     pub raw: Config,
@@ -228,6 +232,7 @@ impl TargetConfig {
             stream_prefix,
             table_names,
             base64_as_blob: flag("base64_as_blob"),
+            audit_table: string("audit_table"),
             raw: config.clone(),
         };
         if problems.is_empty() {

@@ -10,10 +10,11 @@
 //! can be when one stream is slow to fill its batch.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::Instant;
 
 use serde_json::value::RawValue;
+use singer_core::writer::{MessageWriter, WriteError};
 
 /// A STATE waiting for its records to be committed.
 #[derive(Debug)]
@@ -83,56 +84,32 @@ impl StateTracker {
     }
 }
 
-/// stdout closed by its reader (broken pipe): the target cannot confirm any more state.
-#[derive(Debug, thiserror::Error)]
-pub enum EmitError {
-    #[error("stdout was closed before the run finished")]
-    Closed,
-    #[error("writing STATE to stdout failed: {0}")]
-    Io(#[source] io::Error),
-}
-
-/// Writes each confirmed state, one JSON value per line, flushed at each one.
-///
-/// A line is the state *value* itself (`{"bookmarks":...}`), not a STATE message, as
-/// Singer targets write it: Meltano stores every stdout line of a target verbatim as the
-/// job's state and hands it to the tap's `--state` on the next run.
-#[derive(Debug)]
+/// Writes each confirmed state through the one Singer writer
+/// ([`MessageWriter::write_state_value`]: the bare value on a line, flushed; a closed
+/// pipe is [`WriteError::Closed`]), counting them.
 pub struct StateWriter<W: Write> {
-    out: W,
-    written: u64,
+    out: MessageWriter<W>,
 }
 
 impl<W: Write> StateWriter<W> {
     pub fn new(out: W) -> StateWriter<W> {
-        StateWriter { out, written: 0 }
+        StateWriter {
+            out: MessageWriter::new(out),
+        }
     }
 
     /// Writes one state value and flushes, so Meltano saves it at once.
-    pub fn emit(&mut self, value: &RawValue) -> Result<(), EmitError> {
-        let result = (|| {
-            self.out.write_all(value.get().as_bytes())?;
-            self.out.write_all(b"\n")?;
-            self.out.flush()
-        })();
-        result.map_err(|e| {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                EmitError::Closed
-            } else {
-                EmitError::Io(e)
-            }
-        })?;
-        self.written += 1;
-        Ok(())
+    pub fn emit(&mut self, value: &RawValue) -> Result<(), WriteError> {
+        self.out.write_state_value(value)
     }
 
-    /// How many STATE messages were written.
+    /// How many states were written.
     pub fn written(&self) -> u64 {
-        self.written
+        self.out.message_count()
     }
 
-    pub fn into_inner(self) -> W {
-        self.out
+    pub fn into_inner(self) -> Result<W, WriteError> {
+        self.out.into_inner()
     }
 }
 
@@ -172,7 +149,7 @@ mod tests {
             .unwrap();
         assert_eq!(writer.written(), 1);
         assert_eq!(
-            String::from_utf8(writer.into_inner()).unwrap(),
+            String::from_utf8(writer.into_inner().unwrap()).unwrap(),
             "{\"bookmarks\":{\"S\":{\"k\":12345678901234567890.5}}}\n"
         );
     }
@@ -181,14 +158,14 @@ mod tests {
     fn a_closed_pipe_is_its_own_error() {
         struct Closed;
         impl Write for Closed {
-            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-                Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
             }
-            fn flush(&mut self) -> io::Result<()> {
+            fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
             }
         }
         let mut writer = StateWriter::new(Closed);
-        assert!(matches!(writer.emit(&raw("{}")), Err(EmitError::Closed)));
+        assert!(matches!(writer.emit(&raw("{}")), Err(WriteError::Closed)));
     }
 }

@@ -68,6 +68,9 @@ pub enum SlotSource {
 pub struct Slot {
     pub column: ColumnDef,
     pub source: SlotSource,
+    /// A date-time key property: stored as a UTC TIMESTAMP, since Oracle refuses a
+    /// TIMESTAMP WITH TIME ZONE in a primary key (ORA-02329).
+    pub utc_key: bool,
 }
 
 /// A record that cannot become a row: which field and why.
@@ -148,14 +151,24 @@ impl StreamPlan {
                 reason: e.to_string(),
             })?;
             let is_key = key_properties.contains(property);
+            let utc_key = is_key && matches!(mapped.data_type, OracleType::TimestampTz { .. });
+            let data_type = match mapped.data_type {
+                OracleType::TimestampTz {
+                    fractional_precision,
+                } if utc_key => OracleType::Timestamp {
+                    fractional_precision,
+                },
+                other => other,
+            };
             slots.push(Slot {
                 column: ColumnDef {
                     name,
-                    data_type: mapped.data_type,
+                    data_type,
                     nullable: mapped.nullable && !is_key,
                     check: mapped.check,
                 },
                 source: SlotSource::Property(property.clone()),
+                utc_key,
             });
         }
         let mut metas = Vec::new();
@@ -193,6 +206,7 @@ impl StreamPlan {
                     check: None,
                 },
                 source: SlotSource::Meta(meta),
+                utc_key: false,
             });
         }
         let by_property: FastMap<String, usize> = slots
@@ -253,6 +267,7 @@ impl StreamPlan {
                 Some(existing) => self.slots.push(Slot {
                     column: existing.clone(),
                     source: slot.source,
+                    utc_key: slot.utc_key,
                 }),
                 None => dropped.push(slot.column.name),
             }
@@ -350,8 +365,12 @@ impl StreamPlan {
             };
             let slot = &self.slots[index];
             let field = Field::from_raw(raw).map_err(|e| row_error(key, e))?;
-            row[index] =
-                convert::to_value(&field, &slot.column, limits).map_err(|e| row_error(key, e))?;
+            row[index] = if slot.utc_key {
+                convert::to_utc_timestamp(&field, &slot.column, limits)
+            } else {
+                convert::to_value(&field, &slot.column, limits)
+            }
+            .map_err(|e| row_error(key, e))?;
             seen.insert(index);
         }
         for &(meta, index) in &self.meta_slots {
@@ -369,9 +388,9 @@ impl StreamPlan {
                 Meta::BatchedAt => Value::Null,
                 Meta::DeletedAt => continue,
                 Meta::Sequence if seen.contains(index) => continue,
-                Meta::Sequence => Value::Number(context.sequence.to_string()),
+                Meta::Sequence => Value::Number(context.sequence.into()),
                 Meta::TableVersion => match context.version {
-                    Some(v) => Value::Number(v.to_string()),
+                    Some(v) => Value::Number(v.into()),
                     None => Value::Null,
                 },
                 Meta::LoadSequence => context.load_sequence.clone().unwrap_or(Value::Null),
@@ -586,16 +605,16 @@ mod tests {
         assert_eq!(
             row,
             vec![
-                Value::Number("1".into()),
+                Value::number("1"),
                 Value::Null,
-                Value::Number("12.5".into()),
-                Value::Number("1".into()),
+                Value::number("12.5"),
+                Value::number("1"),
                 instant("2024-01-02T03:04:05Z"),
                 instant("2024-01-02T03:04:06Z"),
                 Value::Null,
                 instant("2024-05-05T00:00:00Z"),
-                Value::Number("99".into()),
-                Value::Number("17".into()),
+                Value::number("99"),
+                Value::number("17"),
             ]
         );
     }

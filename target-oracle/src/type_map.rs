@@ -6,7 +6,7 @@
 //! | `integer` | `NUMBER(38)` |
 //! | `number` | `NUMBER` (unconstrained, never a scale-0 DECIMAL) |
 //! | string, format `singer.decimal` / `x-singer.decimal` | `NUMBER`, or `NUMBER(p,s)` with `precision`/`scale` |
-//! | string, format `date-time` | `TIMESTAMP(6) WITH TIME ZONE` |
+//! | string, format `date-time` | `TIMESTAMP(6) WITH TIME ZONE` (a key property: UTC `TIMESTAMP(6)`, see `stream`) |
 //! | string, format `date` | `DATE` |
 //! | string, format `time` | `VARCHAR2(40 CHAR)` |
 //! | string with `maxLength` n | `VARCHAR2(n CHAR)`, `CLOB` when n exceeds the server's string limit |
@@ -21,7 +21,6 @@
 //! nullable; otherwise it is NOT NULL.
 
 use serde_json::Value as Json;
-use singer_core::dictionary::ColumnRow;
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
 use db_boundary::ColumnCheck;
@@ -358,75 +357,12 @@ impl TypeRules {
     }
 }
 
-/// Parses an Oracle type as written in `x-sql-datatype` (`NUMBER(10,2)`,
-/// `VARCHAR2(50 CHAR)`, `TIMESTAMP(3) WITH TIME ZONE`, `CLOB` ...), reusing the
-/// dictionary parser so both sides agree on spelling.
+/// The type `x-sql-datatype` names, through the one grammar
+/// ([`OracleType::parse`]); `None` for text that is not a type this project writes.
 pub fn parse_sql_type(text: &str) -> Option<OracleType> {
-    let upper = text.trim().to_ascii_uppercase();
-    let (base, args) = match upper.find('(') {
-        Some(open) if !upper.starts_with("TIMESTAMP") && !upper.starts_with("INTERVAL") => {
-            let close = upper[open..].find(')')? + open;
-            (
-                upper[..open].trim().to_owned(),
-                Some(&upper[open + 1..close]),
-            )
-        }
-        _ => (upper.clone(), None),
-    };
-    let mut row = ColumnRow {
-        owner: String::new(),
-        table_name: String::new(),
-        column_id: None,
-        column_name: String::new(),
-        data_type: base.clone(),
-        data_type_owner: None,
-        data_length: None,
-        data_precision: None,
-        data_scale: None,
-        char_length: None,
-        char_used: None,
-        nullable: "Y".into(),
-        virtual_column: None,
-        hidden_column: None,
-        identity_column: None,
-    };
-    if let Some(args) = args {
-        let mut parts = args.split(',').map(str::trim);
-        let first = parts.next().unwrap_or("");
-        let second = parts.next();
-        match base.as_str() {
-            "NUMBER" | "DECIMAL" | "NUMERIC" | "FLOAT" => {
-                row.data_type = if base == "FLOAT" { "FLOAT" } else { "NUMBER" }.into();
-                row.data_precision = if first == "*" {
-                    None
-                } else {
-                    Some(first.parse().ok()?)
-                };
-                row.data_scale = match second {
-                    Some(s) => Some(s.parse().ok()?),
-                    None if base != "FLOAT" => Some(0),
-                    None => None,
-                };
-            }
-            "VARCHAR2" | "VARCHAR" | "CHAR" | "NVARCHAR2" | "NCHAR" | "RAW" => {
-                let mut words = first.split_whitespace();
-                let length: u32 = words.next()?.parse().ok()?;
-                let semantics = words.next();
-                row.char_used = Some(if semantics == Some("BYTE") { "B" } else { "C" }.into());
-                if base == "RAW" || semantics == Some("BYTE") {
-                    row.data_length = Some(length);
-                } else {
-                    row.char_length = Some(length);
-                }
-            }
-            _ => return None,
-        }
-    }
-    let parsed = OracleType::from_column(&row);
-    match parsed {
-        OracleType::Other { .. } => None,
-        other => Some(other),
-    }
+    OracleType::parse(text)
+        .ok()
+        .filter(OracleType::is_supported)
 }
 
 #[cfg(test)]

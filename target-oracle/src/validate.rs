@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
-use crate::decimal::Decimal;
+use singer_core::decimal::Decimal;
 
 /// A schema that cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -153,7 +153,7 @@ fn batch_files_load_exactly_like_the_same_records_and_state_follows_their_commit
     assert_eq!(rows, by_record.rows("HR_PEOPLE"));
     // And the values themselves, every digit and zone, the last of a key winning.
     let ids: Vec<&Value> = rows.iter().map(|r| &r["ID"]).collect();
-    let n = |t: &str| Value::Number(t.into());
+    let n = Value::number;
     assert_eq!(ids, [&n("1"), &n("2"), &n("3"), &n("4")]);
     assert_eq!(
         rows[0]["AMOUNT"],
@@ -214,7 +214,7 @@ fn a_bad_line_names_its_file_and_line_and_only_committed_state_is_confirmed() {
         .iter()
         .map(|r| r["ID"].clone())
         .collect();
-    assert_eq!(ids, [Value::Number("0".into())]);
+    assert_eq!(ids, [Value::number("0")]);
 }
 
 #[test]

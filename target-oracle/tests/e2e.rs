@@ -15,7 +15,7 @@ use chrono::DateTime;
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
-use target_oracle::decimal::Decimal;
+use singer_core::decimal::Decimal;
 
 const OWNER: &str = "SIM_USER";
 
@@ -87,7 +87,7 @@ fn lines(messages: &[Json]) -> String {
 }
 
 fn num(text: &str) -> Value {
-    Value::Number(text.into())
+    Value::number(text)
 }
 
 fn text(t: &str) -> Value {
@@ -478,7 +478,7 @@ fn killed_at_any_point_and_resumed_from_its_last_state_the_table_matches_the_sou
             let Value::Number(id) = &row["ID"] else {
                 panic!("{row:?}")
             };
-            let source = &expected[&id.parse::<i64>().unwrap()];
+            let source = &expected[&id.as_str().parse::<i64>().unwrap()];
             assert_eq!(
                 row["SEQ"],
                 num(&source["seq"].to_string()),

@@ -71,7 +71,7 @@ fn a_cut_input_commits_the_rows_before_its_last_complete_state() {
             .rows("S")
             .iter()
             .map(|r| match &r["ID"] {
-                db_boundary::Value::Number(n) => n.parse().unwrap(),
+                db_boundary::Value::Number(n) => n.as_str().parse().unwrap(),
                 other => panic!("{other:?}"),
             })
             .collect();

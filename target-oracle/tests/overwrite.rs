@@ -110,7 +110,7 @@ fn loaded(db: &Db) -> (Vec<i64>, usize) {
     let mut seqs: Vec<i64> = rows
         .iter()
         .map(|r| match &r["SEQ"] {
-            Value::Number(n) => n.parse().unwrap(),
+            Value::Number(n) => n.as_str().parse().unwrap(),
             other => panic!("{other:?}"),
         })
         .collect();

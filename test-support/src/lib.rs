@@ -101,14 +101,14 @@ pub fn insert_employee(db: &Path, id: u32, updated_at: chrono::DateTime<chrono::
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("date");
     let row = vec![
-        Value::Number(id.to_string()),
+        Value::Number(id.into()),
         Value::Text("Added".into()),
         Value::Text(format!("Employee{id}")),
         Value::Text(format!("ADDED{id}")),
         Value::Date(hire),
-        Value::Number("1000.50".into()),
+        Value::number("1000.50"),
         Value::Null,
-        Value::Number("10".into()),
+        Value::number("10"),
         Value::TimestampTz(updated_at.fixed_offset()),
     ];
     backend
@@ -138,7 +138,7 @@ pub fn loaded_employee_ids(db: &Path) -> Vec<u64> {
         .expect("read rows")
         .iter()
         .map(|row| match &row[at] {
-            db_boundary::Value::Number(n) => n.parse().expect("an integer id"),
+            db_boundary::Value::Number(n) => n.as_str().parse().expect("an integer id"),
             other => panic!("EMPLOYEE_ID is {other:?}"),
         })
         .collect();

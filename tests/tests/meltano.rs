@@ -221,14 +221,14 @@ fn second_run_is_incremental_with_state_kept_by_meltano() {
         .expect("time");
     let new_row = |id: u32, salary: &str| {
         vec![
-            Value::Number(id.to_string()),
+            Value::Number(id.into()),
             Value::Text("New".into()),
             Value::Text(format!("Hire{id}")),
             Value::Text(format!("NEW{id}")),
             Value::Date(hire),
-            Value::Number(salary.into()),
+            Value::number(salary),
             Value::Null,
-            Value::Number("10".into()),
+            Value::number("10"),
             Value::TimestampTz(later + chrono::Duration::seconds(i64::from(id))),
         ]
     };
@@ -445,7 +445,7 @@ fn run_to_target_oracle_loads_every_row() {
 fn loaded_json(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
-        Value::Number(text) => Json::String(text.clone()),
+        Value::Number(number) => Json::String(number.to_string()),
         Value::Text(text) => Json::String(text.clone()),
         Value::Date(t) | Value::Timestamp(t) => {
             Json::String(format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S%.f")))

@@ -93,7 +93,8 @@ fn loaded(db: &Path, table: &str) -> Vec<serde_json::Map<String, Json>> {
 fn as_json(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
-        Value::Number(text) | Value::Text(text) | Value::Json(text) => json!(text),
+        Value::Number(number) => json!(number.as_str()),
+        Value::Text(text) | Value::Json(text) => json!(text),
         Value::Boolean(b) => json!(b),
         Value::BinaryDouble(f) => json!(f.to_string()),
         Value::TimestampTz(t) => json!(t.with_timezone(&chrono::Utc).to_rfc3339()),

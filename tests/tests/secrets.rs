@@ -3,8 +3,8 @@
 //! a connection failure on driver `oracle`), at every log level including `trace`, as
 //! text and as `--log-format json`, with known passwords in every secret-bearing place:
 //! `password`, `wallet_password`, a `dsn` with a quoted password holding `@` and `/`,
-//! the environment (`TAP_ORACLE_DSN`, `TARGET_ORACLE_PASSWORD`, ...) and a misspelled
-//! key (`passwrod`). All stdout and stderr of every run is searched for each password
+//! the environment (`TAP_ORACLE_DSN`, `TARGET_ORACLE_PASSWORD`, ...), a misspelled
+//! key (`passwrod`) and a group-readable `password_file` (issue 15). All stdout and stderr of every run is searched for each password
 //! and for each of its parts.
 
 use std::path::Path;
@@ -22,6 +22,7 @@ const MISSPELT_PASSWORD: &str = "Mzp28Crb-Tgi74Kwe";
 const ENV_PASSWORD: &str = "Enx39Bvd-Hqa81Lzo";
 const ENV_DSN_PASSWORD: &str = "Edw62Rkp@Uvs05Nmj";
 const NUMERIC_PASSWORD: i64 = 918_273_645_501;
+const FILE_PASSWORD: &str = "Fpw47Xcq-Lre90Sbn";
 
 fn needles() -> Vec<String> {
     let mut needles = vec![NUMERIC_PASSWORD.to_string()];
@@ -32,6 +33,7 @@ fn needles() -> Vec<String> {
         MISSPELT_PASSWORD,
         ENV_PASSWORD,
         ENV_DSN_PASSWORD,
+        FILE_PASSWORD,
     ] {
         needles.push(secret.to_owned());
         needles.extend(
@@ -235,15 +237,38 @@ fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let mut oracle_dsn = secrets_in_file();
     oracle_dsn["driver"] = json!("oracle");
     oracle_dsn["user"] = json!("scott");
+    // An auto-login wallet, so the run gets as far as the client library (and warns that
+    // wallet_password is not used).
+    let wallet = dir.path().join("wallet");
+    std::fs::create_dir(&wallet).unwrap();
+    std::fs::write(wallet.join("cwallet.sso"), b"sso").unwrap();
     let oracle_host = json!({"driver": "oracle", "host": "dbhost", "service_name": "FREEPDB1",
         "user": "scott", "password": PASSWORD, "wallet_password": WALLET_PASSWORD,
-        "wallet_location": "/w", "passwrod": MISSPELT_PASSWORD});
+        "wallet_location": wallet, "passwrod": MISSPELT_PASSWORD});
+    // Group-readable, so every run that connects also warns about the file.
+    let password_file = dir.path().join("oracle.pw");
+    std::fs::write(&password_file, format!("{FILE_PASSWORD}\n")).unwrap();
+    std::fs::set_permissions(
+        &password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let from_file = json!({"driver": "sim", "password_file": password_file});
+    let oracle_from_file = json!({"driver": "oracle", "host": "dbhost", "service_name": "FREEPDB1",
+        "user": "scott", "password_file": password_file});
     let variants = [
         Variant::new("file", in_file, Vec::new(), &[0]),
         Variant::new("env", json!({"driver": "sim"}), env_secrets(), &[0]),
         Variant::new("bad-config", numeric, Vec::new(), &[0, 1]),
         Variant::new("oracle-dsn", oracle_dsn, Vec::new(), &[0, 2]),
         Variant::new("oracle-host", oracle_host, env_secrets(), &[0, 2]),
+        Variant::new("password-file", from_file, Vec::new(), &[0]),
+        Variant::new(
+            "oracle-password-file",
+            oracle_from_file,
+            Vec::new(),
+            &[0, 2],
+        ),
     ];
     let mut runs = 0;
     for Variant {

@@ -88,7 +88,7 @@ fn shards_then_the_final_step_leave_exactly_the_source_rows_in_the_target() {
     let mut tx = source.begin_transaction().expect("transaction");
     for id in [before[3], before[90]] {
         assert!(tx
-            .delete("HR", "EMPLOYEES", &[Value::Number(id.to_string())])
+            .delete("HR", "EMPLOYEES", &[Value::Number(id.into())])
             .expect("delete"));
     }
     tx.commit().expect("commit");

@@ -116,11 +116,7 @@ pub fn sim() -> Db {
 
 /// The real Oracle this test binary uses (started once), with a fresh table prefix.
 pub fn oracle() -> Db {
-    static SETTINGS: OnceLock<Result<Map<String, Json>, String>> = OnceLock::new();
-    let settings = match SETTINGS.get_or_init(oracle_settings) {
-        Ok(settings) => settings,
-        Err(reason) => panic!("real-Oracle contract test cannot run: {reason}"),
-    };
+    let settings = oracle_connection_settings();
     let backend = db_connect::open_backend(settings, SessionRole::Target)
         .unwrap_or_else(|e| panic!("real-Oracle contract test cannot connect: {e}"));
     let schema = settings["user"]
@@ -136,6 +132,15 @@ pub fn oracle() -> Db {
         prefix,
         sim: None,
         _dir: None,
+    }
+}
+
+/// The connection settings of the real Oracle this test binary uses (started once).
+pub fn oracle_connection_settings() -> &'static Map<String, Json> {
+    static SETTINGS: OnceLock<Result<Map<String, Json>, String>> = OnceLock::new();
+    match SETTINGS.get_or_init(oracle_settings) {
+        Ok(settings) => settings,
+        Err(reason) => panic!("real-Oracle contract test cannot run: {reason}"),
     }
 }
 

@@ -58,15 +58,7 @@ fn create(db: &Db, name: &str) -> TableName {
     let mut sink = db.backend.sink().unwrap();
     sink.create_table(&TableDef {
         name: table.clone(),
-        columns: columns()
-            .into_iter()
-            .map(|(name, data_type)| ColumnDef {
-                name: name.into(),
-                nullable: name != "ID",
-                data_type,
-                check: None,
-            })
-            .collect(),
+        columns: defs(),
         primary_key: vec!["ID".into()],
     })
     .unwrap();
@@ -85,15 +77,24 @@ fn row(id: i64, name: &str, amount: &str) -> Vec<Value> {
         )
         .unwrap();
     vec![
-        Value::Number(id.to_string()),
+        Value::number(&id.to_string()),
         Value::Text(name.into()),
-        Value::Number(amount.into()),
+        Value::number(amount),
         Value::TimestampTz(at),
     ]
 }
 
-fn names() -> Vec<String> {
-    columns().iter().map(|(n, _)| n.to_string()).collect()
+/// The columns as the sink takes them (typed binds come from these).
+fn defs() -> Vec<ColumnDef> {
+    columns()
+        .into_iter()
+        .map(|(name, data_type)| ColumnDef {
+            name: name.into(),
+            nullable: name != "ID",
+            data_type,
+            check: None,
+        })
+        .collect()
 }
 
 /// The first SCN after everything committed so far.
@@ -203,7 +204,7 @@ fn committed_changes_are_mined_in_redo_order_with_exact_values(db: &Db) {
     let mut sink = db.backend.sink().unwrap();
     sink.insert_rows(
         &table,
-        &names(),
+        &defs(),
         &[row(1, "one", "12.50"), row(2, "two", "-0.01")],
     )
     .unwrap();
@@ -213,7 +214,7 @@ fn committed_changes_are_mined_in_redo_order_with_exact_values(db: &Db) {
         &Value::Text("uno".into()),
         &RowFilter::LessThan {
             column: "ID".into(),
-            value: Value::Number("2".into()),
+            value: Value::number("2"),
         },
     )
     .unwrap();
@@ -221,7 +222,7 @@ fn committed_changes_are_mined_in_redo_order_with_exact_values(db: &Db) {
         &table,
         &RowFilter::LessThan {
             column: "ID".into(),
-            value: Value::Number("2".into()),
+            value: Value::number("2"),
         },
     )
     .unwrap();
@@ -257,7 +258,7 @@ fn a_rolled_back_transaction_is_mined_with_its_undo_and_a_rollback(db: &Db) {
     let table = create(db, "LM_ROLLBACK");
     let start = next_scn(db);
     let mut sink = db.backend.sink().unwrap();
-    sink.insert_rows(&table, &names(), &[row(7, "gone", "1")])
+    sink.insert_rows(&table, &defs(), &[row(7, "gone", "1")])
         .unwrap();
     sink.rollback().unwrap();
     let rows = mine(db, &table, start);

@@ -2,6 +2,8 @@
 //!
 //! - `sim-admin seed <sim_dir> <seed_dir>`: create the tables and rows of a seed folder.
 //! - `sim-admin dump <sim_dir> <OWNER> <TABLE>`: print every row as a JSON array.
+//! - `sim-admin sessions <sim_dir>`: every MODULE/ACTION/CLIENT_IDENTIFIER a session
+//!   set (the simulated V$SESSION history), one JSON object per line.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
 //!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
 //!
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     {
         ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
         ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
+        ["sessions", sim] => sessions(Path::new(sim)),
         ["generate", sim, "--rows", n] => match n.parse() {
             Ok(n) => generate(Path::new(sim), n),
             Err(_) => Err("--rows takes a whole number".to_owned()),
@@ -70,6 +73,8 @@ usage:
   sim-admin seed <sim_dir> <seed_dir>        create the tables and rows of a seed folder
                                              (the bundled sample: tests/sample)
   sim-admin dump <sim_dir> <OWNER> <TABLE>   print every row as a JSON array
+  sim-admin sessions <sim_dir>               every MODULE/ACTION/CLIENT_IDENTIFIER a
+                                             session set (the simulated V$SESSION)
   sim-admin generate <sim_dir> --rows N      an ORDERS table of N rows (the tap benchmark's)
   sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]
                                              insert N rows in one session, commit only with
@@ -173,6 +178,18 @@ fn dump(sim: &Path, owner: &str, table: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn sessions(sim: &Path) -> Result<(), String> {
+    let recorded = sim_backend::recorded_contexts(sim).map_err(|e| e.to_string())?;
+    #[allow(clippy::disallowed_methods)] // this tool's output is the sessions
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for context in recorded {
+        let line = serde_json::to_string(&context).map_err(|e| e.to_string())?;
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn hold(
     sim: &Path,
     owner: &str,
@@ -187,10 +204,10 @@ fn hold(
         schema: Some(owner.to_owned()),
         name: table.to_owned(),
     };
-    let batch: Vec<Vec<Value>> = (1..=rows)
-        .map(|i| vec![Value::Number(i.to_string())])
-        .collect();
-    sink.insert_rows(&name, &[column.to_owned()], &batch)
+    let batch: Vec<Vec<Value>> = (1..=rows).map(|i| vec![Value::Number(i.into())]).collect();
+    let columns = db_boundary::column_defs(sink.as_mut(), &name, &[column.to_owned()])
+        .map_err(|e| e.to_string())?;
+    sink.insert_rows(&name, &columns, &batch)
         .map_err(|e| e.to_string())?;
     if commit {
         sink.commit().map_err(|e| e.to_string())?;
@@ -354,9 +371,9 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
         };
         let cents = 100 + rng.below(4_999_900);
         vec![
-            Value::Number(id.to_string()),
-            Value::Number((1 + rng.below(1_999_999)).to_string()),
-            Value::Number(format!("{}.{:02}", cents / 100, cents % 100)),
+            Value::Number(id.into()),
+            Value::Number((1 + rng.below(1_999_999)).into()),
+            Value::number(&format!("{}.{:02}", cents / 100, cents % 100)),
             Value::Text(rng.pick(&currencies).to_owned()),
             Value::Text(rng.pick(&statuses).to_owned()),
             Value::Text(format!("{} {}", rng.pick(&first), rng.pick(&last))),
@@ -370,8 +387,8 @@ fn generate(sim: &Path, rows: u64) -> Result<(), String> {
             notes,
             Value::Date(order_date),
             Value::Timestamp(updated),
-            Value::Number(rng.below(2).to_string()),
-            Value::Number(format!("0.{:04}", rng.below(3000))),
+            Value::Number(rng.below(2).into()),
+            Value::number(&format!("0.{:04}", rng.below(3000))),
         ]
     });
     let n = backend

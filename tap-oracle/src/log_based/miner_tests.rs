@@ -94,8 +94,8 @@ fn dml(scn: u64, xid: &str, op: ChangeOperation, table: usize, key: i64, value: 
         table: Some(table),
         row_id: format!("R{table}_{key}"),
         values: vec![
-            Some(Value::Number(key.to_string())),
-            Some(Value::Number(value.to_string())),
+            Some(Value::number(&key.to_string())),
+            Some(Value::number(&value.to_string())),
         ],
         ..row(scn, xid, op)
     }

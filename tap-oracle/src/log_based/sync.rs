@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use db_boundary::{
     mine_into, Backend, ChangeRow, DatabaseIdentity, MinedColumn, MinedTable, MiningRequest,
-    ScanError, Source,
+    ScanError, SessionContext, SessionRole, Source,
 };
 use serde_json::Value as Json;
 use singer_core::metrics;
@@ -38,6 +38,12 @@ pub(crate) fn sync_log_based<W: Write + Send>(
     shared: &Shared<W>,
 ) -> Result<(), TapError> {
     let mut source = backend.source()?;
+    // One mining session serves every LOG_BASED stream: its ACTION says so.
+    source.set_context(&SessionContext::new(
+        SessionRole::Tap,
+        "log_based",
+        &options.run_id,
+    ))?;
     let identity = source.database_identity()?;
     for plan in plans {
         if position_of(shared, plan, &identity)?.is_none() {

@@ -3,7 +3,7 @@
 //! bounds a chunked pass uses, `chunks::chunks_between`).
 
 use chrono::{SecondsFormat, Utc};
-use db_boundary::{Backend, TableRef};
+use db_boundary::{Backend, SessionContext, SessionRole, TableRef};
 use singer_core::catalog::Catalog;
 
 use super::{check_catalog, PlannedChunk, PlannedStream, ShardPlan, PLAN_FORMAT};
@@ -30,6 +30,11 @@ pub fn make_plan(
         ));
     }
     let mut source = backend.source()?;
+    source.set_context(&SessionContext::new(
+        SessionRole::Tap,
+        "shard plan",
+        &options.run_id,
+    ))?;
     let scn = source.current_scn()?;
     let version = Utc::now().timestamp_millis();
     let mut planned = Vec::with_capacity(plans.len());

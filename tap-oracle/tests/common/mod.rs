@@ -150,7 +150,7 @@ pub fn insert_events(f: &Fixture, range: std::ops::Range<u32>) {
     let names = ["ID1", "ID2", "AT", "NOTE"].map(String::from);
     let rows = range.map(|i| {
         vec![
-            Value::Number((i / 3).to_string()),
+            Value::Number((i / 3).into()),
             Value::Text(format!("K{}", i % 3)),
             Value::Timestamp(base + chrono::Duration::minutes(i as i64 / 2)),
             Value::Text(format!("event {i}")),

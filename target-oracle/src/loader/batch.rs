@@ -6,9 +6,10 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use db_boundary::{DbError, RowFilter, Value};
+use db_boundary::{ColumnDef, DbError, RowFilter, Value};
 
 use super::{Loader, StreamLoad};
+use crate::audit::BatchCounts;
 use crate::error::TargetError;
 use crate::settings::OnBadRecord;
 use crate::stream::Meta;
@@ -82,17 +83,23 @@ impl<W: Write> Loader<W> {
                 row[slot] = now.clone();
             }
         }
-        let columns = s.plan.column_names();
+        let columns = s.plan.columns();
         let keys: Vec<String> = s
             .plan
             .key_slots
             .iter()
-            .map(|&i| columns[i].clone())
+            .map(|&i| columns[i].name.clone())
             .collect();
         let deleted_column = s.plan.meta_column(Meta::DeletedAt).map(str::to_owned);
+        self.name_session(stream)?;
         loop {
-            match self.write_batch(s, &columns, &keys, deleted_column.as_deref()) {
-                Ok(()) => break,
+            match self.write_batch(stream, s, &columns, &keys, deleted_column.as_deref()) {
+                Ok(counts) => {
+                    if let Some(audit) = &mut self.audit {
+                        audit.committed(stream, &counts);
+                    }
+                    break;
+                }
                 Err(DbError::RowRejected {
                     row,
                     code,
@@ -120,6 +127,9 @@ impl<W: Write> Loader<W> {
                         OnBadRecord::Reject => {
                             let raw = s.raws[row].take().unwrap_or_default();
                             self.write_reject(line, stream, &field, &reason, &raw)?;
+                            if let Some(audit) = &mut self.audit {
+                                audit.rejected(stream);
+                            }
                             s.rows.remove(row);
                             s.lines.remove(row);
                             s.raws.remove(row);
@@ -156,24 +166,33 @@ impl<W: Write> Loader<W> {
     }
 
     /// One transaction: insert or merge, (hard_delete) delete rows marked deleted,
-    /// commit.
+    /// the audit row, commit. Returns what it committed.
     pub(super) fn write_batch(
         &mut self,
+        stream: &str,
         s: &StreamLoad,
-        columns: &[String],
+        columns: &[ColumnDef],
         keys: &[String],
         deleted_column: Option<&str>,
-    ) -> Result<(), DbError> {
+    ) -> Result<BatchCounts, DbError> {
+        let mut counts = BatchCounts {
+            first_line: s.lines.iter().min().copied(),
+            last_line: s.lines.iter().max().copied(),
+            batches: 1,
+            ..BatchCounts::default()
+        };
         if !s.rows.is_empty() {
             if s.merges() {
                 self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
+                counts.merged = s.rows.len() as u64;
             } else {
                 self.sink.insert_rows(&s.table, columns, &s.rows)?;
+                counts.inserted = s.rows.len() as u64;
             }
         }
         if self.config.hard_delete {
             if let Some(column) = deleted_column {
-                self.sink.delete_rows(
+                counts.deleted += self.sink.delete_rows(
                     &s.table,
                     &RowFilter::NotNull {
                         column: column.to_owned(),
@@ -181,7 +200,11 @@ impl<W: Write> Loader<W> {
                 )?;
             }
         }
-        self.sink.commit()
+        if let Some(audit) = &self.audit {
+            audit.stage(self.sink.as_mut(), stream, &counts)?;
+        }
+        self.sink.commit()?;
+        Ok(counts)
     }
 }
 

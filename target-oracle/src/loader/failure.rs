@@ -33,16 +33,16 @@ impl<W: Write> Loader<W> {
     /// read before the bad line (an input error's own line, else `at_line`) and emits
     /// that STATE; a failure to do so is logged, and `error` is what the run reports.
     pub(crate) fn fail(&mut self, error: TargetError, at_line: u64) -> TargetError {
-        if matches!(error, TargetError::StdoutClosed | TargetError::Write(_)) {
-            return error;
+        if !matches!(error, TargetError::StdoutClosed | TargetError::Write(_)) {
+            let bad_line = error.line().unwrap_or(at_line);
+            if let Err(e) = self.commit_before(bad_line) {
+                tracing::error!(
+                    error = %e,
+                    "could not commit the records that precede line {bad_line}"
+                );
+            }
         }
-        let bad_line = error.line().unwrap_or(at_line);
-        if let Err(e) = self.commit_before(bad_line) {
-            tracing::error!(
-                error = %e,
-                "could not commit the records that precede line {bad_line}"
-            );
-        }
+        self.audit_failed(&error);
         error
     }
 
@@ -86,6 +86,9 @@ impl<W: Write> Loader<W> {
         match self.config.on_bad_record {
             OnBadRecord::Reject => {
                 self.write_reject(line, stream, field, reason, record.get())?;
+                if let Some(audit) = &mut self.audit {
+                    audit.rejected(stream);
+                }
                 tracing::warn!(line, stream, field, reason, "record rejected");
                 Ok(())
             }

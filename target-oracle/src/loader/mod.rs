@@ -9,10 +9,12 @@
 //! Here: the run (messages in, STATE out), SCHEMA, RECORD and ACTIVATE_VERSION.
 //! [`table`]: creating and evolving tables. [`batch`]: writing buffers.
 //! [`failure`]: bad records and fatal errors. [`overwrite`]: restart-safe overwrite.
+//! [`session`]: the session's MODULE/ACTION/CLIENT_IDENTIFIER and a failed run's audit rows.
 
 mod batch;
 mod failure;
 mod overwrite;
+mod session;
 mod table;
 
 use std::fs::File;
@@ -27,7 +29,9 @@ use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 
 use crate::input::{Input, LineTooLong, Readiness};
 
-use db_boundary::{RowFilter, ServerInfo, Sink, TableName, Value};
+use db_boundary::{RowFilter, ServerInfo, SessionContext, SessionRole, Sink, TableName, Value};
+
+use crate::audit::{Audit, BatchCounts, RunStatus};
 
 use crate::convert::ServerLimits;
 use crate::error::TargetError;
@@ -124,6 +128,12 @@ pub struct Loader<W: Write> {
     /// No STATE goes out while set (the end of the run, before overwrites finish).
     holding_states: bool,
     stats: LoadStats,
+    /// This run's id: the session's CLIENT_IDENTIFIER and the audit rows' key.
+    run_id: String,
+    /// The session's ACTION (the stream being loaded), to set it only when it changes.
+    action: String,
+    /// The load audit table, with `audit_table`.
+    audit: Option<Audit>,
 }
 
 impl<W: Write> Loader<W> {
@@ -154,6 +164,21 @@ impl<W: Write> Loader<W> {
                 .max_identifier_bytes
                 .unwrap_or(server.max_identifier_bytes) as usize,
         };
+        let run_id = db_boundary::new_run_id();
+        tracing::info!(run_id = %run_id, "run started");
+        let action = "load".to_owned();
+        sink.set_context(&SessionContext::new(SessionRole::Target, &action, &run_id))
+            .map_err(TargetError::db("naming the session"))?;
+        let audit = config.audit_table.as_deref().map(|name| {
+            let table = TableName {
+                schema: config
+                    .default_target_schema
+                    .as_deref()
+                    .map(|s| naming.identifier(s)),
+                name: naming.identifier(name),
+            };
+            Audit::new(table, server.current_schema.clone(), run_id.clone())
+        });
         let rejects = match config.on_bad_record {
             // Checked now, not at the first bad record in the middle of a run.
             OnBadRecord::Reject => Some(failure::open_reject_file(&config.reject_file)?),
@@ -183,8 +208,16 @@ impl<W: Write> Loader<W> {
                 u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0),
             ),
             stats: LoadStats::default(),
+            run_id,
+            action,
+            audit,
             config,
         })
+    }
+
+    /// This run's id (logged at the start, CLIENT_IDENTIFIER, the audit rows' key).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
     }
 
     /// Reads every message of `input` and loads it, then finishes the run. While the
@@ -268,8 +301,14 @@ impl<W: Write> Loader<W> {
             }
         }
         self.flush_rejects()?;
+        if let Some(audit) = &mut self.audit {
+            audit
+                .finish(self.sink.as_mut(), RunStatus::Succeeded, 0)
+                .map_err(TargetError::db("writing the audit rows"))?;
+        }
         self.stats.states_emitted = self.out.written();
         tracing::info!(
+            run_id = %self.run_id,
             records = self.stats.records,
             rows_written = self.stats.rows_written,
             batches = self.stats.batches,
@@ -343,6 +382,13 @@ impl<W: Write> Loader<W> {
             None
         };
         let table = self.table_naming.table_for(stream, &self.naming);
+        if self.audit.as_ref().is_some_and(|a| a.table() == &table) {
+            return Err(TargetError::Schema {
+                line,
+                stream: stream.to_owned(),
+                reason: format!("its table {:?} is the audit_table", table.name),
+            });
+        }
         if let Err(clash) = self.claims.claim(stream, &table) {
             // Refused before a row of the second stream is written.
             let hint = self
@@ -502,7 +548,7 @@ impl<W: Write> Loader<W> {
         };
         let filter = RowFilter::LessThan {
             column: version_column.to_owned(),
-            value: Value::Number(version.to_string()),
+            value: Value::Number(version.into()),
         };
         let table = s.table.clone();
         let result = if hard {
@@ -519,9 +565,22 @@ impl<W: Write> Loader<W> {
             "removing rows of versions before {version} from {:?}",
             table.name
         )))?;
+        let counts = BatchCounts {
+            deleted: if hard { affected } else { 0 },
+            soft_deleted: if hard { 0 } else { affected },
+            ..BatchCounts::default()
+        };
+        if let Some(audit) = &self.audit {
+            audit
+                .stage(self.sink.as_mut(), stream, &counts)
+                .map_err(TargetError::db("writing the audit row"))?;
+        }
         self.sink
             .commit()
             .map_err(TargetError::db("committing ACTIVATE_VERSION"))?;
+        if let Some(audit) = &mut self.audit {
+            audit.committed(stream, &counts);
+        }
         tracing::info!(stream, version, rows = affected, hard, "activated version");
         if self.streams[stream].method == LoadMethod::Overwrite && self.streams[stream].has_records
         {
@@ -549,6 +608,9 @@ impl<W: Write> Loader<W> {
         self.flush_rejects()?;
         let stamped = self.overwrites.stamp(&state, line);
         self.out.emit(&stamped)?;
+        if let Some(audit) = &mut self.audit {
+            audit.state_emitted(stamped.get());
+        }
         Ok(true)
     }
 }
@@ -660,7 +722,7 @@ mod key_tests {
             key(Value::Date(day.and_hms_opt(0, 0, 1).unwrap()))
         );
         assert_ne!(key(Value::Bytes(vec![1, 2])), key(Value::Bytes(vec![0x12])));
-        assert_ne!(key(Value::Number("1".into())), key(Value::Text("1".into())));
+        assert_ne!(key(Value::number("1")), key(Value::Text("1".into())));
         assert_ne!(key(Value::Null), key(Value::Text(String::new())));
     }
 }

@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value as Json};
 use db_boundary::{RowFilter, TableName, Value};
 
 use super::Loader;
+use crate::audit::BatchCounts;
 use crate::error::TargetError;
 use crate::stream::Meta;
 
@@ -80,7 +81,7 @@ impl Overwrites {
 
     /// `_SDC_LOAD_SEQUENCE` of a row read at input line `line`.
     pub(crate) fn sequence(&self, line: u64) -> Value {
-        Value::Number((u128::from(self.load) * LINES_PER_LOAD + u128::from(line)).to_string())
+        Value::number(&(u128::from(self.load) * LINES_PER_LOAD + u128::from(line)).to_string())
     }
 
     /// Stream `stream` is overwritten into `table` by this run.
@@ -141,8 +142,8 @@ impl Overwrites {
         let range = |load: u64, last: u128| {
             let base = u128::from(load) * LINES_PER_LOAD;
             (
-                Value::Number(base.to_string()),
-                Value::Number((base + last).to_string()),
+                Value::number(&base.to_string()),
+                Value::number(&(base + last).to_string()),
             )
         };
         let mut ranges: Vec<(Value, Value)> = self
@@ -268,10 +269,20 @@ impl<W: Write> Loader<W> {
                 return Ok(());
             }
         };
-        let removed = self
-            .sink
+        let audit = &self.audit;
+        let sink = &mut self.sink;
+        let removed = sink
             .delete_rows(&table, &filter)
-            .and_then(|removed| self.sink.commit().map(|()| removed))
+            .and_then(|removed| {
+                let counts = BatchCounts {
+                    deleted: removed,
+                    ..BatchCounts::default()
+                };
+                if let Some(audit) = audit {
+                    audit.stage(sink.as_mut(), stream, &counts)?;
+                }
+                sink.commit().map(|()| removed)
+            })
             .map_err(|source| {
                 let _ = self.sink.rollback();
                 TargetError::Database {
@@ -279,6 +290,13 @@ impl<W: Write> Loader<W> {
                     source,
                 }
             })?;
+        if let Some(audit) = &mut self.audit {
+            let counts = BatchCounts {
+                deleted: removed,
+                ..BatchCounts::default()
+            };
+            audit.committed(stream, &counts);
+        }
         tracing::info!(stream, table = %table.name, removed, "overwrite finished");
         self.overwrites.finish(stream);
         Ok(())
@@ -329,18 +347,18 @@ mod tests {
             ranges,
             [
                 (
-                    Value::Number("1700000000000001000000000000000".into()),
-                    Value::Number("1700000000000001000000000000040".into())
+                    Value::number("1700000000000001000000000000000"),
+                    Value::number("1700000000000001000000000000040")
                 ),
                 (
-                    Value::Number("1700000000000999000000000000000".into()),
-                    Value::Number("1700000000000999999999999999999".into())
+                    Value::number("1700000000000999000000000000000"),
+                    Value::number("1700000000000999999999999999999")
                 ),
             ]
         );
         assert_eq!(
             second.sequence(7),
-            Value::Number("1700000000000999000000000000007".into())
+            Value::number("1700000000000999000000000000007")
         );
         let again = second.stamp(&stamped, 12);
         insta::assert_snapshot!(again.get(), @r#"{"bookmarks":{"S":{"k":1,"target_oracle_overwrite":[{"load":1700000000000001,"through_line":40},{"load":1700000000000999,"through_line":12}]}},"other":true}"#);

@@ -38,14 +38,15 @@ impl<W: Write> Loader<W> {
 
     /// Creates or evolves the stream's table so its plan can be written.
     pub(super) fn ensure_table(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
+        if self.streams.get(stream).is_none_or(|s| s.table_ready) {
+            return Ok(());
+        }
+        self.name_session(stream)?;
         let freeze = self.config.freeze_schema;
         let naming = self.naming.clone();
         let Some(s) = self.streams.get_mut(stream) else {
             return Ok(());
         };
-        if s.table_ready {
-            return Ok(());
-        }
         let schema_error = |reason: String| TargetError::Schema {
             line,
             stream: stream.to_owned(),
@@ -129,6 +130,18 @@ impl<W: Write> Loader<W> {
                 }
                 s.plan.adopt_columns(evolution.columns);
             }
+        }
+        if let Some(audit) = &mut self.audit {
+            audit
+                .open_stream(
+                    self.sink.as_mut(),
+                    &naming,
+                    freeze,
+                    stream,
+                    &s.table,
+                    s.method,
+                )
+                .map_err(TargetError::db("writing the audit row"))?;
         }
         self.sink
             .commit()

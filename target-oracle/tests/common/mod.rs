@@ -166,7 +166,7 @@ pub fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc:
 }
 
 pub fn num(text: &str) -> Value {
-    Value::Number(text.into())
+    Value::number(text)
 }
 
 pub fn text(t: &str) -> Value {

@@ -1,0 +1,199 @@
+//! Issue 11's target-side contract: what a real Oracle and the `oracle` driver refuse,
+//! the simulated backend refuses too, with the same ORA code; what they accept round
+//! trips. Run as `sim::<name>` always and `oracle::<name>` with `--ignored`.
+
+#[macro_use]
+#[allow(dead_code)] // shared with contract.rs, which uses all of it
+mod harness;
+
+use chrono::NaiveDate;
+use std::convert::Infallible;
+
+use db_boundary::{
+    scan_into, ColumnDef, DbError, FetchTuning, KeyRange, Scan, ScanRange, ScannedRow, TableDef,
+    TableName, TableRef, Value,
+};
+use singer_core::oracle_type::OracleType;
+
+use harness::Db;
+
+contract_tests!(
+    a_null_first_row_does_not_type_any_bind,
+    text_of_1_to_4_kb_fits_varchar2_and_beyond_4000_bytes_is_refused,
+    lob_binds_follow_other_binds,
+);
+
+fn col(name: &str, data_type: &str) -> ColumnDef {
+    ColumnDef {
+        name: name.to_owned(),
+        data_type: OracleType::parse(data_type).expect("a type"),
+        nullable: true,
+        check: None,
+    }
+}
+
+fn create(db: &Db, name: &str, columns: Vec<ColumnDef>) -> (TableName, Vec<ColumnDef>) {
+    let table = db.table(&db.name(name));
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.create_table(&TableDef {
+        name: table.clone(),
+        columns: columns.clone(),
+        primary_key: vec![columns[0].name.clone()],
+    })
+    .expect("create table");
+    (table, columns)
+}
+
+fn read(db: &Db, table: &TableName, columns: &[ColumnDef]) -> Vec<Vec<Value>> {
+    let mut source = db.backend.source().expect("a source session");
+    let request = Scan {
+        table: TableRef {
+            owner: table.schema.clone().unwrap_or_default(),
+            table: table.name.clone(),
+        },
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        range: ScanRange::Keyset(KeyRange::new(vec![columns[0].name.clone()]).expect("a key")),
+        as_of_scn: None,
+        tuning: FetchTuning {
+            fetch_array_size: 100,
+            prefetch_rows: 100,
+        },
+    };
+    let mut rows = Vec::new();
+    scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
+        rows.push(row.values.to_vec());
+        Ok::<(), Infallible>(())
+    })
+    .expect("scan");
+    rows
+}
+
+/// Issue 11 item 1: the driver fixes a batch's bind types at its first row; a NULL
+/// first row bound as text made every later DATE, TIMESTAMP, RAW, BLOB or interval
+/// fail. Binds are now typed from the columns, so any order of NULLs works.
+fn a_null_first_row_does_not_type_any_bind(db: &Db) {
+    let (table, columns) = create(
+        db,
+        "NULL_FIRST",
+        vec![
+            col("ID", "NUMBER(10)"),
+            col("D", "DATE"),
+            col("TS", "TIMESTAMP(6)"),
+            col("TZ", "TIMESTAMP(6) WITH TIME ZONE"),
+            col("R", "RAW(8)"),
+            col("B", "BLOB"),
+            col("C", "CLOB"),
+            col("YM", "INTERVAL YEAR(2) TO MONTH"),
+            col("DS", "INTERVAL DAY(2) TO SECOND(6)"),
+            col("BD", "BINARY_DOUBLE"),
+            col("V", "VARCHAR2(10 CHAR)"),
+        ],
+    );
+    let at = NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|d| d.and_hms_opt(12, 30, 0))
+        .expect("a time");
+    let full = vec![
+        Value::number("2"),
+        Value::Date(at),
+        Value::Timestamp(at),
+        Value::TimestampTz(at.and_utc().fixed_offset()),
+        Value::Bytes(vec![1, 2, 3]),
+        Value::Bytes(vec![4; 5000]),
+        Value::Text("c".repeat(5000)),
+        Value::IntervalYm {
+            years: 1,
+            months: 2,
+        },
+        Value::IntervalDs {
+            days: 1,
+            hours: 2,
+            minutes: 3,
+            seconds: 4,
+            nanoseconds: 500_000_000,
+        },
+        Value::BinaryDouble(0.5),
+        Value::Text("v".into()),
+    ];
+    let mut sink = db.backend.sink().expect("a sink session");
+    let rows = [
+        nulls_row(&columns, "1"),
+        full.clone(),
+        nulls_row(&columns, "3"),
+    ];
+    sink.insert_rows(&table, &columns, &rows)
+        .expect("NULLs before and after values of every type");
+    sink.commit().unwrap();
+    let rows = read(db, &table, &columns);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1], full);
+    assert_eq!(rows[0], nulls_row(&columns, "1"));
+}
+
+fn nulls_row(columns: &[ColumnDef], id: &str) -> Vec<Value> {
+    let mut row = vec![Value::number(id)];
+    row.extend(std::iter::repeat_n(Value::Null, columns.len() - 1));
+    row
+}
+
+/// Issue 11 items 1 and 9: text binds are VARCHAR2 of the column's size (NVARCHAR2
+/// binds doubled every character and failed near 2 KB); 1-4 KB of text fits
+/// VARCHAR2(4000), and more than 4,000 bytes is refused even when the column counts
+/// characters (ORA-01461 for the bind, or ORA-12899 for the column).
+fn text_of_1_to_4_kb_fits_varchar2_and_beyond_4000_bytes_is_refused(db: &Db) {
+    let (table, columns) = create(
+        db,
+        "TEXT_4K",
+        vec![col("ID", "NUMBER(10)"), col("T", "VARCHAR2(4000 CHAR)")],
+    );
+    let rows: Vec<Vec<Value>> = [1000, 2100, 3000, 4000]
+        .iter()
+        .map(|&n| vec![Value::number(&n.to_string()), Value::Text("x".repeat(n))])
+        .collect();
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.insert_rows(&table, &columns, &rows)
+        .expect("1-4 KB of single-byte text");
+    sink.commit().unwrap();
+    assert_eq!(read(db, &table, &columns), rows);
+    let euros = vec![Value::number("9"), Value::Text("€".repeat(1500))];
+    match sink.insert_rows(&table, &columns, &[euros]) {
+        Err(DbError::RowRejected { row: 0, code, .. }) => {
+            assert!(matches!(code, Some(1461 | 12899)), "{code:?}")
+        }
+        other => panic!("4,500 bytes into VARCHAR2(4000 CHAR): {other:?}"),
+    }
+    sink.rollback().unwrap();
+}
+
+/// Issue 11 item 1: a LOB bind before a plain one is ORA-24816; the bind plan puts
+/// LOB binds last whatever order the caller gives.
+fn lob_binds_follow_other_binds(db: &Db) {
+    let (table, _) = create(
+        db,
+        "LOB_ORDER",
+        vec![
+            col("ID", "NUMBER(10)"),
+            col("DOC", "CLOB"),
+            col("NAME", "VARCHAR2(20 CHAR)"),
+            col("PIC", "BLOB"),
+            col("AT", "DATE"),
+        ],
+    );
+    let order = [
+        col("DOC", "CLOB"),
+        col("ID", "NUMBER(10)"),
+        col("PIC", "BLOB"),
+        col("NAME", "VARCHAR2(20 CHAR)"),
+    ];
+    let row = vec![
+        Value::Text("d".repeat(40_000)),
+        Value::number("1"),
+        Value::Bytes(vec![7; 40_000]),
+        Value::Text("n".into()),
+    ];
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.insert_rows(&table, &order, std::slice::from_ref(&row))
+        .expect("LOB binds given first");
+    sink.commit().unwrap();
+    let read = read(db, &table, &order[1..2]);
+    assert_eq!(read, vec![vec![Value::number("1")]]);
+}

@@ -1,0 +1,190 @@
+//! Bind plans: the Oracle type, size and order of every bind of an array INSERT or
+//! MERGE, decided from the columns' definitions before any row is appended (issue 11,
+//! item 1), and the check every value passes against its bind.
+//!
+//! Both backends follow the same plan: `oracle-backend` calls `Batch::set_type` with it
+//! and writes its SQL in plan order; the simulated backend refuses exactly what the
+//! check refuses. A plan never depends on the values, so a NULL first row cannot make
+//! a column's bind NVARCHAR2 (the `oracle` crate fixes a batch's bind types at the
+//! first row and can never change them).
+
+use singer_core::type_table::{BindType, ValueKind};
+
+use crate::{ColumnDef, DbError, DbResult, Value};
+
+/// One bind of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedBind {
+    /// The column it fills, exact case.
+    pub column: String,
+    /// Where its value sits in a caller's row (the caller's column order).
+    pub slot: usize,
+    pub bind: BindType,
+}
+
+/// The binds of one statement in bind order: every LOB bind after every other bind
+/// (ORA-24816 otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindPlan {
+    pub binds: Vec<PlannedBind>,
+}
+
+impl BindPlan {
+    /// The plan for `columns` (a caller's column order).
+    pub fn for_columns(columns: &[ColumnDef]) -> DbResult<BindPlan> {
+        let mut binds = columns
+            .iter()
+            .enumerate()
+            .map(|(slot, c)| {
+                let bind = c.data_type.bind_type().ok_or_else(|| {
+                    DbError::Unsupported(format!(
+                        "binding values for column \"{}\" of type {}",
+                        c.name, c.data_type
+                    ))
+                })?;
+                Ok(PlannedBind {
+                    column: c.name.clone(),
+                    slot,
+                    bind,
+                })
+            })
+            .collect::<DbResult<Vec<_>>>()?;
+        // A stable sort keeps the caller's order within each group.
+        binds.sort_by_key(|b| b.bind.is_lob());
+        Ok(BindPlan { binds })
+    }
+
+    /// Column names in bind order.
+    pub fn columns(&self) -> Vec<String> {
+        self.binds.iter().map(|b| b.column.clone()).collect()
+    }
+
+    /// One line per bind (`:1 "ID" NUMBER`), for snapshots and debug logs.
+    pub fn describe(&self) -> String {
+        self.binds
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!(":{} \"{}\" {}\n", i + 1, b.column, b.bind))
+            .collect()
+    }
+
+    /// Checks every value of `row` against its bind, as the driver and Oracle would
+    /// before the statement runs.
+    pub fn check_row(&self, row: &[Value], max_string_bytes: u32) -> DbResult<()> {
+        for (i, b) in self.binds.iter().enumerate() {
+            let value = row.get(b.slot).ok_or_else(|| {
+                DbError::Unsupported(format!("a row has no value for bind :{}", i + 1))
+            })?;
+            check_value(i + 1, b.bind, value, max_string_bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `value` can go through a bind of type `bind` at position `position`:
+/// its variant must be one the bind converts (else the driver's "invalid type
+/// conversion"), and text for a non-LOB bind must fit Oracle's string limit in bytes
+/// (else ORA-01461: Oracle takes a longer bind for a LONG).
+pub fn check_value(
+    position: usize,
+    bind: BindType,
+    value: &Value,
+    max_string_bytes: u32,
+) -> DbResult<()> {
+    let kind = value.value_kind();
+    if kind == ValueKind::None {
+        return Ok(());
+    }
+    if !bind.accepts(kind) {
+        return Err(DbError::BindType {
+            position,
+            bind: bind.to_string(),
+            value: value.kind(),
+        });
+    }
+    if let (BindType::Number, Value::Text(text)) = (bind, value) {
+        if crate::Decimal::parse(text).is_err() {
+            return Err(DbError::ora(
+                1722,
+                format!("invalid number (bind :{position})"),
+            ));
+        }
+    }
+    if let Value::Text(text) | Value::Json(text) = value {
+        let bytes = match bind {
+            // National character binds travel as AL16UTF16: two bytes per code unit.
+            BindType::NVarchar2(_) | BindType::NChar(_) => text.encode_utf16().count() * 2,
+            BindType::Varchar2(_) | BindType::Char(_) => text.len(),
+            _ => 0,
+        };
+        if bytes > max_string_bytes as usize {
+            return Err(DbError::ora(
+                1461,
+                format!(
+                    "can bind a LONG value only for insert into a LONG column \
+                     (bind :{position} {bind} holds {bytes} bytes, at most {max_string_bytes})"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use singer_core::oracle_type::OracleType;
+
+    fn col(name: &str, t: &str) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            data_type: OracleType::parse(t).unwrap(),
+            nullable: true,
+            check: None,
+        }
+    }
+
+    #[test]
+    fn lob_binds_follow_the_others_in_column_order() {
+        let plan = BindPlan::for_columns(&[
+            col("DOC", "CLOB"),
+            col("ID", "NUMBER(38)"),
+            col("PIC", "BLOB"),
+            col("AT", "DATE"),
+        ])
+        .unwrap();
+        assert_eq!(plan.columns(), ["ID", "AT", "DOC", "PIC"]);
+        assert_eq!(
+            plan.binds.iter().map(|b| b.slot).collect::<Vec<_>>(),
+            [1, 3, 0, 2]
+        );
+    }
+
+    #[test]
+    fn values_of_another_kind_are_refused_by_position() {
+        let plan = BindPlan::for_columns(&[col("ID", "NUMBER"), col("AT", "DATE")]).unwrap();
+        let err = plan
+            .check_row(
+                &[Value::number("1"), Value::Text("2024-01-01".into())],
+                4000,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, DbError::BindType { position: 2, .. }),
+            "{err:?}"
+        );
+        plan.check_row(&[Value::Null, Value::Null], 4000).unwrap();
+    }
+
+    #[test]
+    fn text_beyond_the_string_limit_in_bytes_is_ora_01461() {
+        let plan = BindPlan::for_columns(&[col("T", "VARCHAR2(4000 CHAR)")]).unwrap();
+        let euros = Value::Text("€".repeat(1500));
+        assert_eq!(
+            plan.check_row(&[euros], 4000).unwrap_err().ora_code(),
+            Some(1461)
+        );
+        plan.check_row(&[Value::Text("€".repeat(1333))], 4000)
+            .unwrap();
+    }
+}
