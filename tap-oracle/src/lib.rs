@@ -8,7 +8,7 @@
 //! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
 //! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
 //! - `chunks`: a keyed FULL_TABLE pass in key ranges read by several sessions at once.
-//! - [`shard`]: FULL_TABLE sharded across processes: the plan, a shard's pass, the
+//! - `shard`: FULL_TABLE sharded across processes: the plan, a shard's pass, the
 //!   final step's ACTIVATE_VERSION.
 //! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
@@ -16,17 +16,20 @@
 //! - [`error`]: the one error type and its exit status.
 //! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
-pub mod bookmark;
+// Items are `pub(crate)` unless the binary, the examples or the tests need them.
+#![warn(unreachable_pub)]
+
+mod bookmark;
 mod chunks;
 pub mod convert;
-pub mod discover;
-pub mod error;
-pub mod filter_hint;
+mod discover;
+mod error;
+mod filter_hint;
 pub mod log_based;
 mod plan;
 mod rows;
 pub mod run;
 pub mod settings;
-pub mod shard;
+mod shard;
 mod stream;
-pub mod sync;
+mod sync;

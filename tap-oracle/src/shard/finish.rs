@@ -22,7 +22,7 @@ use crate::plan::plan;
 /// Writes SCHEMA and ACTIVATE_VERSION for every stream of the plan (unless `activate`
 /// is false: the `activate_version` setting), then `state` unchanged (this step has no
 /// position of its own).
-pub fn finish<W: Write>(
+pub(crate) fn finish<W: Write>(
     catalog: &Catalog,
     shard_plan: &ShardPlan,
     (default_method, activate): (&str, bool),

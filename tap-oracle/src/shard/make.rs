@@ -14,7 +14,7 @@ use crate::stream::key_json;
 use crate::sync::SyncOptions;
 
 /// Makes the plan for `shards` shard runs of the catalog's selected streams.
-pub fn make_plan(
+pub(crate) fn make_plan(
     backend: &dyn Backend,
     catalog: &Catalog,
     options: &SyncOptions,

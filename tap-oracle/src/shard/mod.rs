@@ -23,11 +23,11 @@ use crate::error::TapError;
 use crate::plan::{Replication, StreamPlan};
 
 /// The plan file's format; a plan of another format is refused.
-pub const PLAN_FORMAT: u32 = 1;
+pub(crate) const PLAN_FORMAT: u32 = 1;
 
 /// What `--plan-shards N` writes: every shard and the final step read the same one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardPlan {
+pub(crate) struct ShardPlan {
     pub format: u32,
     /// The SCN every shard reads AS OF, so the union is one snapshot.
     pub scn: u64,
@@ -39,7 +39,7 @@ pub struct ShardPlan {
 
 /// One stream of a plan: its table version and its key ranges, in key order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlannedStream {
+pub(crate) struct PlannedStream {
     pub stream: String,
     /// The version every shard's RECORDs carry and the final ACTIVATE_VERSION names.
     pub version: i64,
@@ -50,14 +50,14 @@ pub struct PlannedStream {
 
 /// The rows after `after` and through `through` (`None`: the table's start or end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlannedChunk {
+pub(crate) struct PlannedChunk {
     pub after: Option<Map<String, Json>>,
     pub through: Option<Map<String, Json>>,
 }
 
 /// A shard run: the plan, and which of `count` runs this is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ShardRun {
+pub(crate) struct ShardRun {
     pub plan: ShardPlan,
     pub index: usize,
     pub count: usize,
@@ -65,7 +65,7 @@ pub struct ShardRun {
 
 /// What the shard settings ask of this run.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ShardMode {
+pub(crate) enum ShardMode {
     /// An ordinary run.
     Off,
     Shard(ShardRun),
@@ -79,7 +79,7 @@ pub enum ShardMode {
 impl ShardPlan {
     /// Reads and checks a plan file: its format, and that each stream's ranges start at
     /// the table's start, meet, and end at its end (so their union is the table).
-    pub fn load(path: &Path) -> Result<ShardPlan, TapError> {
+    pub(crate) fn load(path: &Path) -> Result<ShardPlan, TapError> {
         let bad = |why: String| TapError::Shard(format!("shard_plan {}: {why}", path.display()));
         let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
         let plan: ShardPlan =
@@ -107,7 +107,7 @@ impl ShardPlan {
         Ok(plan)
     }
 
-    pub fn stream(&self, stream: &str) -> Option<&PlannedStream> {
+    pub(crate) fn stream(&self, stream: &str) -> Option<&PlannedStream> {
         self.streams.iter().find(|s| s.stream == stream)
     }
 }
@@ -132,7 +132,7 @@ impl ShardRun {
 
 /// The shard settings, checked together: `shard_index`, `shard_count`, `shard_finish`
 /// and `shard_states` need `shard_plan`; a plan needs a shard or the final step.
-pub fn shard_mode(config: &Config) -> Result<ShardMode, TapError> {
+pub(crate) fn shard_mode(config: &Config) -> Result<ShardMode, TapError> {
     let index: Option<usize> = config.get_int("shard_index")?;
     let count: Option<usize> = config.get_int("shard_count")?;
     let finish = config.get_bool("shard_finish").unwrap_or(false);
