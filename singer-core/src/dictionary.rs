@@ -156,100 +156,103 @@ impl ColumnRow {
         nullable: bool,
     ) -> ColumnRow {
         use OracleType as T;
-        let (data_type, length, precision, scale, char_length, char_used) = match oracle_type {
-            T::Number { precision, scale } => (
-                "NUMBER".to_owned(),
-                22,
-                precision.map(u32::from),
-                scale.map(i32::from),
-                0,
-                None,
-            ),
-            T::Float { binary_precision } => (
-                "FLOAT".to_owned(),
-                22,
-                binary_precision.map(u32::from).or(Some(126)),
-                None,
-                0,
-                None,
-            ),
-            T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
-                let name = if matches!(oracle_type, T::Char { .. }) {
-                    "CHAR"
-                } else {
-                    "VARCHAR2"
-                };
-                let (bytes, used) = match semantics {
-                    LengthSemantics::Byte => (*length, "B"),
-                    LengthSemantics::Char => (length.saturating_mul(4).min(32767), "C"),
-                };
-                (
-                    name.to_owned(),
-                    bytes,
-                    None,
-                    None,
-                    *length,
-                    Some(used.to_owned()),
-                )
-            }
-            T::NChar { length } | T::NVarchar2 { length } => {
-                let name = if matches!(oracle_type, T::NChar { .. }) {
-                    "NCHAR"
-                } else {
-                    "NVARCHAR2"
-                };
-                (
-                    name.to_owned(),
-                    length * 2,
-                    None,
-                    None,
-                    *length,
-                    Some("C".to_owned()),
-                )
-            }
-            T::Raw { length } => ("RAW".to_owned(), *length, None, None, 0, None),
+        let shape = TypeShape::of(oracle_type);
+        let data_type_owner = match oracle_type {
+            T::Other { owner, .. } => owner.clone(),
+            T::XmlType => Some("SYS".to_owned()),
+            _ => None,
+        };
+        ColumnRow {
+            owner: owner.to_owned(),
+            table_name: table.to_owned(),
+            column_id: Some(column_id),
+            column_name: name.to_owned(),
+            data_type: shape.data_type,
+            data_type_owner,
+            data_length: Some(shape.length),
+            data_precision: shape.precision,
+            data_scale: shape.scale,
+            char_length: Some(shape.char_length),
+            char_used: shape.char_used,
+            nullable: if nullable { "Y" } else { "N" }.to_owned(),
+            virtual_column: Some("NO".to_owned()),
+            hidden_column: Some("NO".to_owned()),
+            identity_column: Some("NO".to_owned()),
+        }
+    }
+}
+
+/// The ALL_TAB_COLS columns that describe a type: DATA_TYPE, DATA_LENGTH (bytes, as
+/// Oracle reports it), DATA_PRECISION, DATA_SCALE, CHAR_LENGTH and CHAR_USED.
+struct TypeShape {
+    data_type: String,
+    length: u32,
+    precision: Option<u32>,
+    scale: Option<i32>,
+    char_length: u32,
+    char_used: Option<String>,
+}
+
+impl TypeShape {
+    fn plain(data_type: String, length: u32) -> TypeShape {
+        TypeShape {
+            data_type,
+            length,
+            precision: None,
+            scale: None,
+            char_length: 0,
+            char_used: None,
+        }
+    }
+
+    fn of(oracle_type: &OracleType) -> TypeShape {
+        use OracleType as T;
+        match oracle_type {
+            T::Number { precision, scale } => TypeShape {
+                precision: precision.map(u32::from),
+                scale: scale.map(i32::from),
+                ..TypeShape::plain("NUMBER".into(), 22)
+            },
+            T::Float { binary_precision } => TypeShape {
+                precision: binary_precision.map(u32::from).or(Some(126)),
+                ..TypeShape::plain("FLOAT".into(), 22)
+            },
+            T::Char { length, semantics } => TypeShape::text("CHAR", *length, *semantics),
+            T::Varchar2 { length, semantics } => TypeShape::text("VARCHAR2", *length, *semantics),
+            T::NChar { length } => TypeShape::national("NCHAR", *length),
+            T::NVarchar2 { length } => TypeShape::national("NVARCHAR2", *length),
+            T::Raw { length } => TypeShape::plain("RAW".into(), *length),
+            T::URowId { length } => TypeShape::plain("UROWID".into(), *length),
+            T::Other { name, .. } => TypeShape::plain(name.clone(), 0),
             T::Timestamp {
-                fractional_precision,
-            }
-            | T::TimestampTz {
                 fractional_precision,
             }
             | T::TimestampLtz {
                 fractional_precision,
-            } => (
-                oracle_type.to_string(),
-                // Oracle's storage sizes: 13 bytes with a zone, 11 without.
-                if matches!(oracle_type, T::TimestampTz { .. }) {
-                    13
-                } else {
-                    11
-                },
-                None,
-                Some(i32::from(*fractional_precision)),
-                0,
-                None,
-            ),
-            T::IntervalYearToMonth { year_precision } => (
-                oracle_type.to_string(),
-                5,
-                Some(u32::from(*year_precision)),
-                Some(0),
-                0,
-                None,
-            ),
+            } => TypeShape {
+                scale: Some(i32::from(*fractional_precision)),
+                ..TypeShape::plain(oracle_type.to_string(), 11)
+            },
+            // Oracle's storage sizes: 13 bytes with a zone, 11 without.
+            T::TimestampTz {
+                fractional_precision,
+            } => TypeShape {
+                scale: Some(i32::from(*fractional_precision)),
+                ..TypeShape::plain(oracle_type.to_string(), 13)
+            },
+            T::IntervalYearToMonth { year_precision } => TypeShape {
+                precision: Some(u32::from(*year_precision)),
+                scale: Some(0),
+                ..TypeShape::plain(oracle_type.to_string(), 5)
+            },
             T::IntervalDayToSecond {
                 day_precision,
                 fractional_precision,
-            } => (
-                oracle_type.to_string(),
-                11,
-                Some(u32::from(*day_precision)),
-                Some(i32::from(*fractional_precision)),
-                0,
-                None,
-            ),
-            T::Other { name, .. } => (name.clone(), 0, None, None, 0, None),
-            T::URowId { length } => ("UROWID".to_owned(), *length, None, None, 0, None),
+            } => TypeShape {
+                precision: Some(u32::from(*day_precision)),
+                scale: Some(i32::from(*fractional_precision)),
+                ..TypeShape::plain(oracle_type.to_string(), 11)
+            },
             // DATA_LENGTH as ALL_TAB_COLS reports it for the fixed-size types.
             other => {
                 let length = match other {
@@ -262,30 +265,30 @@ impl ColumnRow {
                     T::Boolean => 1,
                     _ => 0,
                 };
-                (other.to_string(), length, None, None, 0, None)
+                TypeShape::plain(other.to_string(), length)
             }
+        }
+    }
+
+    /// CHAR or VARCHAR2 of `length` bytes or characters (4 bytes a character in AL32UTF8).
+    fn text(name: &str, length: u32, semantics: LengthSemantics) -> TypeShape {
+        let (bytes, used) = match semantics {
+            LengthSemantics::Byte => (length, "B"),
+            LengthSemantics::Char => (length.saturating_mul(4).min(32767), "C"),
         };
-        let data_type_owner = match oracle_type {
-            T::Other { owner, .. } => owner.clone(),
-            T::XmlType => Some("SYS".to_owned()),
-            _ => None,
-        };
-        ColumnRow {
-            owner: owner.to_owned(),
-            table_name: table.to_owned(),
-            column_id: Some(column_id),
-            column_name: name.to_owned(),
-            data_type,
-            data_type_owner,
-            data_length: Some(length),
-            data_precision: precision,
-            data_scale: scale,
-            char_length: Some(char_length),
-            char_used,
-            nullable: if nullable { "Y" } else { "N" }.to_owned(),
-            virtual_column: Some("NO".to_owned()),
-            hidden_column: Some("NO".to_owned()),
-            identity_column: Some("NO".to_owned()),
+        TypeShape {
+            char_length: length,
+            char_used: Some(used.to_owned()),
+            ..TypeShape::plain(name.to_owned(), bytes)
+        }
+    }
+
+    /// NCHAR or NVARCHAR2 of `length` characters (2 bytes a character in AL16UTF16).
+    fn national(name: &str, length: u32) -> TypeShape {
+        TypeShape {
+            char_length: length,
+            char_used: Some("C".to_owned()),
+            ..TypeShape::plain(name.to_owned(), length.saturating_mul(2))
         }
     }
 }
