@@ -36,16 +36,54 @@ pub fn coerce(
     if value.is_null() || empty {
         return Ok(Value::Null);
     }
-    let mismatch = |value: &Value| {
-        DbError::ora(
-            932,
-            format!(
-                "inconsistent datatypes: expected {oracle_type} got {} for {}",
-                value.kind(),
-                target.quoted()
-            ),
-        )
-    };
+    match oracle_type {
+        T::Number { .. } | T::Float { .. } | T::BinaryFloat | T::BinaryDouble => {
+            coerce_number(value, oracle_type, target)
+        }
+        T::Char { .. }
+        | T::Varchar2 { .. }
+        | T::NChar { .. }
+        | T::NVarchar2 { .. }
+        | T::Clob
+        | T::NClob
+        | T::Long
+        | T::RowId
+        | T::URowId { .. }
+        | T::XmlType
+        | T::Raw { .. }
+        | T::LongRaw
+        | T::Blob => coerce_text(value, oracle_type, target),
+        T::Date
+        | T::Timestamp { .. }
+        | T::TimestampTz { .. }
+        | T::TimestampLtz { .. }
+        | T::IntervalYearToMonth { .. }
+        | T::IntervalDayToSecond { .. } => coerce_time(value, oracle_type, target),
+        _ => coerce_other(value, oracle_type, target),
+    }
+}
+
+/// ORA-00932: the value's kind cannot go into the column's type.
+fn mismatch(oracle_type: &OracleType, target: &Target<'_>, value: &Value) -> DbError {
+    DbError::ora(
+        932,
+        format!(
+            "inconsistent datatypes: expected {oracle_type} got {} for {}",
+            value.kind(),
+            target.quoted()
+        ),
+    )
+}
+
+/// NUMBER (fitted to precision and scale: ORA-01438), FLOAT, BINARY_FLOAT and
+/// BINARY_DOUBLE.
+fn coerce_number(
+    value: Value,
+    oracle_type: &OracleType,
+    target: &Target<'_>,
+) -> Result<Value, DbError> {
+    use OracleType as T;
+    let mismatch = |value: &Value| mismatch(oracle_type, target, value);
     Ok(match oracle_type {
         T::Number { precision, scale } => {
             let text = match &value {
@@ -101,6 +139,20 @@ pub fn coerce(
             ),
             other => return Err(mismatch(&other)),
         },
+        _ => return Err(mismatch(&value)),
+    })
+}
+
+/// Character types (CHAR and NCHAR blank-padded, lengths checked: ORA-12899), LOBs,
+/// ROWIDs, XMLTYPE and the binary types (RAW length checked).
+fn coerce_text(
+    value: Value,
+    oracle_type: &OracleType,
+    target: &Target<'_>,
+) -> Result<Value, DbError> {
+    use OracleType as T;
+    let mismatch = |value: &Value| mismatch(oracle_type, target, value);
+    Ok(match oracle_type {
         T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
             let text = as_text(value, &mismatch)?;
             let padded = match oracle_type {
@@ -135,6 +187,20 @@ pub fn coerce(
             Value::Bytes(b) => Value::Bytes(b),
             other => return Err(mismatch(&other)),
         },
+        _ => return Err(mismatch(&value)),
+    })
+}
+
+/// DATE and TIMESTAMP (fractions rounded to the precision), with and without a zone,
+/// and intervals.
+fn coerce_time(
+    value: Value,
+    oracle_type: &OracleType,
+    target: &Target<'_>,
+) -> Result<Value, DbError> {
+    use OracleType as T;
+    let mismatch = |value: &Value| mismatch(oracle_type, target, value);
+    Ok(match oracle_type {
         T::Date => Value::Date(round_fraction(wall_clock(value, &mismatch)?, 0)),
         T::Timestamp {
             fractional_precision,
@@ -175,6 +241,19 @@ pub fn coerce(
             v @ Value::IntervalDs { .. } => v,
             other => return Err(mismatch(&other)),
         },
+        _ => return Err(mismatch(&value)),
+    })
+}
+
+/// JSON (checked: ORA-40441), BOOLEAN, VECTOR; BFILE and object types are not stored.
+fn coerce_other(
+    value: Value,
+    oracle_type: &OracleType,
+    target: &Target<'_>,
+) -> Result<Value, DbError> {
+    use OracleType as T;
+    let mismatch = |value: &Value| mismatch(oracle_type, target, value);
+    Ok(match oracle_type {
         T::Json => {
             let text = match value {
                 Value::Json(t) | Value::Text(t) => t,
@@ -205,6 +284,7 @@ pub fn coerce(
                 target.quoted()
             )))
         }
+        _ => return Err(mismatch(&value)),
     })
 }
 
