@@ -170,8 +170,39 @@ impl Decimal {
 
     /// The power of ten of the leading digit (`123` -> 2, `0.05` -> -2); `None` for zero.
     pub fn magnitude(&self) -> Option<i64> {
-        let p = self.parts();
-        (!p.digits.is_empty()).then(|| p.digits.len() as i64 - 1 + p.exponent)
+        let d = self.digits();
+        (d.len() > 0).then(|| d.len() as i64 - 1 + d.exponent)
+    }
+
+    /// The significant digits and exponent, borrowed from the canonical text (no
+    /// allocation: validation compares every number against its bounds).
+    fn digits(&self) -> Digits<'_> {
+        let body = self.text.strip_prefix('-').unwrap_or(&self.text);
+        match body.split_once('.') {
+            Some(("0", frac)) => Digits {
+                head: "",
+                tail: frac.trim_start_matches('0'),
+                exponent: -(frac.len() as i64),
+            },
+            Some((int, frac)) => Digits {
+                head: int,
+                tail: frac,
+                exponent: -(frac.len() as i64),
+            },
+            None if body == "0" => Digits {
+                head: "",
+                tail: "",
+                exponent: 0,
+            },
+            None => {
+                let head = body.trim_end_matches('0');
+                Digits {
+                    head,
+                    tail: "",
+                    exponent: (body.len() - head.len()) as i64,
+                }
+            }
+        }
     }
 
     /// Whether the value is a whole number.
@@ -186,6 +217,20 @@ impl Decimal {
         }
         if self.is_zero() {
             return true;
+        }
+        let (da, db) = (self.digits(), step.digits());
+        let common = da.exponent.min(db.exponent);
+        let divisor_len = db.len() as i64 + db.exponent - common;
+        if divisor_len <= 18 {
+            // The usual step (0.01, 0.0001, 5): the running remainder fits in a u64.
+            let d = (0..db.len() as i64 + db.exponent - common).fold(0u64, |acc, i| {
+                acc * 10 + u64::from(db.at(i as usize) - b'0')
+            });
+            let value_len = da.len() as i64 + da.exponent - common;
+            let rem = (0..value_len).fold(0u64, |rem, i| {
+                (rem * 10 + u64::from(da.at(i as usize) - b'0')) % d
+            });
+            return rem == 0;
         }
         let (a, b) = (self.parts(), step.parts());
         // Bring both to the same exponent, then divide the digit strings as integers.
@@ -216,12 +261,10 @@ impl Decimal {
         }
         let magnitude = self.magnitude().cmp(&other.magnitude()).then_with(|| {
             // Same leading power: compare digit strings left-aligned.
-            let (pa, pb) = (self.parts(), other.parts());
-            let (da, db) = (pa.digits.as_bytes(), pb.digits.as_bytes());
+            let (da, db) = (self.digits(), other.digits());
             let len = da.len().max(db.len());
             for i in 0..len {
-                let x = da.get(i).copied().unwrap_or(b'0');
-                let y = db.get(i).copied().unwrap_or(b'0');
+                let (x, y) = (da.at(i), db.at(i));
                 if x != y {
                     return x.cmp(&y);
                 }
@@ -308,6 +351,29 @@ impl std::str::FromStr for Decimal {
     type Err = NotADecimal;
     fn from_str(text: &str) -> Result<Decimal, NotADecimal> {
         Decimal::parse(text)
+    }
+}
+
+/// A decimal's significant digits (`head` then `tail`, no leading or trailing zeros)
+/// and the power of ten of the last one, borrowed from its canonical text.
+struct Digits<'a> {
+    head: &'a str,
+    tail: &'a str,
+    exponent: i64,
+}
+
+impl Digits<'_> {
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// The `i`th significant digit as an ASCII byte; `0` past the last.
+    fn at(&self, i: usize) -> u8 {
+        let (head, tail) = (self.head.as_bytes(), self.tail.as_bytes());
+        match i.checked_sub(head.len()) {
+            None => head[i],
+            Some(j) => tail.get(j).copied().unwrap_or(b'0'),
+        }
     }
 }
 
@@ -497,6 +563,27 @@ mod tests {
         fn two_decimal_amounts_are_multiples_of_a_cent(cents in -10_000_000_000i64..10_000_000_000) {
             let text = format!("{}{}.{:02}", if cents < 0 { "-" } else { "" }, cents.abs() / 100, cents.abs() % 100);
             prop_assert!(d(&text).is_multiple_of(&d("0.01")));
+        }
+
+        /// Comparison, magnitude and `multipleOf` on the borrowed digits agree with exact
+        /// integer arithmetic on the same values scaled by 10^4.
+        #[test]
+        fn order_and_multiples_agree_with_integers(
+            a in -10_000_000_000i64..10_000_000_000,
+            b in -10_000_000_000i64..10_000_000_000,
+            step in 1i64..1_000_000,
+        ) {
+            let text = |n: i64| {
+                let sign = if n < 0 { "-" } else { "" };
+                format!("{sign}{}.{:04}", n.abs() / 10_000, n.abs() % 10_000)
+            };
+            let (da, db, ds) = (d(&text(a)), d(&text(b)), d(&text(step)));
+            prop_assert_eq!(da.cmp_value(&db), a.cmp(&b));
+            prop_assert_eq!(da.is_multiple_of(&ds), a % step == 0);
+            prop_assert_eq!(da.magnitude(), {
+                let p = da.parts();
+                (!p.digits.is_empty()).then(|| p.digits.len() as i64 - 1 + p.exponent)
+            });
         }
 
         #[test]
