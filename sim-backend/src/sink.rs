@@ -49,6 +49,9 @@ impl Sink for SimSession {
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
         key_types_allowed(def)?;
+        for column in &def.columns {
+            types_available(&self.options, &column.data_type)?;
+        }
         let owner = self.schema_of(&def.name);
         // Oracle: CREATE TABLE "NOPE"."T" fails with ORA-01918 (a schema is a user).
         if !self.user_exists(&owner)? {
@@ -96,6 +99,9 @@ impl Sink for SimSession {
     }
 
     fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        if let AlterTable::AddColumn(c) | AlterTable::ModifyColumn(c) = change {
+            types_available(&self.options, &c.data_type)?;
+        }
         self.ddl(|session| session.alter_stored(table, change))
     }
 
@@ -135,7 +141,8 @@ impl Sink for SimSession {
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                plan.check_row(row, self.options.max_string_bytes)
+                plan.check_lengths(row, &owner, &table.name)
+                    .and_then(|()| plan.check_row(row, self.options.max_string_bytes))
                     .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
@@ -258,7 +265,8 @@ impl Sink for SimSession {
             );
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                plan.check_row(row, self.options.max_string_bytes)
+                plan.check_lengths(row, &owner, &table.name)
+                    .and_then(|()| plan.check_row(row, self.options.max_string_bytes))
                     .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
@@ -429,6 +437,35 @@ impl Sink for SimSession {
 
 fn names(columns: &[ColumnDef]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Whether the server has the type: BOOLEAN from 23ai, JSON from 21c with COMPATIBLE 20
+/// or higher (ORA-00902 for a type the release lacks, ORA-00406 for one COMPATIBLE
+/// does not allow yet).
+fn types_available(options: &crate::SimOptions, data_type: &OracleType) -> DbResult<()> {
+    let (needs_release, needs_compatible) = match data_type {
+        OracleType::Boolean => (23, None),
+        OracleType::Json => (21, Some((20, 0))),
+        OracleType::Vector => (23, None),
+        _ => return Ok(()),
+    };
+    if options.major_version < needs_release {
+        return Err(DbError::ora(
+            902,
+            format!(
+                "invalid datatype: {data_type} needs Oracle {needs_release} (this is {})",
+                options.major_version
+            ),
+        ));
+    }
+    match needs_compatible {
+        Some(need) => db_boundary::require_compatible(
+            options.compatibility(),
+            need,
+            &format!("the {data_type} data type"),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Oracle refuses a primary key over a TIMESTAMP WITH TIME ZONE, LOB, LONG or JSON

@@ -26,7 +26,13 @@ impl Source for SimSession {
                 self.options.major_version
             ),
             major_version: self.options.major_version,
-            max_identifier_bytes: self.options.max_identifier_bytes,
+            minor_version: 0,
+            compatible: self
+                .options
+                .compatible
+                .as_deref()
+                .and_then(db_boundary::compatible_level),
+            max_identifier_bytes: self.options.identifier_bytes(),
             max_string_bytes: self.options.max_string_bytes,
             user: self.options.user.clone(),
             current_schema: self.options.user.clone(),
