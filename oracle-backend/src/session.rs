@@ -532,7 +532,19 @@ impl Sink for OracleSession {
             false,
         )
         .map(drop)
-        .map_err(|e| at_rows(e, &missing))
+        .map_err(|e| e.at_positions(&missing))
+    }
+
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64> {
+        let plan = BindPlan::for_columns(key)?;
+        let text = sql::delete_by_key(table, &plan)?;
+        let counts = self.execute_batch((&text, &plan), table, keys, true)?;
+        Ok(counts.iter().sum())
     }
 
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
@@ -569,24 +581,6 @@ fn rejected_row(row: usize, e: DbError) -> DbError {
             other => other.to_string(),
         },
     )
-}
-
-/// `e` with its row position mapped back from a subset of rows to the caller's rows.
-fn at_rows(e: DbError, positions: &[usize]) -> DbError {
-    match e {
-        DbError::RowRejected {
-            row,
-            code,
-            message,
-            column,
-        } => DbError::RowRejected {
-            row: positions.get(row).copied().unwrap_or(row),
-            code,
-            message,
-            column,
-        },
-        other => other,
-    }
 }
 
 /// The batch error of the lowest row: Oracle returns batch errors in no guaranteed

@@ -464,6 +464,28 @@ fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
     })
 }
 
+/// Array DELETE by key: `DELETE FROM t WHERE "K1" = :1 AND "K2" = :2`, binds in the
+/// plan's order (key columns are never LOBs), one execution per key; the key index
+/// finds each row.
+pub fn delete_by_key(table: &TableName, plan: &BindPlan) -> Result<String, DbError> {
+    let matched = plan
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| quote_identifier(k).map(|q| format!("{q} = :{}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if matched.is_empty() {
+        return Err(DbError::Unsupported(
+            "a delete by key needs key columns".into(),
+        ));
+    }
+    Ok(format!(
+        "DELETE FROM {} WHERE {}",
+        qualified(table)?,
+        matched.join(" AND ")
+    ))
+}
+
 /// DELETE by filter; `LessThan` binds `:v`, `Outside` binds `:l1`, `:h1`, `:l2` ...
 pub fn delete(table: &TableName, filter: &RowFilter) -> Result<String, DbError> {
     Ok(format!(

@@ -347,6 +347,63 @@ impl Sink for SimSession {
         self.end_batch(result)
     }
 
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let plan = BindPlan::for_columns(key)?;
+        let names = names(key);
+        let condition = Self::positions(&stored, &names)?
+            .iter()
+            .map(|&p| {
+                let (left, right) = stored.columns[p].compared("?");
+                format!("{left} = {right}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let delete = format!("DELETE FROM {} WHERE {condition}", stored.physical);
+        self.begin()?;
+        self.conn
+            .execute_batch("SAVEPOINT batch")
+            .map_err(sql_err)?;
+        let mark = self.redo.mark();
+        let result = (|| -> DbResult<u64> {
+            self.check_no_pending(&stored)?;
+            let mut total = 0;
+            for (i, row) in keys.iter().enumerate() {
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(|e| rejected_row(i, e))?;
+                let binds = names
+                    .iter()
+                    .zip(row)
+                    .map(|(n, v)| self.encode_bound(&stored, n, v))
+                    .collect::<DbResult<Vec<_>>>()
+                    .map_err(|e| rejected_row(i, e))?;
+                self.record_rows(&stored, &condition, &binds, None)?;
+                total += self
+                    .conn
+                    .prepare_cached(&delete)
+                    .map_err(sql_err)?
+                    .execute(rusqlite::params_from_iter(binds.iter()))
+                    .map_err(sql_err)? as u64;
+            }
+            Ok(total)
+        })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
+        let total = result.as_ref().map_or(0, |n| *n);
+        self.end_batch(result.map(drop))?;
+        Ok(total)
+    }
+
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;

@@ -27,11 +27,7 @@ impl Source for SimSession {
             ),
             major_version: self.options.major_version,
             minor_version: 0,
-            compatible: self
-                .options
-                .compatible
-                .as_deref()
-                .and_then(db_boundary::compatible_level),
+            compatible: Some(self.options.compatibility()),
             max_identifier_bytes: self.options.identifier_bytes(),
             max_string_bytes: self.options.max_string_bytes,
             user: self.options.user.clone(),

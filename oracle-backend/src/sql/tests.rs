@@ -198,6 +198,15 @@ fn every_statement_shape() {
         "upsert, key columns only: MERGE inserting the missing keys",
         upsert_of(&BindPlan::for_columns(&written[1..2]).unwrap()),
     );
+    let key_plan = BindPlan::for_columns(&[written[1].clone(), written[2].clone()]).unwrap();
+    add(
+        "delete by key (hard delete of records marked deleted), with its bind plan",
+        format!(
+            "{}\n{}",
+            delete_by_key(&table(), &key_plan).unwrap(),
+            key_plan.describe().trim_end()
+        ),
+    );
     add("delete all", delete(&table(), &RowFilter::All).unwrap());
     let outside = RowFilter::Outside {
         column: "_SDC_LOAD_SEQUENCE".into(),
