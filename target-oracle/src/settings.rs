@@ -47,7 +47,7 @@ const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("add_record_metadata", SettingKind::Boolean, Some("false"),
         "Add the _sdc_ metadata columns (extracted_at, received_at, batched_at, deleted_at, sequence, table_version)."),
     Setting::new("hard_delete", SettingKind::Boolean, Some("false"),
-        "A record whose _sdc_deleted_at is set deletes its key's row (keyed streams, by key) or is left out (keyless streams); rows of older versions are deleted at ACTIVATE_VERSION instead of marked."),
+        "A record whose _sdc_deleted_at is set deletes its key's row (streams merged on a key, by key) or is left out (other streams); rows of older versions are deleted at ACTIVATE_VERSION instead of marked."),
     Setting::new("freeze_schema", SettingKind::Boolean, Some("false"),
         "Never run DDL: reject records that do not fit the existing table."),
     Setting::new("on_bad_record", SettingKind::Choice(&["fail", "reject"]), Some("\"fail\""),
