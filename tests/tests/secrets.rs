@@ -237,9 +237,14 @@ fn no_password_appears_in_any_output_of_any_mode_or_log_level() {
     let mut oracle_dsn = secrets_in_file();
     oracle_dsn["driver"] = json!("oracle");
     oracle_dsn["user"] = json!("scott");
+    // An auto-login wallet, so the run gets as far as the client library (and warns that
+    // wallet_password is not used).
+    let wallet = dir.path().join("wallet");
+    std::fs::create_dir(&wallet).unwrap();
+    std::fs::write(wallet.join("cwallet.sso"), b"sso").unwrap();
     let oracle_host = json!({"driver": "oracle", "host": "dbhost", "service_name": "FREEPDB1",
         "user": "scott", "password": PASSWORD, "wallet_password": WALLET_PASSWORD,
-        "wallet_location": "/w", "passwrod": MISSPELT_PASSWORD});
+        "wallet_location": wallet, "passwrod": MISSPELT_PASSWORD});
     // Group-readable, so every run that connects also warns about the file.
     let password_file = dir.path().join("oracle.pw");
     std::fs::write(&password_file, format!("{FILE_PASSWORD}\n")).unwrap();
