@@ -110,6 +110,8 @@ impl BindPlan {
     /// does per row (ORA-12899, naming `"owner"."table"."column"` as Oracle does).
     /// Without this a longer value grows the driver's bind buffer and reaches the
     /// server, where a bind over 4,000 bytes is taken as LONG data (ORA-01461).
+    /// Bytes are counted in UTF-8: the database character set is taken to be AL32UTF8
+    /// (the default since 12.2), as [`check_value`] takes it.
     pub fn check_lengths(&self, row: &[Value], owner: &str, table: &str) -> DbResult<()> {
         for b in &self.binds {
             let (Some(limit), Some(value)) = (b.limit, row.get(b.slot)) else {
