@@ -18,7 +18,7 @@ use crate::convert::{write_value, NumberStyle};
 
 /// One stream's bookmark. Field order is the order of the keys in STATE.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StreamBookmark {
+pub(crate) struct StreamBookmark {
     /// `FULL_TABLE` or `INCREMENTAL`: a change of method starts the stream over.
     #[serde(default)]
     pub last_replication_method: Option<String>,
@@ -60,7 +60,7 @@ pub struct StreamBookmark {
 /// One chunk of a chunked FULL_TABLE pass: the rows after `after` and through
 /// `through` (key values as RECORDs carry them; `None` is the table's start or end).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ChunkBookmark {
+pub(crate) struct ChunkBookmark {
     /// The chunk's lower bound at first, then the key of its last row sent.
     pub after: Option<Map<String, Json>>,
     pub through: Option<Map<String, Json>>,
@@ -84,7 +84,7 @@ const KNOWN: &[&str] = &[
 
 impl StreamBookmark {
     /// Reads a stream's bookmark from STATE; nulls and absent keys are `None`.
-    pub fn from_map(map: &Map<String, Json>) -> Result<StreamBookmark, String> {
+    pub(crate) fn from_map(map: &Map<String, Json>) -> Result<StreamBookmark, String> {
         let (known, other): (Map<String, Json>, Map<String, Json>) = map
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -133,7 +133,7 @@ impl StreamBookmark {
 
     /// The bookmark as STATE holds it: every known key, absent ones as explicit nulls,
     /// then the unknown keys.
-    pub fn to_map(&self) -> Map<String, Json> {
+    pub(crate) fn to_map(&self) -> Map<String, Json> {
         let mut map = match serde_json::to_value(self) {
             Ok(Json::Object(map)) => map,
             _ => Map::new(),
@@ -145,7 +145,7 @@ impl StreamBookmark {
     }
 
     /// Forgets an unfinished FULL_TABLE pass's position and SCN (the version stays).
-    pub fn clear_pass(&mut self) {
+    pub(crate) fn clear_pass(&mut self) {
         self.last_pk_fetched = None;
         self.last_rowid = None;
         self.scn = None;
@@ -153,13 +153,13 @@ impl StreamBookmark {
     }
 
     /// Whether an unfinished FULL_TABLE pass is recorded.
-    pub fn resuming(&self) -> bool {
+    pub(crate) fn resuming(&self) -> bool {
         self.last_pk_fetched.is_some() || self.last_rowid.is_some() || self.chunks.is_some()
     }
 
     /// The bookmark a stream starts from under `method`: a different method than the
     /// last run's starts over, keeping only unknown keys.
-    pub fn for_method(mut self, method: &str) -> StreamBookmark {
+    pub(crate) fn for_method(mut self, method: &str) -> StreamBookmark {
         if self
             .last_replication_method
             .as_deref()
@@ -197,7 +197,7 @@ impl StreamBookmark {
     }
 
     /// Forgets a LOG_BASED stream's snapshot and log position.
-    pub fn clear_log(&mut self) {
+    pub(crate) fn clear_log(&mut self) {
         self.snapshot_scn = None;
         self.snapshot_low_water = None;
         self.log_position = None;
@@ -205,7 +205,7 @@ impl StreamBookmark {
 }
 
 /// The JSON a bookmark stores for `value` (the same text a RECORD holds).
-pub fn to_json(value: &Value, source_offset: FixedOffset) -> Json {
+pub(crate) fn to_json(value: &Value, source_offset: FixedOffset) -> Json {
     let mut out = Vec::new();
     write_value(value, NumberStyle::Number, source_offset, &mut out);
     // The text is valid JSON by construction; a number keeps its digits through
@@ -214,7 +214,7 @@ pub fn to_json(value: &Value, source_offset: FixedOffset) -> Json {
 }
 
 /// The value to bind for a bookmark of a column of `oracle_type`.
-pub fn from_json(
+pub(crate) fn from_json(
     json: &Json,
     oracle_type: &OracleType,
     source_offset: FixedOffset,

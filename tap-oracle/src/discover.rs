@@ -13,7 +13,7 @@ use crate::error::TapError;
 use crate::filter_hint::unmatched_filters;
 
 /// The dictionary scope for the database and the same filter applied in memory.
-pub fn discovery_scope(config: &Config) -> (DictionaryScope, TableFilter) {
+pub(crate) fn discovery_scope(config: &Config) -> (DictionaryScope, TableFilter) {
     let filter = TableFilter::new(
         &config.get_str_list("filter_schemas"),
         &config.get_str_list("filter_tables"),

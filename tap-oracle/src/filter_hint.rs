@@ -12,7 +12,7 @@ const MAX_NEAR_MISSES: usize = 5;
 
 /// A filter entry that admits no table, and the tables it may have meant.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unmatched {
+pub(crate) struct Unmatched {
     /// `filter_schemas` or `filter_tables`.
     pub setting: &'static str,
     /// The entry as written (`hr.*`).
@@ -25,7 +25,7 @@ pub struct Unmatched {
 
 impl Unmatched {
     /// The warning line for this entry.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let mut text = format!("{} entry {:?} ", self.setting, self.entry);
         if self.excluded_by_others {
             text.push_str("names tables, but the other filters exclude every one of them");
@@ -43,7 +43,7 @@ impl Unmatched {
 
 /// The entries of `filter` that admit none of `admitted` (the tables discovery kept),
 /// each with its near misses among `existing` (every table the user can see).
-pub fn unmatched_filters(
+pub(crate) fn unmatched_filters(
     filter: &TableFilter,
     admitted: &[(String, String)],
     existing: &[(String, String)],

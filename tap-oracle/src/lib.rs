@@ -14,16 +14,19 @@
 //! - [`error`]: the one error type and its exit status.
 //! - [`log_based`]: LOG_BASED replication (LogMiner): positions, logs, the mining engine.
 
-pub mod bookmark;
+// Items are `pub(crate)` unless the binary, the examples or the tests need them.
+#![warn(unreachable_pub)]
+
+mod bookmark;
 mod chunks;
 pub mod convert;
-pub mod discover;
-pub mod error;
-pub mod filter_hint;
+mod discover;
+mod error;
+mod filter_hint;
 pub mod log_based;
 mod plan;
 mod rows;
 pub mod run;
 pub mod settings;
 mod stream;
-pub mod sync;
+mod sync;

@@ -36,7 +36,7 @@ pub(crate) enum Replication {
 
 impl Replication {
     /// The method's Singer name, as `last_replication_method` stores it.
-    pub fn method_name(&self) -> &'static str {
+    pub(crate) fn method_name(&self) -> &'static str {
         match self {
             Replication::Incremental(_) => "INCREMENTAL",
             _ => "FULL_TABLE",
@@ -62,7 +62,7 @@ pub(crate) struct StreamPlan {
 
 impl StreamPlan {
     /// The method's Singer name, as `last_replication_method` stores it.
-    pub fn method_name(&self) -> &'static str {
+    pub(crate) fn method_name(&self) -> &'static str {
         if self.log_based.is_some() {
             "LOG_BASED"
         } else {

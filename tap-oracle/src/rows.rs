@@ -26,7 +26,7 @@ pub(crate) struct StreamRows<'r, 's, W: Write + Send> {
 }
 
 impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
-    pub fn new(run: &'r mut StreamRun<'s, W>, tracked: Vec<usize>) -> Self {
+    pub(crate) fn new(run: &'r mut StreamRun<'s, W>, tracked: Vec<usize>) -> Self {
         let plan = run.plan;
         let encoder = RowEncoder::new(
             &plan
@@ -49,7 +49,7 @@ impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
     }
 
     /// The position of the last row read, or `None` before the first.
-    pub fn position(&self) -> Option<Position> {
+    pub(crate) fn position(&self) -> Option<Position> {
         (self.rows > 0).then(|| Position {
             values: self.last.clone(),
             rowid: self.last_rowid.clone(),

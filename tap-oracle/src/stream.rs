@@ -132,14 +132,14 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
 
     /// Hands the buffered lines to stdout and stores the bookmark; with `emit_state`,
     /// writes the STATE after them.
-    pub fn publish(&mut self, emit_state: bool) -> Result<(), WriteError> {
+    pub(crate) fn publish(&mut self, emit_state: bool) -> Result<(), WriteError> {
         self.publish_at(None, emit_state)
     }
 
     /// [`Self::publish`], first moving the bookmark to `position`. In a chunked pass the
     /// chunk's progress changes under the writer's lock, after this worker's rows went
     /// out, so no STATE (of any worker) covers rows still in a buffer.
-    pub fn publish_at(
+    pub(crate) fn publish_at(
         &mut self,
         position: Option<&Position>,
         emit_state: bool,
@@ -169,7 +169,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
     }
 
     /// Key values as a `last_pk_fetched`-style map.
-    pub fn key_json(&self, values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn key_json(&self, values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
         let offset = self.options.source_offset;
         match &self.plan.replication {
             Replication::FullTableByKey(keys) => keys
@@ -188,7 +188,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
     }
 
     /// Stores `position` as the stream's bookmark.
-    pub fn record_position(&mut self, position: &Position) {
+    pub(crate) fn record_position(&mut self, position: &Position) {
         let offset = self.options.source_offset;
         match &self.plan.replication {
             Replication::FullTableByKey(_) => {
@@ -210,7 +210,11 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
     }
 
     /// The value to bind for a bookmarked `json` of column `key`.
-    pub fn bound(&self, key: &KeyColumn, json: &serde_json::Value) -> Result<Value, TapError> {
+    pub(crate) fn bound(
+        &self,
+        key: &KeyColumn,
+        json: &serde_json::Value,
+    ) -> Result<Value, TapError> {
         bookmark::from_json(json, &key.oracle_type, self.options.source_offset)
             .map_err(|e| TapError::stream(&self.plan.stream, e))
     }
@@ -226,7 +230,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
 
     /// Reads `range` into the stream; returns the last row's position (`None` when no
     /// row came). On a failure the rows already read still go out, with no STATE.
-    pub fn read(
+    pub(crate) fn read(
         &mut self,
         source: &mut dyn Source,
         range: ScanRange,

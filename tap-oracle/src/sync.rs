@@ -28,7 +28,7 @@ use crate::stream::sync_stream;
 
 /// How streams are synced (from the settings).
 #[derive(Debug, Clone)]
-pub struct SyncOptions {
+pub(crate) struct SyncOptions {
     pub state_every_rows: u64,
     pub activate_version: bool,
     pub source_offset: FixedOffset,
@@ -61,19 +61,19 @@ pub(crate) struct Shared<W: Write> {
 
 impl<W: Write> Shared<W> {
     /// A copy of one stream's bookmark as the state holds it now.
-    pub fn bookmark(&self, stream: &str) -> Map<String, Json> {
+    pub(crate) fn bookmark(&self, stream: &str) -> Map<String, Json> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.bookmark(stream).cloned().unwrap_or_default()
     }
 
-    pub fn set_currently_syncing(&self, stream: &str) {
+    pub(crate) fn set_currently_syncing(&self, stream: &str) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.set_currently_syncing(Some(stream));
     }
 
     /// Hands a stream's buffered lines to stdout, applies its bookmark change, and (when
     /// `emit_state`) writes the STATE, all under the writer lock so the order holds.
-    pub fn publish(
+    pub(crate) fn publish(
         &self,
         local: &mut MessageWriter<Vec<u8>>,
         update: impl FnOnce(&mut State),
@@ -97,7 +97,7 @@ impl<W: Write> Shared<W> {
 
 /// Syncs every selected stream of `catalog` from `state`, writing Singer messages to
 /// `out`. Returns the final state.
-pub fn sync<W: Write + Send>(
+pub(crate) fn sync<W: Write + Send>(
     backend: &dyn Backend,
     catalog: &Catalog,
     state: State,

@@ -7,7 +7,7 @@ use singer_cli::about::About;
 use crate::settings::{settings, ENV_PREFIX};
 
 /// What this target really supports, in Meltano's capability words.
-pub const CAPABILITIES: &[&str] = &[
+pub(crate) const CAPABILITIES: &[&str] = &[
     "about",
     "activate-version",
     "hard-delete",
@@ -16,10 +16,10 @@ pub const CAPABILITIES: &[&str] = &[
 ];
 
 /// One sentence on what the target is.
-pub const DESCRIPTION: &str = "Singer target for Oracle Database: typed tables, array DML, upserts, schema evolution, STATE only after commit";
+pub(crate) const DESCRIPTION: &str = "Singer target for Oracle Database: typed tables, array DML, upserts, schema evolution, STATE only after commit";
 
 /// The `--about` description of target-oracle.
-pub fn about() -> About<'static> {
+pub(crate) fn about() -> About<'static> {
     About {
         name: "target-oracle",
         description: DESCRIPTION,

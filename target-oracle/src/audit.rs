@@ -24,7 +24,7 @@ use crate::settings::LoadMethod;
 
 /// The run's status as the audit row states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Running,
     Succeeded,
     Failed,
@@ -42,7 +42,7 @@ impl RunStatus {
 
 /// What one transaction did to a stream's table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchCounts {
+pub(crate) struct BatchCounts {
     /// Rows inserted (append-only, overwrite).
     pub inserted: u64,
     /// Rows merged (upsert): inserted or updated, as Oracle's MERGE counts them.
@@ -85,7 +85,7 @@ struct StreamAudit {
 
 /// The audit table of one run.
 #[derive(Debug)]
-pub struct Audit {
+pub(crate) struct Audit {
     table: TableName,
     /// The session's schema, naming tables whose schema is implicit.
     current_schema: String,
@@ -99,7 +99,7 @@ pub struct Audit {
 const RUN_KEY: [&str; 2] = ["RUN_ID", "STREAM"];
 
 /// The audit table's columns, in order. Counts are NUMBER(38); times keep their zone.
-pub fn columns() -> Vec<ColumnDef> {
+pub(crate) fn columns() -> Vec<ColumnDef> {
     let text = |name: &str, length: u32, nullable: bool| ColumnDef {
         name: name.to_owned(),
         data_type: OracleType::Varchar2 {
@@ -174,7 +174,7 @@ fn now() -> DateTime<FixedOffset> {
 impl Audit {
     /// The audit of run `run_id` into `table`, for a session whose schema is
     /// `current_schema`.
-    pub fn new(table: TableName, current_schema: String, run_id: String) -> Audit {
+    pub(crate) fn new(table: TableName, current_schema: String, run_id: String) -> Audit {
         Audit {
             table,
             current_schema,
@@ -185,7 +185,7 @@ impl Audit {
         }
     }
 
-    pub fn table(&self) -> &TableName {
+    pub(crate) fn table(&self) -> &TableName {
         &self.table
     }
 
@@ -231,7 +231,7 @@ impl Audit {
 
     /// Starts `stream`'s row (status RUNNING) in the open transaction, once per run;
     /// creates or evolves the audit table first (which commits).
-    pub fn open_stream(
+    pub(crate) fn open_stream(
         &mut self,
         sink: &mut dyn Sink,
         naming: &NamingRules,
@@ -267,12 +267,17 @@ impl Audit {
 
     /// Rewrites `stream`'s row with its committed counts plus `batch`, in the open
     /// transaction that writes `batch` (before its commit).
-    pub fn stage(&self, sink: &mut dyn Sink, stream: &str, batch: &BatchCounts) -> DbResult<()> {
+    pub(crate) fn stage(
+        &self,
+        sink: &mut dyn Sink,
+        stream: &str,
+        batch: &BatchCounts,
+    ) -> DbResult<()> {
         self.write(sink, stream, batch, RunStatus::Running, None)
     }
 
     /// The transaction holding `batch` committed.
-    pub fn committed(&mut self, stream: &str, batch: &BatchCounts) {
+    pub(crate) fn committed(&mut self, stream: &str, batch: &BatchCounts) {
         if let Some(s) = self.streams.get_mut(stream) {
             s.committed.add(batch);
         }
@@ -280,19 +285,19 @@ impl Audit {
 
     /// A record of `stream` was rejected (written to the reject file); counted in the
     /// stream's next audit write.
-    pub fn rejected(&mut self, stream: &str) {
+    pub(crate) fn rejected(&mut self, stream: &str) {
         if let Some(s) = self.streams.get_mut(stream) {
             s.rejected += 1;
         }
     }
 
     /// A STATE was written to stdout.
-    pub fn state_emitted(&mut self, state: &str) {
+    pub(crate) fn state_emitted(&mut self, state: &str) {
         self.last_state = Some(state.to_owned());
     }
 
     /// Writes every stream's final row (status, exit code, finish time) and commits.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         sink: &mut dyn Sink,
         status: RunStatus,

@@ -19,7 +19,7 @@ use db_boundary::Decimal;
 
 /// A field of a record, borrowed from the RECORD line where possible.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Field<'a> {
+pub(crate) enum Field<'a> {
     Null,
     Bool(bool),
     /// The number's JSON text, exactly as written.
@@ -32,7 +32,7 @@ pub enum Field<'a> {
 /// Why a field cannot go into its column. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct BadValue(pub String);
+pub(crate) struct BadValue(pub String);
 
 fn bad(reason: impl Into<String>) -> BadValue {
     BadValue(reason.into())
@@ -41,7 +41,7 @@ fn bad(reason: impl Into<String>) -> BadValue {
 impl<'a> Field<'a> {
     /// Classifies a raw JSON value by its first byte; strings are unescaped only when they
     /// contain escapes.
-    pub fn from_raw(raw: &'a RawValue) -> Result<Field<'a>, BadValue> {
+    pub(crate) fn from_raw(raw: &'a RawValue) -> Result<Field<'a>, BadValue> {
         let text = raw.get();
         match text.as_bytes().first() {
             Some(b'n') => Ok(Field::Null),
@@ -64,7 +64,7 @@ impl<'a> Field<'a> {
     }
 
     /// The JSON type name, for messages.
-    pub fn json_type(&self) -> &'static str {
+    pub(crate) fn json_type(&self) -> &'static str {
         match self {
             Field::Null => "null",
             Field::Bool(_) => "boolean",
@@ -97,7 +97,7 @@ impl<'a> Field<'a> {
 
 /// Limits that come from the server rather than the column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
+pub(crate) struct ServerLimits {
     /// 4000, or 32767 with MAX_STRING_SIZE = EXTENDED: the byte cap of VARCHAR2 even
     /// when its length is in characters.
     pub max_string_bytes: u32,
@@ -107,7 +107,7 @@ pub struct ServerLimits {
 const MAX_NUMBER_DIGITS: usize = 38;
 
 /// Converts `field` for `column`.
-pub fn to_value(
+pub(crate) fn to_value(
     field: &Field<'_>,
     column: &ColumnDef,
     limits: ServerLimits,
@@ -447,7 +447,7 @@ fn check_year(wall: NaiveDateTime) -> Result<(), BadValue> {
 
 /// An instant with its offset: RFC 3339, with a space instead of `T` accepted, and a
 /// value without an offset read as UTC (what Singer taps mean by it).
-pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
     let text = text.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant);
@@ -463,7 +463,7 @@ pub fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
 /// A date-time key property's value for its UTC TIMESTAMP column (README "Type
 /// mapping"): an instant with an offset becomes UTC; a time without one is taken as
 /// written, as [`to_value`] takes it.
-pub fn to_utc_timestamp(
+pub(crate) fn to_utc_timestamp(
     field: &Field<'_>,
     column: &ColumnDef,
     limits: ServerLimits,
@@ -488,7 +488,7 @@ pub fn to_utc_timestamp(
     }
 }
 
-pub fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
+pub(crate) fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
     let text = text.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant.naive_local());

@@ -203,7 +203,7 @@ fn fit(existing: &ColumnDef, wanted: &ColumnDef) -> Fit {
 
 /// The result of planning: the DDL to run and the columns rows are then written to.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Evolution {
+pub(crate) struct Evolution {
     pub changes: Vec<AlterTable>,
     /// For each wanted column, the column that receives its values (same name; the
     /// definition is the one the table will have after `changes`).
@@ -212,7 +212,7 @@ pub struct Evolution {
 
 /// Plans the changes from `existing` to a table holding `wanted`. `keys` are never
 /// made nullable.
-pub fn plan(existing: &TableDef, wanted: &[ColumnDef], naming: &NamingRules) -> Evolution {
+pub(crate) fn plan(existing: &TableDef, wanted: &[ColumnDef], naming: &NamingRules) -> Evolution {
     let mut changes = Vec::new();
     let mut columns = Vec::with_capacity(wanted.len());
     let mut taken: Vec<String> = existing.columns.iter().map(|c| c.name.clone()).collect();

@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// FNV-1a, 64 bits.
 #[derive(Debug, Clone, Copy)]
-pub struct FnvHasher(u64);
+pub(crate) struct FnvHasher(u64);
 
 impl Default for FnvHasher {
     fn default() -> FnvHasher {
@@ -30,7 +30,7 @@ impl Hasher for FnvHasher {
 }
 
 /// A `HashMap` using [`FnvHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
 
 #[cfg(test)]
 mod tests {

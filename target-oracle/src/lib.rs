@@ -19,22 +19,25 @@
 //! - [`about`]: `--about` as JSON or Markdown.
 //! - [`cli`]: arguments, logging, and [`cli::run`].
 
-pub mod about;
-pub mod audit;
+// Items are `pub(crate)` unless the binary, the examples or the tests need them.
+#![warn(unreachable_pub)]
+
+mod about;
+mod audit;
 mod batch;
 pub mod cli;
-pub mod convert;
-pub mod error;
-pub mod evolve;
-pub mod fast_hash;
+mod convert;
+mod error;
+mod evolve;
+mod fast_hash;
 pub mod input;
 pub mod loader;
-pub mod naming;
+mod naming;
 pub mod settings;
-pub mod state;
-pub mod stream;
-pub mod type_map;
-pub mod validate;
+mod state;
+mod stream;
+mod type_map;
+mod validate;
 
 #[cfg(test)]
 mod loader_tests;

@@ -12,7 +12,7 @@ use db_boundary::TableName;
 
 /// How source names become identifiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamingRules {
+pub(crate) struct NamingRules {
     /// Upper-case names (Oracle's unquoted convention) instead of keeping their case.
     pub upper_case: bool,
     /// 30 before Oracle 12.2, 128 from 12.2 on.
@@ -50,7 +50,7 @@ fn hash_suffix(source: &str) -> String {
 
 impl NamingRules {
     /// The identifier for `source` on its own (no collision handling).
-    pub fn identifier(&self, source: &str) -> String {
+    pub(crate) fn identifier(&self, source: &str) -> String {
         let cased = if self.upper_case {
             source.to_uppercase()
         } else {
@@ -83,7 +83,7 @@ impl NamingRules {
 /// impossible, but silently merging two columns would lose data).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("properties {first:?} and {second:?} both map to column {column:?}")]
-pub struct NameCollision {
+pub(crate) struct NameCollision {
     pub first: String,
     pub second: String,
     pub column: String,
@@ -95,14 +95,14 @@ pub struct NameCollision {
 /// named first (schema order) keeps it and the later one gets its hash suffix: the same
 /// schema always yields the same columns.
 #[derive(Debug, Clone)]
-pub struct ColumnNamer {
+pub(crate) struct ColumnNamer {
     rules: NamingRules,
     by_column: HashMap<String, String>,
     by_source: HashMap<String, String>,
 }
 
 impl ColumnNamer {
-    pub fn new(rules: NamingRules) -> ColumnNamer {
+    pub(crate) fn new(rules: NamingRules) -> ColumnNamer {
         ColumnNamer {
             rules,
             by_column: HashMap::new(),
@@ -111,7 +111,7 @@ impl ColumnNamer {
     }
 
     /// The column for `source`, the same one each time it is asked.
-    pub fn column_for(&mut self, source: &str) -> Result<String, NameCollision> {
+    pub(crate) fn column_for(&mut self, source: &str) -> Result<String, NameCollision> {
         if let Some(column) = self.by_source.get(source) {
             return Ok(column.clone());
         }
@@ -151,7 +151,7 @@ pub enum StreamPrefix {
 /// How stream names become tables (settings `stream_prefix`, `default_target_schema`,
 /// `table_names`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableNaming {
+pub(crate) struct TableNaming {
     pub prefix: StreamPrefix,
     /// Where tables go when nothing else names a schema (`None`: the session's schema).
     pub default_schema: Option<String>,
@@ -168,7 +168,7 @@ fn split_prefix(stream: &str) -> Option<(&str, &str)> {
 
 impl TableNaming {
     /// The table that receives `stream` (names already made identifiers).
-    pub fn table_for(&self, stream: &str, rules: &NamingRules) -> TableName {
+    pub(crate) fn table_for(&self, stream: &str, rules: &NamingRules) -> TableName {
         let in_default = |name: &str| TableName {
             schema: self.default_schema.as_deref().map(|s| rules.identifier(s)),
             name: rules.identifier(name),
@@ -193,7 +193,7 @@ impl TableNaming {
     }
 
     /// What to change so that streams `first` and `second` get tables of their own.
-    pub fn collision_hint(&self, first: &str, second: &str, rules: &NamingRules) -> String {
+    pub(crate) fn collision_hint(&self, first: &str, second: &str, rules: &NamingRules) -> String {
         let mut ways = vec![format!(
             "give one of them its own table with table_names (e.g. {{{}: {}}})",
             serde_json::Value::String(second.to_owned()),
@@ -216,7 +216,7 @@ impl TableNaming {
 /// each other's rows).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("streams {first:?} and {second:?} both map to table {table}")]
-pub struct TableCollision {
+pub(crate) struct TableCollision {
     pub first: String,
     pub second: String,
     /// `"SCHEMA"."TABLE"`.
@@ -225,14 +225,14 @@ pub struct TableCollision {
 
 /// Which stream each table of the run belongs to.
 #[derive(Debug, Clone)]
-pub struct TableClaims {
+pub(crate) struct TableClaims {
     /// The schema of tables named without one.
     current_schema: String,
     by_table: HashMap<(String, String), String>,
 }
 
 impl TableClaims {
-    pub fn new(current_schema: &str) -> TableClaims {
+    pub(crate) fn new(current_schema: &str) -> TableClaims {
         TableClaims {
             current_schema: current_schema.to_owned(),
             by_table: HashMap::new(),
@@ -240,7 +240,7 @@ impl TableClaims {
     }
 
     /// Gives `table` to `stream`, unless another stream has it.
-    pub fn claim(&mut self, stream: &str, table: &TableName) -> Result<(), TableCollision> {
+    pub(crate) fn claim(&mut self, stream: &str, table: &TableName) -> Result<(), TableCollision> {
         let schema = table
             .schema
             .clone()

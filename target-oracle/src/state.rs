@@ -27,17 +27,17 @@ struct Waiting {
 
 /// STATE messages in input order, waiting for commits.
 #[derive(Debug, Default)]
-pub struct StateTracker {
+pub(crate) struct StateTracker {
     waiting: VecDeque<Waiting>,
 }
 
 impl StateTracker {
-    pub fn new() -> StateTracker {
+    pub(crate) fn new() -> StateTracker {
         StateTracker::default()
     }
 
     /// Remembers a STATE read at `line`.
-    pub fn push(&mut self, line: u64, value: Box<RawValue>, now: Instant) {
+    pub(crate) fn push(&mut self, line: u64, value: Box<RawValue>, now: Instant) {
         self.waiting.push_back(Waiting {
             line,
             value,
@@ -48,7 +48,7 @@ impl StateTracker {
     /// Takes the newest STATE (and its input line) whose records are all committed, given the input line of
     /// the oldest record not yet committed (`None`: nothing uncommitted). Older covered
     /// STATEs are dropped: the newest one supersedes them.
-    pub fn take_ready(
+    pub(crate) fn take_ready(
         &mut self,
         oldest_uncommitted_line: Option<u64>,
     ) -> Option<(u64, Box<RawValue>)> {
@@ -65,21 +65,22 @@ impl StateTracker {
 
     /// Forgets the STATEs read at or after input line `line` (the run stops before
     /// their records are all committed).
-    pub fn discard_from(&mut self, line: u64) {
+    pub(crate) fn discard_from(&mut self, line: u64) {
         self.waiting.retain(|w| w.line < line);
     }
 
     /// The input line of the newest waiting STATE.
-    pub fn newest_line(&self) -> Option<u64> {
+    pub(crate) fn newest_line(&self) -> Option<u64> {
         self.waiting.back().map(|w| w.line)
     }
 
     /// When the oldest waiting STATE arrived.
-    pub fn oldest_waiting_since(&self) -> Option<Instant> {
+    pub(crate) fn oldest_waiting_since(&self) -> Option<Instant> {
         self.waiting.front().map(|w| w.since)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.waiting.is_empty()
     }
 }
@@ -87,28 +88,29 @@ impl StateTracker {
 /// Writes each confirmed state through the one Singer writer
 /// ([`MessageWriter::write_state_value`]: the bare value on a line, flushed; a closed
 /// pipe is [`WriteError::Closed`]), counting them.
-pub struct StateWriter<W: Write> {
+pub(crate) struct StateWriter<W: Write> {
     out: MessageWriter<W>,
 }
 
 impl<W: Write> StateWriter<W> {
-    pub fn new(out: W) -> StateWriter<W> {
+    pub(crate) fn new(out: W) -> StateWriter<W> {
         StateWriter {
             out: MessageWriter::new(out),
         }
     }
 
     /// Writes one state value and flushes, so Meltano saves it at once.
-    pub fn emit(&mut self, value: &RawValue) -> Result<(), WriteError> {
+    pub(crate) fn emit(&mut self, value: &RawValue) -> Result<(), WriteError> {
         self.out.write_state_value(value)
     }
 
     /// How many states were written.
-    pub fn written(&self) -> u64 {
+    pub(crate) fn written(&self) -> u64 {
         self.out.message_count()
     }
 
-    pub fn into_inner(self) -> Result<W, WriteError> {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> Result<W, WriteError> {
         self.out.into_inner()
     }
 }

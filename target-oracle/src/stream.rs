@@ -19,7 +19,7 @@ use crate::type_map::TypeRules;
 
 /// A metadata value the target adds itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Meta {
+pub(crate) enum Meta {
     ExtractedAt,
     ReceivedAt,
     BatchedAt,
@@ -31,7 +31,7 @@ pub enum Meta {
 }
 
 impl Meta {
-    pub fn property(self) -> &'static str {
+    pub(crate) fn property(self) -> &'static str {
         match self {
             Meta::ExtractedAt => "_sdc_extracted_at",
             Meta::ReceivedAt => "_sdc_received_at",
@@ -58,14 +58,14 @@ impl Meta {
 
 /// Where a column's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SlotSource {
+pub(crate) enum SlotSource {
     Property(String),
     Meta(Meta),
 }
 
 /// One column of the stream's rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Slot {
+pub(crate) struct Slot {
     pub column: ColumnDef,
     pub source: SlotSource,
     /// A date-time key property: stored as a UTC TIMESTAMP, since Oracle refuses a
@@ -75,7 +75,7 @@ pub struct Slot {
 
 /// A record that cannot become a row: which field and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
+pub(crate) struct RowError {
     /// The property (empty when the record as a whole is wrong).
     pub field: String,
     pub reason: String,
@@ -83,7 +83,7 @@ pub struct RowError {
 
 /// Per-record facts from the RECORD envelope and the loader.
 #[derive(Debug, Clone)]
-pub struct RecordContext<'a> {
+pub(crate) struct RecordContext<'a> {
     pub time_extracted: Option<&'a str>,
     pub version: Option<i64>,
     pub received_at: DateTime<FixedOffset>,
@@ -94,7 +94,7 @@ pub struct RecordContext<'a> {
 
 /// The columns of a stream and how to fill them.
 #[derive(Debug, Clone)]
-pub struct StreamPlan {
+pub(crate) struct StreamPlan {
     pub slots: Vec<Slot>,
     /// Property name -> slot index.
     by_property: FastMap<String, usize>,
@@ -106,14 +106,14 @@ pub struct StreamPlan {
 /// Why a stream's schema cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("property {property:?}: {reason}")]
-pub struct PlanError {
+pub(crate) struct PlanError {
     pub property: String,
     pub reason: String,
 }
 
 /// What a plan needs besides the schema.
 #[derive(Debug, Clone)]
-pub struct PlanOptions<'r> {
+pub(crate) struct PlanOptions<'r> {
     pub types: &'r TypeRules,
     pub naming: &'r NamingRules,
     pub add_record_metadata: bool,
@@ -126,7 +126,7 @@ pub struct PlanOptions<'r> {
 
 impl StreamPlan {
     /// Plans the columns for `schema` with `key_properties`.
-    pub fn new(
+    pub(crate) fn new(
         schema: &Json,
         key_properties: &[String],
         options: &PlanOptions<'_>,
@@ -234,17 +234,18 @@ impl StreamPlan {
     }
 
     /// The column names in slot order.
-    pub fn column_names(&self) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn column_names(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.column.name.clone()).collect()
     }
 
     /// The column definitions in slot order.
-    pub fn columns(&self) -> Vec<ColumnDef> {
+    pub(crate) fn columns(&self) -> Vec<ColumnDef> {
         self.slots.iter().map(|s| s.column.clone()).collect()
     }
 
     /// Replaces the column definitions with the table's actual ones (same order).
-    pub fn adopt_columns(&mut self, columns: Vec<ColumnDef>) {
+    pub(crate) fn adopt_columns(&mut self, columns: Vec<ColumnDef>) {
         for (slot, column) in self.slots.iter_mut().zip(columns) {
             slot.column = column;
         }
@@ -254,7 +255,7 @@ impl StreamPlan {
     /// definitions (`freeze_schema`: no DDL, so properties without a column have
     /// nowhere to go and values are checked against what the table really is).
     /// Returns the names of the dropped columns.
-    pub fn restrict_to(&mut self, table: &db_boundary::TableDef) -> Vec<String> {
+    pub(crate) fn restrict_to(&mut self, table: &db_boundary::TableDef) -> Vec<String> {
         let mut dropped = Vec::new();
         let old = std::mem::take(&mut self.slots);
         let old_keys: Vec<SlotSource> = self
@@ -302,7 +303,7 @@ impl StreamPlan {
     }
 
     /// The property (or `_sdc_` metadata name) column `column` holds, if the plan has it.
-    pub fn field_for_column(&self, column: &str) -> Option<&str> {
+    pub(crate) fn field_for_column(&self, column: &str) -> Option<&str> {
         let slot = self.slots.iter().find(|s| s.column.name == column)?;
         Some(match &slot.source {
             SlotSource::Property(property) => property,
@@ -311,7 +312,7 @@ impl StreamPlan {
     }
 
     /// The slot of a metadata value, if the plan has it.
-    pub fn meta_slot(&self, meta: Meta) -> Option<usize> {
+    pub(crate) fn meta_slot(&self, meta: Meta) -> Option<usize> {
         self.meta_slots
             .iter()
             .find(|(m, _)| *m == meta)
@@ -319,7 +320,7 @@ impl StreamPlan {
     }
 
     /// Whether the plan carries a column for this metadata value (as a property or not).
-    pub fn meta_column(&self, meta: Meta) -> Option<&str> {
+    pub(crate) fn meta_column(&self, meta: Meta) -> Option<&str> {
         self.meta_slot(meta)
             .or_else(|| self.by_property.get(meta.property()).copied())
             .map(|i| self.slots[i].column.name.as_str())
@@ -327,7 +328,7 @@ impl StreamPlan {
 
     /// Converts one RECORD body into a row. Properties without a column are ignored
     /// unless `reject_unknown` (frozen schema), where a non-null one is an error.
-    pub fn build_row(
+    pub(crate) fn build_row(
         &self,
         fields: &[(Cow<'_, str>, &RawValue)],
         context: &RecordContext<'_>,
@@ -460,7 +461,7 @@ fn row_error(key: &str, e: BadValue) -> RowError {
 }
 
 /// The top-level fields of a record object as (name, raw value) pairs, borrowed.
-pub fn parse_fields(record: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)>, String> {
+pub(crate) fn parse_fields(record: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)>, String> {
     struct FieldsVisitor;
     impl<'de> Visitor<'de> for FieldsVisitor {
         type Value = Vec<(Cow<'de, str>, &'de RawValue)>;

@@ -27,7 +27,7 @@ use db_boundary::ColumnCheck;
 
 /// What the server offers and what the user asked for, as far as types go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeRules {
+pub(crate) struct TypeRules {
     /// BOOLEAN columns exist (23ai).
     pub native_boolean: bool,
     /// The JSON type exists (21c).
@@ -40,7 +40,7 @@ pub struct TypeRules {
 
 /// The column a property becomes (its name is chosen by [`crate::naming`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct MappedType {
+pub(crate) struct MappedType {
     pub data_type: OracleType,
     pub nullable: bool,
     pub check: Option<ColumnCheck>,
@@ -49,10 +49,10 @@ pub struct MappedType {
 /// Why a property's schema cannot become a column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct UnmappableSchema(pub String);
+pub(crate) struct UnmappableSchema(pub String);
 
 /// A string's width when the schema gives no `maxLength`.
-pub const DEFAULT_VARCHAR_CHARS: u32 = 4000;
+pub(crate) const DEFAULT_VARCHAR_CHARS: u32 = 4000;
 /// Room for `HH:MM:SS.ffffff+HH:MM` and then some.
 const TIME_CHARS: u32 = 40;
 
@@ -184,7 +184,7 @@ fn is_decimal_format(format: Option<&str>) -> bool {
 
 impl TypeRules {
     /// Maps one property schema to its column type.
-    pub fn map_property(&self, schema: &Json) -> Result<MappedType, UnmappableSchema> {
+    pub(crate) fn map_property(&self, schema: &Json) -> Result<MappedType, UnmappableSchema> {
         if let Some(sql) = schema.get("x-sql-datatype").and_then(Json::as_str) {
             let data_type = parse_sql_type(sql).ok_or_else(|| {
                 UnmappableSchema(format!("x-sql-datatype {sql:?} is not an Oracle type"))
@@ -272,7 +272,7 @@ impl TypeRules {
     }
 
     /// VARCHAR2(n CHAR), or CLOB when `n` characters cannot fit the server's limit.
-    pub fn varchar(&self, chars: u32) -> OracleType {
+    pub(crate) fn varchar(&self, chars: u32) -> OracleType {
         if chars == 0 || chars > self.max_string_bytes {
             OracleType::Clob
         } else {
@@ -359,7 +359,7 @@ impl TypeRules {
 
 /// The type `x-sql-datatype` names, through the one grammar
 /// ([`OracleType::parse`]); `None` for text that is not a type this project writes.
-pub fn parse_sql_type(text: &str) -> Option<OracleType> {
+pub(crate) fn parse_sql_type(text: &str) -> Option<OracleType> {
     OracleType::parse(text)
         .ok()
         .filter(OracleType::is_supported)

@@ -19,19 +19,19 @@ use singer_core::decimal::Decimal;
 /// A schema that cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the schema is not a valid JSON Schema: {0}")]
-pub struct InvalidSchema(pub String);
+pub(crate) struct InvalidSchema(pub String);
 
 /// The first rule a record breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("field {field:?}: {reason}")]
-pub struct InvalidRecord {
+pub(crate) struct InvalidRecord {
     /// The top-level property (or JSON pointer for nested ones); empty for the record.
     pub field: String,
     pub reason: String,
 }
 
 /// A compiled validator for one stream's schema.
-pub struct RecordValidator {
+pub(crate) struct RecordValidator {
     validator: jsonschema::Validator,
     /// `multipleOf` steps of top-level properties, checked exactly.
     steps: Vec<(String, Decimal)>,
@@ -146,7 +146,7 @@ fn step_of(property: &Json) -> Option<Decimal> {
 
 impl RecordValidator {
     /// Compiles a stream's schema.
-    pub fn compile(schema: &Json) -> Result<RecordValidator, InvalidSchema> {
+    pub(crate) fn compile(schema: &Json) -> Result<RecordValidator, InvalidSchema> {
         let draft = draft_of(schema);
         let draft4 = draft == jsonschema::Draft::Draft4;
         let steps = schema
@@ -180,13 +180,14 @@ impl RecordValidator {
     }
 
     /// Whether records skip `jsonschema` (the schema is flat enough for [`FlatSchema`]).
-    pub fn is_flat(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_flat(&self) -> bool {
         self.flat.is_some()
     }
 
     /// Checks a record given both its raw text and its parsed top-level fields: flat
     /// schemas are checked on the fields directly, others through `jsonschema`.
-    pub fn validate_fields(
+    pub(crate) fn validate_fields(
         &self,
         record: &RawValue,
         fields: &[(Cow<'_, str>, &RawValue)],
@@ -205,7 +206,7 @@ impl RecordValidator {
     }
 
     /// Checks one record (a JSON object).
-    pub fn validate(&self, record: &Json) -> Result<(), InvalidRecord> {
+    pub(crate) fn validate(&self, record: &Json) -> Result<(), InvalidRecord> {
         // `is_valid` stops at the first failure without building errors: the common
         // case costs least.
         let first_error = if self.validator.is_valid(record) {
@@ -304,7 +305,7 @@ struct FlatProperty {
 /// the target does). Any keyword outside this list sends the whole schema to
 /// `jsonschema`; `tests::flat_and_jsonschema_agree` checks the two agree.
 #[derive(Debug, Clone)]
-pub struct FlatSchema {
+pub(crate) struct FlatSchema {
     /// In schema order, so a record written in that order is matched without hashing.
     properties: Vec<(String, FlatProperty)>,
     by_name: crate::fast_hash::FastMap<String, usize>,
@@ -544,7 +545,7 @@ fn type_error(types: u8) -> String {
 
 impl FlatSchema {
     /// `None` when the schema uses anything the flat path does not implement.
-    pub fn compile(schema: &Json, draft4: bool) -> Option<FlatSchema> {
+    pub(crate) fn compile(schema: &Json, draft4: bool) -> Option<FlatSchema> {
         let object = schema.as_object()?;
         for (key, value) in object {
             match key.as_str() {
@@ -592,7 +593,10 @@ impl FlatSchema {
     }
 
     /// Checks the top-level fields of one record.
-    pub fn validate(&self, fields: &[(Cow<'_, str>, &RawValue)]) -> Result<(), InvalidRecord> {
+    pub(crate) fn validate(
+        &self,
+        fields: &[(Cow<'_, str>, &RawValue)],
+    ) -> Result<(), InvalidRecord> {
         for name in &self.required {
             if !fields.iter().any(|(key, _)| key == name) {
                 return Err(InvalidRecord {
