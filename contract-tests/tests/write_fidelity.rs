@@ -20,6 +20,7 @@ use harness::Db;
 contract_tests!(
     upsert_after_columns_are_added_and_widened_and_on_a_second_run,
     a_check_violated_by_an_upsert_names_its_row,
+    an_upsert_with_a_text_key_and_large_lobs_updates_and_inserts,
     describe_reads_back_the_checks_of_a_19c_style_table,
     compatible_is_read_and_decides_names_and_the_json_type,
     text_longer_than_its_column_is_refused_per_row_naming_it,
@@ -134,6 +135,38 @@ fn upsert_after_columns_are_added_and_widened_and_on_a_second_run(db: &Db) {
             vec![Value::number("3"), text("third"), Value::Null],
         ]
     );
+}
+
+/// Issue 11 items 1 and 3: the UPDATE of an upsert binds a `VARCHAR2(4000 CHAR)` key
+/// (up to 16,000 bytes, so a "long" bind) before its LOB binds (ORA-24816 the other way
+/// round), and LOB values beyond 4,000 bytes travel as data in both the UPDATE and the
+/// INSERT.
+fn an_upsert_with_a_text_key_and_large_lobs_updates_and_inserts(db: &Db) {
+    let columns = [
+        col("CODE", "VARCHAR2(4000 CHAR)"),
+        col("DOC", "CLOB"),
+        col("PIC", "BLOB"),
+        col("N", "NUMBER"),
+    ];
+    let table = create(db, "TEXT_KEY_LOBS", &columns);
+    let key = ["CODE".to_owned()];
+    let row = |code: &str, fill: u8| {
+        vec![
+            text(code),
+            text(&char::from(fill).to_string().repeat(20_000)),
+            Value::Bytes(vec![fill; 20_000]),
+            Value::number(&fill.to_string()),
+        ]
+    };
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.merge_rows(&table, &columns, &key, &[row("a", b'x')])
+        .expect("insert through the upsert");
+    sink.commit().unwrap();
+    let rows = [row("a", b'y'), row("b", b'z')];
+    sink.merge_rows(&table, &columns, &key, &rows)
+        .expect("update one, insert one");
+    sink.commit().unwrap();
+    assert_eq!(read(db, &table, &["CODE", "DOC", "PIC", "N"]), rows);
 }
 
 /// Issue 11 item 3: CTAS copies no CHECK, so a violation surfaced only at the MERGE,
