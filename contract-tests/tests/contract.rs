@@ -15,8 +15,8 @@ use std::convert::Infallible;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use db_boundary::{
     scan_into, AlterTable, ColumnCheck, ColumnDef, DbError, DictionaryScope, FetchTuning, KeyRange,
-    RowFilter, RowId, Scan, ScanRange, ScannedRow, TableDef, TableName, TablePattern, TableRef,
-    Value,
+    RowFilter, RowId, Scan, ScanColumn, ScanRange, ScannedRow, TableDef, TableName, TablePattern,
+    TableRef, Value,
 };
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
@@ -89,6 +89,14 @@ fn defs(db: &Db, table: &TableName, columns: &[&str]) -> Vec<ColumnDef> {
     db_boundary::column_defs(sink.as_mut(), table, &names(columns)).expect("column definitions")
 }
 
+/// `columns` as a read requests them: names with the table's own types.
+fn scan_columns(db: &Db, table: &TableName, columns: &[&str]) -> Vec<ScanColumn> {
+    defs(db, table, columns)
+        .into_iter()
+        .map(|c| ScanColumn::new(c.name, c.data_type))
+        .collect()
+}
+
 fn wall(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)
         .and_then(|date| date.and_hms_nano_opt(h, mi, s, nanos))
@@ -138,7 +146,7 @@ fn scan_rows(
             owner: table.schema.clone().expect("tables carry their schema"),
             table: table.name.clone(),
         },
-        columns: names(columns),
+        columns: scan_columns(db, table, columns),
         range,
         as_of_scn: None,
         tuning: FetchTuning {
@@ -1152,7 +1160,7 @@ fn constraint_and_catalog_failures_carry_their_ora_codes(db: &Db) {
             owner: db.schema.clone(),
             table: missing.name.clone(),
         },
-        columns: names(&["ID"]),
+        columns: vec![ScanColumn::new("ID", number(None, None))],
         range: ScanRange::All,
         as_of_scn: None,
         tuning: FetchTuning::default(),

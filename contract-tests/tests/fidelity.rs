@@ -51,7 +51,10 @@ fn read(db: &Db, table: &TableName, columns: &[ColumnDef]) -> Vec<Vec<Value>> {
             owner: table.schema.clone().unwrap_or_default(),
             table: table.name.clone(),
         },
-        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        columns: columns
+            .iter()
+            .map(|c| db_boundary::ScanColumn::new(c.name.clone(), c.data_type.clone()))
+            .collect(),
         range: ScanRange::Keyset(KeyRange::new(vec![columns[0].name.clone()]).expect("a key")),
         as_of_scn: None,
         tuning: FetchTuning {

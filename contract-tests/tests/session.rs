@@ -63,7 +63,10 @@ fn session_context_is_set_on_both_sides_and_leaves_transactions_alone(db: &Db) {
             owner: db.schema.clone(),
             table: table.name.clone(),
         },
-        columns: vec!["ID".into()],
+        columns: vec![db_boundary::ScanColumn::new(
+            "ID",
+            columns[0].data_type.clone(),
+        )],
         range: db_boundary::ScanRange::All,
         as_of_scn: None,
         tuning: db_boundary::FetchTuning {

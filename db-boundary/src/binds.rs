@@ -196,10 +196,21 @@ pub fn check_value(
     Ok(())
 }
 
+/// The bind of a value compared with a column of `data_type` (a read's key or bookmark
+/// bind at `position`): the column's own bind type, so Oracle never converts the column
+/// side (VARCHAR2 for VARCHAR2, never the driver's NVARCHAR2 default; DATE for DATE,
+/// never TIMESTAMP), with the value checked against it as [`check_value`] does.
+pub fn key_bind(position: usize, data_type: &OracleType, value: &Value) -> DbResult<BindType> {
+    let bind = data_type
+        .bind_type()
+        .ok_or_else(|| DbError::Unsupported(format!("binding a key value of type {data_type}")))?;
+    check_value(position, bind, value, u32::MAX)?;
+    Ok(bind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use singer_core::oracle_type::OracleType;
 
     fn col(name: &str, t: &str) -> ColumnDef {
         ColumnDef {

@@ -31,8 +31,8 @@ pub use sink::{
 };
 pub use source::{
     mine_into, scan_into, DictionaryScope, FetchTuning, KeyRange, KeyRangeError, PushChange,
-    PushRow, RowId, RowSink, Scan, ScanError, ScanRange, ScannedRow, Source, TablePattern,
-    TableRef,
+    PushRow, RowId, RowSink, Scan, ScanColumn, ScanError, ScanRange, ScannedRow, Source,
+    TablePattern, TableRef,
 };
 pub use value::{Decimal, Value};
 

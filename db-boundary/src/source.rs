@@ -8,6 +8,7 @@ use std::num::NonZeroU64;
 use std::ops::ControlFlow;
 
 use singer_core::dictionary::DictionaryRows;
+use singer_core::oracle_type::OracleType;
 
 use crate::redo::{
     ChangeRow, DatabaseIdentity, LogMiningFacts, MinedTableInfo, MiningRequest, RedoLog,
@@ -170,16 +171,53 @@ pub enum ScanRange {
     },
 }
 
+/// A column a read returns: its exact name and its Oracle type as the catalog recorded
+/// it. A backend plans from the type alone how the column is selected and fetched (a
+/// native JSON or VECTOR column is converted to text in SQL) and how a bound key value
+/// for it is typed (a DATE key binds as DATE, a VARCHAR2 key as VARCHAR2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanColumn {
+    pub name: String,
+    pub data_type: OracleType,
+}
+
+impl ScanColumn {
+    pub fn new(name: impl Into<String>, data_type: OracleType) -> ScanColumn {
+        ScanColumn {
+            name: name.into(),
+            data_type,
+        }
+    }
+}
+
 /// One table read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scan {
     pub table: TableRef,
-    /// Columns to return, in this order, exact case.
-    pub columns: Vec<String>,
+    /// Columns to return, in this order. Key and bookmark columns of `range` must be
+    /// among them (their types type the binds).
+    pub columns: Vec<ScanColumn>,
     pub range: ScanRange,
     /// Read the table as of this SCN (flashback query) so a long pass sees one snapshot.
     pub as_of_scn: Option<u64>,
     pub tuning: FetchTuning,
+}
+
+impl Scan {
+    /// The type of a column of the read (a key or bookmark column), or ORA-00904 as
+    /// Oracle names a column that is not there.
+    pub fn column_type(&self, name: &str) -> DbResult<&OracleType> {
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| &c.data_type)
+            .ok_or_else(|| {
+                DbError::ora(
+                    904,
+                    format!("\"{name}\": invalid identifier (not among the read's columns)"),
+                )
+            })
+    }
 }
 
 /// A row as a scan delivers it: the requested columns, and its ROWID when the scan is
@@ -265,7 +303,7 @@ pub trait Source {
     fn chunk_bounds(
         &mut self,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>>;

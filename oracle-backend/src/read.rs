@@ -3,40 +3,37 @@
 //! planned form, push rows until the sink breaks), and the current SCN with its
 //! fallbacks.
 
-use db_boundary::{DbError, DbResult, PushRow, Scan, ScannedRow, TableName, TableRef, Value};
+use db_boundary::{
+    DbError, DbResult, PushRow, Scan, ScanColumn, ScannedRow, TableName, TableRef, Value,
+};
 use oracle::sql_type::{OracleType as DriverType, ToSql};
 use oracle::SqlValue;
 
 use crate::error::Operation;
-use crate::read_sql::{self, Bind, BindType, BindValue, FetchAs};
+use crate::read_sql::{self, Bind, BindValue, FetchAs};
 use crate::session::OracleSession;
 use crate::value;
 
-/// A value bound with the plan's Oracle type rather than the driver's default.
-struct Typed<T>(T, DriverType);
-
-impl<T: ToSql> ToSql for Typed<T> {
-    fn oratype(&self, _conn: &oracle::Connection) -> oracle::Result<DriverType> {
-        Ok(self.1.clone())
-    }
-    fn to_sql(&self, val: &mut SqlValue) -> oracle::Result<()> {
-        self.0.to_sql(val)
-    }
+/// One planned bind, sent with its planned type.
+pub(crate) fn bindable(bind: &Bind) -> DbResult<Box<dyn ToSql>> {
+    Ok(match &bind.value {
+        BindValue::Key(v) => value::bind_planned(bind.bind_type, v)?,
+        BindValue::Scn(n) | BindValue::Rows(n) => value::bind_integer(bind.bind_type, *n),
+        BindValue::RowId(r) => value::bind_planned(bind.bind_type, &Value::Text(r.clone()))?,
+    })
 }
 
-fn bindable(bind: &Bind) -> DbResult<Box<dyn ToSql>> {
-    Ok(match (&bind.value, bind.bind_type) {
-        (BindValue::Key(Value::Text(t)), BindType::Varchar2(n)) => {
-            Box::new(Typed(t.clone(), DriverType::Varchar2(n)))
+/// One fetched column in its planned form.
+fn fetched(sql_value: &SqlValue, column_type: &DriverType, form: FetchAs) -> DbResult<Value> {
+    match form {
+        FetchAs::TextAs(kind) => {
+            let text: Option<String> = sql_value
+                .get()
+                .map_err(|e| crate::error::from_oracle(&e, "", Operation::Other))?;
+            text.map_or(Ok(Value::Null), |t| value::decode_text(kind, t))
         }
-        (BindValue::Key(Value::Date(d)), BindType::Date) => Box::new(Typed(*d, DriverType::Date)),
-        (BindValue::Key(v), _) => value::bind(v)?,
-        (BindValue::Scn(n) | BindValue::Rows(n), _) => Box::new(*n),
-        (BindValue::RowId(r), BindType::Varchar2(n)) => {
-            Box::new(Typed(r.clone(), DriverType::Varchar2(n)))
-        }
-        (BindValue::RowId(r), _) => Box::new(r.clone()),
-    })
+        _ => value::fetch(sql_value, column_type),
+    }
 }
 
 impl OracleSession {
@@ -73,7 +70,7 @@ impl OracleSession {
     pub(crate) fn read_chunk_bounds(
         &mut self,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
@@ -109,7 +106,8 @@ impl OracleSession {
                 .sql_values()
                 .iter()
                 .zip(&types)
-                .map(|(v, t)| value::fetch(v, t))
+                .zip(&statement.fetch)
+                .map(|((v, t), f)| fetched(v, t, f.fetch_as))
                 .collect::<DbResult<Vec<_>>>()?;
             bounds.push(values);
         }
@@ -160,9 +158,7 @@ impl OracleSession {
                         rowid = sql_value.get::<String>().map_err(self.fail(operation))?;
                         with_rowid = true;
                     }
-                    FetchAs::ColumnType | FetchAs::Integer => {
-                        values.push(value::fetch(sql_value, column_type)?)
-                    }
+                    form => values.push(fetched(sql_value, column_type, *form)?),
                 }
             }
             count += 1;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use db_boundary::{
     AlterTable, BindPlan, ColumnDef, DatabaseIdentity, DbError, DbResult, DictionaryScope,
     LogMiningFacts, MinedTableInfo, MiningRequest, PushChange, PushRow, RedoLog, RowFilter, Scan,
-    ServerInfo, SessionContext, Sink, SnapshotPoint, Source, TableDef, TableName, TableRef, Value,
+    ScanColumn, ServerInfo, SessionContext, Sink, SnapshotPoint, Source, TableDef, TableName,
+    TableRef, Value,
 };
 use oracle::sql_type::ToSql;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
@@ -36,10 +37,18 @@ pub struct OracleSession {
     server: Option<ServerInfo>,
 }
 
-fn named(binds: &[(String, String)]) -> Vec<(&str, &dyn ToSql)> {
+/// A dictionary read's binds, typed by `read_sql::dictionary_binds` (VARCHAR2).
+fn named(binds: &[(String, String)]) -> DbResult<Vec<(String, Box<dyn ToSql>)>> {
+    crate::read_sql::dictionary_binds(binds)
+        .iter()
+        .map(|b| Ok((b.name.clone(), crate::read::bindable(b)?)))
+        .collect()
+}
+
+fn refs(binds: &[(String, Box<dyn ToSql>)]) -> Vec<(&str, &dyn ToSql)> {
     binds
         .iter()
-        .map(|(n, v)| (n.as_str(), v as &dyn ToSql))
+        .map(|(n, b)| (n.as_str(), b.as_ref()))
         .collect()
 }
 
@@ -319,7 +328,7 @@ impl Source for OracleSession {
         let tables_sql = sql::dictionary_tables(scope);
         let tables = self
             .conn
-            .query_named(&tables_sql.sql, &named(&tables_sql.binds))
+            .query_named(&tables_sql.sql, &refs(&named(&tables_sql.binds)?))
             .map_err(&fail)?
             .map(|r| {
                 let r = r?;
@@ -338,13 +347,13 @@ impl Source for OracleSession {
         let columns_sql = sql::dictionary_columns(scope);
         let rows = self
             .conn
-            .query_named(&columns_sql.sql, &named(&columns_sql.binds))
+            .query_named(&columns_sql.sql, &refs(&named(&columns_sql.binds)?))
             .map_err(&fail)?;
         let columns = self.column_rows(rows)?;
         let constraints_sql = sql::dictionary_constraints(scope);
         let constraints = self
             .conn
-            .query_named(&constraints_sql.sql, &named(&constraints_sql.binds))
+            .query_named(&constraints_sql.sql, &refs(&named(&constraints_sql.binds)?))
             .map_err(&fail)?
             .map(|r| {
                 let r = r?;
@@ -378,7 +387,7 @@ impl Source for OracleSession {
     fn chunk_bounds(
         &mut self,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {

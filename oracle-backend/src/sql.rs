@@ -123,18 +123,21 @@ pub fn scope_condition(
 }
 
 /// Tables (not dropped, temporary, nested, secondary or IOT overflow/mapping segments),
-/// materialized views (their container tables, typed as such) and views.
+/// materialized views (their container tables, typed as such), external tables (typed
+/// as such: ALL_EXTERNAL_TABLES) and views.
 pub fn dictionary_tables(scope: &DictionaryScope) -> ScopeCondition {
     let tables = scope_condition(scope, "t.OWNER", "t.TABLE_NAME", "u");
     let views = scope_condition(scope, "v.OWNER", "v.VIEW_NAME", "u");
     ScopeCondition {
         sql: format!(
             "SELECT t.OWNER, t.TABLE_NAME, \
-             CASE WHEN m.MVIEW_NAME IS NOT NULL THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS TABLE_TYPE, \
+             CASE WHEN m.MVIEW_NAME IS NOT NULL THEN 'MATERIALIZED VIEW' \
+             WHEN e.TABLE_NAME IS NOT NULL THEN 'EXTERNAL TABLE' ELSE 'TABLE' END AS TABLE_TYPE, \
              t.IOT_TYPE, t.PARTITIONED, t.TEMPORARY, t.NUM_ROWS \
              FROM ALL_TABLES t \
              JOIN ALL_USERS u ON u.USERNAME = t.OWNER \
              LEFT JOIN ALL_MVIEWS m ON m.OWNER = t.OWNER AND m.MVIEW_NAME = t.TABLE_NAME \
+             LEFT JOIN ALL_EXTERNAL_TABLES e ON e.OWNER = t.OWNER AND e.TABLE_NAME = t.TABLE_NAME \
              WHERE t.DROPPED = 'NO' AND t.TEMPORARY = 'N' AND t.NESTED = 'NO' AND t.SECONDARY = 'N' \
              AND (t.IOT_TYPE IS NULL OR t.IOT_TYPE = 'IOT') AND {} \
              UNION ALL \

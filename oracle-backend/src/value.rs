@@ -5,7 +5,7 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 use db_boundary::{DbError, Decimal, Value};
 use oracle::sql_type::{IntervalDS, IntervalYM, OracleType as DriverType, Timestamp, ToSql};
 use oracle::SqlValue;
-use singer_core::type_table::BindType;
+use singer_core::type_table::{BindType, ValueKind};
 
 fn naive(ts: &Timestamp) -> Result<chrono::NaiveDateTime, DbError> {
     NaiveDate::from_ymd_opt(ts.year(), ts.month(), ts.day())
@@ -101,6 +101,76 @@ impl<T: ToSql> ToSql for Typed<T> {
     }
 }
 
+/// A converted value sent with a planned bind type rather than its own default.
+struct Planned(Box<dyn ToSql>, DriverType);
+
+impl ToSql for Planned {
+    fn oratype(&self, _conn: &oracle::Connection) -> oracle::Result<DriverType> {
+        Ok(self.1.clone())
+    }
+    fn to_sql(&self, val: &mut SqlValue) -> oracle::Result<()> {
+        self.0.to_sql(val)
+    }
+}
+
+/// `value` bound with exactly the plan's type (a read's key and bookmark binds): text
+/// as the column's VARCHAR2 or NVARCHAR2, a DATE as DATE, a NULL typed too.
+pub fn bind_planned(bind_type: BindType, value: &Value) -> Result<Box<dyn ToSql>, DbError> {
+    Ok(Box::new(Planned(
+        bind_as(bind_type, value)?,
+        driver_type(bind_type),
+    )))
+}
+
+/// An unsigned integer (an SCN, a row count) bound as a NUMBER of the plan's type.
+pub fn bind_integer(bind_type: BindType, n: u64) -> Box<dyn ToSql> {
+    Box::new(Planned(Box::new(n), driver_type(bind_type)))
+}
+
+/// Text made in SQL for a type the driver cannot fetch (`FetchForm::AsText`), decoded
+/// into the value kind the catalog promises: JSON text (`JSON_SERIALIZE`), an array of
+/// numbers (`FROM_VECTOR`), or a string (`XMLSERIALIZE`).
+pub fn decode_text(kind: ValueKind, text: String) -> Result<Value, DbError> {
+    Ok(match kind {
+        ValueKind::Json => Value::Json(text),
+        ValueKind::Vector => Value::Vector(parse_vector(&text)?),
+        _ => Value::Text(text),
+    })
+}
+
+/// `FROM_VECTOR` text of a dense vector (`[1.10000002E+000,2.0E+000]`) as numbers.
+/// A sparse vector prints as `[dimensions,[indices],[values]]`, which the catalog's
+/// array of numbers cannot carry: refused by name.
+pub fn parse_vector(text: &str) -> Result<Vec<f64>, DbError> {
+    let bad = |why: &str| DbError::Database {
+        code: None,
+        message: format!("a VECTOR value could not be read: {why}"),
+    };
+    let inner = text
+        .trim()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .ok_or_else(|| bad("FROM_VECTOR text is not a bracketed list"))?;
+    if inner.contains('[') {
+        return Err(DbError::Unsupported(
+            "SPARSE vectors (the catalog declares a VECTOR as an array of numbers; \
+             deselect the column)"
+                .into(),
+        ));
+    }
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|item| {
+            item.trim()
+                .parse::<f64>()
+                .map_err(|_| bad("an element is not a number"))
+        })
+        .collect()
+}
+
 /// A bindable form of `value`.
 pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
     Ok(match value {
@@ -172,4 +242,39 @@ pub fn bind_as(bind_type: BindType, value: &Value) -> Result<Box<dyn ToSql>, DbE
         (BindType::Number, Value::Boolean(b)) => Box::new(if *b { "1" } else { "0" }),
         _ => bind(value)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_vector_text_becomes_numbers() {
+        assert_eq!(
+            parse_vector("[1.10000002E+000,2.0E+000,-3.29999995E-001]").unwrap(),
+            vec![1.10000002, 2.0, -0.329999995]
+        );
+        assert_eq!(parse_vector("[1,2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(parse_vector(" [] ").unwrap(), Vec::<f64>::new());
+        assert!(parse_vector("1,2").is_err());
+        assert!(parse_vector("[1,x]").is_err());
+        let sparse = parse_vector("[5,[2,4],[1.0E+000,2.0E+000]]").unwrap_err();
+        assert!(sparse.to_string().contains("SPARSE"), "{sparse}");
+    }
+
+    #[test]
+    fn text_made_in_sql_decodes_into_the_promised_kind() {
+        assert_eq!(
+            decode_text(ValueKind::Json, r#"{"a":[1,2]}"#.into()).unwrap(),
+            Value::Json(r#"{"a":[1,2]}"#.into())
+        );
+        assert_eq!(
+            decode_text(ValueKind::Vector, "[1.5E+000]".into()).unwrap(),
+            Value::Vector(vec![1.5])
+        );
+        assert_eq!(
+            decode_text(ValueKind::Text, "<a/>".into()).unwrap(),
+            Value::Text("<a/>".into())
+        );
+    }
 }

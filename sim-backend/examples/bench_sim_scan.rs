@@ -28,8 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owner = args.get(1).cloned().unwrap_or_else(|| "BENCH".to_owned());
     let table = args.get(2).cloned().unwrap_or_else(|| "ORDERS".to_owned());
     let backend = SimBackend::open(&dir)?;
-    let columns = backend.column_names(&owner, &table)?;
-    let key = columns.first().cloned().ok_or("the table has no columns")?;
+    let columns = backend.scan_columns(&owner, &table)?;
+    let key = columns
+        .first()
+        .map(|c| c.name.clone())
+        .ok_or("the table has no columns")?;
     for range in [ScanRange::Keyset(KeyRange::new(vec![key])?), ScanRange::All] {
         let request = Scan {
             table: TableRef {

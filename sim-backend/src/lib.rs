@@ -349,7 +349,7 @@ impl SimBackend {
         let key = stored.primary_key();
         let range = match KeyRange::new(key) {
             Ok(keyset) => ScanRange::Keyset(keyset),
-            Err(_) if stored.table.is_view() => ScanRange::All,
+            Err(_) if stored.table.is_view() || stored.table.is_external() => ScanRange::All,
             Err(_) => ScanRange::RowId {
                 after: None,
                 limit: None,
@@ -360,11 +360,7 @@ impl SimBackend {
                 owner: owner.to_owned(),
                 table: table.to_owned(),
             },
-            columns: stored
-                .columns
-                .iter()
-                .map(|c| c.row.column_name.clone())
-                .collect(),
+            columns: stored.scan_columns(),
             range,
             as_of_scn: None,
             tuning: FetchTuning::default(),
@@ -405,6 +401,11 @@ impl SimBackend {
             .iter()
             .map(|c| c.row.column_name.clone())
             .collect())
+    }
+
+    /// Every column of a table in column order with its type, as a read requests them.
+    pub fn scan_columns(&self, owner: &str, table: &str) -> DbResult<Vec<db_boundary::ScanColumn>> {
+        Ok(self.session()?.stored(owner, table)?.scan_columns())
     }
 }
 

@@ -6,9 +6,10 @@ use singer_core::dictionary::DictionaryRows;
 
 use std::ops::ControlFlow;
 
+use db_boundary::binds::key_bind;
 use db_boundary::{
-    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanRange,
-    ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
+    DbError, DbResult, DictionaryScope, FetchTuning, KeyRange, PushRow, RowId, Scan, ScanColumn,
+    ScanRange, ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
 };
 
 use crate::session::*;
@@ -115,11 +116,12 @@ impl Source for SimSession {
     fn chunk_bounds(
         &mut self,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
         as_of_scn: Option<u64>,
     ) -> DbResult<Vec<Vec<Value>>> {
         self.may_scan(table, as_of_scn.is_some())?;
+        self.may_flash_back(table, as_of_scn)?;
         if let Some(wanted) = as_of_scn {
             let current = self.scn()?;
             if wanted > current {
@@ -146,6 +148,7 @@ impl Source for SimSession {
     /// one fails with ORA-08181.
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
         self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
+        self.may_flash_back(&scan.table, scan.as_of_scn)?;
         let Some(wanted) = scan.as_of_scn else {
             return self.scan_now(scan, push);
         };
@@ -196,13 +199,28 @@ impl SimSession {
         Ok(())
     }
 
+    /// `AS OF SCN` reads only database tables: on an external table Oracle raises
+    /// ORA-08188 (AS OF VERSION is the external tables' form).
+    fn may_flash_back(&self, table: &TableRef, as_of_scn: Option<u64>) -> DbResult<()> {
+        if as_of_scn.is_some() && self.stored(&table.owner, &table.table)?.table.is_external() {
+            return Err(DbError::ora(
+                8188,
+                format!(
+                    "this flashback syntax is not supported in this context (\"{}\".\"{}\" is an external table: AS OF SCN reads database tables only)",
+                    table.owner, table.table
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// NTILE over the key, as Oracle computes it: the first `rows % chunks` tiles hold
     /// one row more; the bound of a tile is its last row's key.
     fn chunk_bounds_stored(
         &mut self,
         stored: &StoredTable,
         table: &TableRef,
-        keys: &[String],
+        keys: &[ScanColumn],
         chunks: u32,
     ) -> DbResult<Vec<Vec<Value>>> {
         let total: i64 = self
@@ -231,7 +249,8 @@ impl SimSession {
             table: table.clone(),
             columns: keys.to_vec(),
             range: ScanRange::Keyset(
-                KeyRange::new(keys.to_vec()).map_err(|e| DbError::Unsupported(e.to_string()))?,
+                KeyRange::new(keys.iter().map(|k| k.name.clone()).collect())
+                    .map_err(|e| DbError::Unsupported(e.to_string()))?,
             ),
             as_of_scn: None,
             tuning: FetchTuning::default(),
@@ -291,14 +310,18 @@ impl SimSession {
                 .map(|c| c.physical.clone())
                 .ok_or_else(|| DbError::ora(904, format!("\"{name}\": invalid identifier")))
         };
-        let selected: Vec<String> = scan.columns.iter().map(physical).collect::<DbResult<_>>()?;
+        let selected: Vec<String> = scan
+            .columns
+            .iter()
+            .map(|c| physical(&c.name))
+            .collect::<DbResult<_>>()?;
         let mut sql = format!(
             "SELECT rid{}{} FROM {}",
             if selected.is_empty() { "" } else { ", " },
             selected.join(", "),
             stored.physical
         );
-        let (filter, binds) = self.range_sql(stored, &scan.range)?;
+        let (filter, binds) = self.range_sql(stored, scan)?;
         sql.push_str(&filter);
         let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
         let mut rows = statement
@@ -333,12 +356,28 @@ impl SimSession {
         Ok(count)
     }
 
+    /// A key or bookmark value bound as Oracle receives it: typed by the read's column
+    /// (`binds::key_bind`, the plan both backends follow), so a value of another kind
+    /// is refused as the driver refuses it, then encoded for comparison.
+    fn bound(
+        &self,
+        stored: &StoredTable,
+        scan: &Scan,
+        position: usize,
+        column: &str,
+        value: &Value,
+    ) -> DbResult<Option<Vec<u8>>> {
+        key_bind(position, scan.column_type(column)?, value)?;
+        self.encode_bound(stored, column, value)
+    }
+
     /// The WHERE, ORDER BY and LIMIT of a read, with its binds.
     fn range_sql(
         &self,
         stored: &StoredTable,
-        range: &ScanRange,
+        scan: &Scan,
     ) -> DbResult<(String, Vec<Option<Vec<u8>>>)> {
+        let range = &scan.range;
         let compared = |name: &String| {
             stored
                 .column(name)
@@ -351,6 +390,12 @@ impl SimSession {
         let sql = match range {
             ScanRange::All => String::new(),
             ScanRange::RowId { after, limit: rows } => {
+                if stored.table.is_external() {
+                    return Err(DbError::ora(
+                        2031,
+                        "no ROWID for fixed tables or for external-organized tables",
+                    ));
+                }
                 if stored.table.is_view() {
                     return Err(DbError::ora(
                         1446,
@@ -374,7 +419,7 @@ impl SimSession {
                 let filter = match at_least {
                     None => String::new(),
                     Some(value) => {
-                        binds.push(self.encode_bound(stored, column, value)?);
+                        binds.push(self.bound(stored, scan, 1, column, value)?);
                         format!(" WHERE {left} >= {right}")
                     }
                 };
@@ -390,7 +435,8 @@ impl SimSession {
                     let Some(values) = values else { continue };
                     terms.push(format!("({}) {op} ({})", left.join(", "), right.join(", ")));
                     for (key, value) in range.keys().iter().zip(values) {
-                        binds.push(self.encode_bound(stored, key, value)?);
+                        let position = binds.len() + 1;
+                        binds.push(self.bound(stored, scan, position, key, value)?);
                     }
                 }
                 let filter = if terms.is_empty() {

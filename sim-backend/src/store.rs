@@ -55,6 +55,19 @@ impl StoredTable {
         self.columns.iter().find(|c| c.row.column_name == name)
     }
 
+    /// Every column with its type, as a read requests them.
+    pub(crate) fn scan_columns(&self) -> Vec<db_boundary::ScanColumn> {
+        self.columns
+            .iter()
+            .map(|c| {
+                db_boundary::ScanColumn::new(
+                    c.row.column_name.clone(),
+                    singer_core::oracle_type::OracleType::from_column(&c.row),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn primary_key(&self) -> Vec<String> {
         let mut keys: Vec<&ConstraintRow> = self
             .constraints

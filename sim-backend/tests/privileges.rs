@@ -40,7 +40,10 @@ fn scan(owner: &str, as_of_scn: Option<u64>) -> Scan {
             owner: owner.into(),
             table: "T".into(),
         },
-        columns: vec!["ID".into()],
+        columns: vec![db_boundary::ScanColumn::new(
+            "ID",
+            singer_core::oracle_type::OracleType::parse("NUMBER").unwrap(),
+        )],
         range: ScanRange::All,
         as_of_scn,
         tuning: FetchTuning::default(),

@@ -475,7 +475,10 @@ fn flashback_rebuilds_older_versions_and_refuses_past_ddl_or_retention() {
                         owner: OWNER.into(),
                         table: "T".into(),
                     },
-                    columns: vec!["ID".into(), "NAME".into()],
+                    columns: vec![
+                        db_boundary::ScanColumn::new("ID", number()),
+                        db_boundary::ScanColumn::new("NAME", name_type()),
+                    ],
                     range: ScanRange::Keyset(
                         db_boundary::KeyRange::new(vec!["ID".into()]).unwrap(),
                     ),

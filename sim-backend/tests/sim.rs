@@ -24,7 +24,10 @@ fn scan_of(table: &str, range: ScanRange, as_of_scn: Option<u64>) -> Scan {
             owner: "SIM_USER".into(),
             table: table.into(),
         },
-        columns: vec!["ID".into()],
+        columns: vec![db_boundary::ScanColumn::new(
+            "ID",
+            singer_core::oracle_type::OracleType::parse("NUMBER").unwrap(),
+        )],
         range,
         as_of_scn,
         tuning: FetchTuning::default(),
@@ -643,4 +646,76 @@ fn a_bad_seed_line_is_named_and_loads_nothing_of_its_file() {
     );
     let backend = SimBackend::open(sim.path()).unwrap();
     assert_eq!(backend.row_count("DEMO", "T").unwrap(), 0);
+}
+
+/// An external table (`EXTERNAL TABLE` in the dictionary rows, as ALL_EXTERNAL_TABLES
+/// marks it) refuses what Oracle refuses on one: `AS OF SCN` (ORA-08188, for scans and
+/// chunk bounds alike) and ROWID (ORA-02031); a plain read, ordered or not, works.
+#[test]
+fn an_external_table_refuses_flashback_and_rowid_as_oracle_does() {
+    use singer_core::dictionary::{ColumnRow, DictionaryRows, TableRow};
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let number = OracleType::Number {
+        precision: None,
+        scale: None,
+    };
+    backend
+        .load_dictionary(&DictionaryRows {
+            tables: vec![TableRow {
+                owner: "SIM_USER".into(),
+                table_name: "FILES".into(),
+                table_type: "EXTERNAL TABLE".into(),
+                iot_type: None,
+                partitioned: Some("NO".into()),
+                temporary: Some("N".into()),
+                num_rows: None,
+            }],
+            columns: vec![ColumnRow::describing(
+                "SIM_USER", "FILES", 1, "ID", &number, true,
+            )],
+            constraints: vec![],
+        })
+        .unwrap();
+    backend
+        .insert_rows(
+            "SIM_USER",
+            "FILES",
+            &["ID".to_owned()],
+            (1..=3).map(|i| vec![Value::number(&i.to_string())]),
+        )
+        .unwrap();
+    let mut source = backend.source().unwrap();
+    let scn = source.current_scn().unwrap();
+    let code = |scan: &Scan, source: &mut Box<dyn db_boundary::Source + Send>| {
+        source
+            .scan(scan, &mut |_| ControlFlow::Continue(()))
+            .map_err(|e| e.ora_code())
+    };
+    assert_eq!(
+        code(&scan_of("FILES", by_id(), Some(scn)), &mut source),
+        Err(Some(8188))
+    );
+    let by_rowid = ScanRange::RowId {
+        after: None,
+        limit: None,
+    };
+    assert_eq!(
+        code(&scan_of("FILES", by_rowid, None), &mut source),
+        Err(Some(2031))
+    );
+    let table = TableRef {
+        owner: "SIM_USER".into(),
+        table: "FILES".into(),
+    };
+    let key = db_boundary::ScanColumn::new("ID", number.clone());
+    let bounds = source
+        .chunk_bounds(&table, &[key], 2, Some(scn))
+        .unwrap_err();
+    assert_eq!(bounds.ora_code(), Some(8188));
+    assert_eq!(code(&scan_of("FILES", by_id(), None), &mut source), Ok(3));
+    assert_eq!(
+        code(&scan_of("FILES", ScanRange::All, None), &mut source),
+        Ok(3)
+    );
 }

@@ -364,6 +364,14 @@ impl CatalogEntry {
             .unwrap_or(false)
     }
 
+    /// An external table (metadata `is-external`): read without flashback and without
+    /// ROWID, never LOG_BASED.
+    pub fn is_external(&self) -> bool {
+        self.stream_meta("is-external")
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    }
+
     /// The Oracle type of a property as discovery recorded it (`NUMBER(10,2)`).
     pub fn sql_datatype(&self, property: &str) -> Option<&str> {
         self.metadata_for(Some(property))?

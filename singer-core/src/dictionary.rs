@@ -27,7 +27,8 @@ pub struct DictionaryRows {
 pub struct TableRow {
     pub owner: String,
     pub table_name: String,
-    /// `TABLE`, `VIEW` or `MATERIALIZED VIEW`.
+    /// `TABLE`, `VIEW`, `MATERIALIZED VIEW` or `EXTERNAL TABLE` (listed in
+    /// ALL_EXTERNAL_TABLES: no flashback, no ROWID, no redo).
     pub table_type: String,
     /// ALL_TABLES.IOT_TYPE: `IOT`, `IOT_OVERFLOW`, `IOT_MAPPING` or null.
     #[serde(default)]
@@ -130,6 +131,12 @@ impl ColumnRow {
 impl TableRow {
     pub fn is_view(&self) -> bool {
         self.table_type.eq_ignore_ascii_case("VIEW")
+    }
+
+    /// An external table: Oracle refuses `AS OF SCN` on it (ORA-08188) and has no ROWID
+    /// for it (ORA-02031), and its rows are in files, not in the redo.
+    pub fn is_external(&self) -> bool {
+        self.table_type.eq_ignore_ascii_case("EXTERNAL TABLE")
     }
 
     pub fn is_materialized_view(&self) -> bool {

@@ -197,6 +197,10 @@ fn build_entry(
         stream_meta.insert("database-name".into(), json!(db));
     }
     stream_meta.insert("is-view".into(), json!(table.is_view()));
+    if table.is_external() {
+        // Present only when true, so catalogs of ordinary tables are unchanged.
+        stream_meta.insert("is-external".into(), json!(true));
+    }
     if let Some(rows) = table.num_rows {
         stream_meta.insert("row-count".into(), json!(rows));
     }
@@ -524,6 +528,27 @@ mod tests {
         };
         let out = build_catalog(&rows, &DiscoveryOptions::default());
         assert_eq!(out.catalog.streams[0].key_properties(), vec!["B"]);
+    }
+
+    #[test]
+    fn external_tables_are_marked_and_other_tables_are_not() {
+        let mut external = table("X");
+        external.table_type = "EXTERNAL TABLE".into();
+        let rows = DictionaryRows {
+            tables: vec![external, table("T")],
+            columns: vec![
+                column("X", 1, "A", "NUMBER", true),
+                column("T", 1, "A", "NUMBER", true),
+            ],
+            constraints: vec![],
+        };
+        let out = build_catalog(&rows, &DiscoveryOptions::default());
+        let [t, x] = [&out.catalog.streams[0], &out.catalog.streams[1]];
+        assert_eq!(x.tap_stream_id, "HR-X");
+        assert!(x.is_external() && !x.is_view());
+        assert_eq!(stream_meta(x)["is-external"], json!(true));
+        assert!(!t.is_external());
+        assert!(!stream_meta(t).contains_key("is-external"));
     }
 
     #[test]

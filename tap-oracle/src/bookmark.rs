@@ -42,6 +42,10 @@ pub(crate) struct StreamBookmark {
     /// FULL_TABLE in chunks: each chunk's key range and progress (`max_parallel_chunks`).
     #[serde(default)]
     pub chunks: Option<Vec<ChunkBookmark>>,
+    /// A sharded run (`shard_plan`): which plan and shard this pass is, and whether it
+    /// is complete (the final step checks it, README "Sharded runs").
+    #[serde(default)]
+    pub shard: Option<ShardBookmark>,
     /// LOG_BASED: the snapshot's SCN and the low-water SCN of the transactions open at
     /// it, while the snapshot pass runs (docs/log-based.md).
     #[serde(default)]
@@ -67,6 +71,16 @@ pub(crate) struct ChunkBookmark {
     pub done: bool,
 }
 
+/// One shard's pass of a shard plan: the plan's SCN, this run's shard of how many,
+/// and whether it read all its chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ShardBookmark {
+    pub plan_scn: u64,
+    pub index: usize,
+    pub count: usize,
+    pub complete: bool,
+}
+
 /// The keys [`StreamBookmark`] owns.
 const KNOWN: &[&str] = &[
     "last_replication_method",
@@ -77,6 +91,7 @@ const KNOWN: &[&str] = &[
     "last_rowid",
     "scn",
     "chunks",
+    "shard",
     "snapshot_scn",
     "snapshot_low_water",
     "log_position",
@@ -126,6 +141,13 @@ impl StreamBookmark {
             Some(chunks) => Some(
                 serde_json::from_value(chunks.clone())
                     .map_err(|e| format!("bookmark key chunks: {e}"))?,
+            ),
+        };
+        bookmark.shard = match field("shard") {
+            None => None,
+            Some(shard) => Some(
+                serde_json::from_value(shard.clone())
+                    .map_err(|e| format!("bookmark key shard: {e}"))?,
             ),
         };
         Ok(bookmark)
@@ -189,6 +211,7 @@ impl StreamBookmark {
             }
             _ => {
                 self.version = None;
+                self.shard = None;
                 self.clear_pass();
                 self.clear_log();
             }
@@ -314,7 +337,7 @@ mod tests {
         assert_eq!(bookmark.scn, Some(9));
         assert_eq!(
             Json::Object(bookmark.to_map()).to_string(),
-            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"chunks":null,"snapshot_scn":null,"snapshot_low_water":null,"log_position":null,"custom":1}"#
+            r#"{"last_replication_method":"FULL_TABLE","replication_key":null,"replication_key_value":null,"version":17,"last_pk_fetched":{"ID":12345678901234567890.5},"last_rowid":null,"scn":9,"chunks":null,"shard":null,"snapshot_scn":null,"snapshot_low_water":null,"log_position":null,"custom":1}"#
         );
         let switched = bookmark.for_method("INCREMENTAL");
         assert_eq!(switched.version, None);

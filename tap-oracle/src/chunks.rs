@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use db_boundary::{
-    Backend, KeyRange, ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
+    Backend, KeyRange, ScanColumn, ScanRange, SessionContext, SessionRole, Source, TableRef, Value,
 };
 use serde_json::{Map, Value as Json};
 use singer_core::writer::MessageWriter;
@@ -18,10 +18,10 @@ use singer_core::writer::MessageWriter;
 use crate::bookmark::{ChunkBookmark, StreamBookmark};
 use crate::error::TapError;
 use crate::plan::KeyColumn;
-use crate::stream::StreamRun;
+use crate::stream::{store, StreamRun};
 
 /// Chunks from the bounds between them: `(None, b1], (b1, b2], ... (bn, None)`.
-fn chunks_between(bounds: Vec<Map<String, Json>>) -> Vec<ChunkBookmark> {
+pub(crate) fn chunks_between(bounds: Vec<Map<String, Json>>) -> Vec<ChunkBookmark> {
     let mut chunks = Vec::with_capacity(bounds.len() + 1);
     let mut after = None;
     for bound in bounds {
@@ -52,10 +52,13 @@ impl<W: Write + Send> StreamRun<'_, W> {
                 owner: self.plan.owner.clone(),
                 table: self.plan.table.clone(),
             };
-            let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
+            let key_columns: Vec<ScanColumn> = keys
+                .iter()
+                .map(|k| ScanColumn::new(k.name.clone(), k.oracle_type.clone()))
+                .collect();
             let bounds = source.chunk_bounds(
                 &table,
-                &names,
+                &key_columns,
                 self.options.max_parallel_chunks as u32,
                 self.bookmark.scn,
             )?;
@@ -192,6 +195,7 @@ impl<W: Write + Send> StreamRun<'_, W> {
         };
         let shape =
             |e: db_boundary::KeyRangeError| TapError::stream(&self.plan.stream, e.to_string());
+        let mut last = None;
         loop {
             let mut range = KeyRange::new(names.clone())
                 .map_err(shape)?
@@ -202,35 +206,45 @@ impl<W: Write + Send> StreamRun<'_, W> {
             if let Some(values) = through.clone() {
                 range = range.through(values).map_err(shape)?;
             }
-            let (rows, last) = self.read(source, ScanRange::Keyset(range), scn)?;
+            let (rows, page_last) = self.read(source, ScanRange::Keyset(range), scn)?;
             tracing::debug!(stream = %self.plan.stream, chunk = index, rows, "page read");
+            if page_last.is_some() {
+                last = page_last;
+            }
             if rows < self.options.page_rows.get() || stop.load(Ordering::SeqCst) {
                 break;
             }
-            after = last.map(|p| p.values);
+            after = last.as_ref().map(|p| p.values.clone());
         }
         if stop.load(Ordering::SeqCst) {
-            // Another worker failed: deliver what was read, leave this chunk unfinished.
-            self.publish(false)?;
+            // Another worker failed: deliver what was read with the chunk's progress
+            // (a STATE another worker writes next covers these rows), leave it unfinished.
+            self.publish_at(last.as_ref(), false)?;
             return Ok(());
         }
         self.publish_done(index)
     }
 
-    /// Sends the chunk's last rows and a STATE that marks it done.
+    /// Sends the chunk's last rows and a STATE that marks it done, in one step under
+    /// the writer's lock: were the rows sent first and the chunk marked done after, a
+    /// STATE another worker wrote in between would cover rows its bookmark does not,
+    /// and a restart from it would send them twice.
     fn publish_done(&mut self, index: usize) -> Result<(), TapError> {
         let Some((_, pass)) = self.chunk else {
             return Ok(());
         };
-        {
-            // Lines first: the chunk may be marked done only once its rows went out.
-            self.publish(false)?;
-            let mut pass = pass.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(chunks) = pass.chunks.as_mut() {
-                chunks[index].done = true;
-            }
-        }
-        self.publish(true)?;
+        let id = self.plan.stream.as_str();
+        self.shared.publish(
+            &mut self.local,
+            |state| {
+                let mut pass = pass.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(chunks) = pass.chunks.as_mut() {
+                    chunks[index].done = true;
+                }
+                store(state, id, pass.to_map());
+            },
+            true,
+        )?;
         Ok(())
     }
 }

@@ -15,6 +15,10 @@ pub enum TapError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Usage(String),
+    /// A shard plan that cannot be used, or a sharded run's catalog or states that do
+    /// not fit its plan.
+    #[error("shards: {0}")]
+    Shard(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error("stream {stream}: {reason}")]
@@ -51,6 +55,7 @@ impl TapError {
         match self {
             TapError::Config(_)
             | TapError::Usage(_)
+            | TapError::Shard(_)
             | TapError::Catalog(_)
             | TapError::Stream { .. }
             | TapError::State(_) => ExitStatus::BadInput,

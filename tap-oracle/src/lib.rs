@@ -8,6 +8,8 @@
 //! - `plan`: a catalog entry to a stream plan (columns, replication plan and its keys).
 //! - `stream`: one stream's FULL_TABLE pass or INCREMENTAL read and its STATE.
 //! - `chunks`: a keyed FULL_TABLE pass in key ranges read by several sessions at once.
+//! - `shard`: FULL_TABLE sharded across processes: the plan, a shard's pass, the
+//!   final step's ACTIVATE_VERSION.
 //! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
@@ -28,5 +30,6 @@ mod plan;
 mod rows;
 pub mod run;
 pub mod settings;
+mod shard;
 mod stream;
 mod sync;

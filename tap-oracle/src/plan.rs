@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value as Json};
 use singer_core::catalog::CatalogEntry;
 use singer_core::oracle_type::OracleType;
 
+use db_boundary::ScanColumn;
+
 use crate::convert::NumberStyle;
 use crate::error::TapError;
 
@@ -25,10 +27,11 @@ pub(crate) enum Replication {
     FullTableByKey(Vec<KeyColumn>),
     /// FULL_TABLE of a table without a key: passes ordered by ROWID.
     FullTableByRowId,
-    /// FULL_TABLE of a view without a key: one read in no order, no ROWID (refused on
-    /// views that are not key-preserved, ORA-01445/ORA-01446). An interrupted pass has
-    /// no position to resume from: the next run reads the view again under a new
-    /// version, and its ACTIVATE_VERSION retires the rows the interrupted pass sent.
+    /// FULL_TABLE of a view without a key, or of an external table: one read in no
+    /// order, no ROWID (refused on views that are not key-preserved, ORA-01445/01446,
+    /// and on external tables, ORA-02031). An interrupted pass has no position to
+    /// resume from: the next run reads the whole object again under a new version, and
+    /// its ACTIVATE_VERSION retires the rows the interrupted pass sent.
     FullTableOnePass,
     /// INCREMENTAL by this replication key (`>=` the bookmark).
     Incremental(KeyColumn),
@@ -51,6 +54,9 @@ pub(crate) struct StreamPlan {
     pub owner: String,
     pub table: String,
     pub columns: Vec<String>,
+    /// The same columns with their catalog types: a read's fetch plan and key binds
+    /// follow from them.
+    pub scan_columns: Vec<ScanColumn>,
     pub styles: Vec<NumberStyle>,
     pub schema: Json,
     pub key_properties: Vec<String>,
@@ -58,6 +64,9 @@ pub(crate) struct StreamPlan {
     pub replication: Replication,
     /// LOG_BASED: every column's type (mined text is read back by type).
     pub log_based: Option<Vec<OracleType>>,
+    /// An external table: never read `AS OF SCN` (ORA-08188), so a pass is one read of
+    /// the files as they are.
+    pub external: bool,
 }
 
 impl StreamPlan {
@@ -209,16 +218,15 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         return Err(TapError::stream(id, "no property is selected"));
     }
     let (mut schema, styles) = schema_and_styles(entry, &columns);
+    let scan_columns = columns
+        .iter()
+        .map(|c| Ok(ScanColumn::new(c.clone(), column_type(entry, c)?)))
+        .collect::<Result<Vec<_>, TapError>>()?;
     let log_based = if method == "LOG_BASED" {
         if let Some(Json::Object(properties)) = schema.get_mut("properties") {
             crate::log_based::plan::add_change_properties(properties);
         }
-        Some(
-            columns
-                .iter()
-                .map(|c| column_type(entry, c))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
+        Some(scan_columns.iter().map(|c| c.data_type.clone()).collect())
     } else {
         None
     };
@@ -234,7 +242,9 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
             .iter()
             .filter_map(|k| key_column(entry, &columns, k).transpose())
             .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() && entry.is_view() {
+        // An external table is read whole: it has no ROWID, and without flashback
+        // keyset pages would each scan the files again and see them change between pages.
+        if entry.is_external() || (keys.is_empty() && entry.is_view()) {
             Replication::FullTableOnePass
         } else if keys.is_empty() {
             Replication::FullTableByRowId
@@ -248,10 +258,12 @@ pub(crate) fn plan(entry: &CatalogEntry, default_method: &str) -> Result<StreamP
         table,
         schema,
         columns,
+        scan_columns,
         styles,
         key_properties,
         replication,
         log_based,
+        external: entry.is_external(),
     })
 }
 

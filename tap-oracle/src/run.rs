@@ -17,6 +17,9 @@ use crate::convert::parse_offset;
 use crate::discover::discover;
 use crate::error::TapError;
 use crate::settings::{settings, ENV_PREFIX};
+use crate::shard::finish::finish;
+use crate::shard::make::make_plan;
+use crate::shard::{shard_mode, ShardMode};
 use crate::sync::{sync, SyncOptions};
 
 /// Command line of `tap-oracle`.
@@ -30,6 +33,11 @@ use crate::sync::{sync, SyncOptions};
 pub struct Args {
     #[command(flatten)]
     pub singer: SingerArgs,
+    /// Print a shard plan for N shard runs of the catalog's selected FULL_TABLE streams
+    /// (one SCN, one table version, N key ranges each); give it to every shard run and
+    /// to the final step as `shard_plan` (README "Sharded runs").
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub plan_shards: Option<u16>,
 }
 
 /// What a successful run did, for the binary to report.
@@ -82,11 +90,40 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
     }
     let run_id = db_boundary::new_run_id();
     tracing::info!(run_id = %run_id, "run started");
-    let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
     if singer.discover {
+        let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
         discover(backend.as_ref(), &config, &run_id, out)?;
         return Ok(Outcome::Done);
     }
+    let (catalog, state) = catalog_and_state(singer)?;
+    let mut options = sync_options(&config, run_id)?;
+    if let Some(shards) = args.plan_shards {
+        // The shard settings name the plan this makes: not read here.
+        let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
+        let plan = make_plan(backend.as_ref(), &catalog, &options, usize::from(shards))?;
+        serde_json::to_writer_pretty(&mut out, &plan).map_err(|e| TapError::Write(e.into()))?;
+        writeln!(out).map_err(|e| TapError::Write(e.into()))?;
+        out.flush().map_err(|e| TapError::Write(e.into()))?;
+        return Ok(Outcome::Done);
+    }
+    match shard_mode(&config)? {
+        ShardMode::Finish { plan, states } => {
+            // The final step reads no rows: no database session.
+            let method = &options.default_replication_method;
+            let activate = (method.as_str(), options.activate_version);
+            finish(&catalog, &plan, activate, &states, state, out)?;
+            return Ok(Outcome::Done);
+        }
+        ShardMode::Shard(run) => options.shard = Some(run),
+        ShardMode::Off => {}
+    }
+    let backend = db_connect::open_backend(config.as_map(), SessionRole::Tap)?;
+    sync(backend.as_ref(), &catalog, state, &options, out)?;
+    Ok(Outcome::Done)
+}
+
+/// The `--catalog` a sync (or a shard plan) needs, and the `--state`, if any.
+fn catalog_and_state(singer: &SingerArgs) -> Result<(Catalog, State), TapError> {
     let catalog_path = singer.catalog_path().ok_or_else(|| {
         TapError::Usage("a sync needs --catalog (or --properties); make one with --discover".into())
     })?;
@@ -95,9 +132,7 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
         Some(path) => State::from_path(path)?,
         None => State::default(),
     };
-    let options = sync_options(&config, run_id)?;
-    sync(backend.as_ref(), &catalog, state, &options, out)?;
-    Ok(Outcome::Done)
+    Ok((catalog, state))
 }
 
 fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError> {
@@ -125,5 +160,6 @@ fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError
         log_window_bytes: config.int("log_window_bytes")?,
         log_buffer_memory_bytes: config.int("log_buffer_memory_bytes")?,
         log_buffer_max_bytes: config.int("log_buffer_max_bytes")?,
+        shard: None,
     })
 }

@@ -50,7 +50,7 @@ pub(crate) struct StreamRun<'s, W: Write> {
 }
 
 /// Writes a stream's bookmark map into the state.
-fn store(
+pub(crate) fn store(
     state: &mut singer_core::state::State,
     id: &str,
     map: serde_json::Map<String, serde_json::Value>,
@@ -60,10 +60,27 @@ fn store(
     }
 }
 
+/// Key values of a keyed FULL_TABLE stream as a `last_pk_fetched`-style map (the same
+/// text RECORDs carry); empty for other methods.
+pub(crate) fn key_json(
+    replication: &Replication,
+    values: &[Value],
+    offset: chrono::FixedOffset,
+) -> serde_json::Map<String, serde_json::Value> {
+    match replication {
+        Replication::FullTableByKey(keys) => keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (k.name.clone(), bookmark::to_json(v, offset)))
+            .collect(),
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// Whether a flashback read failed because its SCN can no longer be read: past the undo
 /// retention (ORA-01555), not a valid SCN any more (ORA-08181), or before the table's
 /// DDL (ORA-01466). Resuming at that SCN would fail forever.
-fn snapshot_lost(e: &DbError) -> bool {
+pub(crate) fn snapshot_lost(e: &DbError) -> bool {
     matches!(e.ora_code(), Some(1555 | 8181 | 1466))
 }
 
@@ -170,19 +187,11 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
 
     /// Key values as a `last_pk_fetched`-style map.
     pub(crate) fn key_json(&self, values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
-        let offset = self.options.source_offset;
-        match &self.plan.replication {
-            Replication::FullTableByKey(keys) => keys
-                .iter()
-                .zip(values)
-                .map(|(k, v)| (k.name.clone(), bookmark::to_json(v, offset)))
-                .collect(),
-            _ => serde_json::Map::new(),
-        }
+        key_json(&self.plan.replication, values, self.options.source_offset)
     }
 
     /// The first STATE of a stream: it is now `currently_syncing`.
-    fn publish_start(&mut self) -> Result<(), WriteError> {
+    pub(crate) fn publish_start(&mut self) -> Result<(), WriteError> {
         self.shared.set_currently_syncing(&self.plan.stream);
         self.publish(true)
     }
@@ -241,7 +250,7 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
                 owner: self.plan.owner.clone(),
                 table: self.plan.table.clone(),
             },
-            columns: self.plan.columns.clone(),
+            columns: self.plan.scan_columns.clone(),
             range,
             as_of_scn,
             tuning: FetchTuning {
@@ -342,6 +351,13 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         backend: &dyn Backend,
         source: &mut dyn Source,
     ) -> Result<(), TapError> {
+        if let Some(run) = &self.options.shard {
+            return self.shard_pass(backend, source, run);
+        }
+        if self.bookmark.shard.take().is_some() {
+            // A shard's part of a plan is not a pass this run can resume or activate.
+            self.bookmark.clear_pass();
+        }
         let resuming = self.bookmark.resuming();
         let previous_version = self.bookmark.version;
         let version = match (resuming, previous_version) {
@@ -355,7 +371,8 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         self.bookmark.version = Some(version);
         // Chunks read on several sessions are one snapshot only AS OF one SCN; a
         // LOG_BASED snapshot is read AS OF the SCN its log position starts after.
-        let as_of = self.options.use_flashback || self.chunked_mode();
+        // External tables refuse `AS OF SCN` (ORA-08188): read as they are.
+        let as_of = !self.plan.external && (self.options.use_flashback || self.chunked_mode());
         self.bookmark.scn = match (as_of, resuming, self.bookmark.scn) {
             _ if self.plan.log_based.is_some() => {
                 Some(self.bookmark.snapshot_scn.ok_or_else(|| {

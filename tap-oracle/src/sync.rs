@@ -50,6 +50,8 @@ pub(crate) struct SyncOptions {
     pub log_buffer_memory_bytes: usize,
     /// Bytes of open-transaction changes at most.
     pub log_buffer_max_bytes: u64,
+    /// A shard run of a shard plan (`shard_plan`, `shard_index`): see `crate::shard`.
+    pub shard: Option<crate::shard::ShardRun>,
 }
 
 /// What every stream worker shares.
@@ -110,6 +112,9 @@ pub(crate) fn sync<W: Write + Send>(
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .partition(|p| p.log_based.is_some());
+    if let Some(run) = &options.shard {
+        crate::shard::check_catalog(&[&plans[..], &log_plans[..]].concat(), &run.plan)?;
+    }
     if plans.is_empty() && log_plans.is_empty() {
         tracing::warn!("no stream is selected in the catalog: nothing to sync");
     }

@@ -105,7 +105,57 @@ fn a_keyless_view_is_read_without_rowid() {
     assert!(bookmark["version"].is_i64());
 }
 
-/// EVENTS without a primary key, as a table or a view.
+/// An external table (ALL_EXTERNAL_TABLES): `AS OF SCN` is ORA-08188 and ROWID is
+/// ORA-02031 on it, so even with `use_flashback` it is read in one pass as it is, with
+/// no SCN and no ROWID in STATE; discovery marks it `is-external`.
+#[test]
+fn an_external_table_is_read_in_one_pass_without_flashback_or_rowid() {
+    let f = Fixture::new();
+    keyless(&f, "EXTERNAL TABLE");
+    let config = f.config(json!({"full_table_page_rows": 4, "use_flashback": true}));
+    let catalog: Json =
+        serde_json::from_slice(&std::fs::read(f.catalog(&config, json!({}))).unwrap()).unwrap();
+    assert_eq!(
+        catalog["streams"][0]["metadata"][0]["metadata"]["is-external"],
+        json!(true)
+    );
+    let (all, pages) = sync(&f, &config, None);
+    assert_eq!(pages, 1, "one read, not paged");
+    let mut read = keys(&all);
+    read.sort();
+    read.dedup();
+    assert_eq!(read.len(), 10);
+    for state in all.iter().filter(|m| m["type"] == "STATE") {
+        let bookmark = &state["value"]["bookmarks"]["APP-EVENTS"];
+        assert_eq!(bookmark["scn"], Json::Null, "{bookmark}");
+        assert_eq!(bookmark["last_rowid"], Json::Null, "{bookmark}");
+    }
+}
+
+/// LOG_BASED on an external table is refused by name before any output: its rows are
+/// in files, not in the redo.
+#[test]
+fn log_based_on_an_external_table_is_refused() {
+    let f = Fixture::new();
+    keyless(&f, "EXTERNAL TABLE");
+    let config = f.config(json!({}));
+    let catalog = f.catalog(
+        &config,
+        json!({"APP-EVENTS": {"replication-method": "LOG_BASED"}}),
+    );
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("external table has no redo"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+/// EVENTS without a primary key, as a table, a view or an external table.
 fn keyless(f: &Fixture, table_type: &str) {
     let mut events = table("EVENTS");
     events.table_type = table_type.into();

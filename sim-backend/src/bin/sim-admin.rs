@@ -274,126 +274,146 @@ fn column(
     }
 }
 
+/// Generates `BENCH.ORDERS` with `rows` deterministic rows (the benchmarks' table).
 fn generate(sim: &Path, rows: u64) -> Result<(), String> {
     let backend = SimBackend::open(sim).map_err(|e| e.to_string())?;
-    let columns = vec![
-        column(1, "ORDER_ID", "NUMBER", Some(10), Some(0), 22, false),
-        column(2, "CUSTOMER_ID", "NUMBER", Some(10), Some(0), 22, true),
-        column(3, "AMOUNT", "NUMBER", Some(12), Some(2), 22, true),
-        column(4, "CURRENCY", "CHAR", None, None, 3, true),
-        column(5, "STATUS", "VARCHAR2", None, None, 20, true),
-        column(6, "CUSTOMER_NAME", "VARCHAR2", None, None, 100, true),
-        column(7, "SHIP_ADDRESS", "VARCHAR2", None, None, 400, true),
-        column(8, "NOTES", "VARCHAR2", None, None, 4000, true),
-        column(9, "ORDER_DATE", "DATE", None, None, 7, true),
-        column(10, "UPDATED_AT", "TIMESTAMP(6)", None, Some(6), 11, true),
-        column(11, "IS_PRIORITY", "NUMBER", Some(1), Some(0), 22, true),
-        column(12, "DISCOUNT_RATE", "NUMBER", Some(5), Some(4), 22, true),
-    ];
-    let names: Vec<String> = columns.iter().map(|c| c.column_name.clone()).collect();
+    let dictionary = orders_dictionary(rows);
+    let names: Vec<String> = dictionary
+        .columns
+        .iter()
+        .map(|c| c.column_name.clone())
+        .collect();
     backend
-        .load_dictionary(&DictionaryRows {
-            tables: vec![TableRow {
-                owner: "BENCH".into(),
-                table_name: "ORDERS".into(),
-                table_type: "TABLE".into(),
-                iot_type: None,
-                partitioned: Some("NO".into()),
-                temporary: Some("N".into()),
-                num_rows: Some(rows),
-            }],
-            columns,
-            constraints: vec![ConstraintRow {
-                owner: "BENCH".into(),
-                table_name: "ORDERS".into(),
-                constraint_name: "ORDERS_PK".into(),
-                constraint_type: "P".into(),
-                column_name: "ORDER_ID".into(),
-                position: 1,
-                status: Some("ENABLED".into()),
-            }],
-        })
+        .load_dictionary(&dictionary)
         .map_err(|e| e.to_string())?;
-    let first = [
-        "Anna", "Bruno", "Chen", "Dmitri", "Élodie", "Fatima", "Günter", "Hiro", "Søren", "Zoë",
-    ];
-    let last = [
-        "Smith",
-        "Müller",
-        "García",
-        "O'Brien",
-        "Nguyen",
-        "Ахмедов",
-        "李",
-        "Dubois",
-    ];
-    let city = [
-        "London",
-        "Paris",
-        "São Paulo",
-        "Zürich",
-        "Tokyo",
-        "Kraków",
-        "Montréal",
-    ];
-    let words = [
-        "please", "deliver", "before", "noon", "fragile", "\"rush\"", "gift", "wrap", "invoice",
-    ];
-    let statuses = [
-        "NEW",
-        "PAID",
-        "SHIPPED",
-        "DELIVERED",
-        "CANCELLED",
-        "RETURNED",
-        "ON_HOLD",
-    ];
-    let currencies = ["USD", "EUR", "GBP", "JPY", "CHF", "BRL"];
     let epoch: NaiveDateTime = DateTime::from_timestamp(1_420_070_400, 0)
         .expect("2015")
         .naive_utc();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let generated = (1..=rows).map(move |id| {
-        let order_date = epoch + chrono::Duration::seconds(rng.below(10 * 365 * 86_400) as i64);
-        let updated = order_date
-            + chrono::Duration::days(rng.below(30) as i64)
-            + chrono::Duration::microseconds(rng.below(86_400_000_000) as i64);
-        let notes = if rng.below(10) < 7 {
-            Value::Null
-        } else {
-            let n = 3 + rng.below(27);
-            Value::Text(
-                (0..n)
-                    .map(|_| rng.pick(&words))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        };
-        let cents = 100 + rng.below(4_999_900);
-        vec![
-            Value::Number(id.into()),
-            Value::Number((1 + rng.below(1_999_999)).into()),
-            Value::number(&format!("{}.{:02}", cents / 100, cents % 100)),
-            Value::Text(rng.pick(&currencies).to_owned()),
-            Value::Text(rng.pick(&statuses).to_owned()),
-            Value::Text(format!("{} {}", rng.pick(&first), rng.pick(&last))),
-            Value::Text(format!(
-                "{} Main Street, Apt {}, {} {}",
-                1 + rng.below(998),
-                1 + rng.below(299),
-                rng.pick(&city),
-                10_000 + rng.below(89_999)
-            )),
-            notes,
-            Value::Date(order_date),
-            Value::Timestamp(updated),
-            Value::Number(rng.below(2).into()),
-            Value::number(&format!("0.{:04}", rng.below(3000))),
-        ]
-    });
+    let generated = (1..=rows).map(move |id| order_row(&mut rng, epoch, id));
     let n = backend
         .load_rows("BENCH", "ORDERS", &names, generated)
         .map_err(|e| e.to_string())?;
     report(&format!("generated BENCH.ORDERS: {n} rows"));
     Ok(())
+}
+
+/// The dictionary rows of `BENCH.ORDERS`: twelve columns, a primary key on ORDER_ID.
+fn orders_dictionary(rows: u64) -> DictionaryRows {
+    DictionaryRows {
+        tables: vec![TableRow {
+            owner: "BENCH".into(),
+            table_name: "ORDERS".into(),
+            table_type: "TABLE".into(),
+            iot_type: None,
+            partitioned: Some("NO".into()),
+            temporary: Some("N".into()),
+            num_rows: Some(rows),
+        }],
+        columns: vec![
+            column(1, "ORDER_ID", "NUMBER", Some(10), Some(0), 22, false),
+            column(2, "CUSTOMER_ID", "NUMBER", Some(10), Some(0), 22, true),
+            column(3, "AMOUNT", "NUMBER", Some(12), Some(2), 22, true),
+            column(4, "CURRENCY", "CHAR", None, None, 3, true),
+            column(5, "STATUS", "VARCHAR2", None, None, 20, true),
+            column(6, "CUSTOMER_NAME", "VARCHAR2", None, None, 100, true),
+            column(7, "SHIP_ADDRESS", "VARCHAR2", None, None, 400, true),
+            column(8, "NOTES", "VARCHAR2", None, None, 4000, true),
+            column(9, "ORDER_DATE", "DATE", None, None, 7, true),
+            column(10, "UPDATED_AT", "TIMESTAMP(6)", None, Some(6), 11, true),
+            column(11, "IS_PRIORITY", "NUMBER", Some(1), Some(0), 22, true),
+            column(12, "DISCOUNT_RATE", "NUMBER", Some(5), Some(4), 22, true),
+        ],
+        constraints: vec![ConstraintRow {
+            owner: "BENCH".into(),
+            table_name: "ORDERS".into(),
+            constraint_name: "ORDERS_PK".into(),
+            constraint_type: "P".into(),
+            column_name: "ORDER_ID".into(),
+            position: 1,
+            status: Some("ENABLED".into()),
+        }],
+    }
+}
+
+// Names, places and words with quotes and non-ASCII letters, so the benchmarks encode
+// what real data holds.
+const FIRST_NAMES: [&str; 10] = [
+    "Anna", "Bruno", "Chen", "Dmitri", "Élodie", "Fatima", "Günter", "Hiro", "Søren", "Zoë",
+];
+const LAST_NAMES: [&str; 8] = [
+    "Smith",
+    "Müller",
+    "García",
+    "O'Brien",
+    "Nguyen",
+    "Ахмедов",
+    "李",
+    "Dubois",
+];
+const CITIES: [&str; 7] = [
+    "London",
+    "Paris",
+    "São Paulo",
+    "Zürich",
+    "Tokyo",
+    "Kraków",
+    "Montréal",
+];
+const WORDS: [&str; 9] = [
+    "please", "deliver", "before", "noon", "fragile", "\"rush\"", "gift", "wrap", "invoice",
+];
+const STATUSES: [&str; 7] = [
+    "NEW",
+    "PAID",
+    "SHIPPED",
+    "DELIVERED",
+    "CANCELLED",
+    "RETURNED",
+    "ON_HOLD",
+];
+const CURRENCIES: [&str; 6] = ["USD", "EUR", "GBP", "JPY", "CHF", "BRL"];
+
+/// Order `id`'s row, drawn from `rng`.
+fn order_row(rng: &mut Rng, epoch: NaiveDateTime, id: u64) -> Vec<Value> {
+    let order_date = epoch + chrono::Duration::seconds(rng.below(10 * 365 * 86_400) as i64);
+    let updated = order_date
+        + chrono::Duration::days(rng.below(30) as i64)
+        + chrono::Duration::microseconds(rng.below(86_400_000_000) as i64);
+    let notes = if rng.below(10) < 7 {
+        Value::Null
+    } else {
+        let n = 3 + rng.below(27);
+        Value::Text(
+            (0..n)
+                .map(|_| rng.pick(&WORDS))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    };
+    let cents = 100 + rng.below(4_999_900);
+    vec![
+        Value::Number(id.into()),
+        Value::Number((1 + rng.below(1_999_999)).into()),
+        Value::number(&format!("{}.{:02}", cents / 100, cents % 100)),
+        Value::Text(rng.pick(&CURRENCIES).to_owned()),
+        Value::Text(rng.pick(&STATUSES).to_owned()),
+        Value::Text(format!(
+            "{} {}",
+            rng.pick(&FIRST_NAMES),
+            rng.pick(&LAST_NAMES)
+        )),
+        Value::Text(format!(
+            "{} Main Street, Apt {}, {} {}",
+            1 + rng.below(998),
+            1 + rng.below(299),
+            rng.pick(&CITIES),
+            10_000 + rng.below(89_999)
+        )),
+        notes,
+        Value::Date(order_date),
+        Value::Timestamp(updated),
+        Value::Number(rng.below(2).into()),
+        Value::number(&format!("0.{:04}", rng.below(3000))),
+    ]
 }

@@ -41,6 +41,13 @@ pub fn minable_columns(
             "a view has no redo: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL",
         ));
     }
+    if entry.is_external() {
+        return Err(TapError::stream(
+            id,
+            "an external table has no redo (its rows are in files) and no flashback snapshot: \
+             LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL",
+        ));
+    }
     let keys = entry.key_properties();
     let mut kept = Vec::with_capacity(selected.len());
     for column in selected {
