@@ -3,7 +3,7 @@
 //! bounds a chunked pass uses, `chunks::chunks_between`).
 
 use chrono::{SecondsFormat, Utc};
-use db_boundary::{Backend, SessionContext, SessionRole, TableRef};
+use db_boundary::{Backend, ScanColumn, SessionContext, SessionRole, TableRef};
 use singer_core::catalog::Catalog;
 
 use super::{check_catalog, PlannedChunk, PlannedStream, ShardPlan, PLAN_FORMAT};
@@ -50,9 +50,12 @@ pub(crate) fn make_plan(
             owner: p.owner.clone(),
             table: p.table.clone(),
         };
-        let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
+        let key_columns: Vec<ScanColumn> = keys
+            .iter()
+            .map(|k| ScanColumn::new(k.name.clone(), k.oracle_type.clone()))
+            .collect();
         let chunks = u32::try_from(shards).unwrap_or(u32::MAX);
-        let bounds = source.chunk_bounds(&table, &names, chunks, Some(scn))?;
+        let bounds = source.chunk_bounds(&table, &key_columns, chunks, Some(scn))?;
         let bounds = bounds
             .iter()
             .map(|b| key_json(&p.replication, b, options.source_offset))
@@ -68,7 +71,7 @@ pub(crate) fn make_plan(
         planned.push(PlannedStream {
             stream: p.stream.clone(),
             version,
-            key: names,
+            key: key_columns.into_iter().map(|c| c.name).collect(),
             chunks,
         });
     }
