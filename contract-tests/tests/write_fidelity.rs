@@ -10,8 +10,8 @@ mod harness;
 use std::convert::Infallible;
 
 use db_boundary::{
-    scan_into, AlterTable, ColumnCheck, ColumnDef, DbError, FetchTuning, KeyRange, Scan, ScanRange,
-    ScannedRow, TableDef, TableName, TableRef, Value,
+    scan_into, AlterTable, ColumnCheck, ColumnDef, DbError, FetchTuning, KeyRange, Scan,
+    ScanColumn, ScanRange, ScannedRow, TableDef, TableName, TableRef, Value,
 };
 use singer_core::oracle_type::OracleType;
 
@@ -48,14 +48,30 @@ fn create(db: &Db, name: &str, columns: &[ColumnDef]) -> TableName {
     table
 }
 
+/// The rows of `columns` (names), read as the tap reads them: typed by the columns'
+/// definitions as the table describes them.
 fn read(db: &Db, table: &TableName, columns: &[&str]) -> Vec<Vec<Value>> {
+    let def = db
+        .backend
+        .sink()
+        .and_then(|mut sink| sink.describe_table(table))
+        .expect("describe")
+        .expect("the table");
+    let typed = |name: &str| {
+        let column = def
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .expect("a column");
+        ScanColumn::new(name, column.data_type.clone())
+    };
     let mut source = db.backend.source().expect("a source session");
     let request = Scan {
         table: TableRef {
             owner: table.schema.clone().unwrap_or_default(),
             table: table.name.clone(),
         },
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        columns: columns.iter().map(|c| typed(c)).collect(),
         range: ScanRange::Keyset(KeyRange::new(vec![columns[0].to_owned()]).expect("a key")),
         as_of_scn: None,
         tuning: FetchTuning {
