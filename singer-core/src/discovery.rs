@@ -190,6 +190,32 @@ fn build_entry(
             metadata: m,
         });
     }
+    metadata.insert(
+        0,
+        MetadataEntry {
+            breadcrumb: Vec::new(),
+            metadata: stream_metadata(table, &key, replication_keys, options),
+        },
+    );
+    let mut other = Map::new();
+    other.insert("table_name".into(), json!(table.table_name));
+    CatalogEntry {
+        tap_stream_id: id.clone(),
+        stream: id,
+        schema: json!({"type": "object", "properties": properties}),
+        metadata,
+        other,
+    }
+}
+
+/// The stream's own metadata (breadcrumb `[]`): where it lives, its key, and how it
+/// may be replicated.
+fn stream_metadata(
+    table: &TableRow,
+    key: &[String],
+    replication_keys: Vec<Json>,
+    options: &DiscoveryOptions,
+) -> Map<String, Json> {
     let mut stream_meta = Map::new();
     stream_meta.insert("schema-name".into(), json!(table.owner));
     stream_meta.insert("table-name".into(), json!(table.table_name));
@@ -213,22 +239,7 @@ fn build_entry(
         Json::Array(replication_keys),
     );
     stream_meta.insert("selected-by-default".into(), json!(false));
-    metadata.insert(
-        0,
-        MetadataEntry {
-            breadcrumb: Vec::new(),
-            metadata: stream_meta,
-        },
-    );
-    let mut other = Map::new();
-    other.insert("table_name".into(), json!(table.table_name));
-    CatalogEntry {
-        tap_stream_id: id.clone(),
-        stream: id,
-        schema: json!({"type": "object", "properties": properties}),
-        metadata,
-        other,
-    }
+    stream_meta
 }
 
 fn typed(types: &str, nullable: bool) -> Json {

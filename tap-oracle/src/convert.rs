@@ -106,20 +106,8 @@ pub fn write_value(
                 out.push(b'"');
             }
         },
-        Value::BinaryFloat(f) => {
-            if !f.is_finite() {
-                out.extend_from_slice(b"null");
-                return false;
-            }
-            out.extend_from_slice(f.to_string().as_bytes());
-        }
-        Value::BinaryDouble(f) => {
-            if !f.is_finite() {
-                out.extend_from_slice(b"null");
-                return false;
-            }
-            out.extend_from_slice(f.to_string().as_bytes());
-        }
+        Value::BinaryFloat(f) => return write_float(f64::from(*f), *f, out),
+        Value::BinaryDouble(f) => return write_float(*f, *f, out),
         Value::Text(s) => write_json_string(out, s),
         Value::Bytes(b) => {
             out.push(b'"');
@@ -140,13 +128,7 @@ pub fn write_value(
         }
         Value::TimestampTz(t) => write_utc(&t.with_timezone(&Utc).naive_utc(), out),
         Value::IntervalYm { years, months } => {
-            let negative = *years < 0 || *months < 0;
-            let text = match (years.abs(), months.abs()) {
-                (0, m) => format!("P{m}M"),
-                (y, 0) => format!("P{y}Y"),
-                (y, m) => format!("P{y}Y{m}M"),
-            };
-            write_json_string(out, &format!("{}{text}", if negative { "-" } else { "" }));
+            write_json_string(out, &year_to_month(*years, *months))
         }
         Value::IntervalDs {
             days,
@@ -167,18 +149,34 @@ pub fn write_value(
                 if i > 0 {
                     out.push(b',');
                 }
-                if f.is_finite() {
-                    out.extend_from_slice(f.to_string().as_bytes());
-                } else {
-                    all_finite = false;
-                    out.extend_from_slice(b"null");
-                }
+                all_finite &= write_float(*f, *f, out);
             }
             out.push(b']');
             return all_finite;
         }
     }
     true
+}
+
+/// A float as its shortest round-trip text (`f32` values print as `f32`), or `null`
+/// for NaN and infinities (false: the caller counts them).
+fn write_float<F: std::fmt::Display>(as_f64: f64, value: F, out: &mut Vec<u8>) -> bool {
+    if !as_f64.is_finite() {
+        out.extend_from_slice(b"null");
+        return false;
+    }
+    out.extend_from_slice(value.to_string().as_bytes());
+    true
+}
+
+/// An INTERVAL YEAR TO MONTH as ISO 8601: `P1Y2M`, `-P3M`.
+fn year_to_month(years: i32, months: i32) -> String {
+    let sign = if years < 0 || months < 0 { "-" } else { "" };
+    match (years.abs(), months.abs()) {
+        (0, m) => format!("{sign}P{m}M"),
+        (y, 0) => format!("{sign}P{y}Y"),
+        (y, m) => format!("{sign}P{y}Y{m}M"),
+    }
 }
 
 /// `2024-05-01T12:30:00.123456Z`, fractional digits as the value has them (3, 6 or 9).

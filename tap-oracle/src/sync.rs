@@ -123,47 +123,10 @@ pub(crate) fn sync<W: Write + Send>(
         state: Mutex::new(state),
         failed: AtomicBool::new(false),
     };
-    // Resume the stream a killed run was in first, as Singer taps do.
-    let mut queue: VecDeque<StreamPlan> = plans.into();
-    let current = shared
-        .state
-        .lock()
-        .expect("fresh lock")
-        .currently_syncing()
-        .map(str::to_owned);
-    if let Some(current) = current {
-        if let Some(i) = queue.iter().position(|p| p.stream == current) {
-            let first = queue.remove(i).expect("index found");
-            queue.push_front(first);
-        }
-    }
-    let workers = options.max_parallel_streams.clamp(1, queue.len().max(1));
-    let queue = Mutex::new(queue);
-    let first_error: Mutex<Option<TapError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                if shared.failed.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some(plan) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
-                    return;
-                };
-                let span = tracing::info_span!("stream", stream = %plan.stream);
-                let _entered = span.enter();
-                if let Err(e) = sync_stream(backend, &plan, options, &shared) {
-                    shared.failed.store(true, Ordering::SeqCst);
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get_or_insert(e);
-                    return;
-                }
-            });
-        }
-    });
+    let queue = resume_first(plans, &shared);
+    let first_error = run_workers(backend, queue, options, &shared);
     // LOG_BASED streams share one mining session, after the other streams.
-    let mut first_error = first_error.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut first_error = first_error;
     if first_error.is_none() && !log_plans.is_empty() {
         let span = tracing::info_span!("log_based");
         let _entered = span.enter();
@@ -187,4 +150,58 @@ pub(crate) fn sync<W: Write + Send>(
     writer.write_state(state.as_json())?;
     writer.flush()?;
     Ok(state)
+}
+
+/// The streams in catalog order, with the one a killed run was in first (as Singer taps
+/// resume).
+fn resume_first<W: Write>(plans: Vec<StreamPlan>, shared: &Shared<W>) -> VecDeque<StreamPlan> {
+    let mut queue: VecDeque<StreamPlan> = plans.into();
+    let current = shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .currently_syncing()
+        .map(str::to_owned);
+    if let Some(i) = current.and_then(|c| queue.iter().position(|p| p.stream == c)) {
+        if let Some(first) = queue.remove(i) {
+            queue.push_front(first);
+        }
+    }
+    queue
+}
+
+/// Syncs the queued streams on up to `max_parallel_streams` threads, each on its own
+/// session; the first failure stops the others from starting a stream and is returned.
+fn run_workers<W: Write + Send>(
+    backend: &dyn Backend,
+    queue: VecDeque<StreamPlan>,
+    options: &SyncOptions,
+    shared: &Shared<W>,
+) -> Option<TapError> {
+    let workers = options.max_parallel_streams.clamp(1, queue.len().max(1));
+    let queue = Mutex::new(queue);
+    let first_error: Mutex<Option<TapError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                if shared.failed.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Some(plan) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+                    return;
+                };
+                let span = tracing::info_span!("stream", stream = %plan.stream);
+                let _entered = span.enter();
+                if let Err(e) = sync_stream(backend, &plan, options, shared) {
+                    shared.failed.store(true, Ordering::SeqCst);
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(e);
+                    return;
+                }
+            });
+        }
+    });
+    first_error.into_inner().unwrap_or_else(|e| e.into_inner())
 }
