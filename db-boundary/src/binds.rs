@@ -8,7 +8,7 @@
 //! a column's bind NVARCHAR2 (the `oracle` crate fixes a batch's bind types at the
 //! first row and can never change them).
 
-use singer_core::oracle_type::OracleType;
+use singer_core::oracle_type::{LengthSemantics, OracleType};
 use singer_core::type_table::{BindType, ValueKind};
 
 use crate::{ColumnDef, DbError, DbResult, Value};
@@ -21,6 +21,42 @@ pub struct PlannedBind {
     /// Where its value sits in a caller's row (the caller's column order).
     pub slot: usize,
     pub bind: BindType,
+    /// The column's length for text and RAW columns: longer values are refused per
+    /// row with ORA-12899 naming the column, before anything is bound.
+    pub limit: Option<TextLimit>,
+}
+
+/// How long a value a column holds: characters or bytes (RAW: bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimit {
+    pub length: u32,
+    pub semantics: LengthSemantics,
+}
+
+impl TextLimit {
+    fn of(data_type: &OracleType) -> Option<TextLimit> {
+        let (length, semantics) = match *data_type {
+            OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics } => {
+                (length, semantics)
+            }
+            OracleType::NVarchar2 { length } | OracleType::NChar { length } => {
+                (length, LengthSemantics::Char)
+            }
+            OracleType::Raw { length } => (length, LengthSemantics::Byte),
+            _ => return None,
+        };
+        Some(TextLimit { length, semantics })
+    }
+
+    /// The value's length in this limit's unit, for text and bytes.
+    fn measure(self, value: &Value) -> Option<usize> {
+        match (value, self.semantics) {
+            (Value::Text(t), LengthSemantics::Byte) => Some(t.len()),
+            (Value::Text(t), LengthSemantics::Char) => Some(t.chars().count()),
+            (Value::Bytes(b), _) => Some(b.len()),
+            _ => None,
+        }
+    }
 }
 
 /// The binds of one statement in bind order: every LOB bind after every other bind
@@ -47,6 +83,7 @@ impl BindPlan {
                     column: c.name.clone(),
                     slot,
                     bind,
+                    limit: TextLimit::of(&c.data_type),
                 })
             })
             .collect::<DbResult<Vec<_>>>()?;
@@ -67,6 +104,34 @@ impl BindPlan {
             .enumerate()
             .map(|(i, b)| format!(":{} \"{}\" {}\n", i + 1, b.column, b.bind))
             .collect()
+    }
+
+    /// Checks that no text or RAW value of `row` is longer than its column, as Oracle
+    /// does per row (ORA-12899, naming `"owner"."table"."column"` as Oracle does).
+    /// Without this a longer value grows the driver's bind buffer and reaches the
+    /// server, where a bind over 4,000 bytes is taken as LONG data (ORA-01461).
+    /// Bytes are counted in UTF-8: the database character set is taken to be AL32UTF8
+    /// (the default since 12.2), as [`check_value`] takes it.
+    pub fn check_lengths(&self, row: &[Value], owner: &str, table: &str) -> DbResult<()> {
+        for b in &self.binds {
+            let (Some(limit), Some(value)) = (b.limit, row.get(b.slot)) else {
+                continue;
+            };
+            // Oracle blank-pads CHAR, so only what the value itself holds counts.
+            let Some(actual) = limit.measure(value) else {
+                continue;
+            };
+            if actual > limit.length as usize {
+                return Err(DbError::ora(
+                    12899,
+                    format!(
+                        "value too large for column \"{owner}\".\"{table}\".\"{}\" (actual: {actual}, maximum: {})",
+                        b.column, limit.length
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks every value of `row` against its bind, as the driver and Oracle would
@@ -186,6 +251,44 @@ mod tests {
             "{err:?}"
         );
         plan.check_row(&[Value::Null, Value::Null], 4000).unwrap();
+    }
+
+    /// Issue 11 item 9: text longer than its column is refused per row naming the
+    /// column (ORA-12899), in the column's own unit, before the driver grows a bind.
+    #[test]
+    fn text_longer_than_its_column_is_ora_12899_naming_it() {
+        let plan = BindPlan::for_columns(&[
+            col("ID", "NUMBER"),
+            col("B", "VARCHAR2(4000 BYTE)"),
+            col("C", "VARCHAR2(3 CHAR)"),
+            col("R", "RAW(2)"),
+        ])
+        .unwrap();
+        let row = |b: &str, c: &str, r: Vec<u8>| {
+            vec![
+                Value::number("1"),
+                Value::Text(b.into()),
+                Value::Text(c.into()),
+                Value::Bytes(r),
+            ]
+        };
+        plan.check_lengths(&row(&"x".repeat(4000), "ééé", vec![1, 2]), "S", "T")
+            .unwrap();
+        let refused = |row: Vec<Value>| {
+            let e = plan.check_lengths(&row, "S", "T").unwrap_err();
+            assert_eq!(e.ora_code(), Some(12899), "{e}");
+            match DbError::row_rejected(0, e.ora_code(), e.to_string()) {
+                DbError::RowRejected { column, .. } => column,
+                other => panic!("{other:?}"),
+            }
+        };
+        // 2,000 euro signs are 6,000 bytes.
+        assert_eq!(
+            refused(row(&"€".repeat(2000), "", vec![])).as_deref(),
+            Some("B")
+        );
+        assert_eq!(refused(row("", "éééé", vec![])).as_deref(), Some("C"));
+        assert_eq!(refused(row("", "", vec![1, 2, 3])).as_deref(), Some("R"));
     }
 
     #[test]

@@ -79,6 +79,26 @@ impl DbError {
         }
     }
 
+    /// A row rejection of a statement that ran on a subset of the caller's rows, with
+    /// its position mapped back: `positions[i]` is where the subset's row `i` came from.
+    /// Any other error is returned as it is.
+    pub fn at_positions(self, positions: &[usize]) -> DbError {
+        match self {
+            DbError::RowRejected {
+                row,
+                code,
+                message,
+                column,
+            } => DbError::RowRejected {
+                row: positions.get(row).copied().unwrap_or(row),
+                code,
+                message,
+                column,
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for a database error with an ORA- code.
     pub fn ora(code: i32, message: impl Into<String>) -> DbError {
         DbError::Database {

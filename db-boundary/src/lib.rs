@@ -19,7 +19,7 @@ pub mod sink;
 pub mod source;
 pub mod value;
 
-pub use binds::{BindPlan, PlannedBind};
+pub use binds::{BindPlan, PlannedBind, TextLimit};
 pub use context::{new_run_id, SessionContext};
 pub use error::{DbError, DbResult};
 pub use redo::{
@@ -43,7 +43,15 @@ pub struct ServerInfo {
     pub version: String,
     /// Major release number (19, 21, 23 ...).
     pub major_version: u32,
-    /// 128 from 12.2 on, 30 before.
+    /// Release update number (12.2 -> 2).
+    pub minor_version: u32,
+    /// The COMPATIBLE parameter's release and update numbers (`19.0.0` -> (19, 0));
+    /// `None` when the session cannot read it. Features that change what the data
+    /// files hold follow it rather than the release: an upgraded database keeps its old
+    /// COMPATIBLE until the DBA raises it (issue 11, item 8).
+    pub compatible: Option<(u32, u32)>,
+    /// 128 when the release and COMPATIBLE are 12.2 or later, 30 otherwise (see
+    /// [`identifier_limit`]).
     pub max_identifier_bytes: u32,
     /// 4000, or 32767 with MAX_STRING_SIZE = EXTENDED.
     pub max_string_bytes: u32,
@@ -59,10 +67,53 @@ impl ServerInfo {
         self.major_version >= 23
     }
 
-    /// The JSON data type exists from 21c on.
+    /// The JSON data type exists from 21c on, with COMPATIBLE 20 or higher.
     pub fn supports_json_type(&self) -> bool {
-        self.major_version >= 21
+        self.major_version >= 21 && self.compatibility() >= (20, 0)
     }
+
+    /// COMPATIBLE, or the release itself when it could not be read (the usual setting:
+    /// DBMS_UTILITY, which reports it, is granted to PUBLIC).
+    pub fn compatibility(&self) -> (u32, u32) {
+        self.compatible
+            .unwrap_or((self.major_version, self.minor_version))
+    }
+}
+
+/// A COMPATIBLE value's release and update numbers: `19.0.0` -> (19, 0), `12.2.0.1`
+/// -> (12, 2), `20` -> (20, 0).
+pub fn compatible_level(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = match parts.next() {
+        Some(p) => p.parse().ok()?,
+        None => 0,
+    };
+    Some((major, minor))
+}
+
+/// The longest identifier in bytes: 128 when both the release and COMPATIBLE are 12.2
+/// or later, else 30 (ORA-00972 beyond it).
+pub fn identifier_limit(release: (u32, u32), compatible: (u32, u32)) -> u32 {
+    if release >= (12, 2) && compatible >= (12, 2) {
+        128
+    } else {
+        30
+    }
+}
+
+/// The compatibility a feature needs, refused as Oracle refuses it (ORA-00406).
+pub fn require_compatible(have: (u32, u32), need: (u32, u32), feature: &str) -> DbResult<()> {
+    if have >= need {
+        return Ok(());
+    }
+    Err(DbError::ora(
+        406,
+        format!(
+            "COMPATIBLE parameter needs to be {}.{}.0 or greater ({feature}; it is {}.{})",
+            need.0, need.1, have.0, have.1
+        ),
+    ))
 }
 
 /// Which binary a session belongs to: named in V$SESSION.MODULE for the DBA.

@@ -92,7 +92,7 @@ pub enum RowFilter {
         column: String,
         value: Value,
     },
-    /// `column IS NOT NULL` (hard delete of rows marked deleted).
+    /// `column IS NOT NULL`.
     NotNull {
         column: String,
     },
@@ -142,6 +142,17 @@ pub trait Sink {
         key: &[String],
         rows: &[Vec<Value>],
     ) -> DbResult<()>;
+
+    /// Array DELETE by key: one execution per entry of `keys` (each holding one value
+    /// per entry of `key`, bound with the key columns' types), so each is a lookup on
+    /// the key's index rather than a scan. Returns how many rows went. A hard delete of
+    /// records marked deleted uses it (issue 11, item 14).
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64>;
 
     /// Deletes the rows `filter` selects; returns how many.
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64>;

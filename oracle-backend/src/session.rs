@@ -1,7 +1,6 @@
 //! One pooled Oracle connection serving the boundary: `Source` for the tap, `Sink` for
 //! the target. SQL texts come from [`crate::sql`]; values cross through [`crate::value`].
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use db_boundary::{
@@ -35,7 +34,6 @@ pub(crate) fn set_up(conn: &oracle::Connection, role: SessionRole) -> oracle::Re
 pub struct OracleSession {
     pub(crate) conn: r2d2::PooledConnection<Manager>,
     settings: Arc<ConnectSettings>,
-    staged: HashSet<TableName>,
     server: Option<ServerInfo>,
 }
 
@@ -66,7 +64,6 @@ impl OracleSession {
         OracleSession {
             conn,
             settings,
-            staged: HashSet::new(),
             server: None,
         }
     }
@@ -135,35 +132,85 @@ impl OracleSession {
         }
     }
 
+    /// COMPATIBLE: from DBMS_UTILITY.DB_VERSION (granted to PUBLIC), else V$PARAMETER
+    /// (needs SELECT on it), else unknown (logged; the release's level is assumed).
+    fn read_compatible(&self) -> Option<(u32, u32)> {
+        let from_utility = || -> oracle::Result<String> {
+            let mut statement = self.conn.statement(sql::DB_VERSION).build()?;
+            let out = oracle::sql_type::OracleType::Varchar2(64);
+            statement.execute(&[&out, &out])?;
+            statement.bind_value::<usize, String>(2)
+        };
+        let text = from_utility().or_else(|_| {
+            self.conn
+                .query_row_as::<String>(sql::COMPATIBLE_PARAMETER, &[])
+        });
+        match text {
+            Ok(text) => db_boundary::compatible_level(&text),
+            Err(e) => {
+                tracing::warn!(
+                    error = %from_oracle(&e, "", Operation::Other),
+                    "COMPATIBLE cannot be read (EXECUTE on DBMS_UTILITY or SELECT on V$PARAMETER): \
+                     assuming the release's own level for the JSON type and identifier length"
+                );
+                None
+            }
+        }
+    }
+
+    /// (column, condition) of every enabled CHECK constraint on `owner`.`table`.
+    fn column_checks(&mut self, owner: &str, table: &str) -> DbResult<Vec<(String, String)>> {
+        let info = Source::server_info(self)?;
+        let text = sql::describe_checks((info.major_version, info.minor_version) >= (12, 2));
+        self.conn
+            .query_named(&text, &[("owner", &owner), ("name", &table)])
+            .map_err(self.fail(Operation::ReadDictionary))?
+            .map(|r| {
+                r.and_then(|r| {
+                    Ok((
+                        r.get::<usize, String>(0)?,
+                        r.get::<usize, Option<String>>(1)?.unwrap_or_default(),
+                    ))
+                })
+            })
+            .collect::<oracle::Result<Vec<_>>>()
+            .map_err(self.fail(Operation::ReadDictionary))
+    }
+
     /// Runs one array DML statement: every row checked against the plan, every bind
     /// typed from the plan (`set_type`) before the first row is appended, rows appended
-    /// in plan order, then one execute with batch errors.
-    fn execute_batch(
+    /// in plan order, then one execute with batch errors. With `counts`, returns how
+    /// many rows each input row affected (array DML row counts).
+    fn execute_batch<R: AsRef<[Value]>>(
         &mut self,
-        sql_text: &str,
-        plan: &BindPlan,
-        rows: &[Vec<Value>],
-    ) -> DbResult<()> {
+        (sql_text, plan): (&str, &BindPlan),
+        table: &TableName,
+        rows: &[R],
+        counts: bool,
+    ) -> DbResult<Vec<u64>> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let max_string_bytes = Source::server_info(self)?.max_string_bytes;
+        let owner = self.schema_of(table)?;
         for (i, row) in rows.iter().enumerate() {
-            plan.check_row(row, max_string_bytes)
+            plan.check_lengths(row.as_ref(), &owner, &table.name)
+                .and_then(|()| plan.check_row(row.as_ref(), max_string_bytes))
                 .map_err(|e| rejected_row(i, e))?;
         }
-        let mut batch = self
-            .conn
-            .batch(sql_text, rows.len())
-            .with_batch_errors()
-            .build()
-            .map_err(self.fail(Operation::Other))?;
+        let mut builder = self.conn.batch(sql_text, rows.len());
+        builder.with_batch_errors();
+        if counts {
+            builder.with_row_counts();
+        }
+        let mut batch = builder.build().map_err(self.fail(Operation::Other))?;
         for (i, b) in plan.binds.iter().enumerate() {
             batch
                 .set_type(i + 1, &value::driver_type(b.bind))
                 .map_err(self.fail(Operation::Other))?;
         }
         for row in rows {
+            let row = row.as_ref();
             let bound: Vec<Box<dyn ToSql>> = plan
                 .binds
                 .iter()
@@ -175,7 +222,8 @@ impl OracleSession {
                 .map_err(self.fail(Operation::Other))?;
         }
         match batch.execute() {
-            Ok(()) => Ok(()),
+            Ok(()) if counts => batch.row_counts().map_err(self.fail(Operation::Other)),
+            Ok(()) => Ok(Vec::new()),
             Err(e) => {
                 if let Some(rejected) = e.batch_errors().and_then(|errors| first_rejected(errors)) {
                     return Err(rejected);
@@ -258,15 +306,15 @@ impl Source for OracleSession {
                 }
             })
             .unwrap_or(4000);
-        let major = version.major() as u32;
+        let release = (version.major() as u32, version.minor() as u32);
+        let compatible = self.read_compatible();
+        let compatibility = compatible.unwrap_or(release);
         let info = ServerInfo {
             version: banner.lines().next().unwrap_or_default().to_owned(),
-            major_version: major,
-            max_identifier_bytes: if major > 12 || (major == 12 && version.minor() >= 2) {
-                128
-            } else {
-                30
-            },
+            major_version: release.0,
+            minor_version: release.1,
+            compatible,
+            max_identifier_bytes: db_boundary::identifier_limit(release, compatibility),
             max_string_bytes,
             user,
             current_schema,
@@ -405,6 +453,7 @@ impl Sink for OracleSession {
             .map(|r| r.and_then(|r| r.get::<usize, String>(0)))
             .collect::<oracle::Result<Vec<_>>>()
             .map_err(self.fail(Operation::ReadDictionary))?;
+        let checks = self.column_checks(&owner, &table.name)?;
         Ok(Some(TableDef {
             name: TableName {
                 schema: Some(owner),
@@ -412,7 +461,15 @@ impl Sink for OracleSession {
             },
             columns: columns
                 .iter()
-                .map(|c| db_boundary::ColumnDef::from_dictionary(c, None))
+                .map(|c| {
+                    let check = checks
+                        .iter()
+                        .filter(|(column, _)| column == &c.column_name)
+                        .find_map(|(column, condition)| {
+                            sql::check_from_condition(column, condition)
+                        });
+                    db_boundary::ColumnDef::from_dictionary(c, check)
+                })
                 .collect(),
             primary_key,
         }))
@@ -444,7 +501,8 @@ impl Sink for OracleSession {
     ) -> DbResult<()> {
         let plan = BindPlan::for_columns(columns)?;
         let text = sql::insert(table, &plan)?;
-        self.execute_batch(&text, &plan, rows)
+        self.execute_batch((&text, &plan), table, rows, false)
+            .map(drop)
     }
 
     fn merge_rows(
@@ -458,26 +516,44 @@ impl Sink for OracleSession {
             return Ok(());
         }
         let plan = BindPlan::for_columns(columns)?;
-        let names = plan.columns();
-        if !self.staged.contains(table) {
-            let staging = sql::staging_name(table);
-            if self.describe_table(&staging)?.is_none() {
-                let text = sql::create_staging(table)?;
-                self.conn
-                    .execute(&text, &[])
-                    .map_err(self.fail(Operation::CreateTable))?;
-            }
-            self.staged.insert(table.clone());
-        }
-        let staging_insert = sql::insert(&sql::staging_name(table), &plan)?;
-        self.execute_batch(&staging_insert, &plan, rows)?;
-        self.conn
-            .execute(&sql::merge_from_staging(table, &names, key)?, &[])
-            .map_err(self.fail(Operation::Other))?;
-        self.conn
-            .execute(&sql::clear_staging(table)?, &[])
-            .map_err(self.fail(Operation::Other))?;
-        Ok(())
+        let upsert = sql::upsert(table, &plan, key)?;
+        tracing::debug!(update = ?upsert.update.as_ref().map(|u| &u.sql), insert = %upsert.insert.sql, "upsert");
+        let Some(update) = &upsert.update else {
+            return self
+                .execute_batch(
+                    (&upsert.insert.sql, &upsert.insert.plan),
+                    table,
+                    rows,
+                    false,
+                )
+                .map(drop);
+        };
+        let counts = self.execute_batch((&update.sql, &update.plan), table, rows, true)?;
+        // The rows the UPDATE found no row for, with their positions in `rows`.
+        let missing: Vec<usize> = (0..rows.len())
+            .filter(|&i| counts.get(i).copied().unwrap_or(0) == 0)
+            .collect();
+        let inserted: Vec<&Vec<Value>> = missing.iter().map(|&i| &rows[i]).collect();
+        self.execute_batch(
+            (&upsert.insert.sql, &upsert.insert.plan),
+            table,
+            &inserted,
+            false,
+        )
+        .map(drop)
+        .map_err(|e| e.at_positions(&missing))
+    }
+
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64> {
+        let plan = BindPlan::for_columns(key)?;
+        let text = sql::delete_by_key(table, &plan)?;
+        let counts = self.execute_batch((&text, &plan), table, keys, true)?;
+        Ok(counts.iter().sum())
     }
 
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {

@@ -207,6 +207,70 @@ pub const DESCRIBE_PRIMARY_KEY: &str = "SELECT kc.COLUMN_NAME FROM ALL_CONSTRAIN
      JOIN ALL_CONS_COLUMNS kc ON kc.OWNER = k.OWNER AND kc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
      WHERE k.OWNER = :owner AND k.TABLE_NAME = :name AND k.CONSTRAINT_TYPE = 'P' ORDER BY kc.POSITION";
 
+/// Enabled CHECK constraints on the columns of one table (binds `:owner`, `:name`), so
+/// a NUMBER(1) standing in for BOOLEAN, or a CLOB holding JSON, is recognised on the
+/// next run. SEARCH_CONDITION_VC (VARCHAR2) exists from 12.2 on; before it the LONG
+/// SEARCH_CONDITION is read instead (fetched as text; LONG cannot be filtered in SQL).
+pub fn describe_checks(search_condition_vc: bool) -> String {
+    let condition = if search_condition_vc {
+        "k.SEARCH_CONDITION_VC"
+    } else {
+        "k.SEARCH_CONDITION"
+    };
+    format!(
+        "SELECT kc.COLUMN_NAME, {condition} FROM ALL_CONSTRAINTS k \
+         JOIN ALL_CONS_COLUMNS kc ON kc.OWNER = k.OWNER AND kc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         AND kc.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.OWNER = :owner AND k.TABLE_NAME = :name AND k.CONSTRAINT_TYPE = 'C' \
+         AND k.STATUS = 'ENABLED' ORDER BY k.CONSTRAINT_NAME"
+    )
+}
+
+/// The [`ColumnCheck`] a CHECK condition on `column` expresses, if any: `"C" IN (0, 1)`
+/// (either order, any spacing or case of `IN`, the name quoted or, when upper case,
+/// bare) or `"C" IS JSON` with any options. Anything else (NOT NULL checks, conditions
+/// over several columns, other rules) is not one of ours.
+pub fn check_from_condition(column: &str, condition: &str) -> Option<ColumnCheck> {
+    let rest = after_column(condition.trim(), column)?;
+    let words = rest
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase();
+    let compact: String = words.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact == "IN(0,1)" || compact == "IN(1,0)" {
+        Some(ColumnCheck::ZeroOrOne)
+    } else if words == "IS JSON" || words.starts_with("IS JSON ") || words.starts_with("IS JSON(") {
+        Some(ColumnCheck::IsJson)
+    } else {
+        None
+    }
+}
+
+/// The text after a leading reference to `column` in `text`.
+fn after_column<'a>(text: &'a str, column: &str) -> Option<&'a str> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        return quoted.strip_prefix(column)?.strip_prefix('"');
+    }
+    let bare = column
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"_$#".contains(&b));
+    let head = text.get(..column.len())?;
+    let rest = &text[column.len()..];
+    let continues = rest
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b"_$#".contains(&b));
+    (bare && head.eq_ignore_ascii_case(column) && !continues).then_some(rest)
+}
+
+/// COMPATIBLE through DBMS_UTILITY (executable by PUBLIC): out binds version and
+/// compatibility.
+pub const DB_VERSION: &str = "BEGIN DBMS_UTILITY.DB_VERSION(:1, :2); END;";
+
+/// COMPATIBLE from V$PARAMETER (needs SELECT on it), when DBMS_UTILITY is not granted.
+pub const COMPATIBLE_PARAMETER: &str = "SELECT VALUE FROM V$PARAMETER WHERE NAME = 'compatible'";
+
 fn column_sql(column: &ColumnDef) -> Result<String, DbError> {
     let name = quote_identifier(&column.name)?;
     let mut sql = format!("{name} {}", column.data_type);
@@ -277,80 +341,112 @@ pub fn insert(table: &TableName, plan: &BindPlan) -> Result<String, DbError> {
     ))
 }
 
-/// The private staging table an upsert goes through: a global temporary table with
-/// the target's columns, created once and reused, so a batch runs no DDL.
-pub fn staging_name(table: &TableName) -> TableName {
-    // FNV-1a: stable across runs and platforms, unlike the std hasher.
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in table
-        .schema
-        .iter()
-        .flat_map(|s| s.bytes())
-        .chain([0])
-        .chain(table.name.bytes())
-    {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    let mut prefix: String = table.name.chars().take(20).collect();
-    prefix.retain(|c| c.is_ascii_alphanumeric() || c == '_');
-    TableName {
-        schema: table.schema.clone(),
-        name: format!("SDC_STAGE_{prefix}_{hash:08X}"),
-    }
+/// One statement with the plan of its binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub sql: String,
+    pub plan: BindPlan,
 }
 
-pub fn create_staging(table: &TableName) -> Result<String, DbError> {
-    Ok(format!(
-        "CREATE GLOBAL TEMPORARY TABLE {} ON COMMIT DELETE ROWS AS SELECT * FROM {} WHERE 1 = 0",
-        qualified(&staging_name(table))?,
-        qualified(table)?
-    ))
+/// How an upsert runs: straight from array binds, with no staging table and no DDL.
+///
+/// 1. `update`: an array UPDATE of the non-key columns by key, run with row counts;
+/// 2. `insert`: an array INSERT of the rows the UPDATE found no row for.
+///
+/// Both are array DML with batch errors, so a CHECK, NOT NULL or length violation names
+/// its row; every bind is typed from its column. Oracle's data interface for LOBs (the
+/// driver sends CLOB and BLOB binds as LONG data) is allowed in INSERT and UPDATE only,
+/// not in the select list of `MERGE ... USING (SELECT :1 ... FROM DUAL)`, which is why
+/// this is not one MERGE. The UPDATE is written over an inline view so that the key binds
+/// come first and the LOB binds last (ORA-24816 when a bind that may exceed 4,000 bytes,
+/// such as a `VARCHAR2(4000 CHAR)` key, follows a LOB bind).
+///
+/// A table whose columns are all keys has nothing to update: `update` is `None` and
+/// `insert` is a MERGE that inserts the keys not yet there (key columns are never LOBs,
+/// ORA-02329).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upsert {
+    pub update: Option<Statement>,
+    pub insert: Statement,
 }
 
-/// One MERGE from the staging table into the target on the key columns.
-pub fn merge_from_staging(
-    table: &TableName,
-    columns: &[String],
-    key: &[String],
-) -> Result<String, DbError> {
-    let on: Vec<String> = key
+/// A MERGE that inserts the keys bound (in `keys` order) that are not in table `t`.
+fn insert_missing_keys(t: &str, keys: Vec<db_boundary::PlannedBind>) -> Result<Statement, DbError> {
+    let names: Vec<String> = keys.iter().map(|b| b.column.clone()).collect();
+    let each = |f: &dyn Fn(usize, &str) -> String| {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, k)| quote_identifier(k).map(|q| f(i + 1, &q)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(Statement {
+        sql: format!(
+            "MERGE INTO {t} d USING (SELECT {} FROM DUAL) s ON ({}) \
+             WHEN NOT MATCHED THEN INSERT ({}) VALUES ({})",
+            each(&|i, q| format!(":{i} {q}"))?.join(", "),
+            each(&|_, q| format!("d.{q} = s.{q}"))?.join(" AND "),
+            quoted_list(&names)?,
+            each(&|_, q| format!("s.{q}"))?.join(", ")
+        ),
+        plan: BindPlan { binds: keys },
+    })
+}
+
+/// The statements of an upsert of `plan`'s columns on the `key` columns.
+pub fn upsert(table: &TableName, plan: &BindPlan, key: &[String]) -> Result<Upsert, DbError> {
+    let t = qualified(table)?;
+    let (keys, others): (Vec<_>, Vec<_>) = plan
+        .binds
         .iter()
-        .map(|k| quote_identifier(k).map(|q| format!("d.{q} = s.{q}")))
-        .collect::<Result<_, _>>()?;
-    let updates: Vec<String> = columns
-        .iter()
-        .filter(|c| !key.contains(c))
-        .map(|c| quote_identifier(c).map(|q| format!("d.{q} = s.{q}")))
-        .collect::<Result<_, _>>()?;
-    let values: Vec<String> = columns
-        .iter()
-        .map(|c| quote_identifier(c).map(|q| format!("s.{q}")))
-        .collect::<Result<_, _>>()?;
-    let mut sql = format!(
-        "MERGE INTO {} d USING (SELECT {} FROM {}) s ON ({})",
-        qualified(table)?,
-        quoted_list(columns)?,
-        qualified(&staging_name(table))?,
-        on.join(" AND ")
-    );
-    if !updates.is_empty() {
-        sql.push_str(&format!(
-            " WHEN MATCHED THEN UPDATE SET {}",
-            updates.join(", ")
-        ));
+        .cloned()
+        .partition(|b| key.contains(&b.column));
+    if keys.len() != key.len() {
+        return Err(DbError::Unsupported(format!(
+            "an upsert of {t} needs every key column ({}) among its columns",
+            key.join(", ")
+        )));
     }
-    sql.push_str(&format!(
-        " WHEN NOT MATCHED THEN INSERT ({}) VALUES ({})",
-        quoted_list(columns)?,
-        values.join(", ")
-    ));
-    Ok(sql)
-}
-
-/// Empties the staging table between merges of one transaction.
-pub fn clear_staging(table: &TableName) -> Result<String, DbError> {
-    Ok(format!("DELETE FROM {}", qualified(&staging_name(table))?))
+    // Key binds in key order.
+    let keys: Vec<_> = key
+        .iter()
+        .filter_map(|k| keys.iter().find(|b| &b.column == k).cloned())
+        .collect();
+    let key_names: Vec<String> = keys.iter().map(|b| b.column.clone()).collect();
+    let matched = key_names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| quote_identifier(k).map(|q| format!("{q} = :{}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(" AND ");
+    if others.is_empty() {
+        return Ok(Upsert {
+            update: None,
+            insert: insert_missing_keys(&t, keys)?,
+        });
+    }
+    let other_names: Vec<String> = others.iter().map(|b| b.column.clone()).collect();
+    let set = other_names
+        .iter()
+        .enumerate()
+        .map(|(i, c)| quote_identifier(c).map(|q| format!("{q} = :{}", keys.len() + i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut binds = keys;
+    binds.extend(others);
+    Ok(Upsert {
+        update: Some(Statement {
+            sql: format!(
+                "UPDATE (SELECT {} FROM {t} WHERE {matched}) SET {}",
+                quoted_list(&other_names)?,
+                set.join(", ")
+            ),
+            plan: BindPlan { binds },
+        }),
+        insert: Statement {
+            sql: insert(table, plan)?,
+            plan: plan.clone(),
+        },
+    })
 }
 
 fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
@@ -369,6 +465,28 @@ fn filter_sql(filter: &RowFilter) -> Result<String, DbError> {
             format!(" WHERE {c} IS NULL OR NOT ({})", inside.join(" OR "))
         }
     })
+}
+
+/// Array DELETE by key: `DELETE FROM t WHERE "K1" = :1 AND "K2" = :2`, binds in the
+/// plan's order (key columns are never LOBs), one execution per key; the key index
+/// finds each row.
+pub fn delete_by_key(table: &TableName, plan: &BindPlan) -> Result<String, DbError> {
+    let matched = plan
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| quote_identifier(k).map(|q| format!("{q} = :{}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if matched.is_empty() {
+        return Err(DbError::Unsupported(
+            "a delete by key needs key columns".into(),
+        ));
+    }
+    Ok(format!(
+        "DELETE FROM {} WHERE {}",
+        qualified(table)?,
+        matched.join(" AND ")
+    ))
 }
 
 /// DELETE by filter; `LessThan` binds `:v`, `Outside` binds `:l1`, `:h1`, `:l2` ...

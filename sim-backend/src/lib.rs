@@ -65,8 +65,13 @@ pub(crate) const DATABASE_FILE: &str = "sim.sqlite";
 pub struct SimOptions {
     /// 23 gives BOOLEAN and JSON; 19 makes the target use its fallbacks.
     pub major_version: u32,
-    /// 128 (12.2 and later) or 30.
+    /// 128 (12.2 and later) or 30; a COMPATIBLE below 12.2 makes it 30 whatever this says.
     pub max_identifier_bytes: u32,
+    /// The COMPATIBLE parameter (`19.0.0`); `None`: the release's own. As on Oracle, the
+    /// JSON type needs 20 (else ORA-00406) and 128-byte names 12.2 (else ORA-00972), so
+    /// an upgraded database with an old COMPATIBLE refuses both.
+    #[serde(default)]
+    pub compatible: Option<String>,
     pub max_string_bytes: u32,
     /// The session user, also the current schema.
     pub user: String,
@@ -87,11 +92,31 @@ fn all_privileges() -> Vec<String> {
         .collect()
 }
 
+impl SimOptions {
+    /// COMPATIBLE's level, or the release's (presented as `major.0`).
+    pub fn compatibility(&self) -> (u32, u32) {
+        self.compatible
+            .as_deref()
+            .and_then(db_boundary::compatible_level)
+            .unwrap_or((self.major_version, 0))
+    }
+
+    /// The identifier limit in force: the configured one, 30 below COMPATIBLE 12.2.
+    pub fn identifier_bytes(&self) -> u32 {
+        if self.compatibility() < (12, 2) {
+            self.max_identifier_bytes.min(30)
+        } else {
+            self.max_identifier_bytes
+        }
+    }
+}
+
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
             major_version: 23,
             max_identifier_bytes: 128,
+            compatible: None,
             max_string_bytes: 4000,
             user: "SIM_USER".to_owned(),
             privileges: all_privileges(),

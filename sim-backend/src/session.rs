@@ -141,13 +141,13 @@ impl SimSession {
         if name.is_empty() || name.contains('"') || name.contains('\0') {
             return Err(DbError::ora(904, format!("\"{name}\": invalid identifier")));
         }
-        if name.len() > self.options.max_identifier_bytes as usize {
+        let limit = self.options.identifier_bytes();
+        if name.len() > limit as usize {
             return Err(DbError::ora(
                 972,
                 format!(
-                    "identifier is too long: \"{name}\" has {} bytes, the limit is {}",
+                    "identifier is too long: \"{name}\" has {} bytes, the limit is {limit}",
                     name.len(),
-                    self.options.max_identifier_bytes
                 ),
             ));
         }

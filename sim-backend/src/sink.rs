@@ -49,6 +49,9 @@ impl Sink for SimSession {
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
         key_types_allowed(def)?;
+        for column in &def.columns {
+            types_available(&self.options, &column.data_type)?;
+        }
         let owner = self.schema_of(&def.name);
         // Oracle: CREATE TABLE "NOPE"."T" fails with ORA-01918 (a schema is a user).
         if !self.user_exists(&owner)? {
@@ -96,6 +99,9 @@ impl Sink for SimSession {
     }
 
     fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
+        if let AlterTable::AddColumn(c) | AlterTable::ModifyColumn(c) = change {
+            types_available(&self.options, &c.data_type)?;
+        }
         self.ddl(|session| session.alter_stored(table, change))
     }
 
@@ -135,7 +141,8 @@ impl Sink for SimSession {
             let mut statement = self.conn.prepare_cached(&sql).map_err(sql_err)?;
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                plan.check_row(row, self.options.max_string_bytes)
+                plan.check_lengths(row, &owner, &table.name)
+                    .and_then(|()| plan.check_row(row, self.options.max_string_bytes))
                     .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 statement
@@ -258,7 +265,8 @@ impl Sink for SimSession {
             );
             for (i, row) in rows.iter().enumerate() {
                 let reject = |e: DbError| rejected_row(i, e);
-                plan.check_row(row, self.options.max_string_bytes)
+                plan.check_lengths(row, &owner, &table.name)
+                    .and_then(|()| plan.check_row(row, self.options.max_string_bytes))
                     .map_err(reject)?;
                 let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
                 let key_values: Vec<&Option<Vec<u8>>> =
@@ -337,6 +345,63 @@ impl Sink for SimSession {
             self.redo.restore(mark);
         }
         self.end_batch(result)
+    }
+
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let owner = self.schema_of(table);
+        let stored = self.stored(&owner, &table.name)?;
+        let plan = BindPlan::for_columns(key)?;
+        let names = names(key);
+        let condition = Self::positions(&stored, &names)?
+            .iter()
+            .map(|&p| {
+                let (left, right) = stored.columns[p].compared("?");
+                format!("{left} = {right}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let delete = format!("DELETE FROM {} WHERE {condition}", stored.physical);
+        self.begin()?;
+        self.conn
+            .execute_batch("SAVEPOINT batch")
+            .map_err(sql_err)?;
+        let mark = self.redo.mark();
+        let result = (|| -> DbResult<u64> {
+            self.check_no_pending(&stored)?;
+            let mut total = 0;
+            for (i, row) in keys.iter().enumerate() {
+                plan.check_row(row, self.options.max_string_bytes)
+                    .map_err(|e| rejected_row(i, e))?;
+                let binds = names
+                    .iter()
+                    .zip(row)
+                    .map(|(n, v)| self.encode_bound(&stored, n, v))
+                    .collect::<DbResult<Vec<_>>>()
+                    .map_err(|e| rejected_row(i, e))?;
+                self.record_rows(&stored, &condition, &binds, None)?;
+                total += self
+                    .conn
+                    .prepare_cached(&delete)
+                    .map_err(sql_err)?
+                    .execute(rusqlite::params_from_iter(binds.iter()))
+                    .map_err(sql_err)? as u64;
+            }
+            Ok(total)
+        })();
+        if result.is_err() {
+            self.redo.restore(mark);
+        }
+        let total = result.as_ref().map_or(0, |n| *n);
+        self.end_batch(result.map(drop))?;
+        Ok(total)
     }
 
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
@@ -429,6 +494,35 @@ impl Sink for SimSession {
 
 fn names(columns: &[ColumnDef]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Whether the server has the type: BOOLEAN from 23ai, JSON from 21c with COMPATIBLE 20
+/// or higher (ORA-00902 for a type the release lacks, ORA-00406 for one COMPATIBLE
+/// does not allow yet).
+fn types_available(options: &crate::SimOptions, data_type: &OracleType) -> DbResult<()> {
+    let (needs_release, needs_compatible) = match data_type {
+        OracleType::Boolean => (23, None),
+        OracleType::Json => (21, Some((20, 0))),
+        OracleType::Vector => (23, None),
+        _ => return Ok(()),
+    };
+    if options.major_version < needs_release {
+        return Err(DbError::ora(
+            902,
+            format!(
+                "invalid datatype: {data_type} needs Oracle {needs_release} (this is {})",
+                options.major_version
+            ),
+        ));
+    }
+    match needs_compatible {
+        Some(need) => db_boundary::require_compatible(
+            options.compatibility(),
+            need,
+            &format!("the {data_type} data type"),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Oracle refuses a primary key over a TIMESTAMP WITH TIME ZONE, LOB, LONG or JSON

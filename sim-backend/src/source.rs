@@ -27,7 +27,9 @@ impl Source for SimSession {
                 self.options.major_version
             ),
             major_version: self.options.major_version,
-            max_identifier_bytes: self.options.max_identifier_bytes,
+            minor_version: 0,
+            compatible: Some(self.options.compatibility()),
+            max_identifier_bytes: self.options.identifier_bytes(),
             max_string_bytes: self.options.max_string_bytes,
             user: self.options.user.clone(),
             current_schema: self.options.user.clone(),

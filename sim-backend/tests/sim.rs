@@ -290,6 +290,72 @@ fn a_19c_store_with_30_byte_names_says_so_and_enforces_it() {
     assert_eq!(error.ora_code(), Some(972), "{error}");
 }
 
+/// Issue 11 item 8: an upgraded database keeps its old COMPATIBLE, and the features that
+/// change the data files follow it, not the release: 128-byte names need 12.2 (ORA-00972
+/// otherwise) and the JSON type 20 (ORA-00406).
+#[test]
+fn compatible_not_the_release_decides_names_and_the_json_type() {
+    let json_table = |name: &str| TableDef {
+        name: TableName {
+            schema: None,
+            name: name.into(),
+        },
+        columns: vec![ColumnDef {
+            name: "DOC".into(),
+            data_type: OracleType::Json,
+            nullable: true,
+            check: None,
+        }],
+        primary_key: vec![],
+    };
+    let open = |major: u32, compatible: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SimOptions {
+            major_version: major,
+            compatible: Some(compatible.into()),
+            ..SimOptions::default()
+        };
+        let backend = SimBackend::open_with(dir.path(), options).unwrap();
+        (dir, backend)
+    };
+    let (_dir, upgraded) = open(23, "19.0.0");
+    let info = upgraded.source().unwrap().server_info().unwrap();
+    assert_eq!((info.major_version, info.compatible), (23, Some((19, 0))));
+    assert!(!info.supports_json_type());
+    assert_eq!(info.max_identifier_bytes, 128);
+    let error = upgraded
+        .sink()
+        .unwrap()
+        .create_table(&json_table("J"))
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(406), "{error}");
+    let (_dir, raised) = open(23, "23.0.0");
+    assert!(raised
+        .source()
+        .unwrap()
+        .server_info()
+        .unwrap()
+        .supports_json_type());
+    raised
+        .sink()
+        .unwrap()
+        .create_table(&json_table("J"))
+        .unwrap();
+    let (_dir, old) = open(19, "12.1.0.2");
+    let info = old.source().unwrap().server_info().unwrap();
+    assert_eq!(info.max_identifier_bytes, 30);
+    id_table(&old, &"T".repeat(30));
+    let error = old
+        .sink()
+        .unwrap()
+        .create_table(&TableDef {
+            columns: vec![],
+            ..json_table(&"T".repeat(31))
+        })
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(972), "{error}");
+}
+
 #[test]
 fn a_table_goes_only_into_a_schema_that_exists_as_oracle_has_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,6 +45,8 @@ impl Sink for DiscardSink {
         Ok(ServerInfo {
             version: "discard sink (Oracle 23ai rules)".into(),
             major_version: 23,
+            minor_version: 0,
+            compatible: Some((23, 0)),
             max_identifier_bytes: 128,
             max_string_bytes: 4000,
             user: "BENCH".into(),
@@ -78,6 +80,9 @@ impl Sink for DiscardSink {
         self.rows += rows.len() as u64;
         self.batches += 1;
         Ok(())
+    }
+    fn delete_keys(&mut self, _: &TableName, _: &[ColumnDef], _: &[Vec<Value>]) -> DbResult<u64> {
+        Ok(0)
     }
     fn delete_rows(&mut self, _: &TableName, _: &RowFilter) -> DbResult<u64> {
         Ok(0)

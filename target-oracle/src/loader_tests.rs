@@ -142,6 +142,15 @@ impl Sink for Recorder {
         self.check_poison(rows)?;
         self.inner.merge_rows(table, columns, key, rows)
     }
+    fn delete_keys(
+        &mut self,
+        table: &TableName,
+        key: &[ColumnDef],
+        keys: &[Vec<Value>],
+    ) -> DbResult<u64> {
+        self.note(format!("delete by key {} {}", table.name, keys.len()));
+        self.inner.delete_keys(table, key, keys)
+    }
     fn delete_rows(&mut self, table: &TableName, filter: &RowFilter) -> DbResult<u64> {
         self.note(format!("delete {} {filter:?}", table.name));
         self.inner.delete_rows(table, filter)
@@ -806,4 +815,69 @@ fn a_required_clob_left_out_of_the_schema_becomes_nullable() {
     let rows = h.rows("S");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["DOC"], Value::Null);
+}
+
+fn deleted(stream: &str, id: i64) -> Json {
+    json!({"type": "RECORD", "stream": stream,
+           "record": {"id": id, "_sdc_deleted_at": "2024-01-02T00:00:00Z"}})
+}
+
+fn audit_total(h: &Harness, column: &str) -> i64 {
+    h.rows("LOAD_AUDIT")
+        .iter()
+        .map(|r| match &r[column] {
+            Value::Number(n) => n.as_str().parse::<i64>().unwrap(),
+            other => panic!("{column}: {other:?}"),
+        })
+        .sum()
+}
+
+/// Issue 11 item 14: with hard_delete, each batch ran `DELETE ... WHERE _SDC_DELETED_AT
+/// IS NOT NULL`, a scan of the whole table. A record marked deleted in a keyed stream
+/// now deletes its key's row by key and is never written; the audit counts what went.
+#[test]
+fn hard_delete_deletes_by_key_in_a_keyed_stream_without_a_scan() {
+    let mut h = Harness::new(json!({"add_record_metadata": true, "hard_delete": true,
+                                   "batch_size_rows": 3, "audit_table": "LOAD_AUDIT"}));
+    h.send(schema("S", &["id"])).unwrap();
+    for id in 1..=3 {
+        h.send(record("S", id, "v")).unwrap();
+    }
+    h.send(deleted("S", 2)).unwrap();
+    h.send(deleted("S", 9)).unwrap();
+    h.send(record("S", 4, "w")).unwrap();
+    h.send(record("S", 5, "x")).unwrap();
+    h.send(deleted("S", 5)).unwrap();
+    h.finish().unwrap();
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1"), num("3"), num("4")]);
+    let log = h.log.lock().unwrap().clone();
+    let on_s: Vec<&String> = log
+        .iter()
+        .filter(|e| e.ends_with(" S") || e.contains(" S "))
+        .collect();
+    assert!(
+        !on_s.iter().any(|e| e.starts_with("delete S")),
+        "no delete by filter: {on_s:?}"
+    );
+    assert!(log.contains(&"delete by key S 2".to_owned()), "{log:?}");
+    assert!(log.contains(&"merge S 1".to_owned()), "{log:?}");
+    assert_eq!(audit_total(&h, "ROWS_DELETED"), 1);
+    assert_eq!(audit_total(&h, "ROWS_MERGED"), 4);
+}
+
+/// Issue 11 item 14: in a keyless stream a record marked deleted has no row to find; it
+/// is left out, and nothing is deleted.
+#[test]
+fn hard_delete_in_a_keyless_stream_leaves_marked_records_out() {
+    let mut h = Harness::new(json!({"add_record_metadata": true, "hard_delete": true}));
+    h.send(schema("S", &[])).unwrap();
+    h.send(record("S", 1, "keep")).unwrap();
+    h.send(deleted("S", 2)).unwrap();
+    h.finish().unwrap();
+    let ids: Vec<Value> = h.rows("S").iter().map(|r| r["ID"].clone()).collect();
+    assert_eq!(ids, [num("1")]);
+    let log = h.log.lock().unwrap().clone();
+    assert!(log.contains(&"insert S 1".to_owned()), "{log:?}");
+    assert!(!log.iter().any(|e| e.starts_with("delete")), "{log:?}");
 }

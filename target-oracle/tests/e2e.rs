@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::DateTime;
-use db_boundary::Value;
+use db_boundary::{Backend, Value};
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
 use singer_core::decimal::Decimal;
@@ -232,6 +232,56 @@ fn schema_evolution_adds_and_widens_columns() {
     assert_eq!(rows[0]["N"], Value::Null);
     assert_eq!(rows[1]["V"], Value::Text(long));
     assert_eq!(rows[1]["N"], num("2.5"));
+}
+
+/// Issue 11 item 4: on a 19c database a run stores booleans as NUMBER(1) with a CHECK
+/// and objects as CLOB with IS JSON; the next run must find those columns by their
+/// checks (not take them for a plain number and text) and keep loading JSON booleans
+/// and objects.
+#[test]
+fn booleans_and_objects_load_into_a_19c_table_on_a_second_run() {
+    let db = Db::new(json!({}));
+    let options = sim_backend::SimOptions {
+        major_version: 19,
+        max_identifier_bytes: 128,
+        compatible: Some("19.0.0".into()),
+        ..sim_backend::SimOptions::default()
+    };
+    SimBackend::open_with(&db.dir.path().join("db"), options).unwrap();
+    let schema = json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
+    "type": "object", "properties": {
+        "id": {"type": "integer"},
+        "ok": {"type": ["null", "boolean"]},
+        "doc": {"type": ["null", "object"]}
+    }}});
+    let record = |id: i64, ok: bool| json!({"type": "RECORD", "stream": "S", "record": {"id": id, "ok": ok, "doc": {"a": ok}}});
+    for (id, ok) in [(1, true), (2, false)] {
+        let (code, _, stderr) = db.run(&lines(&[schema.clone(), record(id, ok)]));
+        assert_eq!(code, 0, "run {id}: {stderr}");
+        assert!(
+            !stderr.contains("ALTER"),
+            "no schema change on run {id}: {stderr}"
+        );
+    }
+    let rows = db.rows("S");
+    assert_eq!((&rows[0]["OK"], &rows[1]["OK"]), (&num("1"), &num("0")));
+    assert_eq!(rows[1]["DOC"], text("{\"a\":false}"));
+    let backend = db.backend();
+    let def = backend
+        .sink()
+        .unwrap()
+        .describe_table(&db_boundary::TableName {
+            schema: None,
+            name: "S".into(),
+        })
+        .unwrap()
+        .unwrap();
+    let types: Vec<String> = def
+        .columns
+        .iter()
+        .map(|c| c.data_type.to_string())
+        .collect();
+    assert_eq!(types, ["NUMBER(38)", "NUMBER(1)", "CLOB"]);
 }
 
 #[test]

@@ -94,7 +94,6 @@ fn every_statement_shape() {
         def.columns[4].clone(),
     ];
     let plan = BindPlan::for_columns(&written).unwrap();
-    let columns = plan.columns();
     let filter_lt = RowFilter::LessThan {
         column: "_SDC_TABLE_VERSION".into(),
         value: Value::number("5"),
@@ -123,6 +122,19 @@ fn every_statement_shape() {
     add("session privileges", SESSION_PRIVILEGES.to_owned());
     add("describe columns", DESCRIBE_COLUMNS.to_owned());
     add("describe primary key", DESCRIBE_PRIMARY_KEY.to_owned());
+    add("describe checks, 12.2 on", describe_checks(true));
+    add(
+        "describe checks, before 12.2 (LONG)",
+        describe_checks(false),
+    );
+    add(
+        "COMPATIBLE through DBMS_UTILITY (out binds :1 version, :2 compatibility, VARCHAR2(64))",
+        DB_VERSION.to_owned(),
+    );
+    add(
+        "COMPATIBLE from V$PARAMETER",
+        COMPATIBLE_PARAMETER.to_owned(),
+    );
     add("create table", create_table(&def).unwrap());
     add(
         "add column",
@@ -170,20 +182,31 @@ fn every_statement_shape() {
             plan.describe().trim_end()
         ),
     );
-    add("create staging", create_staging(&table()).unwrap());
+    let upsert_of = |plan: &BindPlan| {
+        let u = upsert(&table(), plan, &key("ID")).unwrap();
+        let mut text = String::new();
+        for statement in u.update.iter().chain([&u.insert]) {
+            text.push_str(&format!("{}\n{}", statement.sql, statement.plan.describe()));
+        }
+        text.trim_end().to_owned()
+    };
     add(
-        "insert into staging",
-        insert(&staging_name(&table()), &plan).unwrap(),
+        "upsert: UPDATE by key (keys bound first, LOBs last), then INSERT of the rows not found",
+        upsert_of(&plan),
     );
     add(
-        "merge from staging",
-        merge_from_staging(&table(), &columns, &key("ID")).unwrap(),
+        "upsert, key columns only: MERGE inserting the missing keys",
+        upsert_of(&BindPlan::for_columns(&written[1..2]).unwrap()),
     );
+    let key_plan = BindPlan::for_columns(&[written[1].clone(), written[2].clone()]).unwrap();
     add(
-        "merge, key columns only",
-        merge_from_staging(&table(), &key("ID"), &key("ID")).unwrap(),
+        "delete by key (hard delete of records marked deleted), with its bind plan",
+        format!(
+            "{}\n{}",
+            delete_by_key(&table(), &key_plan).unwrap(),
+            key_plan.describe().trim_end()
+        ),
     );
-    add("clear staging", clear_staging(&table()).unwrap());
     add("delete all", delete(&table(), &RowFilter::All).unwrap());
     let outside = RowFilter::Outside {
         column: "_SDC_LOAD_SEQUENCE".into(),
@@ -209,4 +232,89 @@ fn every_statement_shape() {
         update(&table(), "_SDC_DELETED_AT", &filter_lt).unwrap(),
     );
     insta::assert_snapshot!(out);
+}
+
+fn column(name: &str, data_type: &str) -> ColumnDef {
+    ColumnDef {
+        name: name.into(),
+        data_type: OracleType::parse(data_type).unwrap(),
+        nullable: true,
+        check: None,
+    }
+}
+
+/// Issue 11 item 3: an upsert runs on the target table alone (no staging table whose
+/// shape goes stale, no DDL), its UPDATE binds the keys before any LOB and every LOB
+/// last (ORA-24816), and its INSERT is the plain array INSERT.
+#[test]
+fn an_upsert_touches_only_its_table_with_keys_first_and_lobs_last() {
+    let columns = [
+        column("DOC", "CLOB"),
+        column("CODE", "VARCHAR2(4000 CHAR)"),
+        column("N", "NUMBER"),
+        column("PIC", "BLOB"),
+    ];
+    let plan = BindPlan::for_columns(&columns).unwrap();
+    let u = upsert(&table(), &plan, &["CODE".to_owned()]).unwrap();
+    let update = u.update.expect("non-key columns to update");
+    assert_eq!(update.plan.columns(), ["CODE", "N", "DOC", "PIC"]);
+    assert_eq!(u.insert.sql, insert(&table(), &plan).unwrap());
+    for sql in [&update.sql, &u.insert.sql] {
+        let other_tables = sql.matches(" FROM ").count() + sql.matches(" INTO ").count();
+        assert_eq!(other_tables, 1, "one table reference: {sql}");
+        assert!(sql.contains("\"App Owner\".\"order\""), "{sql}");
+        assert!(!sql.contains("CREATE") && !sql.contains("DELETE"), "{sql}");
+    }
+    let missing = upsert(&table(), &plan, &["ID".to_owned()]).unwrap_err();
+    assert!(matches!(missing, DbError::Unsupported(_)), "{missing:?}");
+}
+
+/// Issue 11 item 4: Oracle's describe read no CHECKs, so a 19c NUMBER(1) boolean looked
+/// like a number on the next run. The conditions Oracle stores map back to the checks
+/// this project creates, whatever their spelling; other conditions map to none.
+#[test]
+fn check_conditions_map_back_to_column_checks() {
+    let flag = |text| check_from_condition("FLAG", text);
+    assert_eq!(flag("\"FLAG\" IN (0, 1)"), Some(ColumnCheck::ZeroOrOne));
+    assert_eq!(flag("FLAG in (1,0)"), Some(ColumnCheck::ZeroOrOne));
+    assert_eq!(
+        flag("  \"FLAG\"  IN ( 0 ,\n 1 ) "),
+        Some(ColumnCheck::ZeroOrOne)
+    );
+    assert_eq!(flag("\"FLAG\" IS NOT NULL"), None);
+    assert_eq!(flag("\"FLAG\" IN (0, 1, 2)"), None);
+    assert_eq!(flag("FLAGS IN (0, 1)"), None);
+    assert_eq!(flag("\"FLAG2\" IN (0, 1)"), None);
+    assert_eq!(flag("\"FLAG\" IN (0, 1) AND \"N\" > 0"), None);
+    let doc = |text| check_from_condition("doc", text);
+    assert_eq!(doc("\"doc\" IS JSON"), Some(ColumnCheck::IsJson));
+    assert_eq!(doc("\"doc\" is json (strict)"), Some(ColumnCheck::IsJson));
+    assert_eq!(doc("\"doc\" IS JSON STRICT"), Some(ColumnCheck::IsJson));
+    // A lower-case name is only ever quoted.
+    assert_eq!(doc("doc IS JSON"), None);
+    assert_eq!(doc("\"doc\" IS JSONX"), None);
+    // What this project writes is read back.
+    for (name, check) in [
+        ("FLAG", ColumnCheck::ZeroOrOne),
+        ("doc", ColumnCheck::IsJson),
+    ] {
+        let created = column_sql(&ColumnDef {
+            name: name.into(),
+            data_type: OracleType::Clob,
+            nullable: true,
+            check: Some(check),
+        })
+        .unwrap();
+        let condition = created
+            .split_once(" CHECK (")
+            .unwrap()
+            .1
+            .strip_suffix(')')
+            .unwrap();
+        assert_eq!(
+            check_from_condition(name, condition),
+            Some(check),
+            "{created}"
+        );
+    }
 }

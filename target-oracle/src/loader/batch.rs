@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use db_boundary::{ColumnDef, DbError, RowFilter, Value};
+use db_boundary::{ColumnDef, DbError, Value};
 
 use super::{Loader, StreamLoad};
 use crate::audit::BatchCounts;
@@ -167,6 +167,11 @@ impl<W: Write> Loader<W> {
 
     /// One transaction: insert or merge, (hard_delete) delete rows marked deleted,
     /// the audit row, commit. Returns what it committed.
+    ///
+    /// With `hard_delete`, a record marked deleted (`_sdc_deleted_at` set) is never
+    /// written: in a merging (keyed) stream it deletes its key's row by key, an index
+    /// lookup (the buffer holds one row per key, the last record's); in any other
+    /// stream it is simply left out. No statement scans the table for marked rows.
     pub(super) fn write_batch(
         &mut self,
         stream: &str,
@@ -181,24 +186,54 @@ impl<W: Write> Loader<W> {
             batches: 1,
             ..BatchCounts::default()
         };
-        if !s.rows.is_empty() {
+        let marked = match (self.config.hard_delete, deleted_column) {
+            (true, Some(_)) => s.plan.meta_slot(Meta::DeletedAt),
+            _ => None,
+        };
+        let (live, gone): (Vec<usize>, Vec<usize>) =
+            (0..s.rows.len()).partition(|&i| marked.is_none_or(|slot| s.rows[i][slot].is_null()));
+        let subset;
+        let written: &[Vec<Value>] = if gone.is_empty() {
+            &s.rows
+        } else {
+            subset = live.iter().map(|&i| s.rows[i].clone()).collect::<Vec<_>>();
+            &subset
+        };
+        let at = |e: DbError| e.at_positions(&live);
+        if !written.is_empty() {
             if s.merges() {
-                self.sink.merge_rows(&s.table, columns, keys, &s.rows)?;
-                counts.merged = s.rows.len() as u64;
+                self.sink
+                    .merge_rows(&s.table, columns, keys, written)
+                    .map_err(at)?;
+                counts.merged = written.len() as u64;
             } else {
-                self.sink.insert_rows(&s.table, columns, &s.rows)?;
-                counts.inserted = s.rows.len() as u64;
+                self.sink
+                    .insert_rows(&s.table, columns, written)
+                    .map_err(at)?;
+                counts.inserted = written.len() as u64;
             }
         }
-        if self.config.hard_delete {
-            if let Some(column) = deleted_column {
-                counts.deleted += self.sink.delete_rows(
-                    &s.table,
-                    &RowFilter::NotNull {
-                        column: column.to_owned(),
-                    },
-                )?;
-            }
+        if s.merges() && !gone.is_empty() {
+            let key_columns: Vec<ColumnDef> = s
+                .plan
+                .key_slots
+                .iter()
+                .map(|&k| columns[k].clone())
+                .collect();
+            let key_values: Vec<Vec<Value>> = gone
+                .iter()
+                .map(|&i| {
+                    s.plan
+                        .key_slots
+                        .iter()
+                        .map(|&k| s.rows[i][k].clone())
+                        .collect()
+                })
+                .collect();
+            counts.deleted += self
+                .sink
+                .delete_keys(&s.table, &key_columns, &key_values)
+                .map_err(|e| e.at_positions(&gone))?;
         }
         if let Some(audit) = &self.audit {
             audit.stage(self.sink.as_mut(), stream, &counts)?;
