@@ -323,188 +323,18 @@ impl SimSession {
         self.check_no_pending(&stored)?;
         self.begin()?;
         match change {
-            AlterTable::AddColumn(def) => {
-                self.check_identifier(&def.name)?;
-                if stored.column(&def.name).is_some() {
-                    return Err(DbError::ora(
-                        1430,
-                        format!(
-                            "column \"{}\" being added already exists in table",
-                            def.name
-                        ),
-                    ));
-                }
-                let has_rows: bool = self
-                    .conn
-                    .query_row(
-                        &format!("SELECT EXISTS (SELECT 1 FROM {})", stored.physical),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql_err)?;
-                if !def.nullable && has_rows {
-                    return Err(DbError::ora(
-                        1758,
-                        "table must be empty to add mandatory (NOT NULL) column",
-                    ));
-                }
-                let physical = format!("c{}", stored.next_column);
-                stored.next_column += 1;
-                self.conn
-                    .execute_batch(&format!(
-                        "ALTER TABLE {} ADD COLUMN {physical} BLOB",
-                        stored.physical
-                    ))
-                    .map_err(sql_err)?;
-                let id = stored.columns.len() as u32 + 1;
-                stored.columns.push(StoredColumn {
-                    row: column_row(&owner, &table.name, id, def),
-                    physical,
-                    check: check_to_text(def.check),
-                });
-            }
-            AlterTable::DropNotNull(name) => {
-                let position = Self::positions(&stored, std::slice::from_ref(name))?[0];
-                let row = &mut stored.columns[position].row;
-                if row.is_nullable() {
-                    return Err(DbError::ora(
-                        1451,
-                        format!(
-                            "column \"{name}\" to be modified to NULL cannot be modified to NULL"
-                        ),
-                    ));
-                }
-                row.nullable = "Y".to_owned();
-            }
+            AlterTable::AddColumn(def) => self.alter_add_column(&mut stored, &owner, table, def)?,
+            AlterTable::DropNotNull(name) => self.alter_drop_not_null(&mut stored, name)?,
             AlterTable::ModifyColumn(def) => {
-                let position = Self::positions(&stored, std::slice::from_ref(&def.name))?[0];
-                let column = stored.columns[position].clone();
-                // MODIFY of a type keeps the column's nullability; a LOB's type can be
-                // neither restated nor changed, nor can a column become a LOB.
-                let lob = |t: &OracleType| {
-                    matches!(t, OracleType::Clob | OracleType::NClob | OracleType::Blob)
-                };
-                if lob(&OracleType::from_column(&column.row)) || lob(&def.data_type) {
-                    return Err(DbError::ora(22859, "invalid modification of columns"));
-                }
-                let def = &ColumnDef {
-                    nullable: column.row.is_nullable(),
-                    ..def.clone()
-                };
-                // Every existing value must fit the new type, as Oracle checks.
-                let sql = format!(
-                    "SELECT {} FROM {} WHERE {0} IS NOT NULL",
-                    column.physical, stored.physical
-                );
-                let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
-                let mut rows = statement.query([]).map_err(sql_err)?;
-                let target = Target {
-                    owner: &owner,
-                    table: &table.name,
-                    column: &def.name,
-                };
-                while let Some(row) = rows.next().map_err(sql_err)? {
-                    let blob: Vec<u8> = row.get(0).map_err(sql_err)?;
-                    let value = codec::decode(Some(&blob)).map_err(|e| DbError::Database {
-                        code: None,
-                        message: e,
-                    })?;
-                    let coerced = coerce(value.clone(), &def.data_type, &target).map_err(|e| {
-                        DbError::ora(
-                            1441,
-                            format!(
-                                "cannot decrease column length because some value is too big ({e})"
-                            ),
-                        )
-                    })?;
-                    if coerced != value
-                        && !matches!(
-                            def.data_type,
-                            OracleType::Char { .. } | OracleType::NChar { .. }
-                        )
-                    {
-                        return Err(DbError::ora(
-                            1440,
-                            "column to be modified must be empty to decrease precision or scale",
-                        ));
-                    }
-                }
-                drop(rows);
-                drop(statement);
-                let id = column.row.column_id.unwrap_or(position as u32 + 1);
-                stored.columns[position].row = column_row(&owner, &table.name, id, def);
-                stored.columns[position].check = check_to_text(def.check);
+                self.alter_modify_column(&mut stored, &owner, table, def)?
             }
             AlterTable::RenameColumn { from, to } => {
-                self.check_identifier(to)?;
-                if stored.column(to).is_some() {
-                    return Err(DbError::ora(957, format!("duplicate column name \"{to}\"")));
-                }
-                let position = Self::positions(&stored, std::slice::from_ref(from))?[0];
-                stored.columns[position].row.column_name = to.clone();
-                for k in stored
-                    .constraints
-                    .iter_mut()
-                    .filter(|k| &k.column_name == from)
-                {
-                    k.column_name = to.clone();
-                }
+                self.alter_rename_column(&mut stored, from, to)?
             }
             AlterTable::CopyColumn { from, to } => {
-                let positions = Self::positions(&stored, &[from.clone(), to.clone()])?;
-                let (source, dest) = (&stored.columns[positions[0]], &stored.columns[positions[1]]);
-                let dest_type = OracleType::from_column(&dest.row);
-                let target = Target {
-                    owner: &owner,
-                    table: &table.name,
-                    column: to,
-                };
-                // In chunks by rid, so a large table never sits in memory.
-                let select = format!(
-                    "SELECT rid, {} FROM {} WHERE rid > ?1 ORDER BY rid LIMIT 1000",
-                    source.physical, stored.physical
-                );
-                let update = format!(
-                    "UPDATE {} SET {} = ?1 WHERE rid = ?2",
-                    stored.physical, dest.physical
-                );
-                let mut last = i64::MIN;
-                loop {
-                    let mut chunk = Vec::with_capacity(1000);
-                    {
-                        let mut statement = self.conn.prepare_cached(&select).map_err(sql_err)?;
-                        let mut rows = statement.query([last]).map_err(sql_err)?;
-                        while let Some(row) = rows.next().map_err(sql_err)? {
-                            let rid: i64 = row.get(0).map_err(sql_err)?;
-                            let blob: Option<Vec<u8>> = row.get(1).map_err(sql_err)?;
-                            let value =
-                                codec::decode(blob.as_deref()).map_err(|e| DbError::Database {
-                                    code: None,
-                                    message: e,
-                                })?;
-                            chunk.push((rid, codec::encode(&coerce(value, &dest_type, &target)?)));
-                        }
-                    }
-                    let Some(&(end, _)) = chunk.last() else {
-                        break;
-                    };
-                    let mut statement = self.conn.prepare_cached(&update).map_err(sql_err)?;
-                    for (rid, blob) in chunk {
-                        statement.execute(params![blob, rid]).map_err(sql_err)?;
-                    }
-                    last = end;
-                }
+                self.alter_copy_column(&mut stored, &owner, table, from, to)?
             }
-            AlterTable::DropColumn(name) => {
-                let position = Self::positions(&stored, std::slice::from_ref(name))?[0];
-                if stored.primary_key().contains(name) {
-                    return Err(DbError::ora(
-                        12991,
-                        format!("column \"{name}\" is referenced in a multi-column constraint"),
-                    ));
-                }
-                stored.columns.remove(position);
-            }
+            AlterTable::DropColumn(name) => self.alter_drop_column(&mut stored, name)?,
         }
         stored.version += 1;
         self.save(&stored)?;
@@ -516,6 +346,231 @@ impl SimSession {
             AlterTable::DropColumn(_) => "ALTER TABLE DROP COLUMN",
         };
         self.record_ddl(&stored, what)
+    }
+
+    /// ADD: a new nullable column (NOT NULL only on an empty table: ORA-01758).
+    fn alter_add_column(
+        &mut self,
+        stored: &mut StoredTable,
+        owner: &str,
+        table: &TableName,
+        def: &ColumnDef,
+    ) -> DbResult<()> {
+        self.check_identifier(&def.name)?;
+        if stored.column(&def.name).is_some() {
+            return Err(DbError::ora(
+                1430,
+                format!(
+                    "column \"{}\" being added already exists in table",
+                    def.name
+                ),
+            ));
+        }
+        let has_rows: bool = self
+            .conn
+            .query_row(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", stored.physical),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        if !def.nullable && has_rows {
+            return Err(DbError::ora(
+                1758,
+                "table must be empty to add mandatory (NOT NULL) column",
+            ));
+        }
+        let physical = format!("c{}", stored.next_column);
+        stored.next_column += 1;
+        self.conn
+            .execute_batch(&format!(
+                "ALTER TABLE {} ADD COLUMN {physical} BLOB",
+                stored.physical
+            ))
+            .map_err(sql_err)?;
+        let id = stored.columns.len() as u32 + 1;
+        stored.columns.push(StoredColumn {
+            row: column_row(owner, &table.name, id, def),
+            physical,
+            check: check_to_text(def.check),
+        });
+
+        Ok(())
+    }
+
+    /// MODIFY ("X" NULL): ORA-01451 when the column is already nullable.
+    fn alter_drop_not_null(&mut self, stored: &mut StoredTable, name: &str) -> DbResult<()> {
+        let position = Self::positions(stored, &[name.to_owned()])?[0];
+        let row = &mut stored.columns[position].row;
+        if row.is_nullable() {
+            return Err(DbError::ora(
+                1451,
+                format!("column \"{name}\" to be modified to NULL cannot be modified to NULL"),
+            ));
+        }
+        row.nullable = "Y".to_owned();
+
+        Ok(())
+    }
+
+    /// MODIFY of a type: nullability kept, LOBs refused (ORA-22859), every value checked
+    /// against the new type (ORA-01441, ORA-01440).
+    fn alter_modify_column(
+        &mut self,
+        stored: &mut StoredTable,
+        owner: &str,
+        table: &TableName,
+        def: &ColumnDef,
+    ) -> DbResult<()> {
+        let position = Self::positions(stored, std::slice::from_ref(&def.name))?[0];
+        let column = stored.columns[position].clone();
+        // MODIFY of a type keeps the column's nullability; a LOB's type can be
+        // neither restated nor changed, nor can a column become a LOB.
+        let lob =
+            |t: &OracleType| matches!(t, OracleType::Clob | OracleType::NClob | OracleType::Blob);
+        if lob(&OracleType::from_column(&column.row)) || lob(&def.data_type) {
+            return Err(DbError::ora(22859, "invalid modification of columns"));
+        }
+        let def = &ColumnDef {
+            nullable: column.row.is_nullable(),
+            ..def.clone()
+        };
+        // Every existing value must fit the new type, as Oracle checks.
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {0} IS NOT NULL",
+            column.physical, stored.physical
+        );
+        let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
+        let mut rows = statement.query([]).map_err(sql_err)?;
+        let target = Target {
+            owner,
+            table: &table.name,
+            column: &def.name,
+        };
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let blob: Vec<u8> = row.get(0).map_err(sql_err)?;
+            let value = codec::decode(Some(&blob)).map_err(|e| DbError::Database {
+                code: None,
+                message: e,
+            })?;
+            let coerced = coerce(value.clone(), &def.data_type, &target).map_err(|e| {
+                DbError::ora(
+                    1441,
+                    format!("cannot decrease column length because some value is too big ({e})"),
+                )
+            })?;
+            if coerced != value
+                && !matches!(
+                    def.data_type,
+                    OracleType::Char { .. } | OracleType::NChar { .. }
+                )
+            {
+                return Err(DbError::ora(
+                    1440,
+                    "column to be modified must be empty to decrease precision or scale",
+                ));
+            }
+        }
+        drop(rows);
+        drop(statement);
+        let id = column.row.column_id.unwrap_or(position as u32 + 1);
+        stored.columns[position].row = column_row(owner, &table.name, id, def);
+        stored.columns[position].check = check_to_text(def.check);
+
+        Ok(())
+    }
+
+    /// RENAME COLUMN, constraints following (ORA-00957 on a duplicate).
+    fn alter_rename_column(
+        &mut self,
+        stored: &mut StoredTable,
+        from: &str,
+        to: &str,
+    ) -> DbResult<()> {
+        self.check_identifier(to)?;
+        if stored.column(to).is_some() {
+            return Err(DbError::ora(957, format!("duplicate column name \"{to}\"")));
+        }
+        let position = Self::positions(stored, &[from.to_owned()])?[0];
+        stored.columns[position].row.column_name = to.to_owned();
+        for k in stored
+            .constraints
+            .iter_mut()
+            .filter(|k| k.column_name == from)
+        {
+            k.column_name = to.to_owned();
+        }
+
+        Ok(())
+    }
+
+    /// UPDATE t SET to = from, in chunks by rid so a large table never sits in memory.
+    fn alter_copy_column(
+        &mut self,
+        stored: &mut StoredTable,
+        owner: &str,
+        table: &TableName,
+        from: &str,
+        to: &str,
+    ) -> DbResult<()> {
+        let positions = Self::positions(stored, &[from.to_owned(), to.to_owned()])?;
+        let (source, dest) = (&stored.columns[positions[0]], &stored.columns[positions[1]]);
+        let dest_type = OracleType::from_column(&dest.row);
+        let target = Target {
+            owner,
+            table: &table.name,
+            column: to,
+        };
+        // In chunks by rid, so a large table never sits in memory.
+        let select = format!(
+            "SELECT rid, {} FROM {} WHERE rid > ?1 ORDER BY rid LIMIT 1000",
+            source.physical, stored.physical
+        );
+        let update = format!(
+            "UPDATE {} SET {} = ?1 WHERE rid = ?2",
+            stored.physical, dest.physical
+        );
+        let mut last = i64::MIN;
+        loop {
+            let mut chunk = Vec::with_capacity(1000);
+            {
+                let mut statement = self.conn.prepare_cached(&select).map_err(sql_err)?;
+                let mut rows = statement.query([last]).map_err(sql_err)?;
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    let rid: i64 = row.get(0).map_err(sql_err)?;
+                    let blob: Option<Vec<u8>> = row.get(1).map_err(sql_err)?;
+                    let value = codec::decode(blob.as_deref()).map_err(|e| DbError::Database {
+                        code: None,
+                        message: e,
+                    })?;
+                    chunk.push((rid, codec::encode(&coerce(value, &dest_type, &target)?)));
+                }
+            }
+            let Some(&(end, _)) = chunk.last() else {
+                break;
+            };
+            let mut statement = self.conn.prepare_cached(&update).map_err(sql_err)?;
+            for (rid, blob) in chunk {
+                statement.execute(params![blob, rid]).map_err(sql_err)?;
+            }
+            last = end;
+        }
+
+        Ok(())
+    }
+
+    /// DROP COLUMN (ORA-12991 for a key column).
+    fn alter_drop_column(&mut self, stored: &mut StoredTable, name: &str) -> DbResult<()> {
+        let position = Self::positions(stored, &[name.to_owned()])?[0];
+        if stored.primary_key().iter().any(|k| k == name) {
+            return Err(DbError::ora(
+                12991,
+                format!("column \"{name}\" is referenced in a multi-column constraint"),
+            ));
+        }
+        stored.columns.remove(position);
+
+        Ok(())
     }
 
     pub(crate) fn positions(stored: &StoredTable, columns: &[String]) -> DbResult<Vec<usize>> {
