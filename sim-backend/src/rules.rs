@@ -112,35 +112,29 @@ fn coerce_number(
         T::BinaryFloat => match value {
             Value::BinaryFloat(f) => Value::BinaryFloat(f),
             Value::BinaryDouble(f) => Value::BinaryFloat(f as f32),
-            Value::Number(t) => Value::BinaryFloat(
-                t.as_str()
-                    .parse()
-                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
-            ),
-            Value::Text(t) => Value::BinaryFloat(
-                t.trim()
-                    .parse()
-                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
-            ),
-            other => return Err(mismatch(&other)),
+            other => Value::BinaryFloat(parse_float(other, &mismatch)?),
         },
         T::BinaryDouble => match value {
             Value::BinaryDouble(f) => Value::BinaryDouble(f),
             Value::BinaryFloat(f) => Value::BinaryDouble(f64::from(f)),
-            Value::Number(t) => Value::BinaryDouble(
-                t.as_str()
-                    .parse()
-                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
-            ),
-            Value::Text(t) => Value::BinaryDouble(
-                t.trim()
-                    .parse()
-                    .map_err(|_| DbError::ora(1722, "invalid number"))?,
-            ),
-            other => return Err(mismatch(&other)),
+            other => Value::BinaryDouble(parse_float(other, &mismatch)?),
         },
         _ => return Err(mismatch(&value)),
     })
+}
+
+/// A NUMBER or text value read as a binary float (ORA-01722 when it is not a number).
+fn parse_float<F: std::str::FromStr>(
+    value: Value,
+    mismatch: &dyn Fn(&Value) -> DbError,
+) -> Result<F, DbError> {
+    let text = match &value {
+        Value::Number(t) => t.as_str(),
+        Value::Text(t) => t.trim(),
+        other => return Err(mismatch(other)),
+    };
+    text.parse()
+        .map_err(|_| DbError::ora(1722, "invalid number"))
 }
 
 /// Character types (CHAR and NCHAR blank-padded, lengths checked: ORA-12899), LOBs,
@@ -153,22 +147,20 @@ fn coerce_text(
     use OracleType as T;
     let mismatch = |value: &Value| mismatch(oracle_type, target, value);
     Ok(match oracle_type {
-        T::Char { length, semantics } | T::Varchar2 { length, semantics } => {
+        T::Char { length, .. }
+        | T::Varchar2 { length, .. }
+        | T::NChar { length }
+        | T::NVarchar2 { length } => {
+            let semantics = match oracle_type {
+                T::Char { semantics, .. } | T::Varchar2 { semantics, .. } => *semantics,
+                _ => LengthSemantics::Char,
+            };
             let text = as_text(value, &mismatch)?;
             let padded = match oracle_type {
-                T::Char { .. } => pad(text, *length, *semantics),
+                T::Char { .. } | T::NChar { .. } => pad(text, *length, semantics),
                 _ => text,
             };
-            check_length(&padded, *length, *semantics, target)?;
-            Value::Text(padded)
-        }
-        T::NChar { length } | T::NVarchar2 { length } => {
-            let text = as_text(value, &mismatch)?;
-            let padded = match oracle_type {
-                T::NChar { .. } => pad(text, *length, LengthSemantics::Char),
-                _ => text,
-            };
-            check_length(&padded, *length, LengthSemantics::Char, target)?;
+            check_length(&padded, *length, semantics, target)?;
             Value::Text(padded)
         }
         T::Clob | T::NClob | T::Long | T::RowId | T::URowId { .. } | T::XmlType => {
