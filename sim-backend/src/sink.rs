@@ -227,120 +227,17 @@ impl Sink for SimSession {
             .iter()
             .map(|c| session_redo::column_number(&c.physical))
             .collect();
-        let result = (|| -> DbResult<()> {
-            self.check_no_pending(&stored)?;
-            let all_logged = session_redo::all_columns_logged(&self.conn, &owner, &table.name)?;
-            let set: Vec<String> = positions
-                .iter()
-                .filter(|p| !key_positions.contains(p))
-                .map(|p| format!("{} = ?", stored.columns[*p].physical))
-                .collect();
-            let matched: Vec<String> = key_positions
-                .iter()
-                .map(|p| {
-                    let (left, right) = stored.columns[*p].compared("?");
-                    format!("{left} = {right}")
-                })
-                .collect();
-            let update = (!set.is_empty()).then(|| {
-                format!(
-                    "UPDATE {} SET {} WHERE {}",
-                    stored.physical,
-                    set.join(", "),
-                    matched.join(" AND ")
-                )
-            });
-            let physical: Vec<&str> = stored.columns.iter().map(|c| c.physical.as_str()).collect();
-            let existing = format!(
-                "SELECT rid, {} FROM {} WHERE {} LIMIT 1",
-                physical.join(", "),
-                stored.physical,
-                matched.join(" AND ")
-            );
-            let insert = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                stored.physical,
-                physical.join(", "),
-                vec!["?"; physical.len()].join(", ")
-            );
-            for (i, row) in rows.iter().enumerate() {
-                let reject = |e: DbError| rejected_row(i, e);
-                plan.check_lengths(row, &owner, &table.name)
-                    .and_then(|()| plan.check_row(row, self.options.max_string_bytes))
-                    .map_err(reject)?;
-                let encoded = SimSession::prepare_row(&stored, &positions, row).map_err(reject)?;
-                let key_values: Vec<&Option<Vec<u8>>> =
-                    key_positions.iter().map(|p| &encoded[*p]).collect();
-                let found = self
-                    .conn
-                    .prepare_cached(&existing)
-                    .map_err(sql_err)?
-                    .query_row(rusqlite::params_from_iter(key_values.iter()), |r| {
-                        session_redo::stored_row(r, stored.columns.len())
-                    })
-                    .optional()
-                    .map_err(sql_err)?;
-                if let Some((rid, old_row)) = found {
-                    if let Some(update) = &update {
-                        let mut binds: Vec<&Option<Vec<u8>>> = positions
-                            .iter()
-                            .filter(|p| !key_positions.contains(p))
-                            .map(|p| &encoded[*p])
-                            .collect();
-                        binds.extend(key_values.iter().copied());
-                        self.conn
-                            .prepare_cached(update)
-                            .map_err(sql_err)?
-                            .execute(rusqlite::params_from_iter(binds.iter()))
-                            .map_err(sql_err)?;
-                        let changed: Vec<usize> = positions
-                            .iter()
-                            .copied()
-                            .filter(|p| !key_positions.contains(p))
-                            .collect();
-                        let (new_image, old_image) = session_redo::update_images(
-                            &numbers, &changed, &encoded, &old_row, all_logged,
-                        );
-                        self.redo.record(
-                            &self.conn,
-                            &redo::Record {
-                                op: redo::op::UPDATE,
-                                obj,
-                                version: stored.version,
-                                rid: Some(rid),
-                                new_image: Some(&new_image),
-                                old_image: Some(&old_image),
-                                ..redo::Record::default()
-                            },
-                        )?;
-                    }
-                } else {
-                    self.conn
-                        .prepare_cached(&insert)
-                        .map_err(sql_err)?
-                        .execute(rusqlite::params_from_iter(encoded.iter()))
-                        .map_err(sql_err)?;
-                    let image = redo::encode_image(
-                        numbers
-                            .iter()
-                            .copied()
-                            .zip(encoded.iter().map(Option::as_deref)),
-                    );
-                    self.redo.record(
-                        &self.conn,
-                        &redo::Record {
-                            op: redo::op::INSERT,
-                            obj,
-                            version: stored.version,
-                            rid: Some(self.conn.last_insert_rowid()),
-                            new_image: Some(&image),
-                            ..redo::Record::default()
-                        },
-                    )?;
-                }
-            }
-            Ok(())
-        })();
+        let batch = MergeBatch {
+            owner: &owner,
+            table,
+            stored: &stored,
+            plan: &plan,
+            positions: &positions,
+            key_positions: &key_positions,
+            obj,
+            numbers: &numbers,
+        };
+        let result = self.merge_batch(&batch, rows);
         if result.is_err() {
             self.redo.restore(mark);
         }
@@ -556,4 +453,183 @@ fn key_types_allowed(def: &TableDef) -> DbResult<()> {
         }
     }
     Ok(())
+}
+
+/// What one MERGE batch works on: the table, the bound columns' positions and bind
+/// plan, the key, and the redo identity of the object.
+struct MergeBatch<'a> {
+    owner: &'a str,
+    table: &'a TableName,
+    stored: &'a StoredTable,
+    plan: &'a BindPlan,
+    positions: &'a [usize],
+    key_positions: &'a [usize],
+    obj: u64,
+    numbers: &'a [u16],
+}
+
+impl SimSession {
+    /// Upserts `rows` one by one (UPDATE of the matched row, else INSERT), each with its
+    /// redo record; a rejected row fails the batch with its position.
+    fn merge_batch(&mut self, batch: &MergeBatch<'_>, rows: &[Vec<Value>]) -> DbResult<()> {
+        self.check_no_pending(batch.stored)?;
+        let all_logged =
+            session_redo::all_columns_logged(&self.conn, batch.owner, &batch.table.name)?;
+        let statements = MergeStatements::new(batch);
+        for (i, row) in rows.iter().enumerate() {
+            let reject = |e: DbError| rejected_row(i, e);
+            batch
+                .plan
+                .check_lengths(row, batch.owner, &batch.table.name)
+                .and_then(|()| batch.plan.check_row(row, self.options.max_string_bytes))
+                .map_err(reject)?;
+            let encoded =
+                SimSession::prepare_row(batch.stored, batch.positions, row).map_err(reject)?;
+            let key_values: Vec<&Option<Vec<u8>>> =
+                batch.key_positions.iter().map(|p| &encoded[*p]).collect();
+            let found = self
+                .conn
+                .prepare_cached(&statements.existing)
+                .map_err(sql_err)?
+                .query_row(rusqlite::params_from_iter(key_values.iter()), |r| {
+                    session_redo::stored_row(r, batch.stored.columns.len())
+                })
+                .optional()
+                .map_err(sql_err)?;
+            if let Some((rid, old_row)) = found {
+                if let Some(update) = &statements.update {
+                    self.merge_update(batch, update, &encoded, rid, &old_row, all_logged)?;
+                }
+            } else {
+                self.conn
+                    .prepare_cached(&statements.insert)
+                    .map_err(sql_err)?
+                    .execute(rusqlite::params_from_iter(encoded.iter()))
+                    .map_err(sql_err)?;
+                let image = redo::encode_image(
+                    batch
+                        .numbers
+                        .iter()
+                        .copied()
+                        .zip(encoded.iter().map(Option::as_deref)),
+                );
+                self.redo.record(
+                    &self.conn,
+                    &redo::Record {
+                        op: redo::op::INSERT,
+                        obj: batch.obj,
+                        version: batch.stored.version,
+                        rid: Some(self.conn.last_insert_rowid()),
+                        new_image: Some(&image),
+                        ..redo::Record::default()
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// UPDATE of a matched row's non-key columns, with its redo record (old and new
+    /// images as supplemental logging has them).
+    fn merge_update(
+        &mut self,
+        batch: &MergeBatch<'_>,
+        update: &str,
+        encoded: &[Option<Vec<u8>>],
+        rid: i64,
+        old_row: &[Option<Vec<u8>>],
+        all_logged: bool,
+    ) -> DbResult<()> {
+        let mut binds: Vec<&Option<Vec<u8>>> = batch
+            .positions
+            .iter()
+            .filter(|p| !batch.key_positions.contains(p))
+            .map(|p| &encoded[*p])
+            .collect();
+        binds.extend(batch.key_positions.iter().map(|p| &encoded[*p]));
+        self.conn
+            .prepare_cached(update)
+            .map_err(sql_err)?
+            .execute(rusqlite::params_from_iter(binds.iter()))
+            .map_err(sql_err)?;
+        let changed: Vec<usize> = batch
+            .positions
+            .iter()
+            .copied()
+            .filter(|p| !batch.key_positions.contains(p))
+            .collect();
+        let (new_image, old_image) =
+            session_redo::update_images(batch.numbers, &changed, encoded, old_row, all_logged);
+        self.redo.record(
+            &self.conn,
+            &redo::Record {
+                op: redo::op::UPDATE,
+                obj: batch.obj,
+                version: batch.stored.version,
+                rid: Some(rid),
+                new_image: Some(&new_image),
+                old_image: Some(&old_image),
+                ..redo::Record::default()
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// The three statements a MERGE batch runs on the stored table: the UPDATE of a matched
+/// row (none when every column is a key), the lookup by key, the INSERT.
+struct MergeStatements {
+    update: Option<String>,
+    existing: String,
+    insert: String,
+}
+
+impl MergeStatements {
+    fn new(batch: &MergeBatch<'_>) -> MergeStatements {
+        let set: Vec<String> = batch
+            .positions
+            .iter()
+            .filter(|p| !batch.key_positions.contains(p))
+            .map(|p| format!("{} = ?", batch.stored.columns[*p].physical))
+            .collect();
+        let matched: Vec<String> = batch
+            .key_positions
+            .iter()
+            .map(|p| {
+                let (left, right) = batch.stored.columns[*p].compared("?");
+                format!("{left} = {right}")
+            })
+            .collect();
+        let update = (!set.is_empty()).then(|| {
+            format!(
+                "UPDATE {} SET {} WHERE {}",
+                batch.stored.physical,
+                set.join(", "),
+                matched.join(" AND ")
+            )
+        });
+        let physical: Vec<&str> = batch
+            .stored
+            .columns
+            .iter()
+            .map(|c| c.physical.as_str())
+            .collect();
+        let existing = format!(
+            "SELECT rid, {} FROM {} WHERE {} LIMIT 1",
+            physical.join(", "),
+            batch.stored.physical,
+            matched.join(" AND ")
+        );
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            batch.stored.physical,
+            physical.join(", "),
+            vec!["?"; physical.len()].join(", ")
+        );
+        MergeStatements {
+            update,
+            existing,
+            insert,
+        }
+    }
 }
