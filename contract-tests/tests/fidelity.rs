@@ -6,7 +6,7 @@
 #[allow(dead_code)] // shared with contract.rs, which uses all of it
 mod harness;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 use std::convert::Infallible;
 
 use db_boundary::{
@@ -21,6 +21,7 @@ contract_tests!(
     a_null_first_row_does_not_type_any_bind,
     text_of_1_to_4_kb_fits_varchar2_and_beyond_4000_bytes_is_refused,
     lob_binds_follow_other_binds,
+    local_time_zone_long_and_long_raw_round_trip,
 );
 
 fn col(name: &str, data_type: &str) -> ColumnDef {
@@ -199,4 +200,60 @@ fn lob_binds_follow_other_binds(db: &Db) {
     sink.commit().unwrap();
     let read = read(db, &table, &order[1..2]);
     assert_eq!(read, vec![vec![Value::number("1")]]);
+}
+
+/// TIMESTAMP WITH LOCAL TIME ZONE keeps the instant (read back in the session's zone,
+/// UTC); LONG and LONG RAW (one LONG column a table, so two tables) keep their text and
+/// bytes beyond 4,000 of them.
+fn local_time_zone_long_and_long_raw_round_trip(db: &Db) {
+    let at = NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|d| d.and_hms_micro_opt(23, 30, 0, 123_456))
+        .expect("a time");
+    let paris = chrono::FixedOffset::east_opt(3600).expect("an offset");
+    let (ltz_table, ltz_columns) = create(
+        db,
+        "LTZ_LONG",
+        vec![
+            col("ID", "NUMBER(10)"),
+            col("LTZ", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+            col("L", "LONG"),
+        ],
+    );
+    let (raw_table, raw_columns) = create(
+        db,
+        "LONG_RAW",
+        vec![col("ID", "NUMBER(10)"), col("LR", "LONG RAW")],
+    );
+    let long_text = "ß".repeat(3000);
+    let long_bytes: Vec<u8> = (0..6000u32).map(|i| (i % 251) as u8).collect();
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.insert_rows(
+        &ltz_table,
+        &ltz_columns,
+        &[vec![
+            Value::number("1"),
+            Value::TimestampTz(paris.from_local_datetime(&at).single().expect("one time")),
+            Value::Text(long_text.clone()),
+        ]],
+    )
+    .expect("TSLTZ and LONG");
+    sink.insert_rows(
+        &raw_table,
+        &raw_columns,
+        &[vec![Value::number("1"), Value::Bytes(long_bytes.clone())]],
+    )
+    .expect("LONG RAW");
+    sink.commit().unwrap();
+    let rows = read(db, &ltz_table, &ltz_columns);
+    match &rows[0][1] {
+        Value::TimestampTz(t) => assert_eq!(
+            t.naive_utc(),
+            at - chrono::Duration::hours(1),
+            "the same instant"
+        ),
+        other => panic!("TSLTZ read as {other:?}"),
+    }
+    assert_eq!(rows[0][2], Value::Text(long_text));
+    let rows = read(db, &raw_table, &raw_columns);
+    assert_eq!(rows[0][1], Value::Bytes(long_bytes));
 }
