@@ -7,14 +7,10 @@
 mod harness;
 
 use chrono::{NaiveDate, TimeZone};
-use std::convert::Infallible;
 
-use db_boundary::{
-    scan_into, ColumnDef, DbError, FetchTuning, KeyRange, Scan, ScanRange, ScannedRow, TableDef,
-    TableName, TableRef, Value,
-};
-use singer_core::oracle_type::OracleType;
+use db_boundary::{ColumnDef, DbError, TableName, Value};
 
+use harness::tables::{self, col, read_all as read};
 use harness::Db;
 
 contract_tests!(
@@ -24,52 +20,8 @@ contract_tests!(
     local_time_zone_long_and_long_raw_round_trip,
 );
 
-fn col(name: &str, data_type: &str) -> ColumnDef {
-    ColumnDef {
-        name: name.to_owned(),
-        data_type: OracleType::parse(data_type).expect("a type"),
-        nullable: true,
-        check: None,
-    }
-}
-
 fn create(db: &Db, name: &str, columns: Vec<ColumnDef>) -> (TableName, Vec<ColumnDef>) {
-    let table = db.table(&db.name(name));
-    let mut sink = db.backend.sink().expect("a sink session");
-    sink.create_table(&TableDef {
-        name: table.clone(),
-        columns: columns.clone(),
-        primary_key: vec![columns[0].name.clone()],
-    })
-    .expect("create table");
-    (table, columns)
-}
-
-fn read(db: &Db, table: &TableName, columns: &[ColumnDef]) -> Vec<Vec<Value>> {
-    let mut source = db.backend.source().expect("a source session");
-    let request = Scan {
-        table: TableRef {
-            owner: table.schema.clone().unwrap_or_default(),
-            table: table.name.clone(),
-        },
-        columns: columns
-            .iter()
-            .map(|c| db_boundary::ScanColumn::new(c.name.clone(), c.data_type.clone()))
-            .collect(),
-        range: ScanRange::Keyset(KeyRange::new(vec![columns[0].name.clone()]).expect("a key")),
-        as_of_scn: None,
-        tuning: FetchTuning {
-            fetch_array_size: 100,
-            prefetch_rows: 100,
-        },
-    };
-    let mut rows = Vec::new();
-    scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
-        rows.push(row.values.to_vec());
-        Ok::<(), Infallible>(())
-    })
-    .expect("scan");
-    rows
+    (tables::create(db, name, &columns), columns)
 }
 
 /// Issue 11 item 1: the driver fixes a batch's bind types at its first row; a NULL

@@ -9,15 +9,10 @@
 #[allow(dead_code)] // shared with contract.rs, which uses all of it
 mod harness;
 
-use std::convert::Infallible;
-
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
-use db_boundary::{
-    scan_into, ColumnDef, DbError, FetchTuning, KeyRange, Scan, ScanColumn, ScanRange, ScannedRow,
-    TableDef, TableName, TableRef, Value,
-};
-use singer_core::oracle_type::OracleType;
+use db_boundary::{ColumnDef, DbError, KeyRange, ScanRange, TableName, Value};
 
+use harness::tables::{col, create, scan};
 use harness::Db;
 
 contract_tests!(
@@ -26,27 +21,6 @@ contract_tests!(
     keyset_pages_on_text_keys_resume_in_order_by_order,
     a_bookmark_of_another_kind_than_its_column_is_refused,
 );
-
-fn col(name: &str, data_type: &str) -> ColumnDef {
-    ColumnDef {
-        name: name.to_owned(),
-        data_type: OracleType::parse(data_type).expect("a type"),
-        nullable: true,
-        check: None,
-    }
-}
-
-fn create(db: &Db, name: &str, columns: &[ColumnDef]) -> TableName {
-    let table = db.table(&db.name(name));
-    let mut sink = db.backend.sink().expect("a sink session");
-    sink.create_table(&TableDef {
-        name: table.clone(),
-        columns: columns.to_vec(),
-        primary_key: vec![columns[0].name.clone()],
-    })
-    .expect("create table");
-    table
-}
 
 fn insert(db: &Db, table: &TableName, columns: &[ColumnDef], rows: &[Vec<Value>]) {
     let mut sink = db.backend.sink().expect("a sink session");
@@ -60,33 +34,7 @@ fn read(
     columns: &[ColumnDef],
     range: ScanRange,
 ) -> Result<Vec<Vec<Value>>, DbError> {
-    let mut source = db.backend.source().expect("a source session");
-    let request = Scan {
-        table: TableRef {
-            owner: table.schema.clone().unwrap_or_default(),
-            table: table.name.clone(),
-        },
-        columns: columns
-            .iter()
-            .map(|c| ScanColumn::new(c.name.clone(), c.data_type.clone()))
-            .collect(),
-        range,
-        as_of_scn: None,
-        tuning: FetchTuning {
-            fetch_array_size: 3,
-            prefetch_rows: 3,
-        },
-    };
-    let mut rows = Vec::new();
-    scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
-        rows.push(row.values.to_vec());
-        Ok::<(), Infallible>(())
-    })
-    .map_err(|e| match e {
-        db_boundary::ScanError::Database(e) => e,
-        db_boundary::ScanError::Stopped(never) => match never {},
-    })?;
-    Ok(rows)
+    scan(db, table, columns, range, 3)
 }
 
 fn n(text: &str) -> Value {

@@ -7,14 +7,9 @@
 #[allow(dead_code)] // shared with contract.rs, which uses all of it
 mod harness;
 
-use std::convert::Infallible;
+use db_boundary::{AlterTable, ColumnCheck, ColumnDef, DbError, TableDef, TableName, Value};
 
-use db_boundary::{
-    scan_into, AlterTable, ColumnCheck, ColumnDef, DbError, FetchTuning, KeyRange, Scan,
-    ScanColumn, ScanRange, ScannedRow, TableDef, TableName, TableRef, Value,
-};
-use singer_core::oracle_type::OracleType;
-
+use harness::tables::{col, create, read_all};
 use harness::Db;
 
 contract_tests!(
@@ -27,29 +22,9 @@ contract_tests!(
     delete_by_key_removes_only_the_rows_of_those_keys,
 );
 
-fn col(name: &str, data_type: &str) -> ColumnDef {
-    ColumnDef {
-        name: name.to_owned(),
-        data_type: OracleType::parse(data_type).expect("a type"),
-        nullable: true,
-        check: None,
-    }
-}
-
-fn create(db: &Db, name: &str, columns: &[ColumnDef]) -> TableName {
-    let table = db.table(&db.name(name));
-    let mut sink = db.backend.sink().expect("a sink session");
-    sink.create_table(&TableDef {
-        name: table.clone(),
-        columns: columns.to_vec(),
-        primary_key: vec![columns[0].name.clone()],
-    })
-    .expect("create table");
-    table
-}
-
 /// The rows of `columns` (names), read as the tap reads them: typed by the columns'
 /// definitions as the table describes them.
+/// `columns` of every row by key order, typed as the database describes them.
 fn read(db: &Db, table: &TableName, columns: &[&str]) -> Vec<Vec<Value>> {
     let def = db
         .backend
@@ -57,35 +32,17 @@ fn read(db: &Db, table: &TableName, columns: &[&str]) -> Vec<Vec<Value>> {
         .and_then(|mut sink| sink.describe_table(table))
         .expect("describe")
         .expect("the table");
-    let typed = |name: &str| {
-        let column = def
-            .columns
-            .iter()
-            .find(|c| c.name == name)
-            .expect("a column");
-        ScanColumn::new(name, column.data_type.clone())
-    };
-    let mut source = db.backend.source().expect("a source session");
-    let request = Scan {
-        table: TableRef {
-            owner: table.schema.clone().unwrap_or_default(),
-            table: table.name.clone(),
-        },
-        columns: columns.iter().map(|c| typed(c)).collect(),
-        range: ScanRange::Keyset(KeyRange::new(vec![columns[0].to_owned()]).expect("a key")),
-        as_of_scn: None,
-        tuning: FetchTuning {
-            fetch_array_size: 100,
-            prefetch_rows: 100,
-        },
-    };
-    let mut rows = Vec::new();
-    scan_into(source.as_mut(), &request, &mut |row: ScannedRow<'_>| {
-        rows.push(row.values.to_vec());
-        Ok::<(), Infallible>(())
-    })
-    .expect("scan");
-    rows
+    let typed: Vec<ColumnDef> = columns
+        .iter()
+        .map(|name| {
+            def.columns
+                .iter()
+                .find(|c| c.name == *name)
+                .cloned()
+                .expect("a column")
+        })
+        .collect();
+    read_all(db, table, &typed)
 }
 
 fn text(t: &str) -> Value {

@@ -5,6 +5,9 @@
 //! Real-Oracle tests never pass by default: when neither Docker nor `ORACLE_TEST_DSN`
 //! is there, [`oracle`] panics with the reason.
 
+#[allow(dead_code)] // used by the fidelity and read suites, not by every test binary
+pub mod tables;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
