@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::message::{BatchMessage, Message, MessageType, RecordMessage, SchemaMessage};
+use crate::record::{split_record, Cursor, Field};
 
 /// Why a line could not be read as a Singer message.
 #[derive(Debug, Error)]
@@ -156,18 +157,24 @@ impl<R: BufRead> MessageReader<R> {
             }
         }
         let line = self.line;
-        let envelope = parse_envelope(&self.buffer, line)?;
-        let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
-            Some(Some(t)) => t,
-            _ => {
-                return Err(ReadError {
-                    line,
-                    stream: envelope.stream.as_deref().map(str::to_owned),
-                    kind: ReadErrorKind::MissingType,
-                })
+        let text = as_text(&self.buffer, line)?;
+        let message = match fast_record(text) {
+            Some(record) => Message::Record(record),
+            None => {
+                let envelope = parse_envelope(text, line)?;
+                let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
+                    Some(Some(t)) => t,
+                    _ => {
+                        return Err(ReadError {
+                            line,
+                            stream: envelope.stream.as_deref().map(str::to_owned),
+                            kind: ReadErrorKind::MissingType,
+                        })
+                    }
+                };
+                build(envelope, message_type, line)?
             }
         };
-        let message = build(envelope, message_type, line)?;
         match &message {
             Message::Schema(schema)
                 if !self.streams_with_schema.contains(schema.stream.as_ref()) =>
@@ -258,9 +265,92 @@ fn invalid_json(line: u64, e: serde_json::Error) -> ReadError {
     }
 }
 
-fn parse_envelope(bytes: &[u8], line: u64) -> Result<Envelope<'_>, ReadError> {
-    let text = as_text(bytes, line)?;
+fn parse_envelope(text: &str, line: u64) -> Result<Envelope<'_>, ReadError> {
     serde_json::from_str(text).map_err(|e| invalid_json(line, e))
+}
+
+/// A RECORD line read in one pass, its record split on the way ([`record`](crate::record));
+/// `None` for anything else or anything unusual (an invalid line, a duplicate or
+/// mistyped field), which the full parse then reads or names the error of.
+fn fast_record(text: &str) -> Option<RecordMessage<'_>> {
+    let mut cursor = Cursor::new(text);
+    cursor.expect(b'{').ok()?;
+    let mut message_type = None;
+    let mut stream = None;
+    let mut record = None;
+    let mut version = None;
+    let mut time_extracted = None;
+    loop {
+        cursor.blanks();
+        let key = cursor.string().ok()?;
+        cursor.expect(b':').ok()?;
+        cursor.blanks();
+        let start = cursor.pos;
+        match key.as_ref() {
+            "type" => once(&mut message_type, cursor.string().ok()?)?,
+            "stream" => once(&mut stream, cursor.string().ok()?)?,
+            "record" => {
+                let fields = cursor.object().ok()?;
+                once(&mut record, (&text[start..cursor.pos], fields))?;
+            }
+            "version" => once(
+                &mut version,
+                match cursor.value().ok()? {
+                    Field::Null => None,
+                    Field::Number(n) => Some(n.parse::<i64>().ok()?),
+                    _ => return None,
+                },
+            )?,
+            "time_extracted" => once(
+                &mut time_extracted,
+                match cursor.value().ok()? {
+                    Field::Null => None,
+                    Field::String(s) => Some(s),
+                    _ => return None,
+                },
+            )?,
+            // The envelope's typed fields of other messages: the full parse checks them.
+            "schema"
+            | "key_properties"
+            | "bookmark_properties"
+            | "value"
+            | "encoding"
+            | "manifest" => return None,
+            _ => drop(cursor.value().ok()?),
+        }
+        cursor.blanks();
+        match cursor.peek() {
+            Some(b',') => cursor.pos += 1,
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    cursor.pos += 1;
+    cursor.blanks();
+    if cursor.pos != text.len()
+        || MessageType::parse(message_type?.as_ref()) != Some(MessageType::Record)
+    {
+        return None;
+    }
+    let (record, fields) = record?;
+    Some(RecordMessage {
+        stream: stream?,
+        record,
+        fields,
+        version: version.flatten(),
+        time_extracted: time_extracted.flatten(),
+    })
+}
+
+/// Sets a field read once; `None` when it was already set (a duplicate key).
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
 }
 
 fn build<'a>(
@@ -296,13 +386,16 @@ fn build<'a>(
         }
         MessageType::Record => {
             let stream = envelope.stream.ok_or_else(|| missing("stream"))?;
-            let record = envelope.record.ok_or_else(|| missing("record"))?;
-            if !record.get().starts_with('{') {
+            let record = envelope.record.ok_or_else(|| missing("record"))?.get();
+            if !record.starts_with('{') {
                 return Err(fail(ReadErrorKind::RecordNotObject));
             }
+            let fields = split_record(record)
+                .map_err(|e| fail(ReadErrorKind::InvalidJson(e.to_string())))?;
             Message::Record(RecordMessage {
                 stream,
                 record,
+                fields,
                 version: envelope.version,
                 time_extracted: envelope.time_extracted,
             })
@@ -432,7 +525,7 @@ mod tests {
         reader.next_message().unwrap();
         let line = reader.next_message().unwrap().unwrap();
         match line.message {
-            Message::Record(r) => assert_eq!(r.record.get(), record),
+            Message::Record(r) => assert_eq!(r.record, record),
             other => panic!("expected a record, got {other:?}"),
         }
     }
