@@ -238,7 +238,7 @@ impl Shape {
 /// through [`Decimal`].
 fn plain_shape(text: &str) -> Option<Shape> {
     let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (int_part, frac_part) = match unsigned.split_once('.') {
+    let (int_part, frac_part) = match singer_core::decimal::split_at_point(unsigned) {
         Some((i, f)) => (i, Some(f)),
         None => (unsigned, None),
     };

@@ -331,7 +331,8 @@ impl StreamPlan {
         limits: ServerLimits,
         reject_unknown: bool,
     ) -> Result<Vec<Value>, RowError> {
-        let mut row = vec![Value::Null; self.slots.len()];
+        let mut row = Vec::with_capacity(self.slots.len());
+        row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, field)) in fields.iter().enumerate() {
             // Taps write fields in schema order: try the slot at the same position

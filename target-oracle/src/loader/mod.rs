@@ -662,13 +662,22 @@ fn validate_and_build(
 /// they are equal, and NUMBER keys compare by their canonical decimal text.
 fn key_text(row: &[Value], key_slots: &[usize]) -> String {
     use std::fmt::Write as _;
-    let mut key = String::new();
+    let mut key = String::with_capacity(32);
     for &slot in key_slots {
         // Writing to a String cannot fail.
         let _ = match &row[slot] {
             Value::Null => write!(key, "0"),
-            Value::Number(text) => write!(key, "n{text}"),
-            Value::Text(text) | Value::Json(text) => write!(key, "t{text}"),
+            // The usual keys, without the formatting machinery (once per record).
+            Value::Number(number) => {
+                key.push('n');
+                key.push_str(number.as_str());
+                Ok(())
+            }
+            Value::Text(text) | Value::Json(text) => {
+                key.push('t');
+                key.push_str(text);
+                Ok(())
+            }
             Value::BinaryFloat(f) => write!(key, "f{:08x}", f.to_bits()),
             Value::BinaryDouble(f) => write!(key, "d{:016x}", f.to_bits()),
             Value::Bytes(bytes) => {
