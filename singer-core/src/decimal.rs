@@ -49,7 +49,9 @@ pub fn split_at_point(text: &str) -> Option<(&str, &str)> {
 /// `text` without surrounding blanks; numbers written without any skip the Unicode scan.
 fn trimmed(text: &str) -> &str {
     let bytes = text.as_bytes();
-    let plain_ends = bytes.first().is_some_and(|b| b.is_ascii_digit() || *b == b'-')
+    let plain_ends = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'-')
         && bytes.last().is_some_and(u8::is_ascii_digit);
     if plain_ends {
         text

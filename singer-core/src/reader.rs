@@ -419,6 +419,92 @@ fn build<'a>(
 mod tests {
     use super::*;
 
+    /// The full parse of a line, as the reader did before the fast path.
+    fn full_parse(text: &str) -> Option<RecordMessage<'_>> {
+        let envelope = parse_envelope(text, 1).ok()?;
+        let message_type = MessageType::parse(envelope.message_type.as_deref()?)?;
+        match build(envelope, message_type, 1).ok()? {
+            Message::Record(record) => Some(record),
+            _ => None,
+        }
+    }
+
+    mod fast_path {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec!["RECORD", "record", "STATE", "Rec\\u006frd"])
+                    .prop_map(|t| format!("\"type\":\"{t}\"")),
+                "[a-z\\-\"\\\\]{0,5}".prop_map(|s| format!("\"stream\":\"{s}\"")),
+                Just("\"stream\":null".to_owned()),
+                "\\{(\"[a-z]{1,3}\":(1|-2.5e3|\"x\"|null|\\[1\\]|\\{\\}|01|tru),?){0,3}\\}"
+                    .prop_map(|r| format!("\"record\":{r}")),
+                Just("\"record\":[1]".to_owned()),
+                prop::sample::select(vec![
+                    "7",
+                    "-0",
+                    "1.0",
+                    "1e3",
+                    "null",
+                    "\"7\"",
+                    "99999999999999999999"
+                ])
+                .prop_map(|v| format!("\"version\":{v}")),
+                prop::sample::select(vec!["\"2024-01-01T00:00:00Z\"", "null", "5"])
+                    .prop_map(|v| format!("\"time_extracted\":{v}")),
+                prop::sample::select(vec![
+                    "\"key_properties\":5",
+                    "\"key_properties\":[\"a\"]",
+                    "\"other\":{\"x\":[1,2]}",
+                    "\"other\":nul"
+                ])
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            /// Whatever the fast path reads, the full parse reads the same way; where it
+            /// steps aside, the full parse decides.
+            #[test]
+            fn agrees_with_the_full_parse(
+                fields in proptest::collection::vec(field(), 0..7),
+                blank in " {0,1}",
+            ) {
+                let line = format!("{{{}}}{blank}", fields.join(&format!(",{blank}")));
+                if let Some(fast) = fast_record(&line) {
+                    let full = full_parse(&line);
+                    prop_assert!(full.is_some(), "{}: only the fast path reads it", line);
+                    let full = full.unwrap();
+                    prop_assert_eq!(&fast.stream, &full.stream);
+                    prop_assert_eq!(fast.record, full.record);
+                    prop_assert_eq!(&fast.fields, &full.fields);
+                    prop_assert_eq!(fast.version, full.version);
+                    prop_assert_eq!(&fast.time_extracted, &full.time_extracted);
+                }
+            }
+        }
+
+        #[test]
+        fn the_usual_record_line_takes_the_fast_path() {
+            let line = r#"{"type":"RECORD","stream":"ORDERS","record":{"ID":1,"NAME":"x"},"version":3,"time_extracted":"2026-01-01T00:00:00Z"}"#;
+            let fast = fast_record(line).expect("fast path");
+            assert_eq!(fast.record, r#"{"ID":1,"NAME":"x"}"#);
+            assert_eq!(fast.fields.len(), 2);
+            assert_eq!(fast.version, Some(3));
+            for stepping_aside in [
+                r#"{"type":"RECORD","stream":"S","record":{},"record":{}}"#,
+                r#"{"type":"RECORD","stream":"S","record":{},"key_properties":5}"#,
+                r#"{"type":"RECORD","stream":"S","record":{},"version":1.0}"#,
+                r#"{"type":"STATE","value":{}}"#,
+            ] {
+                assert!(fast_record(stepping_aside).is_none(), "{stepping_aside}");
+            }
+        }
+    }
+
     fn read_all(input: &str) -> Result<Vec<(u64, String)>, ReadError> {
         let mut reader = MessageReader::new(input.as_bytes());
         let mut out = Vec::new();

@@ -446,7 +446,8 @@ impl FlatProperty {
 
     fn check_number(&self, text: &str, draft4: bool) -> Result<(), String> {
         let value = Decimal::parse_cow(text).map_err(|_| "value is not a number".to_owned())?;
-        let integral = value.is_integer() && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')));
+        let integral = value.is_integer()
+            && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')));
         let allowed = self.types & NUMBER != 0 || (integral && self.types & INTEGER != 0);
         if !allowed {
             return Err(type_error(self.types));
