@@ -314,9 +314,11 @@ impl<T: AsRef<str>> Decimal<T> {
         if a == 0 {
             return Ordering::Equal;
         }
-        let magnitude = self.magnitude().cmp(&other.magnitude()).then_with(|| {
-            // Same leading power: compare digit strings left-aligned.
-            let (da, db) = (self.digits(), other.digits());
+        // Nonzero here, so both have digits: the leading powers of ten first, then the
+        // digit strings left-aligned (each text is read once).
+        let (da, db) = (self.digits(), other.digits());
+        let power = |d: &Digits<'_>| d.len() as i64 - 1 + d.exponent;
+        let magnitude = power(&da).cmp(&power(&db)).then_with(|| {
             let len = da.len().max(db.len());
             for i in 0..len {
                 let (x, y) = (da.at(i), db.at(i));
