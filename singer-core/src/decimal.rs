@@ -60,6 +60,12 @@ fn trimmed(text: &str) -> &str {
     }
 }
 
+/// A canonical text's absolute value as (integer digits, fraction digits).
+fn absolute(text: &str) -> (&str, &str) {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    split_at_point(unsigned).unwrap_or((unsigned, ""))
+}
+
 /// Whether `text` is already canonical (the common case: copy it, parse nothing).
 fn is_canonical(text: &str) -> bool {
     let body = text.strip_prefix('-').unwrap_or(text);
@@ -314,20 +320,15 @@ impl<T: AsRef<str>> Decimal<T> {
         if a == 0 {
             return Ordering::Equal;
         }
-        // Nonzero here, so both have digits: the leading powers of ten first, then the
-        // digit strings left-aligned (each text is read once).
-        let (da, db) = (self.digits(), other.digits());
-        let power = |d: &Digits<'_>| d.len() as i64 - 1 + d.exponent;
-        let magnitude = power(&da).cmp(&power(&db)).then_with(|| {
-            let len = da.len().max(db.len());
-            for i in 0..len {
-                let (x, y) = (da.at(i), db.at(i));
-                if x != y {
-                    return x.cmp(&y);
-                }
-            }
-            Ordering::Equal
-        });
+        // Canonical texts compare by their absolute values' text: the longer integer
+        // part is larger (no leading zeros), then the digits left to right (a fraction
+        // has no trailing zeros, so the longer of two equal prefixes is larger).
+        let ((ai, af), (bi, bf)) = (absolute(self.text()), absolute(other.text()));
+        let magnitude = ai
+            .len()
+            .cmp(&bi.len())
+            .then_with(|| ai.cmp(bi))
+            .then_with(|| af.cmp(bf));
         if a < 0 {
             magnitude.reverse()
         } else {
@@ -620,6 +621,25 @@ mod tests {
         fn two_decimal_amounts_are_multiples_of_a_cent(cents in -10_000_000_000i64..10_000_000_000) {
             let text = format!("{}{}.{:02}", if cents < 0 { "-" } else { "" }, cents.abs() / 100, cents.abs() % 100);
             prop_assert!(d(&text).is_multiple_of(&d("0.01")));
+        }
+
+        /// Order on values of any scale agrees with exact i128 arithmetic.
+        #[test]
+        fn order_agrees_across_scales(
+            a in any::<i64>(), sa in 0u32..10,
+            b in any::<i64>(), sb in 0u32..10,
+        ) {
+            let text = |m: i64, scale: u32| {
+                let digits = m.unsigned_abs().to_string();
+                let padded = format!("{digits:0>width$}", width = scale as usize + 1);
+                let (int, frac) = padded.split_at(padded.len() - scale as usize);
+                let sign = if m < 0 { "-" } else { "" };
+                if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
+            };
+            let (da, db) = (d(&text(a, sa)), d(&text(b, sb)));
+            let left = i128::from(a) * 10i128.pow(sb);
+            let right = i128::from(b) * 10i128.pow(sa);
+            prop_assert_eq!(da.cmp_value(&db), left.cmp(&right), "{} vs {}", da, db);
         }
 
         /// Comparison, magnitude and `multipleOf` on the borrowed digits agree with exact

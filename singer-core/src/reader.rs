@@ -159,7 +159,7 @@ impl<R: BufRead> MessageReader<R> {
             if available.is_empty() {
                 return Ok(None);
             }
-            let (length, in_place) = match available.iter().position(|&b| b == b'\n') {
+            let (length, in_place) = match memchr::memchr(b'\n', available) {
                 Some(end) => (end + 1, true),
                 None => {
                     // The line spans the input's buffers (or ends the input unterminated).

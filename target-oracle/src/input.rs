@@ -190,7 +190,7 @@ fn read_chunks<R: Read>(
             return;
         }
         let fresh = &chunk[start..];
-        let Some(first_newline) = fresh.iter().position(|&b| b == b'\n') else {
+        let Some(first_newline) = memchr::memchr(b'\n', fresh) else {
             // A line longer than one read: keep collecting it, up to the limit.
             if chunk.len() > limit {
                 let _ = sender.send(too_long());
@@ -205,11 +205,7 @@ fn read_chunks<R: Read>(
             let _ = sender.send(too_long());
             return;
         }
-        let last_newline = start
-            + fresh
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .unwrap_or(first_newline);
+        let last_newline = start + memchr::memrchr(b'\n', fresh).unwrap_or(first_newline);
         pending.extend_from_slice(&chunk[last_newline + 1..]);
         chunk.truncate(last_newline + 1);
         if sender.send(Chunk::Data(chunk)).is_err() {
