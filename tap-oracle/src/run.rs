@@ -16,6 +16,7 @@ use singer_core::state::State;
 use crate::convert::parse_offset;
 use crate::discover::discover;
 use crate::error::TapError;
+use crate::pipeline::Pipelining;
 use crate::settings::{settings, ENV_PREFIX};
 use crate::shard::finish::finish;
 use crate::shard::make::make_plan;
@@ -153,6 +154,7 @@ fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError
             Config::error(vec!["full_table_page_rows: must be at least 1".into()])
         })?,
         prefetch_rows: config.int("prefetch_rows")?,
+        pipelining: Pipelining::from_setting(config.get_str("fetch_pipeline").unwrap_or("auto")),
         max_parallel_streams: config.int("max_parallel_streams")?,
         max_parallel_chunks: config.int("max_parallel_chunks")?,
         progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),
