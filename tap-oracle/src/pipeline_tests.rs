@@ -249,13 +249,16 @@ fn an_emptied_batch_frees_large_buffers_and_keeps_small_ones() {
 }
 
 #[test]
-fn auto_pipelines_only_with_two_cpus_a_reader() {
-    assert!(Pipelining::Auto.enabled(1, 2));
-    assert!(!Pipelining::Auto.enabled(1, 1));
-    assert!(!Pipelining::Auto.enabled(2, 2));
-    assert!(Pipelining::Auto.enabled(2, 4));
-    assert!(Pipelining::On.enabled(8, 1));
-    assert!(!Pipelining::Off.enabled(1, 64));
+fn auto_pipelines_only_with_two_idle_cpus_a_reader() {
+    assert!(Pipelining::Auto.enabled(1, 2, Some(0.0)));
+    assert!(!Pipelining::Auto.enabled(1, 2, Some(0.5)), "a busy CPU");
+    assert!(!Pipelining::Auto.enabled(1, 2, Some(3.4)), "a saturated machine");
+    assert!(!Pipelining::Auto.enabled(1, 2, None), "load unknown");
+    assert!(!Pipelining::Auto.enabled(1, 1, Some(0.0)));
+    assert!(!Pipelining::Auto.enabled(2, 2, Some(0.0)));
+    assert!(Pipelining::Auto.enabled(2, 8, Some(3.0)));
+    assert!(Pipelining::On.enabled(8, 1, Some(9.0)));
+    assert!(!Pipelining::Off.enabled(1, 64, Some(0.0)));
     assert_eq!(Pipelining::from_setting("on"), Pipelining::On);
     assert_eq!(Pipelining::from_setting("off"), Pipelining::Off);
     assert_eq!(Pipelining::from_setting("auto"), Pipelining::Auto);

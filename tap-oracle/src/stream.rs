@@ -261,7 +261,11 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         };
         let tracked = self.tracked();
         let readers = self.options.max_parallel_streams * self.options.max_parallel_chunks;
-        let pipelined = self.options.pipelining.enabled(readers, pipeline::available_cpus());
+        let pipelined = self.options.pipelining.enabled(
+            readers,
+            pipeline::available_cpus(),
+            pipeline::load_average(),
+        );
         let mut rows = StreamRows::new(self, tracked);
         let result = if pipelined {
             pipeline::scan_into(source, &scan, &mut rows)
