@@ -49,7 +49,10 @@ fn main() {
     let mut bodies: Vec<Box<serde_json::value::RawValue>> = Vec::new();
     while let Some(line) = reader.next_message().expect("valid stream") {
         if let Message::Record(r) = &line.message {
-            bodies.push(r.record.to_owned());
+            bodies.push(
+                serde_json::value::RawValue::from_string(r.record.to_owned())
+                    .expect("a record is JSON"),
+            );
             if bodies.len() == 100_000 {
                 break;
             }

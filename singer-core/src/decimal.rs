@@ -10,12 +10,15 @@
 //! Nothing here goes through `f64`: a float cannot hold `0.1` or a 38-digit key, and
 //! checking `multipleOf: 0.01` on floats rejects about a third of valid amounts.
 
+use std::borrow::Cow;
 use std::fmt;
 
-/// A decimal number held exactly, as its canonical text.
+/// A decimal number held exactly, as its canonical text: owned (`Decimal`), or borrowed
+/// from where it was read (`Decimal<&str>`, `Decimal<Cow<str>>`) when validation only
+/// asks questions of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decimal {
-    text: String,
+pub struct Decimal<T = String> {
+    text: T,
 }
 
 /// A decimal as `(-1)^negative * digits * 10^exponent`; `digits` has no leading or
@@ -36,10 +39,31 @@ pub struct NotADecimal;
 /// cannot make us allocate; Oracle's NUMBER range ends at 1e126 anyway.
 const EXPONENT_LIMIT: i64 = 10_000;
 
+/// `text` split around its decimal point. A byte loop: numbers are short, and this runs
+/// several times per number on a target's hot path (a `char` pattern costs more).
+pub fn split_at_point(text: &str) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == b'.')?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// `text` without surrounding blanks; numbers written without any skip the Unicode scan.
+fn trimmed(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let plain_ends = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'-')
+        && bytes.last().is_some_and(u8::is_ascii_digit);
+    if plain_ends {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// Whether `text` is already canonical (the common case: copy it, parse nothing).
 fn is_canonical(text: &str) -> bool {
     let body = text.strip_prefix('-').unwrap_or(text);
-    let (int_part, frac_part) = match body.split_once('.') {
+    let (int_part, frac_part) = match split_at_point(body) {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
     };
@@ -57,7 +81,7 @@ impl Decimal {
     /// Parses JSON number syntax and Oracle's NUMBER text (`.5`, `-.05`), plus a leading
     /// `+` and surrounding blanks that decimal-format strings sometimes carry.
     pub fn parse(text: &str) -> Result<Decimal, NotADecimal> {
-        let text = text.trim();
+        let text = trimmed(text);
         if is_canonical(text) {
             return Ok(Decimal {
                 text: text.to_owned(),
@@ -101,17 +125,46 @@ impl Decimal {
     pub fn zero() -> Decimal {
         Decimal { text: "0".into() }
     }
+}
+
+impl<'a> Decimal<Cow<'a, str>> {
+    /// Like [`Decimal::parse`], borrowing `text` when it is already canonical (the usual
+    /// case: a check that reads a number once allocates nothing).
+    pub fn parse_cow(text: &'a str) -> Result<Decimal<Cow<'a, str>>, NotADecimal> {
+        let plain = trimmed(text);
+        if is_canonical(plain) {
+            return Ok(Decimal {
+                text: Cow::Borrowed(plain),
+            });
+        }
+        Decimal::parse(text).map(|d| Decimal {
+            text: Cow::Owned(d.text),
+        })
+    }
+
+    /// The owned decimal.
+    pub fn into_owned(self) -> Decimal {
+        Decimal {
+            text: self.text.into_owned(),
+        }
+    }
+}
+
+impl<T: AsRef<str>> Decimal<T> {
+    fn text(&self) -> &str {
+        self.text.as_ref()
+    }
 
     /// The canonical text.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.text()
     }
 
     /// Sign, significant digits and exponent.
     pub fn parts(&self) -> DecimalParts {
-        let negative = self.text.starts_with('-');
-        let body = self.text.trim_start_matches('-');
-        match body.split_once('.') {
+        let negative = self.text().starts_with('-');
+        let body = self.text().trim_start_matches('-');
+        match split_at_point(body) {
             None => {
                 let digits = body.trim_end_matches('0');
                 DecimalParts {
@@ -139,12 +192,23 @@ impl Decimal {
         }
     }
 
+    /// -1, 0 or 1.
+    fn sign(&self) -> i8 {
+        if self.is_zero() {
+            0
+        } else if self.is_negative() {
+            -1
+        } else {
+            1
+        }
+    }
+
     pub fn is_zero(&self) -> bool {
-        self.text == "0"
+        self.text() == "0"
     }
 
     pub fn is_negative(&self) -> bool {
-        self.text.starts_with('-')
+        self.text().starts_with('-')
     }
 
     /// Significant digits (0 for zero).
@@ -154,13 +218,13 @@ impl Decimal {
 
     /// Digits after the decimal point in canonical form (0 for whole numbers).
     pub fn scale(&self) -> i64 {
-        self.text.split_once('.').map_or(0, |(_, f)| f.len() as i64)
+        split_at_point(self.text()).map_or(0, |(_, f)| f.len() as i64)
     }
 
     /// Digits before the decimal point (0 for `0.5` and for zero).
     pub fn integer_digits(&self) -> i64 {
-        let body = self.text.trim_start_matches('-');
-        let int_part = body.split_once('.').map_or(body, |(i, _)| i);
+        let body = self.text().trim_start_matches('-');
+        let int_part = split_at_point(body).map_or(body, |(i, _)| i);
         if int_part == "0" {
             0
         } else {
@@ -177,8 +241,8 @@ impl Decimal {
     /// The significant digits and exponent, borrowed from the canonical text (no
     /// allocation: validation compares every number against its bounds).
     fn digits(&self) -> Digits<'_> {
-        let body = self.text.strip_prefix('-').unwrap_or(&self.text);
-        match body.split_once('.') {
+        let body = self.text().strip_prefix('-').unwrap_or(self.text());
+        match split_at_point(body) {
             Some(("0", frac)) => Digits {
                 head: "",
                 tail: frac.trim_start_matches('0'),
@@ -207,11 +271,11 @@ impl Decimal {
 
     /// Whether the value is a whole number.
     pub fn is_integer(&self) -> bool {
-        !self.text.contains('.')
+        !self.text().bytes().any(|b| b == b'.')
     }
 
     /// Whether `self` is an exact multiple of `step` (`multipleOf`), on the exact text.
-    pub fn is_multiple_of(&self, step: &Decimal) -> bool {
+    pub fn is_multiple_of<U: AsRef<str>>(&self, step: &Decimal<U>) -> bool {
         if step.is_zero() {
             return false;
         }
@@ -241,27 +305,20 @@ impl Decimal {
     }
 
     /// Compares the values (sign included).
-    pub fn cmp_value(&self, other: &Decimal) -> std::cmp::Ordering {
+    pub fn cmp_value<U: AsRef<str>>(&self, other: &Decimal<U>) -> std::cmp::Ordering {
         use std::cmp::Ordering;
-        let sign = |d: &Decimal| {
-            if d.is_zero() {
-                0
-            } else if d.is_negative() {
-                -1
-            } else {
-                1
-            }
-        };
-        let (a, b) = (sign(self), sign(other));
+        let (a, b) = (self.sign(), other.sign());
         if a != b {
             return a.cmp(&b);
         }
         if a == 0 {
             return Ordering::Equal;
         }
-        let magnitude = self.magnitude().cmp(&other.magnitude()).then_with(|| {
-            // Same leading power: compare digit strings left-aligned.
-            let (da, db) = (self.digits(), other.digits());
+        // Nonzero here, so both have digits: the leading powers of ten first, then the
+        // digit strings left-aligned (each text is read once).
+        let (da, db) = (self.digits(), other.digits());
+        let power = |d: &Digits<'_>| d.len() as i64 - 1 + d.exponent;
+        let magnitude = power(&da).cmp(&power(&db)).then_with(|| {
             let len = da.len().max(db.len());
             for i in 0..len {
                 let (x, y) = (da.at(i), db.at(i));
@@ -434,10 +491,10 @@ fn subtract(a: &mut [u8], b: &[u8]) {
     }
 }
 
-impl fmt::Display for Decimal {
+impl<T: AsRef<str>> fmt::Display for Decimal<T> {
     /// The canonical text: `-12.5`, `0.001`, `1200`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.text())
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`message`]: typed Singer messages (SCHEMA, RECORD, STATE, ACTIVATE_VERSION, BATCH).
 //! - [`reader`]: a line reader for Singer input with line numbers in its errors.
+//! - [`record`]: a RECORD's top-level fields, split and checked in one pass.
 //! - [`writer`]: a buffered Singer writer for stdout that flushes at STATE.
 //! - [`catalog`]: catalog entries, metadata and the Singer selection rules.
 //! - [`state`]: bookmarks and `currently_syncing`.
@@ -21,6 +22,7 @@ pub mod message;
 pub mod metrics;
 pub mod oracle_type;
 pub mod reader;
+pub mod record;
 pub mod state;
 pub mod type_table;
 pub mod writer;

@@ -1,14 +1,16 @@
 //! Typed Singer messages: what the reader yields and what the writer writes.
 //!
-//! Reading borrows from the input line: a RECORD's `record` and a STATE's `value` stay
-//! raw JSON text (`RawValue`), so no `serde_json::Value` is built per record on the hot
-//! path and numbers keep every digit. Spec: <https://github.com/singer-io/getting-started/blob/master/docs/SPEC.md>
+//! Reading borrows from the input line: a RECORD's `record` (with its fields split once)
+//! and a STATE's `value` stay raw JSON text, so no `serde_json::Value` is built per
+//! record on the hot path and numbers keep every digit. Spec: <https://github.com/singer-io/getting-started/blob/master/docs/SPEC.md>
 //! and the Meltano SDK's BATCH message.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::value::RawValue;
+
+use crate::record::Fields;
 
 /// The message types this project understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,12 +106,14 @@ pub struct SchemaMessage<'a> {
     pub bookmark_properties: Vec<String>,
 }
 
-/// RECORD: one row, its body kept raw.
+/// RECORD: one row, its body kept raw and split into its top-level fields.
 #[derive(Debug, Clone)]
 pub struct RecordMessage<'a> {
     pub stream: Cow<'a, str>,
     /// A JSON object (checked by the reader), raw text with every digit intact.
-    pub record: &'a RawValue,
+    pub record: &'a str,
+    /// `record`'s top-level fields, borrowed from it (split once, by the reader).
+    pub fields: Fields<'a>,
     pub version: Option<i64>,
     pub time_extracted: Option<Cow<'a, str>>,
 }

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::message::{BatchMessage, Message, MessageType, RecordMessage, SchemaMessage};
+use crate::record::{split_record, Cursor, Field};
 
 /// Why a line could not be read as a Singer message.
 #[derive(Debug, Error)]
@@ -156,18 +157,24 @@ impl<R: BufRead> MessageReader<R> {
             }
         }
         let line = self.line;
-        let envelope = parse_envelope(&self.buffer, line)?;
-        let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
-            Some(Some(t)) => t,
-            _ => {
-                return Err(ReadError {
-                    line,
-                    stream: envelope.stream.as_deref().map(str::to_owned),
-                    kind: ReadErrorKind::MissingType,
-                })
+        let text = as_text(&self.buffer, line)?;
+        let message = match fast_record(text) {
+            Some(record) => Message::Record(record),
+            None => {
+                let envelope = parse_envelope(text, line)?;
+                let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
+                    Some(Some(t)) => t,
+                    _ => {
+                        return Err(ReadError {
+                            line,
+                            stream: envelope.stream.as_deref().map(str::to_owned),
+                            kind: ReadErrorKind::MissingType,
+                        })
+                    }
+                };
+                build(envelope, message_type, line)?
             }
         };
-        let message = build(envelope, message_type, line)?;
         match &message {
             Message::Schema(schema)
                 if !self.streams_with_schema.contains(schema.stream.as_ref()) =>
@@ -258,9 +265,92 @@ fn invalid_json(line: u64, e: serde_json::Error) -> ReadError {
     }
 }
 
-fn parse_envelope(bytes: &[u8], line: u64) -> Result<Envelope<'_>, ReadError> {
-    let text = as_text(bytes, line)?;
+fn parse_envelope(text: &str, line: u64) -> Result<Envelope<'_>, ReadError> {
     serde_json::from_str(text).map_err(|e| invalid_json(line, e))
+}
+
+/// A RECORD line read in one pass, its record split on the way ([`record`](crate::record));
+/// `None` for anything else or anything unusual (an invalid line, a duplicate or
+/// mistyped field), which the full parse then reads or names the error of.
+fn fast_record(text: &str) -> Option<RecordMessage<'_>> {
+    let mut cursor = Cursor::new(text);
+    cursor.expect(b'{').ok()?;
+    let mut message_type = None;
+    let mut stream = None;
+    let mut record = None;
+    let mut version = None;
+    let mut time_extracted = None;
+    loop {
+        cursor.blanks();
+        let key = cursor.string().ok()?;
+        cursor.expect(b':').ok()?;
+        cursor.blanks();
+        let start = cursor.pos;
+        match key.as_ref() {
+            "type" => once(&mut message_type, cursor.string().ok()?)?,
+            "stream" => once(&mut stream, cursor.string().ok()?)?,
+            "record" => {
+                let fields = cursor.object().ok()?;
+                once(&mut record, (&text[start..cursor.pos], fields))?;
+            }
+            "version" => once(
+                &mut version,
+                match cursor.value().ok()? {
+                    Field::Null => None,
+                    Field::Number(n) => Some(n.parse::<i64>().ok()?),
+                    _ => return None,
+                },
+            )?,
+            "time_extracted" => once(
+                &mut time_extracted,
+                match cursor.value().ok()? {
+                    Field::Null => None,
+                    Field::String(s) => Some(s),
+                    _ => return None,
+                },
+            )?,
+            // The envelope's typed fields of other messages: the full parse checks them.
+            "schema"
+            | "key_properties"
+            | "bookmark_properties"
+            | "value"
+            | "encoding"
+            | "manifest" => return None,
+            _ => drop(cursor.value().ok()?),
+        }
+        cursor.blanks();
+        match cursor.peek() {
+            Some(b',') => cursor.pos += 1,
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    cursor.pos += 1;
+    cursor.blanks();
+    if cursor.pos != text.len()
+        || MessageType::parse(message_type?.as_ref()) != Some(MessageType::Record)
+    {
+        return None;
+    }
+    let (record, fields) = record?;
+    Some(RecordMessage {
+        stream: stream?,
+        record,
+        fields,
+        version: version.flatten(),
+        time_extracted: time_extracted.flatten(),
+    })
+}
+
+/// Sets a field read once; `None` when it was already set (a duplicate key).
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
 }
 
 fn build<'a>(
@@ -296,13 +386,16 @@ fn build<'a>(
         }
         MessageType::Record => {
             let stream = envelope.stream.ok_or_else(|| missing("stream"))?;
-            let record = envelope.record.ok_or_else(|| missing("record"))?;
-            if !record.get().starts_with('{') {
+            let record = envelope.record.ok_or_else(|| missing("record"))?.get();
+            if !record.starts_with('{') {
                 return Err(fail(ReadErrorKind::RecordNotObject));
             }
+            let fields = split_record(record)
+                .map_err(|e| fail(ReadErrorKind::InvalidJson(e.to_string())))?;
             Message::Record(RecordMessage {
                 stream,
                 record,
+                fields,
                 version: envelope.version,
                 time_extracted: envelope.time_extracted,
             })
@@ -325,6 +418,92 @@ fn build<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full parse of a line, as the reader did before the fast path.
+    fn full_parse(text: &str) -> Option<RecordMessage<'_>> {
+        let envelope = parse_envelope(text, 1).ok()?;
+        let message_type = MessageType::parse(envelope.message_type.as_deref()?)?;
+        match build(envelope, message_type, 1).ok()? {
+            Message::Record(record) => Some(record),
+            _ => None,
+        }
+    }
+
+    mod fast_path {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec!["RECORD", "record", "STATE", "Rec\\u006frd"])
+                    .prop_map(|t| format!("\"type\":\"{t}\"")),
+                "[a-z\\-\"\\\\]{0,5}".prop_map(|s| format!("\"stream\":\"{s}\"")),
+                Just("\"stream\":null".to_owned()),
+                "\\{(\"[a-z]{1,3}\":(1|-2.5e3|\"x\"|null|\\[1\\]|\\{\\}|01|tru),?){0,3}\\}"
+                    .prop_map(|r| format!("\"record\":{r}")),
+                Just("\"record\":[1]".to_owned()),
+                prop::sample::select(vec![
+                    "7",
+                    "-0",
+                    "1.0",
+                    "1e3",
+                    "null",
+                    "\"7\"",
+                    "99999999999999999999"
+                ])
+                .prop_map(|v| format!("\"version\":{v}")),
+                prop::sample::select(vec!["\"2024-01-01T00:00:00Z\"", "null", "5"])
+                    .prop_map(|v| format!("\"time_extracted\":{v}")),
+                prop::sample::select(vec![
+                    "\"key_properties\":5",
+                    "\"key_properties\":[\"a\"]",
+                    "\"other\":{\"x\":[1,2]}",
+                    "\"other\":nul"
+                ])
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            /// Whatever the fast path reads, the full parse reads the same way; where it
+            /// steps aside, the full parse decides.
+            #[test]
+            fn agrees_with_the_full_parse(
+                fields in proptest::collection::vec(field(), 0..7),
+                blank in " {0,1}",
+            ) {
+                let line = format!("{{{}}}{blank}", fields.join(&format!(",{blank}")));
+                if let Some(fast) = fast_record(&line) {
+                    let full = full_parse(&line);
+                    prop_assert!(full.is_some(), "{}: only the fast path reads it", line);
+                    let full = full.unwrap();
+                    prop_assert_eq!(&fast.stream, &full.stream);
+                    prop_assert_eq!(fast.record, full.record);
+                    prop_assert_eq!(&fast.fields, &full.fields);
+                    prop_assert_eq!(fast.version, full.version);
+                    prop_assert_eq!(&fast.time_extracted, &full.time_extracted);
+                }
+            }
+        }
+
+        #[test]
+        fn the_usual_record_line_takes_the_fast_path() {
+            let line = r#"{"type":"RECORD","stream":"ORDERS","record":{"ID":1,"NAME":"x"},"version":3,"time_extracted":"2026-01-01T00:00:00Z"}"#;
+            let fast = fast_record(line).expect("fast path");
+            assert_eq!(fast.record, r#"{"ID":1,"NAME":"x"}"#);
+            assert_eq!(fast.fields.len(), 2);
+            assert_eq!(fast.version, Some(3));
+            for stepping_aside in [
+                r#"{"type":"RECORD","stream":"S","record":{},"record":{}}"#,
+                r#"{"type":"RECORD","stream":"S","record":{},"key_properties":5}"#,
+                r#"{"type":"RECORD","stream":"S","record":{},"version":1.0}"#,
+                r#"{"type":"STATE","value":{}}"#,
+            ] {
+                assert!(fast_record(stepping_aside).is_none(), "{stepping_aside}");
+            }
+        }
+    }
 
     fn read_all(input: &str) -> Result<Vec<(u64, String)>, ReadError> {
         let mut reader = MessageReader::new(input.as_bytes());
@@ -432,7 +611,7 @@ mod tests {
         reader.next_message().unwrap();
         let line = reader.next_message().unwrap().unwrap();
         match line.message {
-            Message::Record(r) => assert_eq!(r.record.get(), record),
+            Message::Record(r) => assert_eq!(r.record, record),
             other => panic!("expected a record, got {other:?}"),
         }
     }

@@ -59,7 +59,7 @@ proptest! {
         match reader.next_message().unwrap().unwrap().message {
             Message::Record(r) => {
                 prop_assert_eq!(r.stream.as_ref(), stream.as_str());
-                prop_assert_eq!(r.record.get(), record.as_str());
+                prop_assert_eq!(r.record, record.as_str());
             }
             other => prop_assert!(false, "expected a record, got {:?}", other),
         }

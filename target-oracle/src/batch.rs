@@ -22,6 +22,7 @@ use flate2::bufread::MultiGzDecoder;
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use singer_core::message::BatchMessage;
+use singer_core::record::{split_record, Fields};
 
 use crate::error::TargetError;
 use crate::loader::Loader;
@@ -67,10 +68,10 @@ pub(crate) fn load<W: Write>(
             if buffer.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let record =
+            let (record, fields) =
                 parse_record(&buffer).map_err(|reason| file_error(url, file_line, reason))?;
             loader
-                .on_record(line, stream, record, None, None)
+                .on_record(line, stream, record, &fields, None, None)
                 .map_err(|e| match e {
                     TargetError::BadRecord { field, reason, .. } => {
                         file_error(url, file_line, format!("field {field:?} {reason}"))
@@ -158,14 +159,21 @@ fn open_lines(file: File) -> std::io::Result<Box<dyn BufRead>> {
     })
 }
 
-/// One file line as a record: a JSON object, kept raw (every digit intact).
-fn parse_record(line: &[u8]) -> Result<&RawValue, String> {
+/// One file line as a record: a JSON object, kept raw (every digit intact) and split
+/// into its fields.
+fn parse_record(line: &[u8]) -> Result<(&str, Fields<'_>), String> {
     let text = std::str::from_utf8(line).map_err(|_| "the line is not valid UTF-8".to_owned())?;
-    let record: &RawValue = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    if !record.get().starts_with('{') {
-        return Err("the line is not a JSON object (a record)".to_owned());
+    match split_record(text) {
+        Ok(fields) => Ok((text.trim_ascii(), fields)),
+        // serde_json names what is wrong with a line that is not JSON at all.
+        Err(not_an_object) => Err(match serde_json::from_str::<&RawValue>(text) {
+            Err(e) => format!("invalid JSON: {e}"),
+            Ok(_) if !text.trim_ascii_start().starts_with('{') => {
+                "the line is not a JSON object (a record)".to_owned()
+            }
+            Ok(_) => not_an_object.to_string(),
+        }),
     }
-    Ok(record)
 }
 
 #[cfg(test)]
@@ -213,11 +221,11 @@ mod tests {
     #[test]
     fn a_line_must_be_one_json_object() {
         assert_eq!(
-            parse_record(b"{\"a\": 1.10}\n").map(RawValue::get),
-            Ok("{\"a\": 1.10}")
+            parse_record(b"{\"a\": 1.10}\n").map(|(text, fields)| (text, fields.len())),
+            Ok(("{\"a\": 1.10}", 1))
         );
         assert_eq!(
-            parse_record(b"[1]\n").map(RawValue::get),
+            parse_record(b"[1]\n").map(|(text, _)| text),
             Err("the line is not a JSON object (a record)".into())
         );
         assert!(parse_record(b"{\"a\": 1} {}\n").is_err());

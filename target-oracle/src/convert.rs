@@ -6,28 +6,16 @@
 //! digits are never touched by a float. Reasons name what is wrong, never the value
 //! (which may be personal data).
 
-use std::borrow::Cow;
-
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
-use serde_json::value::RawValue;
 use singer_core::oracle_type::{LengthSemantics, OracleType};
 
 use db_boundary::{ColumnCheck, ColumnDef, Value};
 
 use db_boundary::Decimal;
+pub(crate) use singer_core::record::Field;
 
-/// A field of a record, borrowed from the RECORD line where possible.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Field<'a> {
-    Null,
-    Bool(bool),
-    /// The number's JSON text, exactly as written.
-    Number(&'a str),
-    String(Cow<'a, str>),
-    /// An object or array, as its JSON text.
-    Structured(&'a str),
-}
+use crate::rfc3339;
 
 /// Why a field cannot go into its column. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,63 +24,6 @@ pub(crate) struct BadValue(pub String);
 
 fn bad(reason: impl Into<String>) -> BadValue {
     BadValue(reason.into())
-}
-
-impl<'a> Field<'a> {
-    /// Classifies a raw JSON value by its first byte; strings are unescaped only when they
-    /// contain escapes.
-    pub(crate) fn from_raw(raw: &'a RawValue) -> Result<Field<'a>, BadValue> {
-        let text = raw.get();
-        match text.as_bytes().first() {
-            Some(b'n') => Ok(Field::Null),
-            Some(b't') => Ok(Field::Bool(true)),
-            Some(b'f') => Ok(Field::Bool(false)),
-            Some(b'"') => {
-                let inner = &text[1..text.len() - 1];
-                if inner.contains('\\') {
-                    let owned: String = serde_json::from_str(text)
-                        .map_err(|_| bad("is not a valid JSON string"))?;
-                    Ok(Field::String(Cow::Owned(owned)))
-                } else {
-                    Ok(Field::String(Cow::Borrowed(inner)))
-                }
-            }
-            Some(b'{' | b'[') => Ok(Field::Structured(text)),
-            Some(_) => Ok(Field::Number(text)),
-            None => Err(bad("is empty")),
-        }
-    }
-
-    /// The JSON type name, for messages.
-    pub(crate) fn json_type(&self) -> &'static str {
-        match self {
-            Field::Null => "null",
-            Field::Bool(_) => "boolean",
-            Field::Number(_) => "number",
-            Field::String(_) => "string",
-            Field::Structured(text) if text.starts_with('[') => "array",
-            Field::Structured(_) => "object",
-        }
-    }
-
-    /// The field as JSON text (for JSON columns).
-    fn json_text(&self) -> Cow<'_, str> {
-        match self {
-            Field::Null => Cow::Borrowed("null"),
-            Field::Bool(true) => Cow::Borrowed("true"),
-            Field::Bool(false) => Cow::Borrowed("false"),
-            Field::Number(text) | Field::Structured(text) => Cow::Borrowed(text),
-            Field::String(s) => Cow::Owned(serde_json::to_string(s.as_ref()).unwrap_or_default()),
-        }
-    }
-
-    /// The field as plain text (for character columns that receive a non-string).
-    fn plain_text(&self) -> Cow<'_, str> {
-        match self {
-            Field::String(s) => Cow::Borrowed(s.as_ref()),
-            other => other.json_text(),
-        }
-    }
 }
 
 /// Limits that come from the server rather than the column.
@@ -307,7 +238,7 @@ impl Shape {
 /// through [`Decimal`].
 fn plain_shape(text: &str) -> Option<Shape> {
     let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (int_part, frac_part) = match unsigned.split_once('.') {
+    let (int_part, frac_part) = match singer_core::decimal::split_at_point(unsigned) {
         Some((i, f)) => (i, Some(f)),
         None => (unsigned, None),
     };
@@ -449,7 +380,7 @@ fn check_year(wall: NaiveDateTime) -> Result<(), BadValue> {
 /// value without an offset read as UTC (what Singer taps mean by it).
 pub(crate) fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValue> {
     let text = text.trim();
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+    if let Some(instant) = rfc3339::parse(text) {
         return Ok(instant);
     }
     if let Ok(instant) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
@@ -477,20 +408,20 @@ pub(crate) fn to_utc_timestamp(
     else {
         return to_value(field, column, limits);
     };
-    match DateTime::parse_from_rfc3339(text.trim()) {
-        Ok(instant) => {
+    match rfc3339::parse(text.trim()) {
+        Some(instant) => {
             let utc = instant.naive_utc();
             check_fraction(utc.nanosecond(), *fractional_precision)?;
             check_year(utc)?;
             Ok(Value::Timestamp(utc))
         }
-        Err(_) => to_value(field, column, limits),
+        None => to_value(field, column, limits),
     }
 }
 
 pub(crate) fn parse_wall_clock(text: &str) -> Result<NaiveDateTime, BadValue> {
     let text = text.trim();
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+    if let Some(instant) = rfc3339::parse(text) {
         return Ok(instant.naive_local());
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
@@ -525,13 +456,10 @@ mod tests {
         column(OracleType::Number { precision, scale })
     }
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
-    }
-
     fn convert(json: &str, col: &ColumnDef) -> Result<Value, BadValue> {
-        let raw = raw(json);
-        to_value(&Field::from_raw(&raw).unwrap(), col, LIMITS)
+        let record = format!("{{\"v\": {json}}}");
+        let fields = singer_core::record::split_record(&record).unwrap();
+        to_value(&fields[0].1, col, LIMITS)
     }
 
     #[test]

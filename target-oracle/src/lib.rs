@@ -4,6 +4,7 @@
 //! - [`naming`]: stream and property names -> Oracle identifiers.
 //! - [`type_map`]: JSON Schema property -> Oracle column type.
 //! - [`convert`]: one JSON field -> one database value, with column pre-checks.
+//! - `rfc3339`: date-times in the shape taps write, read by position.
 //! - [`validate`]: record validation with `jsonschema` (draft-4 bounds, exact `multipleOf`).
 //! - [`evolve`]: existing table + wanted columns -> the DDL that reconciles them.
 //! - [`fast_hash`]: FNV hashing for the per-record maps.
@@ -33,6 +34,7 @@ mod fast_hash;
 pub mod input;
 pub mod loader;
 mod naming;
+mod rfc3339;
 pub mod settings;
 mod state;
 mod stream;

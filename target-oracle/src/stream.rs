@@ -1,12 +1,7 @@
 //! One stream's column plan: which column each property (and each `_sdc_` metadata
 //! value) goes to, and the conversion of one raw RECORD into one row for it.
 
-use std::borrow::Cow;
-use std::fmt;
-
 use chrono::{DateTime, FixedOffset};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use singer_core::oracle_type::OracleType;
 
@@ -16,6 +11,7 @@ use crate::convert::{self, BadValue, Field, ServerLimits};
 use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::TypeRules;
+use singer_core::record::Fields;
 
 /// A metadata value the target adds itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,14 +326,15 @@ impl StreamPlan {
     /// unless `reject_unknown` (frozen schema), where a non-null one is an error.
     pub(crate) fn build_row(
         &self,
-        fields: &[(Cow<'_, str>, &RawValue)],
+        fields: &Fields<'_>,
         context: &RecordContext<'_>,
         limits: ServerLimits,
         reject_unknown: bool,
     ) -> Result<Vec<Value>, RowError> {
-        let mut row = vec![Value::Null; self.slots.len()];
+        let mut row = Vec::with_capacity(self.slots.len());
+        row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
-        for (position, (key, raw)) in fields.iter().enumerate() {
+        for (position, (key, field)) in fields.iter().enumerate() {
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
             let guess = self.slots.get(position).filter(
@@ -354,7 +351,7 @@ impl StreamPlan {
                     None => {
                         // `_sdc_` fields the schema does not declare (taps and
                         // mappers add them) are ignored as in the default mode.
-                        if reject_unknown && raw.get() != "null" && !key.starts_with("_sdc_") {
+                        if reject_unknown && *field != Field::Null && !key.starts_with("_sdc_") {
                             return Err(RowError {
                                 field: key.to_string(),
                                 reason: "has no column and freeze_schema forbids adding one".into(),
@@ -365,11 +362,10 @@ impl StreamPlan {
                 },
             };
             let slot = &self.slots[index];
-            let field = Field::from_raw(raw).map_err(|e| row_error(key, e))?;
             row[index] = if slot.utc_key {
-                convert::to_utc_timestamp(&field, &slot.column, limits)
+                convert::to_utc_timestamp(field, &slot.column, limits)
             } else {
-                convert::to_value(&field, &slot.column, limits)
+                convert::to_value(field, &slot.column, limits)
             }
             .map_err(|e| row_error(key, e))?;
             seen.insert(index);
@@ -460,58 +456,11 @@ fn row_error(key: &str, e: BadValue) -> RowError {
     }
 }
 
-/// The top-level fields of a record object as (name, raw value) pairs, borrowed.
-pub(crate) fn parse_fields(record: &RawValue) -> Result<Vec<(Cow<'_, str>, &RawValue)>, String> {
-    struct FieldsVisitor;
-    impl<'de> Visitor<'de> for FieldsVisitor {
-        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
-            while let Some(key) = map.next_key::<CowStr<'de>>()? {
-                let value: &'de RawValue = map.next_value()?;
-                fields.push((key.0, value));
-            }
-            Ok(fields)
-        }
-    }
-    let mut deserializer = serde_json::Deserializer::from_str(record.get());
-    deserializer
-        .deserialize_map(FieldsVisitor)
-        .map_err(|e| format!("the record is not a valid JSON object: {e}"))
-}
-
-/// A map key borrowed when it has no escapes.
-struct CowStr<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use singer_core::record::split_record;
 
     const TYPES: TypeRules = TypeRules {
         native_boolean: false,
@@ -546,13 +495,8 @@ mod tests {
         }
     }
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
-    }
-
     fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
-        let record = raw(text);
-        let fields = parse_fields(&record).unwrap();
+        let fields = split_record(text).unwrap();
         plan.build_row(&fields, &context(), LIMITS, reject_unknown)
     }
 
@@ -650,13 +594,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.property, "nope");
-    }
-
-    #[test]
-    fn escaped_keys_are_unescaped() {
-        let fields_owner = raw(r#"{"a\"b": 1, "c": "x"}"#);
-        let fields = parse_fields(&fields_owner).unwrap();
-        assert_eq!(fields[0].0, "a\"b");
-        assert_eq!(fields[1].1.get(), "\"x\"");
     }
 }

@@ -9,12 +9,13 @@
 //! checked on floats, `multipleOf: 0.01` rejects about a third of valid amounts.
 //! Error messages are masked: they name the field and the rule, never the value.
 
-use std::borrow::Cow;
-
-use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use singer_core::decimal::Decimal;
+
+use crate::convert::Field;
+use crate::rfc3339;
+use singer_core::record::Fields;
 
 /// A schema that cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,17 +190,16 @@ impl RecordValidator {
     /// schemas are checked on the fields directly, others through `jsonschema`.
     pub(crate) fn validate_fields(
         &self,
-        record: &RawValue,
-        fields: &[(Cow<'_, str>, &RawValue)],
+        record: &str,
+        fields: &Fields<'_>,
     ) -> Result<(), InvalidRecord> {
         match &self.flat {
             Some(flat) => flat.validate(fields),
             None => {
-                let parsed: Json =
-                    serde_json::from_str(record.get()).map_err(|_| InvalidRecord {
-                        field: String::new(),
-                        reason: "the record is not valid JSON".into(),
-                    })?;
+                let parsed: Json = serde_json::from_str(record).map_err(|_| InvalidRecord {
+                    field: String::new(),
+                    reason: "the record is not valid JSON".into(),
+                })?;
                 self.validate(&parsed)
             }
         }
@@ -426,92 +426,85 @@ impl FlatProperty {
         })
     }
 
-    fn check(&self, raw: &RawValue, draft4: bool) -> Result<(), String> {
-        let text = raw.get();
-        let actual = match text.as_bytes().first() {
-            Some(b'n') => NULL,
-            Some(b't' | b'f') => BOOLEAN,
-            Some(b'"') => STRING,
-            Some(b'{') => OBJECT,
-            Some(b'[') => ARRAY,
-            _ => NUMBER,
+    fn check(&self, field: &Field<'_>, draft4: bool) -> Result<(), String> {
+        let actual = match field {
+            Field::Null => NULL,
+            Field::Bool(_) => BOOLEAN,
+            Field::String(_) => STRING,
+            Field::Structured(text) if text.starts_with('[') => ARRAY,
+            Field::Structured(_) => OBJECT,
+            Field::Number(text) => return self.check_number(text, draft4),
         };
-        if actual == NUMBER {
-            let value = Decimal::parse(text).map_err(|_| "value is not a number".to_owned())?;
-            let integral = value.is_integer() && (!draft4 || !text.contains(['.', 'e', 'E']));
-            let allowed = self.types & NUMBER != 0 || (integral && self.types & INTEGER != 0);
-            if !allowed {
-                return Err(type_error(self.types));
-            }
-            for bound in &self.maximum {
-                let order = value.cmp_value(&bound.value);
-                if order.is_gt() || (bound.exclusive && order.is_eq()) {
-                    return Err(format!(
-                        "value is greater than {}the maximum of {}",
-                        if bound.exclusive { "or equal to " } else { "" },
-                        bound.value
-                    ));
-                }
-            }
-            for bound in &self.minimum {
-                let order = value.cmp_value(&bound.value);
-                if order.is_lt() || (bound.exclusive && order.is_eq()) {
-                    return Err(format!(
-                        "value is less than {}the minimum of {}",
-                        if bound.exclusive { "or equal to " } else { "" },
-                        bound.value
-                    ));
-                }
-            }
-            if let Some(step) = &self.multiple_of {
-                if !value.is_multiple_of(step) {
-                    return Err(format!("value is not a multiple of {step}"));
-                }
-            }
-            return Ok(());
-        }
         if self.types & actual == 0 {
             return Err(type_error(self.types));
         }
-        if actual == STRING
-            && (self.max_length.is_some() || self.min_length.is_some() || self.format.is_some())
-        {
-            let inner = &text[1..text.len() - 1];
-            let unescaped: Cow<'_, str> = if inner.contains('\\') {
-                Cow::Owned(
-                    serde_json::from_str::<String>(text)
-                        .map_err(|_| "value is not a valid string".to_owned())?,
-                )
-            } else {
-                Cow::Borrowed(inner)
-            };
-            let bytes = unescaped.len() as u64;
-            if let Some(max) = self.max_length {
-                if bytes > max && unescaped.chars().count() as u64 > max {
-                    return Err(format!("value is longer than {max} characters"));
-                }
+        if let Field::String(text) = field {
+            self.check_string(text)?;
+        }
+        Ok(())
+    }
+
+    fn check_number(&self, text: &str, draft4: bool) -> Result<(), String> {
+        let value = Decimal::parse_cow(text).map_err(|_| "value is not a number".to_owned())?;
+        let integral = value.is_integer()
+            && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')));
+        let allowed = self.types & NUMBER != 0 || (integral && self.types & INTEGER != 0);
+        if !allowed {
+            return Err(type_error(self.types));
+        }
+        for bound in &self.maximum {
+            let order = value.cmp_value(&bound.value);
+            if order.is_gt() || (bound.exclusive && order.is_eq()) {
+                return Err(format!(
+                    "value is greater than {}the maximum of {}",
+                    if bound.exclusive { "or equal to " } else { "" },
+                    bound.value
+                ));
             }
-            if let Some(min) = self.min_length {
-                if unescaped.chars().count() as u64 <= min.saturating_sub(1) && min > 0 {
-                    return Err(format!("value is shorter than {min} characters"));
-                }
+        }
+        for bound in &self.minimum {
+            let order = value.cmp_value(&bound.value);
+            if order.is_lt() || (bound.exclusive && order.is_eq()) {
+                return Err(format!(
+                    "value is less than {}the minimum of {}",
+                    if bound.exclusive { "or equal to " } else { "" },
+                    bound.value
+                ));
             }
-            match self.format {
-                Some(FlatFormat::DateTime)
-                    if chrono::DateTime::parse_from_rfc3339(&unescaped).is_err() =>
-                {
-                    return Err("value is not a \"date-time\"".into());
-                }
-                Some(FlatFormat::Date)
-                    if chrono::NaiveDate::parse_from_str(&unescaped, "%Y-%m-%d").is_err()
-                        || unescaped.len() != 10 =>
-                {
-                    return Err("value is not a \"date\"".into());
-                }
-                _ => {}
+        }
+        if let Some(step) = &self.multiple_of {
+            if !value.is_multiple_of(step) {
+                return Err(format!("value is not a multiple of {step}"));
             }
         }
         Ok(())
+    }
+
+    fn check_string(&self, text: &str) -> Result<(), String> {
+        // Characters are counted only when the byte length could break a limit.
+        let bytes = text.len() as u64;
+        if let Some(max) = self.max_length {
+            if bytes > max && text.chars().count() as u64 > max {
+                return Err(format!("value is longer than {max} characters"));
+            }
+        }
+        if let Some(min) = self.min_length {
+            if min > 0 && bytes < min.saturating_mul(4) && (text.chars().count() as u64) < min {
+                return Err(format!("value is shorter than {min} characters"));
+            }
+        }
+        match self.format {
+            Some(FlatFormat::DateTime) if rfc3339::parse(text).is_none() => {
+                Err("value is not a \"date-time\"".into())
+            }
+            Some(FlatFormat::Date)
+                if text.len() != 10
+                    || chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() =>
+            {
+                Err("value is not a \"date\"".into())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -593,10 +586,7 @@ impl FlatSchema {
     }
 
     /// Checks the top-level fields of one record.
-    pub(crate) fn validate(
-        &self,
-        fields: &[(Cow<'_, str>, &RawValue)],
-    ) -> Result<(), InvalidRecord> {
+    pub(crate) fn validate(&self, fields: &Fields<'_>) -> Result<(), InvalidRecord> {
         for name in &self.required {
             if !fields.iter().any(|(key, _)| key == name) {
                 return Err(InvalidRecord {
@@ -605,7 +595,7 @@ impl FlatSchema {
                 });
             }
         }
-        for (position, (key, raw)) in fields.iter().enumerate() {
+        for (position, (key, field)) in fields.iter().enumerate() {
             let rules = match self.properties.get(position) {
                 Some((name, rules)) if name == key.as_ref() => Some(rules),
                 _ => self
@@ -615,7 +605,7 @@ impl FlatSchema {
             };
             if let Some(rules) = rules {
                 rules
-                    .check(raw, self.draft4)
+                    .check(field, self.draft4)
                     .map_err(|reason| InvalidRecord {
                         field: key.to_string(),
                         reason,
@@ -787,9 +777,8 @@ mod tests {
             fn flat_and_jsonschema_agree(text in record(), draft4 in any::<bool>()) {
                 let validator = RecordValidator::compile(&schema(draft4)).unwrap();
                 prop_assert!(validator.is_flat());
-                let raw = RawValue::from_string(text.clone()).unwrap();
-                let fields = crate::stream::parse_fields(&raw).unwrap();
-                let flat = validator.validate_fields(&raw, &fields);
+                let fields = singer_core::record::split_record(&text).unwrap();
+                let flat = validator.validate_fields(&text, &fields);
                 let full = validator.validate(&serde_json::from_str(&text).unwrap());
                 prop_assert_eq!(flat.is_ok(), full.is_ok(), "{}: flat {:?} jsonschema {:?}", text, flat, full);
             }

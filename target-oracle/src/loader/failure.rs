@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use super::Loader;
@@ -81,11 +80,11 @@ impl<W: Write> Loader<W> {
         stream: &str,
         field: &str,
         reason: &str,
-        record: &RawValue,
+        record: &str,
     ) -> Result<(), TargetError> {
         match self.config.on_bad_record {
             OnBadRecord::Reject => {
-                self.write_reject(line, stream, field, reason, record.get())?;
+                self.write_reject(line, stream, field, reason, record)?;
                 if let Some(audit) = &mut self.audit {
                     audit.rejected(stream);
                 }

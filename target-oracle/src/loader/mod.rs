@@ -22,10 +22,10 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use chrono::Utc;
-use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use singer_core::message::Message;
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
+use singer_core::record::Fields;
 
 use crate::input::{Input, LineTooLong, Readiness};
 
@@ -39,7 +39,7 @@ use crate::fast_hash::FastMap;
 use crate::naming::{NamingRules, TableClaims, TableNaming};
 use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
-use crate::stream::{parse_fields, Meta, PlanOptions, RecordContext, StreamPlan};
+use crate::stream::{Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
 use crate::validate::RecordValidator;
 use overwrite::Overwrites;
@@ -260,6 +260,7 @@ impl<W: Write> Loader<W> {
                 line,
                 &record.stream,
                 record.record,
+                &record.fields,
                 record.version,
                 record.time_extracted.as_deref(),
             )?,
@@ -445,7 +446,8 @@ impl<W: Write> Loader<W> {
         &mut self,
         line: u64,
         stream: &str,
-        record: &RawValue,
+        record: &str,
+        fields: &Fields<'_>,
         version: Option<i64>,
         time_extracted: Option<&str>,
     ) -> Result<(), TargetError> {
@@ -477,7 +479,7 @@ impl<W: Write> Loader<W> {
                 load_sequence: (s.method == LoadMethod::Overwrite)
                     .then(|| self.overwrites.sequence(line)),
             };
-            validate_and_build(s, record, &context, self.limits, reject_unknown)
+            validate_and_build(s, record, fields, &context, self.limits, reject_unknown)
         };
         let row = match built {
             Ok(row) => row,
@@ -486,8 +488,8 @@ impl<W: Write> Loader<W> {
         let Some(s) = self.streams.get_mut(stream) else {
             return Ok(());
         };
-        let raw = keep_raw.then(|| record.get().to_owned());
-        let bytes = record.get().len();
+        let raw = keep_raw.then(|| record.to_owned());
+        let bytes = record.len();
         if s.oldest.is_none() {
             s.oldest = Some((line, Instant::now()));
         }
@@ -639,19 +641,19 @@ pub(crate) fn read_error(error: ReadError) -> TargetError {
 /// error is (field, reason).
 fn validate_and_build(
     s: &StreamLoad,
-    record: &RawValue,
+    record: &str,
+    fields: &Fields<'_>,
     context: &RecordContext<'_>,
     limits: ServerLimits,
     reject_unknown: bool,
 ) -> Result<Vec<Value>, (String, String)> {
-    let fields = parse_fields(record).map_err(|reason| (String::new(), reason))?;
     if let Some(validator) = &s.validator {
         validator
-            .validate_fields(record, &fields)
+            .validate_fields(record, fields)
             .map_err(|invalid| (invalid.field, invalid.reason))?;
     }
     s.plan
-        .build_row(&fields, context, limits, reject_unknown)
+        .build_row(fields, context, limits, reject_unknown)
         .map_err(|e| (e.field, e.reason))
 }
 
@@ -660,13 +662,22 @@ fn validate_and_build(
 /// they are equal, and NUMBER keys compare by their canonical decimal text.
 fn key_text(row: &[Value], key_slots: &[usize]) -> String {
     use std::fmt::Write as _;
-    let mut key = String::new();
+    let mut key = String::with_capacity(32);
     for &slot in key_slots {
         // Writing to a String cannot fail.
         let _ = match &row[slot] {
             Value::Null => write!(key, "0"),
-            Value::Number(text) => write!(key, "n{text}"),
-            Value::Text(text) | Value::Json(text) => write!(key, "t{text}"),
+            // The usual keys, without the formatting machinery (once per record).
+            Value::Number(number) => {
+                key.push('n');
+                key.push_str(number.as_str());
+                Ok(())
+            }
+            Value::Text(text) | Value::Json(text) => {
+                key.push('t');
+                key.push_str(text);
+                Ok(())
+            }
             Value::BinaryFloat(f) => write!(key, "f{:08x}", f.to_bits()),
             Value::BinaryDouble(f) => write!(key, "d{:016x}", f.to_bits()),
             Value::Bytes(bytes) => {

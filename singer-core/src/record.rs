@@ -1,0 +1,449 @@
+//! A RECORD's top-level fields, split, classified and checked as JSON in one pass.
+//!
+//! A target validates and converts every field of every record, so each record is read
+//! once, here: keys and values are borrowed from the line (strings are unescaped only
+//! when they contain a backslash), and each value is classified as it is passed over
+//! ([`Field`]). The splitter is strict: it accepts exactly what `serde_json` accepts
+//! (`tests::agrees_with_serde_json`), so the reader can use it instead of a second parse.
+//! Nested objects and arrays are rare in Singer records; their text is handed to
+//! `serde_json` to check.
+
+use std::borrow::Cow;
+
+/// One top-level value of a record, borrowed from its text where possible.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<'a> {
+    Null,
+    Bool(bool),
+    /// The number's JSON text, exactly as written (every digit kept).
+    Number(&'a str),
+    String(Cow<'a, str>),
+    /// An object or array, as its JSON text.
+    Structured(&'a str),
+}
+
+impl Field<'_> {
+    /// The JSON type name, for messages.
+    pub fn json_type(&self) -> &'static str {
+        match self {
+            Field::Null => "null",
+            Field::Bool(_) => "boolean",
+            Field::Number(_) => "number",
+            Field::String(_) => "string",
+            Field::Structured(text) if text.starts_with('[') => "array",
+            Field::Structured(_) => "object",
+        }
+    }
+
+    /// The field as JSON text (for JSON columns).
+    pub fn json_text(&self) -> Cow<'_, str> {
+        match self {
+            Field::Null => Cow::Borrowed("null"),
+            Field::Bool(true) => Cow::Borrowed("true"),
+            Field::Bool(false) => Cow::Borrowed("false"),
+            Field::Number(text) | Field::Structured(text) => Cow::Borrowed(text),
+            Field::String(s) => Cow::Owned(serde_json::to_string(s.as_ref()).unwrap_or_default()),
+        }
+    }
+
+    /// The field as plain text: a string's contents, any other value's JSON text.
+    pub fn plain_text(&self) -> Cow<'_, str> {
+        match self {
+            Field::String(s) => Cow::Borrowed(s.as_ref()),
+            other => other.json_text(),
+        }
+    }
+}
+
+/// A record's fields in the order written: (property name, value).
+pub type Fields<'a> = Vec<(Cow<'a, str>, Field<'a>)>;
+
+/// Why a text is not a JSON object: the byte offset where reading stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the record is not a valid JSON object (at byte {0})")]
+pub struct NotAnObject(pub usize);
+
+/// Splits the text of a JSON object (nothing but blanks around it) into its fields.
+pub fn split_record(text: &str) -> Result<Fields<'_>, NotAnObject> {
+    let mut cursor = Cursor::new(text);
+    cursor.blanks();
+    let fields = cursor.object().map_err(NotAnObject)?;
+    cursor.blanks();
+    if cursor.pos != text.len() {
+        return Err(NotAnObject(cursor.pos));
+    }
+    Ok(fields)
+}
+
+/// A strict reader of JSON text; errors are the byte offset where it stopped.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    pub(crate) pos: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of the 8 bytes in `chunk` ends or escapes a string's plain run: a
+/// quote, a backslash or a control character (which JSON forbids raw).
+fn needs_a_look(chunk: u64) -> bool {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero_byte(chunk ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(chunk ^ (ONES * u64::from(b'\\')));
+    let control = chunk.wrapping_sub(ONES * 0x20) & !chunk & HIGH;
+    quote | backslash | control != 0
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(text: &'a str) -> Cursor<'a> {
+        Cursor { text, pos: 0 }
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    pub(crate) fn blanks(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `byte` after blanks.
+    pub(crate) fn expect(&mut self, byte: u8) -> Result<(), usize> {
+        self.blanks();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.pos)
+        }
+    }
+
+    /// The object at the cursor, split into fields.
+    pub(crate) fn object(&mut self) -> Result<Fields<'a>, usize> {
+        self.expect(b'{')?;
+        let mut fields = Vec::with_capacity(16);
+        self.blanks();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(fields);
+        }
+        loop {
+            self.blanks();
+            let key = self.string()?;
+            self.expect(b':')?;
+            self.blanks();
+            let value = self.value()?;
+            fields.push((key, value));
+            self.blanks();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(fields);
+                }
+                _ => return Err(self.pos),
+            }
+        }
+    }
+
+    /// The string at the cursor, unescaped only when it has escapes.
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, usize> {
+        let start = self.pos;
+        let escaped = self.skip_string()?;
+        let quoted = &self.text[start..self.pos];
+        if escaped {
+            // serde_json checks the escapes (surrogate pairs included).
+            serde_json::from_str::<String>(quoted)
+                .map(Cow::Owned)
+                .map_err(|_| start)
+        } else {
+            Ok(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
+        }
+    }
+
+    /// Moves past the string at the cursor; whether it has escapes. Raw control
+    /// characters are refused; escapes are only skipped here (see [`Cursor::string`]).
+    fn skip_string(&mut self) -> Result<bool, usize> {
+        let start = self.pos;
+        if self.peek() != Some(b'"') {
+            return Err(start);
+        }
+        let bytes = self.text.as_bytes();
+        let mut at = start + 1;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time past the plain run (most of a record's bytes).
+            while let Some(chunk) = bytes.get(at..at + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().map_err(|_| start)?);
+                if needs_a_look(word) {
+                    break;
+                }
+                at += 8;
+            }
+            match bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    // The escaped byte is skipped whole (a quote or backslash too);
+                    // `\u` escapes' hex digits are plain bytes.
+                    at += 2;
+                }
+                Some(0..=0x1f) | None => return Err(start),
+                Some(_) => at += 1,
+            }
+        }
+    }
+
+    /// The value at the cursor, classified.
+    pub(crate) fn value(&mut self) -> Result<Field<'a>, usize> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'"') => self.string().map(Field::String),
+            Some(b'n') => self.literal("null", Field::Null),
+            Some(b't') => self.literal("true", Field::Bool(true)),
+            Some(b'f') => self.literal("false", Field::Bool(false)),
+            Some(b'{' | b'[') => {
+                self.skip_structured()?;
+                let text = &self.text[start..self.pos];
+                serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| start)?;
+                Ok(Field::Structured(text))
+            }
+            Some(b'-' | b'0'..=b'9') => self.number().map(Field::Number),
+            _ => Err(start),
+        }
+    }
+
+    fn literal(&mut self, word: &str, field: Field<'a>) -> Result<Field<'a>, usize> {
+        if self.text[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(field)
+        } else {
+            Err(self.pos)
+        }
+    }
+
+    /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    pub(crate) fn number(&mut self) -> Result<&'a str, usize> {
+        let start = self.pos;
+        let bytes = self.text.as_bytes();
+        let digits_from = |mut at: usize| {
+            while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+            at
+        };
+        let mut at = start;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => at = digits_from(at),
+            _ => return Err(start),
+        }
+        if bytes.get(at) == Some(&b'.') {
+            let end = digits_from(at + 1);
+            if end == at + 1 {
+                return Err(start);
+            }
+            at = end;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let end = digits_from(at);
+            if end == at {
+                return Err(start);
+            }
+            at = end;
+        }
+        self.pos = at;
+        Ok(&self.text[start..at])
+    }
+
+    /// Moves past the object or array at the cursor (strings inside may hold brackets);
+    /// only its extent is found here.
+    fn skip_structured(&mut self) -> Result<(), usize> {
+        let start = self.pos;
+        let mut depth = 0usize;
+        while let Some(byte) = self.peek() {
+            match byte {
+                b'"' => {
+                    self.skip_string()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or(start)?;
+                    if depth == 0 {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        Err(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn split(text: &str) -> Vec<(String, Field<'_>)> {
+        split_record(text)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_of_value_is_classified() {
+        let fields = split(
+            r#" { "a": 1.50e3, "b" : "x\"y", "c":null,"d":true, "e":false,
+                 "f": {"g": [1, "]}"]}, "h": [], "i": "plain text, longer than eight", "j": -0 } "#,
+        );
+        let expected = vec![
+            ("a".to_owned(), Field::Number("1.50e3")),
+            ("b".to_owned(), Field::String(Cow::Owned("x\"y".into()))),
+            ("c".to_owned(), Field::Null),
+            ("d".to_owned(), Field::Bool(true)),
+            ("e".to_owned(), Field::Bool(false)),
+            ("f".to_owned(), Field::Structured(r#"{"g": [1, "]}"]}"#)),
+            ("h".to_owned(), Field::Structured("[]")),
+            (
+                "i".to_owned(),
+                Field::String(Cow::Borrowed("plain text, longer than eight")),
+            ),
+            ("j".to_owned(), Field::Number("-0")),
+        ];
+        assert_eq!(fields, expected);
+    }
+
+    #[test]
+    fn escapes_are_unescaped_wherever_they_fall() {
+        let fields = split(r#"{"a\"b": "c\\", "\u00e9": "\\\"", "long": "0123456789abcdef\n"}"#);
+        assert_eq!(fields[0].0, "a\"b");
+        assert_eq!(fields[0].1, Field::String(Cow::Owned("c\\".into())));
+        assert_eq!(fields[1].0, "é");
+        assert_eq!(fields[1].1, Field::String(Cow::Owned("\\\"".into())));
+        assert_eq!(
+            fields[2].1,
+            Field::String(Cow::Owned("0123456789abcdef\n".into()))
+        );
+        assert_eq!(split("{}"), vec![]);
+    }
+
+    #[test]
+    fn what_serde_json_refuses_is_refused() {
+        for text in [
+            "",
+            "[]",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":"x"#,
+            r#"{"a":"x\"#,
+            r#"{"a":nul}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":[1}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":+1}"#,
+            r#"{"a":.5}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":{"b":}}"#,
+            r#"{"a":[1,]}"#,
+        ] {
+            assert!(split_record(text).is_err(), "{text:?} was accepted");
+            assert!(
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).is_err(),
+                "{text:?} is a JSON object: the list is wrong"
+            );
+        }
+    }
+
+    fn value_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_owned()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| format!("{f:e}")),
+            any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
+            proptest::collection::vec(any::<String>(), 0..3)
+                .prop_map(|v| serde_json::to_string(&v).unwrap()),
+            any::<String>()
+                .prop_map(|s| format!("{{\"k\": {}}}", serde_json::to_string(&s).unwrap())),
+            // Near misses: JSON-ish text that may or may not be valid.
+            "[-+0-9.eE]{1,6}",
+            "\"[a-z\\\\\"\t]{0,10}\"",
+            "[\\[\\]{}\",:0-9a-z ]{1,8}",
+        ]
+    }
+
+    fn record_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(("[a-zé\\\\\"]{0,6}", value_text(), " {0,2}"), 0..8).prop_map(
+            |pairs| {
+                let body: Vec<String> = pairs
+                    .into_iter()
+                    .map(|(k, v, blank)| format!("\"{k}\"{blank}:{blank}{v}"))
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Accepts exactly what serde_json accepts as an object, and splits it into the
+        /// same keys and values.
+        #[test]
+        fn agrees_with_serde_json(record in record_text()) {
+            let by_serde: Result<Vec<(String, serde_json::Value)>, _> =
+                serde_json::from_str::<&serde_json::value::RawValue>(&record).and_then(|raw| {
+                    let pairs: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(raw.get())?;
+                    Ok(pairs.into_iter().collect())
+                });
+            let ours = split_record(&record);
+            prop_assert_eq!(ours.is_ok(), by_serde.is_ok(), "{}: {:?}", record, ours);
+            if let (Ok(fields), Ok(pairs)) = (ours, by_serde) {
+                // serde's map keeps the last of duplicate keys; compare on unique keys.
+                let unique: std::collections::HashSet<_> = fields.iter().map(|(k, _)| k).collect();
+                if unique.len() == fields.len() {
+                    prop_assert_eq!(fields.len(), pairs.len());
+                    for ((key, field), (name, value)) in fields.iter().zip(&pairs) {
+                        prop_assert_eq!(key.as_ref(), name.as_str());
+                        let reparsed = match field {
+                            Field::Null => serde_json::Value::Null,
+                            Field::Bool(b) => serde_json::Value::Bool(*b),
+                            Field::Number(text) | Field::Structured(text) => {
+                                serde_json::from_str(text).unwrap()
+                            }
+                            Field::String(s) => serde_json::Value::String(s.to_string()),
+                        };
+                        prop_assert_eq!(&reparsed, value);
+                    }
+                }
+            }
+        }
+    }
+}

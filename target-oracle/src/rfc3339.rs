@@ -1,0 +1,131 @@
+//! RFC 3339 date-times, read fast in the shape taps write.
+//!
+//! Every date-time field is read twice per record (the schema's `format` check, then
+//! the conversion to its column), so this is on the target's hot path. The shape nearly
+//! every tap writes, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, is read by position;
+//! anything else goes to chrono's parser, which decides. Both give the same instant for
+//! what the fast path accepts (`tests::agrees_with_chrono`).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+
+/// The instant `text` names, or `None` when it is not an RFC 3339 date-time.
+pub(crate) fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
+    fast(text.as_bytes()).or_else(|| DateTime::parse_from_rfc3339(text).ok())
+}
+
+/// The usual shape only; `None` sends the text to chrono.
+fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let date = NaiveDate::from_ymd_opt(year as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    let (hour, minute, second) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if second > 59 {
+        return None; // a leap second: chrono's rules apply
+    }
+    let mut at = 19;
+    let mut nanos = 0;
+    if b[at] == b'.' {
+        let start = at + 1;
+        at = start;
+        while at < b.len() && b[at].is_ascii_digit() {
+            at += 1;
+        }
+        let count = at - start;
+        if count == 0 || count > 9 {
+            return None;
+        }
+        nanos = digits(&b[start..at])? * 10u32.pow(9 - count as u32);
+    }
+    let offset = match &b[at..] {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (hours, minutes) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = (hours * 3600 + minutes * 60) as i32;
+            if *sign == b'-' {
+                -seconds
+            } else {
+                seconds
+            }
+        }
+        _ => return None,
+    };
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    let offset = FixedOffset::east_opt(offset)?;
+    date.and_time(time).and_local_timezone(offset).single()
+}
+
+/// ASCII digits as a number; `None` if any byte is not a digit.
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_usual_shapes_are_read_fast() {
+        for text in [
+            "2021-07-14T07:53:08.323216+00:00",
+            "2021-07-05T05:26:31Z",
+            "1999-12-31T23:59:59.999999999-05:30",
+            "2024-02-29T00:00:00.5+14:00",
+        ] {
+            assert_eq!(
+                fast(text.as_bytes()),
+                DateTime::parse_from_rfc3339(text).ok(),
+                "{text}"
+            );
+            assert!(fast(text.as_bytes()).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_shapes_go_to_chrono() {
+        for text in [
+            "2021-07-05 05:26:31Z",
+            "2021-07-05t05:26:31z",
+            "2016-12-31T23:59:60Z",
+            "2021-07-05T05:26:31.1234567891Z",
+            "2023-02-29T00:00:00Z",
+            "2021-07-05T05:26:31",
+        ] {
+            assert_eq!(fast(text.as_bytes()), None, "{text}");
+            assert_eq!(
+                parse(text),
+                DateTime::parse_from_rfc3339(text).ok(),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn agrees_with_chrono(
+            date in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]",
+            sep in "[Tt ]",
+            time in "[0-2][0-9]:[0-6][0-9]:[0-6][0-9]",
+            fraction in "(\\.[0-9]{0,11})?",
+            zone in "(Z|z|[+-][0-2][0-9]:[0-6][0-9]|[+-][0-9]{4}|)",
+        ) {
+            let text = format!("{date}{sep}{time}{fraction}{zone}");
+            prop_assert_eq!(parse(&text), DateTime::parse_from_rfc3339(&text).ok(), "{}", text);
+        }
+    }
+}
