@@ -155,7 +155,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sync_from(&prepared.sync_args(), &replay, &mut sink)?;
     let seconds = started.elapsed().as_secs_f64();
     println!("fetch_pipeline={pipeline}");
-    println!("distinct_rows_in_memory={distinct} (of {} in the table)", prepared.rows);
+    println!(
+        "distinct_rows_in_memory={distinct} (of {} in the table)",
+        prepared.rows
+    );
     support::report(total, sink.0, seconds);
     Ok(())
 }

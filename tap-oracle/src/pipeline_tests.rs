@@ -36,7 +36,7 @@ impl Rows {
     }
 
     fn row(&self, n: usize) -> (Vec<Value>, String) {
-        let text = if self.nulls && n % 3 == 0 {
+        let text = if self.nulls && n.is_multiple_of(3) {
             Value::Null
         } else {
             let mut text = "x".repeat(self.text_bytes.saturating_sub(8));
@@ -78,7 +78,7 @@ impl Source for Rows {
             self.pushed.fetch_add(1, Ordering::SeqCst);
             let row = ScannedRow {
                 values: &values,
-                rowid: (n % 5 != 0).then_some(rowid.as_str()),
+                rowid: (!n.is_multiple_of(5)).then_some(rowid.as_str()),
             };
             if let ControlFlow::Break(()) = push(row) {
                 return Ok(n as u64 + 1);
@@ -98,7 +98,13 @@ fn scan() -> Scan {
             table: "T".into(),
         },
         columns: vec![
-            ScanColumn::new("N", OracleType::Number { precision: None, scale: None }),
+            ScanColumn::new(
+                "N",
+                OracleType::Number {
+                    precision: None,
+                    scale: None,
+                },
+            ),
             ScanColumn::new("S", OracleType::Clob),
         ],
         range: ScanRange::All,
@@ -222,7 +228,10 @@ fn a_slow_sink_holds_the_fetching_to_a_few_batches_of_large_rows() {
     let rows_per_batch = BATCH_BYTES / 1_000_000 + 1;
     // Batches in the sink, in the channel and blocked in a send, and the row being read.
     let bound = (CHANNEL_BATCHES + 2) * rows_per_batch + 1;
-    assert!(ahead <= bound, "fetching ran {ahead} rows ahead (bound {bound})");
+    assert!(
+        ahead <= bound,
+        "fetching ran {ahead} rows ahead (bound {bound})"
+    );
     assert!(ahead >= 2, "no overlap at all: {ahead}");
 }
 
@@ -252,7 +261,10 @@ fn an_emptied_batch_frees_large_buffers_and_keeps_small_ones() {
 fn auto_pipelines_only_with_two_idle_cpus_a_reader() {
     assert!(Pipelining::Auto.enabled(1, 2, Some(0.0)));
     assert!(!Pipelining::Auto.enabled(1, 2, Some(0.5)), "a busy CPU");
-    assert!(!Pipelining::Auto.enabled(1, 2, Some(3.4)), "a saturated machine");
+    assert!(
+        !Pipelining::Auto.enabled(1, 2, Some(3.4)),
+        "a saturated machine"
+    );
     assert!(!Pipelining::Auto.enabled(1, 2, None), "load unknown");
     assert!(!Pipelining::Auto.enabled(1, 1, Some(0.0)));
     assert!(!Pipelining::Auto.enabled(2, 2, Some(0.0)));

@@ -132,7 +132,12 @@ pub fn sync_from<W: Write + Send>(
     backend: &dyn Backend,
     out: W,
 ) -> Result<Outcome, TapError> {
-    let config = Config::load(&args.singer.config, ENV_PREFIX, std::env::vars(), settings())?;
+    let config = Config::load(
+        &args.singer.config,
+        ENV_PREFIX,
+        std::env::vars(),
+        settings(),
+    )?;
     let (catalog, state) = catalog_and_state(&args.singer)?;
     let options = sync_options(&config, db_boundary::new_run_id())?;
     sync(backend, &catalog, state, &options, out)?;

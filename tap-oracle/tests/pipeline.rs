@@ -151,14 +151,21 @@ fn a_stream_of_large_clobs_goes_out_every_few_mib_each_with_its_state() {
                     assert_eq!(m["record"]["BODY"].as_str().unwrap().len(), 1_000_000);
                     last_key = m["record"]["ID"].as_u64();
                     since_state += 1;
-                    assert!(since_state <= 9, "{pipeline}: {since_state} 1 MB records without a STATE");
+                    assert!(
+                        since_state <= 9,
+                        "{pipeline}: {since_state} 1 MB records without a STATE"
+                    );
                 }
                 Some("STATE") if since_state > 0 => {
                     since_state = 0;
                     let bookmark = &m["value"]["bookmarks"]["APP-DOCS"];
                     if last_key != Some(39) {
                         // Mid-pass: the STATE resumes after the last record before it.
-                        assert_eq!(bookmark["last_pk_fetched"]["ID"].as_u64(), last_key, "{pipeline}");
+                        assert_eq!(
+                            bookmark["last_pk_fetched"]["ID"].as_u64(),
+                            last_key,
+                            "{pipeline}"
+                        );
                         states_between_records += 1;
                     }
                 }
@@ -166,6 +173,9 @@ fn a_stream_of_large_clobs_goes_out_every_few_mib_each_with_its_state() {
             }
         }
         assert_eq!(records(&messages, "APP-DOCS").len(), 40);
-        assert!(states_between_records >= 4, "{pipeline}: {states_between_records}");
+        assert!(
+            states_between_records >= 4,
+            "{pipeline}: {states_between_records}"
+        );
     }
 }

@@ -66,7 +66,10 @@ impl Prepared {
             .sum();
         let catalog_path = work.join("catalog.json");
         std::fs::write(&catalog_path, catalog.to_string())?;
-        let catalog = catalog_path.to_str().ok_or("temp dir is not UTF-8")?.to_owned();
+        let catalog = catalog_path
+            .to_str()
+            .ok_or("temp dir is not UTF-8")?
+            .to_owned();
         Ok(Prepared {
             work,
             config,

@@ -236,7 +236,6 @@ fn hold(
 /// A small deterministic generator (xorshift), so every run writes the same table.
 struct Rng(u64);
 
-
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
@@ -261,7 +260,14 @@ fn column(
     length: u32,
     nullable: bool,
 ) -> ColumnRow {
-    table_column("ORDERS", id, name, data_type, (precision, scale, length), nullable)
+    table_column(
+        "ORDERS",
+        id,
+        name,
+        data_type,
+        (precision, scale, length),
+        nullable,
+    )
 }
 
 /// A `BENCH.<table>` column as ALL_TAB_COLS describes it (precision, scale, length).

@@ -138,7 +138,14 @@ fn docs_columns() -> Vec<ColumnRow> {
 /// tabs that JSON escapes.
 fn docs_row(rng: &mut Rng, id: u64) -> Vec<Value> {
     const WORDS: [&str; 8] = [
-        "lorem", "ipsum", "\"dolor\"", "sit", "amet,", "naïve", "café\t", "end.\n",
+        "lorem",
+        "ipsum",
+        "\"dolor\"",
+        "sit",
+        "amet,",
+        "naïve",
+        "café\t",
+        "end.\n",
     ];
     let mut body = String::with_capacity(CLOB_CHARS + 16);
     while body.len() < CLOB_CHARS {
