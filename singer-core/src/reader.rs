@@ -96,9 +96,15 @@ fn raw_keeping_null<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Reads Singer messages from `R`, checking the protocol's ordering rules.
+///
+/// A line that lies whole in the input's buffer is read where it lies (no copy); the
+/// input is told it was consumed on the next call. A line that spans buffers is
+/// gathered into the reader's own buffer.
 pub struct MessageReader<R> {
     input: R,
     buffer: Vec<u8>,
+    /// Bytes of the input's buffer handed out in the last message, not yet consumed.
+    unconsumed: usize,
     line: u64,
     streams_with_schema: HashSet<String>,
     warned_types: HashSet<String>,
@@ -109,6 +115,7 @@ impl<R: BufRead> MessageReader<R> {
         MessageReader {
             input,
             buffer: Vec::with_capacity(64 * 1024),
+            unconsumed: 0,
             line: 0,
             streams_with_schema: HashSet::new(),
             warned_types: HashSet::new(),
@@ -117,7 +124,16 @@ impl<R: BufRead> MessageReader<R> {
 
     /// The input, for asking it things between messages (whether more is waiting).
     pub fn get_mut(&mut self) -> &mut R {
+        self.consume_last();
         &mut self.input
+    }
+
+    /// Tells the input the last message's line is done with.
+    fn consume_last(&mut self) {
+        if self.unconsumed > 0 {
+            self.input.consume(self.unconsumed);
+            self.unconsumed = 0;
+        }
     }
 
     /// The number of the last line read (0 before the first).
@@ -128,36 +144,54 @@ impl<R: BufRead> MessageReader<R> {
     /// The next message, `None` at end of input. The message borrows the reader's line
     /// buffer, so it lives until the next call.
     pub fn next_message(&mut self) -> Result<Option<Line<'_>>, ReadError> {
-        loop {
-            self.buffer.clear();
-            let read = self
-                .input
-                .read_until(b'\n', &mut self.buffer)
-                .map_err(|e| ReadError {
-                    line: self.line + 1,
-                    stream: None,
-                    kind: ReadErrorKind::Io(e),
-                })?;
-            if read == 0 {
+        self.consume_last();
+        let io_error = |line: u64| {
+            move |e| ReadError {
+                line: line + 1,
+                stream: None,
+                kind: ReadErrorKind::Io(e),
+            }
+        };
+        // Find the next line to parse: its length, and whether it lies in the input's
+        // buffer (else it was gathered into `self.buffer`).
+        let (length, in_place) = loop {
+            let available = self.input.fill_buf().map_err(io_error(self.line))?;
+            if available.is_empty() {
                 return Ok(None);
             }
-            self.line += 1;
-            if self.buffer.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            // The type decides whether the line is skipped; it is sniffed from the line's
-            // start (where Singer writers put it) so that each line is parsed only once.
-            match sniff_type(&self.buffer) {
-                Sniff::Unknown(name) => {
-                    if self.warned_types.insert(name.clone()) {
-                        tracing::warn!(line = self.line, message_type = %name, "skipping messages of an unknown type");
-                    }
+            let (length, in_place) = match available.iter().position(|&b| b == b'\n') {
+                Some(end) => (end + 1, true),
+                None => {
+                    // The line spans the input's buffers (or ends the input unterminated).
+                    self.buffer.clear();
+                    let read = self
+                        .input
+                        .read_until(b'\n', &mut self.buffer)
+                        .map_err(io_error(self.line))?;
+                    (read, false)
                 }
-                Sniff::Known | Sniff::Undecided => break,
+            };
+            self.line += 1;
+            let line = if in_place {
+                &self.input.fill_buf().map_err(io_error(self.line - 1))?[..length]
+            } else {
+                &self.buffer[..]
+            };
+            if !skipped(line, self.line, &mut self.warned_types) {
+                break (length, in_place);
             }
-        }
+            if in_place {
+                self.input.consume(length);
+            }
+        };
+        let bytes: &[u8] = if in_place {
+            self.unconsumed = length;
+            &self.input.fill_buf().map_err(io_error(self.line - 1))?[..length]
+        } else {
+            &self.buffer
+        };
         let line = self.line;
-        let text = as_text(&self.buffer, line)?;
+        let text = as_text(bytes, line)?;
         let message = match fast_record(text) {
             Some(record) => Message::Record(record),
             None => {
@@ -197,6 +231,24 @@ impl<R: BufRead> MessageReader<R> {
             number: line,
             message,
         }))
+    }
+}
+
+/// Whether a line is skipped: blank, or of a message type this reader does not know
+/// (warned about once per type). The type is sniffed from the line's start, where Singer
+/// writers put it, so each line is parsed once.
+fn skipped(line: &[u8], number: u64, warned_types: &mut HashSet<String>) -> bool {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    match sniff_type(line) {
+        Sniff::Unknown(name) => {
+            if warned_types.insert(name.clone()) {
+                tracing::warn!(line = number, message_type = %name, "skipping messages of an unknown type");
+            }
+            true
+        }
+        Sniff::Known | Sniff::Undecided => false,
     }
 }
 

@@ -15,7 +15,7 @@ use db_boundary::{ColumnCheck, ColumnDef, Value};
 use db_boundary::Decimal;
 pub(crate) use singer_core::record::Field;
 
-use crate::rfc3339;
+use crate::rfc3339::{self, Instant};
 
 /// Why a field cannot go into its column. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,9 +37,11 @@ pub(crate) struct ServerLimits {
 /// Oracle NUMBER keeps 38 significant digits; more would be rounded.
 const MAX_NUMBER_DIGITS: usize = 38;
 
-/// Converts `field` for `column`.
+/// Converts `field` for `column`. `known` is the field's instant when validation has
+/// already read it as a date-time (it is then not read again).
 pub(crate) fn to_value(
     field: &Field<'_>,
+    known: Option<Instant>,
     column: &ColumnDef,
     limits: ServerLimits,
 ) -> Result<Value, BadValue> {
@@ -129,35 +131,10 @@ pub(crate) fn to_value(
                 other.json_type()
             ))),
         },
-        OracleType::TimestampTz {
-            fractional_precision,
-        }
-        | OracleType::TimestampLtz {
-            fractional_precision,
-        } => {
-            let instant = parse_instant(string_of(field)?)?;
-            check_fraction(instant.nanosecond(), *fractional_precision)?;
-            check_year(instant.naive_local())?;
-            Ok(Value::TimestampTz(instant))
-        }
-        OracleType::Timestamp {
-            fractional_precision,
-        } => {
-            let wall = parse_wall_clock(string_of(field)?)?;
-            check_fraction(wall.nanosecond(), *fractional_precision)?;
-            check_year(wall)?;
-            Ok(Value::Timestamp(wall))
-        }
-        OracleType::Date => {
-            let wall = parse_wall_clock(string_of(field)?)?;
-            if wall.nanosecond() != 0 {
-                return Err(bad(
-                    "has fractions of a second, which a DATE column cannot keep",
-                ));
-            }
-            check_year(wall)?;
-            Ok(Value::Date(wall))
-        }
+        OracleType::TimestampTz { .. }
+        | OracleType::TimestampLtz { .. }
+        | OracleType::Timestamp { .. }
+        | OracleType::Date => to_date_time(field, known, &column.data_type),
         OracleType::Blob | OracleType::Raw { .. } | OracleType::LongRaw => {
             let text = string_of(field)?;
             let bytes = base64::engine::general_purpose::STANDARD
@@ -188,6 +165,53 @@ pub(crate) fn to_value(
             Ok(Value::Text(field.plain_text().into_owned()))
         }
         other => Err(bad(format!("cannot be loaded into a {other} column"))),
+    }
+}
+
+/// A date-time column's value: an instant for the zoned types, the wall clock as
+/// written for TIMESTAMP and DATE.
+fn to_date_time(
+    field: &Field<'_>,
+    known: Option<Instant>,
+    data_type: &OracleType,
+) -> Result<Value, BadValue> {
+    let wall_clock = || match known {
+        Some(instant) => Ok(instant.naive_local()),
+        None => parse_wall_clock(string_of(field)?),
+    };
+    match data_type {
+        OracleType::TimestampTz {
+            fractional_precision,
+        }
+        | OracleType::TimestampLtz {
+            fractional_precision,
+        } => {
+            let instant = match known {
+                Some(instant) => instant,
+                None => parse_instant(string_of(field)?)?,
+            };
+            check_fraction(instant.nanosecond(), *fractional_precision)?;
+            check_year(instant.naive_local())?;
+            Ok(Value::TimestampTz(instant))
+        }
+        OracleType::Timestamp {
+            fractional_precision,
+        } => {
+            let wall = wall_clock()?;
+            check_fraction(wall.nanosecond(), *fractional_precision)?;
+            check_year(wall)?;
+            Ok(Value::Timestamp(wall))
+        }
+        _ => {
+            let wall = wall_clock()?;
+            if wall.nanosecond() != 0 {
+                return Err(bad(
+                    "has fractions of a second, which a DATE column cannot keep",
+                ));
+            }
+            check_year(wall)?;
+            Ok(Value::Date(wall))
+        }
     }
 }
 
@@ -396,6 +420,7 @@ pub(crate) fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValu
 /// written, as [`to_value`] takes it.
 pub(crate) fn to_utc_timestamp(
     field: &Field<'_>,
+    known: Option<Instant>,
     column: &ColumnDef,
     limits: ServerLimits,
 ) -> Result<Value, BadValue> {
@@ -406,16 +431,16 @@ pub(crate) fn to_utc_timestamp(
         },
     ) = (field, &column.data_type)
     else {
-        return to_value(field, column, limits);
+        return to_value(field, known, column, limits);
     };
-    match rfc3339::parse(text.trim()) {
+    match known.or_else(|| rfc3339::parse(text.trim())) {
         Some(instant) => {
             let utc = instant.naive_utc();
             check_fraction(utc.nanosecond(), *fractional_precision)?;
             check_year(utc)?;
             Ok(Value::Timestamp(utc))
         }
-        None => to_value(field, column, limits),
+        None => to_value(field, known, column, limits),
     }
 }
 
@@ -459,7 +484,7 @@ mod tests {
     fn convert(json: &str, col: &ColumnDef) -> Result<Value, BadValue> {
         let record = format!("{{\"v\": {json}}}");
         let fields = singer_core::record::split_record(&record).unwrap();
-        to_value(&fields[0].1, col, LIMITS)
+        to_value(&fields[0].1, None, col, LIMITS)
     }
 
     #[test]

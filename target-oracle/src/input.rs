@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
-use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 /// Bytes read from the source per system call; also the smallest line limit, so that
@@ -86,6 +86,9 @@ enum End {
 /// The reading side: chunks from the reader thread, one at a time.
 pub struct IdleAwareInput {
     chunks: Receiver<Chunk>,
+    /// Read chunks go back to the reader thread to be filled again (fresh megabytes
+    /// cost page faults and zeroing on every chunk).
+    spent: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     position: usize,
     tick: Duration,
@@ -100,12 +103,14 @@ impl IdleAwareInput {
         tick: Duration,
         max_line_bytes: usize,
     ) -> IdleAwareInput {
-        // Two chunks in flight bound the memory whatever the input.
+        // Two chunks in flight (and two spent ones) bound the memory whatever the input.
         let (sender, chunks) = mpsc::sync_channel(2);
+        let (spent, recycled) = mpsc::sync_channel(2);
         let limit = max_line_bytes.max(READ_SIZE);
-        std::thread::spawn(move || read_chunks(source, &sender, limit));
+        std::thread::spawn(move || read_chunks(source, &sender, &recycled, limit));
         IdleAwareInput {
             chunks,
+            spent,
             current: Vec::new(),
             position: 0,
             tick: tick.max(Duration::from_millis(50)),
@@ -116,7 +121,9 @@ impl IdleAwareInput {
     fn accept(&mut self, received: Result<Chunk, RecvError>) {
         match received {
             Ok(Chunk::Data(data)) => {
-                self.current = data;
+                let spent = std::mem::replace(&mut self.current, data);
+                // A full return channel or a finished reader: the buffer is just freed.
+                let _ = self.spent.try_send(spent);
                 self.position = 0;
             }
             Ok(Chunk::Failed(error)) => {
@@ -132,10 +139,16 @@ impl IdleAwareInput {
 }
 
 /// The reader thread: reads `source` and sends whole lines until the end, an error or
-/// a line over `limit` bytes.
-fn read_chunks<R: Read>(mut source: R, sender: &mpsc::SyncSender<Chunk>, limit: usize) {
+/// a line over `limit` bytes. Each read lands in the chunk it is sent in (no copy but the
+/// cut line's tail), in buffers the reading side hands back.
+fn read_chunks<R: Read>(
+    mut source: R,
+    sender: &mpsc::SyncSender<Chunk>,
+    recycled: &Receiver<Vec<u8>>,
+    limit: usize,
+) {
+    // The start of a line cut by the last read.
     let mut pending: Vec<u8> = Vec::new();
-    let mut buffer = vec![0u8; READ_SIZE];
     let too_long = || {
         Chunk::Failed(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -143,44 +156,62 @@ fn read_chunks<R: Read>(mut source: R, sender: &mpsc::SyncSender<Chunk>, limit: 
         ))
     };
     loop {
-        let read = match source.read(&mut buffer) {
-            Ok(0) => {
-                if !pending.is_empty() {
-                    let _ = sender.send(Chunk::Data(pending));
-                }
-                return;
-            }
+        let mut chunk = if pending.len() > READ_SIZE / 4 {
+            // A long line being gathered: keep reading onto it.
+            std::mem::take(&mut pending)
+        } else {
+            let mut chunk = recycled
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(2 * READ_SIZE));
+            chunk.clear();
+            chunk.append(&mut pending);
+            chunk
+        };
+        let start = chunk.len();
+        chunk.resize(start + READ_SIZE, 0);
+        let read = match source.read(&mut chunk[start..]) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                chunk.truncate(start);
+                pending = chunk;
+                continue;
+            }
             Err(e) => {
                 // The partial line is dropped: it can only be a cut line.
                 let _ = sender.send(Chunk::Failed(e));
                 return;
             }
         };
-        let fresh = &buffer[..read];
+        chunk.truncate(start + read);
+        if read == 0 {
+            if !chunk.is_empty() {
+                let _ = sender.send(Chunk::Data(chunk));
+            }
+            return;
+        }
+        let fresh = &chunk[start..];
         let Some(first_newline) = fresh.iter().position(|&b| b == b'\n') else {
             // A line longer than one read: keep collecting it, up to the limit.
-            if pending.len() + fresh.len() > limit {
+            if chunk.len() > limit {
                 let _ = sender.send(too_long());
                 return;
             }
-            pending.extend_from_slice(fresh);
+            pending = chunk;
             continue;
         };
         // Lines inside one read are shorter than READ_SIZE <= limit; only the one that
         // began in an earlier read can be too long.
-        if pending.len() + first_newline > limit {
+        if start + first_newline > limit {
             let _ = sender.send(too_long());
             return;
         }
-        let last_newline = fresh
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .unwrap_or(first_newline);
-        let mut chunk = std::mem::take(&mut pending);
-        chunk.extend_from_slice(&fresh[..=last_newline]);
-        pending.extend_from_slice(&fresh[last_newline + 1..]);
+        let last_newline = start
+            + fresh
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .unwrap_or(first_newline);
+        pending.extend_from_slice(&chunk[last_newline + 1..]);
+        chunk.truncate(last_newline + 1);
         if sender.send(Chunk::Data(chunk)).is_err() {
             return;
         }

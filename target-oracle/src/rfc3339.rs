@@ -8,6 +8,9 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 
+/// A date-time with the offset it was written with.
+pub(crate) type Instant = DateTime<FixedOffset>;
+
 /// The instant `text` names, or `None` when it is not an RFC 3339 date-time.
 pub(crate) fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
     fast(text.as_bytes()).or_else(|| DateTime::parse_from_rfc3339(text).ok())

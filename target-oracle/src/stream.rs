@@ -11,6 +11,7 @@ use crate::convert::{self, BadValue, Field, ServerLimits};
 use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::TypeRules;
+use crate::validate::FlatSchema;
 use singer_core::record::Fields;
 
 /// A metadata value the target adds itself.
@@ -322,11 +323,14 @@ impl StreamPlan {
             .map(|i| self.slots[i].column.name.as_str())
     }
 
-    /// Converts one RECORD body into a row. Properties without a column are ignored
-    /// unless `reject_unknown` (frozen schema), where a non-null one is an error.
+    /// Converts one RECORD body into a row, checking each field against `rules` (the
+    /// stream's flat schema, if records are validated that way) as it goes: one pass,
+    /// and a date-time read once. Properties without a column are ignored unless
+    /// `reject_unknown` (frozen schema), where a non-null one is an error.
     pub(crate) fn build_row(
         &self,
         fields: &Fields<'_>,
+        rules: Option<&FlatSchema>,
         context: &RecordContext<'_>,
         limits: ServerLimits,
         reject_unknown: bool,
@@ -335,6 +339,17 @@ impl StreamPlan {
         row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, field)) in fields.iter().enumerate() {
+            let known = match rules {
+                Some(rules) => {
+                    rules
+                        .check_field(position, key, field)
+                        .map_err(|invalid| RowError {
+                            field: invalid.field,
+                            reason: invalid.reason,
+                        })?
+                }
+                None => None,
+            };
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
             let guess = self.slots.get(position).filter(
@@ -363,9 +378,9 @@ impl StreamPlan {
             };
             let slot = &self.slots[index];
             row[index] = if slot.utc_key {
-                convert::to_utc_timestamp(field, &slot.column, limits)
+                convert::to_utc_timestamp(field, known, &slot.column, limits)
             } else {
-                convert::to_value(field, &slot.column, limits)
+                convert::to_value(field, known, &slot.column, limits)
             }
             .map_err(|e| row_error(key, e))?;
             seen.insert(index);
@@ -497,7 +512,7 @@ mod tests {
 
     fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
         let fields = split_record(text).unwrap();
-        plan.build_row(&fields, &context(), LIMITS, reject_unknown)
+        plan.build_row(&fields, None, &context(), LIMITS, reject_unknown)
     }
 
     fn plan(metadata: bool) -> StreamPlan {

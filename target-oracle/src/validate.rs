@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json};
 use singer_core::decimal::Decimal;
 
 use crate::convert::Field;
-use crate::rfc3339;
+use crate::rfc3339::{self, Instant};
 use singer_core::record::Fields;
 
 /// A schema that cannot be compiled.
@@ -184,6 +184,12 @@ impl RecordValidator {
     #[cfg(test)]
     pub(crate) fn is_flat(&self) -> bool {
         self.flat.is_some()
+    }
+
+    /// The flat rules, which the loader checks field by field as it converts; `None`
+    /// when records go through `jsonschema` ([`RecordValidator::validate_fields`]).
+    pub(crate) fn flat(&self) -> Option<&FlatSchema> {
+        self.flat.as_ref()
     }
 
     /// Checks a record given both its raw text and its parsed top-level fields: flat
@@ -426,22 +432,24 @@ impl FlatProperty {
         })
     }
 
-    fn check(&self, field: &Field<'_>, draft4: bool) -> Result<(), String> {
+    /// Checks one field; a `date-time` string's instant, read on the way, is returned
+    /// so conversion need not read it again.
+    fn check(&self, field: &Field<'_>, draft4: bool) -> Result<Option<Instant>, String> {
         let actual = match field {
             Field::Null => NULL,
             Field::Bool(_) => BOOLEAN,
             Field::String(_) => STRING,
             Field::Structured(text) if text.starts_with('[') => ARRAY,
             Field::Structured(_) => OBJECT,
-            Field::Number(text) => return self.check_number(text, draft4),
+            Field::Number(text) => return self.check_number(text, draft4).map(|()| None),
         };
         if self.types & actual == 0 {
             return Err(type_error(self.types));
         }
-        if let Field::String(text) = field {
-            self.check_string(text)?;
+        match field {
+            Field::String(text) => self.check_string(text),
+            _ => Ok(None),
         }
-        Ok(())
     }
 
     fn check_number(&self, text: &str, draft4: bool) -> Result<(), String> {
@@ -480,7 +488,7 @@ impl FlatProperty {
         Ok(())
     }
 
-    fn check_string(&self, text: &str) -> Result<(), String> {
+    fn check_string(&self, text: &str) -> Result<Option<Instant>, String> {
         // Characters are counted only when the byte length could break a limit.
         let bytes = text.len() as u64;
         if let Some(max) = self.max_length {
@@ -494,16 +502,17 @@ impl FlatProperty {
             }
         }
         match self.format {
-            Some(FlatFormat::DateTime) if rfc3339::parse(text).is_none() => {
-                Err("value is not a \"date-time\"".into())
-            }
+            Some(FlatFormat::DateTime) => match rfc3339::parse(text) {
+                Some(instant) => Ok(Some(instant)),
+                None => Err("value is not a \"date-time\"".into()),
+            },
             Some(FlatFormat::Date)
                 if text.len() != 10
                     || chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() =>
             {
                 Err("value is not a \"date\"".into())
             }
-            _ => Ok(()),
+            _ => Ok(None),
         }
     }
 }
@@ -587,6 +596,15 @@ impl FlatSchema {
 
     /// Checks the top-level fields of one record.
     pub(crate) fn validate(&self, fields: &Fields<'_>) -> Result<(), InvalidRecord> {
+        self.check_required(fields)?;
+        for (position, (key, field)) in fields.iter().enumerate() {
+            self.check_field(position, key, field)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every `required` property is present.
+    pub(crate) fn check_required(&self, fields: &Fields<'_>) -> Result<(), InvalidRecord> {
         for name in &self.required {
             if !fields.iter().any(|(key, _)| key == name) {
                 return Err(InvalidRecord {
@@ -595,24 +613,31 @@ impl FlatSchema {
                 });
             }
         }
-        for (position, (key, field)) in fields.iter().enumerate() {
-            let rules = match self.properties.get(position) {
-                Some((name, rules)) if name == key.as_ref() => Some(rules),
-                _ => self
-                    .by_name
-                    .get(key.as_ref())
-                    .map(|&i| &self.properties[i].1),
-            };
-            if let Some(rules) = rules {
-                rules
-                    .check(field, self.draft4)
-                    .map_err(|reason| InvalidRecord {
-                        field: key.to_string(),
-                        reason,
-                    })?;
-            }
-        }
         Ok(())
+    }
+
+    /// Checks the field written `position`-th in its record (properties the schema does
+    /// not name pass); a `date-time` string's instant is returned, read once.
+    pub(crate) fn check_field(
+        &self,
+        position: usize,
+        key: &str,
+        field: &Field<'_>,
+    ) -> Result<Option<Instant>, InvalidRecord> {
+        // Taps write fields in schema order: the same position first, then the name.
+        let rules = match self.properties.get(position) {
+            Some((name, rules)) if name == key => Some(rules),
+            _ => self.by_name.get(key).map(|&i| &self.properties[i].1),
+        };
+        match rules {
+            Some(rules) => rules
+                .check(field, self.draft4)
+                .map_err(|reason| InvalidRecord {
+                    field: key.to_owned(),
+                    reason,
+                }),
+            None => Ok(None),
+        }
     }
 }
 

@@ -41,7 +41,7 @@ use crate::settings::{LoadMethod, OnBadRecord, TargetConfig};
 use crate::state::{StateTracker, StateWriter};
 use crate::stream::{Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
-use crate::validate::RecordValidator;
+use crate::validate::{InvalidRecord, RecordValidator};
 use overwrite::Overwrites;
 
 /// Counts of one run, logged at the end.
@@ -638,7 +638,8 @@ pub(crate) fn read_error(error: ReadError) -> TargetError {
 }
 
 /// Validates a record (when the stream has a validator) and converts it to a row; the
-/// error is (field, reason).
+/// error is (field, reason). A flat schema is checked field by field during the
+/// conversion; any other goes through `jsonschema` first.
 fn validate_and_build(
     s: &StreamLoad,
     record: &str,
@@ -647,13 +648,22 @@ fn validate_and_build(
     limits: ServerLimits,
     reject_unknown: bool,
 ) -> Result<Vec<Value>, (String, String)> {
-    if let Some(validator) = &s.validator {
-        validator
-            .validate_fields(record, fields)
-            .map_err(|invalid| (invalid.field, invalid.reason))?;
-    }
+    let invalid = |e: InvalidRecord| (e.field, e.reason);
+    let rules = match &s.validator {
+        Some(validator) => match validator.flat() {
+            Some(flat) => {
+                flat.check_required(fields).map_err(invalid)?;
+                Some(flat)
+            }
+            None => {
+                validator.validate_fields(record, fields).map_err(invalid)?;
+                None
+            }
+        },
+        None => None,
+    };
     s.plan
-        .build_row(fields, context, limits, reject_unknown)
+        .build_row(fields, rules, context, limits, reject_unknown)
         .map_err(|e| (e.field, e.reason))
 }
 
