@@ -3,16 +3,20 @@
 # ORDERS table (bench/gen_orders.py's columns, made by `sim-admin generate`)
 # through the simulated backend to /dev/null; the same run times the per-row work of a
 # Python Oracle tap (bench/tap_peer.py with singer-python 6.8.0) and prints the ratio.
+# The in-process engine runs with `fetch_pipeline` off and on, alternating, PAIRS times;
+# then the encode path alone (rows from memory, on one CPU), and the 200-column and
+# 1 MB CLOB tables (`sim-admin generate --shape wide|clob`). Note `uptime` with figures.
 #
 #   bench/tap.sh                  # 1,000,000 rows (the peer gets PEER_N=200,000)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 n="${N:-1000000}"
 peer_n="${PEER_N:-200000}"
+pairs="${PAIRS:-3}"
 bench="$root/.bench"
 mkdir -p "$bench"
 
-cargo build -q --release -p tap-oracle --features sim --bins --example bench_tap
+cargo build -q --release -p tap-oracle --features sim --bins --example bench_tap --example bench_encode
 cargo build -q --release -p sim-backend --bin sim-admin
 db="$bench/sim-orders-$n"
 if [ ! -s "$db/sim.sqlite" ]; then
@@ -46,8 +50,34 @@ print(f"seconds={secs:.2f}")
 print(f"peak_rss_mib={rss:.1f}")
 PY
 cat "$bench/tap-ours.txt"
-echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start)"
-"$root/target/release/examples/bench_tap" "$db"
+echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start), fetch_pipeline off/on x $pairs"
+one_line() { echo "$1 load=$(cut -d' ' -f1 /proc/loadavg) $(grep -E 'records_per|mega|rss' | tr '\n' ' ')"; }
+for _ in $(seq "$pairs"); do
+    for p in off on; do
+        "$root/target/release/examples/bench_tap" "$db" --pipeline "$p" 2>/dev/null | one_line "orders $p"
+    done
+done
+echo "== the encode path alone: the engine over rows held in memory, one CPU (examples/bench_encode.rs)"
+pin=(); command -v taskset > /dev/null && pin=(taskset -c 0)
+for _ in $(seq "$pairs"); do
+    for p in off on; do
+        "${pin[@]}" "$root/target/release/examples/bench_encode" "$db" --pipeline "$p" 2>/dev/null | one_line "encode $p"
+    done
+done
+for shape in wide clob; do
+    rows=20000; [ "$shape" = clob ] && rows=200
+    sdb="$bench/sim-$shape"
+    if [ ! -s "$sdb/sim.sqlite" ]; then
+        rm -rf "$sdb"
+        "$root/target/release/sim-admin" generate "$sdb" --rows "$rows" --shape "$shape"
+    fi
+    echo "== $shape table ($rows rows), fetch_pipeline off/on x $pairs"
+    for _ in $(seq "$pairs"); do
+        for p in off on; do
+            "$root/target/release/examples/bench_tap" "$sdb" --pipeline "$p" 2>/dev/null | one_line "$shape $p"
+        done
+    done
+done
 
 venv="$bench/venv-tap"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import singer" 2>/dev/null; then

@@ -10,6 +10,7 @@
 //! - `chunks`: a keyed FULL_TABLE pass in key ranges read by several sessions at once.
 //! - `shard`: FULL_TABLE sharded across processes: the plan, a shard's pass, the
 //!   final step's ACTIVATE_VERSION.
+//! - `pipeline`: a scan's fetching and its row sink on two threads (`fetch_pipeline`).
 //! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
@@ -26,6 +27,7 @@ mod discover;
 mod error;
 mod filter_hint;
 pub mod log_based;
+mod pipeline;
 mod plan;
 mod rows;
 pub mod run;

@@ -6,7 +6,7 @@ use std::num::NonZeroU64;
 use std::time::Duration;
 
 use clap::Parser;
-use db_boundary::SessionRole;
+use db_boundary::{Backend, SessionRole};
 use singer_cli::about::About;
 use singer_cli::cli::{AboutFormat, SingerArgs};
 use singer_cli::settings::Config;
@@ -16,6 +16,7 @@ use singer_core::state::State;
 use crate::convert::parse_offset;
 use crate::discover::discover;
 use crate::error::TapError;
+use crate::pipeline::Pipelining;
 use crate::settings::{settings, ENV_PREFIX};
 use crate::shard::finish::finish;
 use crate::shard::make::make_plan;
@@ -122,6 +123,27 @@ pub fn run<W: Write + Send>(args: &Args, mut out: W) -> Result<Outcome, TapError
     Ok(Outcome::Done)
 }
 
+/// A sync of the arguments' catalog and state from `backend` rather than the configured
+/// database (whose connection settings are not read): how the benchmarks time the
+/// engine over rows held in memory (`examples/bench_encode.rs`).
+#[doc(hidden)]
+pub fn sync_from<W: Write + Send>(
+    args: &Args,
+    backend: &dyn Backend,
+    out: W,
+) -> Result<Outcome, TapError> {
+    let config = Config::load(
+        &args.singer.config,
+        ENV_PREFIX,
+        std::env::vars(),
+        settings(),
+    )?;
+    let (catalog, state) = catalog_and_state(&args.singer)?;
+    let options = sync_options(&config, db_boundary::new_run_id())?;
+    sync(backend, &catalog, state, &options, out)?;
+    Ok(Outcome::Done)
+}
+
 /// The `--catalog` a sync (or a shard plan) needs, and the `--state`, if any.
 fn catalog_and_state(singer: &SingerArgs) -> Result<(Catalog, State), TapError> {
     let catalog_path = singer.catalog_path().ok_or_else(|| {
@@ -153,6 +175,7 @@ fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError
             Config::error(vec!["full_table_page_rows: must be at least 1".into()])
         })?,
         prefetch_rows: config.int("prefetch_rows")?,
+        pipelining: Pipelining::from_setting(config.get_str("fetch_pipeline").unwrap_or("off")),
         max_parallel_streams: config.int("max_parallel_streams")?,
         max_parallel_chunks: config.int("max_parallel_chunks")?,
         progress_interval: Duration::from_secs(config.int("progress_interval_seconds")?),

@@ -17,6 +17,7 @@ use singer_core::writer::{MessageWriter, WriteError};
 
 use crate::bookmark::{self, StreamBookmark};
 use crate::error::TapError;
+use crate::pipeline;
 use crate::plan::{KeyColumn, Replication, StreamPlan};
 use crate::rows::StreamRows;
 use crate::sync::{Shared, SyncOptions};
@@ -259,8 +260,18 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
             },
         };
         let tracked = self.tracked();
+        let readers = self.options.max_parallel_streams * self.options.max_parallel_chunks;
+        let pipelined = self.options.pipelining.enabled(
+            readers,
+            pipeline::available_cpus(),
+            pipeline::load_average(),
+        );
         let mut rows = StreamRows::new(self, tracked);
-        let result = scan_into(source, &scan, &mut rows);
+        let result = if pipelined {
+            pipeline::scan_into(source, &scan, &mut rows)
+        } else {
+            scan_into(source, &scan, &mut rows)
+        };
         let (count, position) = (rows.rows, rows.position());
         match result {
             Ok(_) => Ok((count, position)),

@@ -38,6 +38,8 @@ pub(crate) struct SyncOptions {
     /// Rows per FULL_TABLE page (one keyset or ROWID query each).
     pub page_rows: NonZeroU64,
     pub prefetch_rows: u32,
+    /// Whether reads fetch and encode on two threads (`fetch_pipeline`).
+    pub pipelining: crate::pipeline::Pipelining,
     pub max_parallel_streams: usize,
     /// Sessions reading one keyed FULL_TABLE stream's chunks at once (1: no chunks).
     pub max_parallel_chunks: usize,

@@ -5,7 +5,9 @@
 //! - `sim-admin sessions <sim_dir>`: every MODULE/ACTION/CLIENT_IDENTIFIER a session
 //!   set (the simulated V$SESSION history), one JSON object per line.
 //! - `sim-admin generate <sim_dir> --rows N`: an ORDERS table like the benchmark
-//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark.
+//!   stream of `bench/gen_orders.py` (12 columns), for the tap benchmark; with
+//!   `--shape wide` a 200-column table, with `--shape clob` one with a 1 MB CLOB a row
+//!   (`shapes`).
 //!
 //! - `sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]`: insert
 //!   N rows (COLUMN = 1..N) in one session, commit only with `--commit`, print `ready`
@@ -26,6 +28,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, NaiveDateTime};
 use db_boundary::{Backend, TableName, Value};
 use sim_backend::{seed, SimBackend};
+
+mod shapes;
 use singer_core::dictionary::{ColumnRow, ConstraintRow, DictionaryRows, TableRow};
 
 fn main() -> ExitCode {
@@ -39,9 +43,11 @@ fn main() -> ExitCode {
         ["seed", sim, dir] => seed_command(Path::new(sim), Path::new(dir)),
         ["dump", sim, owner, table] => dump(Path::new(sim), owner, table),
         ["sessions", sim] => sessions(Path::new(sim)),
-        ["generate", sim, "--rows", n] => match n.parse() {
-            Ok(n) => generate(Path::new(sim), n),
-            Err(_) => Err("--rows takes a whole number".to_owned()),
+        ["generate", sim, "--rows", n, shape @ ..] => match (n.parse(), shape) {
+            (Ok(n), [] | ["--shape", "orders"]) => generate(Path::new(sim), n),
+            (Ok(n), ["--shape", shape]) => shapes::generate(Path::new(sim), shape, n),
+            (Err(_), _) => Err("--rows takes a whole number".to_owned()),
+            (Ok(_), _) => Err("generate takes --shape orders|wide|clob".to_owned()),
         },
         ["hold", sim, owner, table, column, "--rows", n, rest @ ..]
             if rest.is_empty() || rest == ["--commit"] =>
@@ -75,7 +81,10 @@ usage:
   sim-admin dump <sim_dir> <OWNER> <TABLE>   print every row as a JSON array
   sim-admin sessions <sim_dir>               every MODULE/ACTION/CLIENT_IDENTIFIER a
                                              session set (the simulated V$SESSION)
-  sim-admin generate <sim_dir> --rows N      an ORDERS table of N rows (the tap benchmark's)
+  sim-admin generate <sim_dir> --rows N [--shape orders|wide|clob]
+                                             an ORDERS table of N rows (the tap benchmark's),
+                                             or BENCH.WIDE (200 columns) or BENCH.DOCS (a
+                                             1 MB CLOB a row)
   sim-admin hold <sim_dir> <OWNER> <TABLE> <COLUMN> --rows N [--commit]
                                              insert N rows in one session, commit only with
                                              --commit, print `ready` and wait to be killed
@@ -251,9 +260,28 @@ fn column(
     length: u32,
     nullable: bool,
 ) -> ColumnRow {
+    table_column(
+        "ORDERS",
+        id,
+        name,
+        data_type,
+        (precision, scale, length),
+        nullable,
+    )
+}
+
+/// A `BENCH.<table>` column as ALL_TAB_COLS describes it (precision, scale, length).
+fn table_column(
+    table: &str,
+    id: u32,
+    name: &str,
+    data_type: &str,
+    (precision, scale, length): (Option<u32>, Option<i32>, u32),
+    nullable: bool,
+) -> ColumnRow {
     ColumnRow {
         owner: "BENCH".into(),
-        table_name: "ORDERS".into(),
+        table_name: table.into(),
         column_id: Some(id),
         column_name: name.into(),
         data_type: data_type.into(),
