@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use db_boundary::Value;
@@ -94,17 +94,7 @@ fn a_killed_full_table_run_resumes_without_losing_or_repeating_rows() {
     let config = f.config(json!({"state_every_rows": 37}));
     let catalog = f.catalog(&config, json!({}));
     for kill_after_lines in [5usize, 120, 480, 900] {
-        let mut child = Command::new(TAP)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--catalog",
-                catalog.to_str().unwrap(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sync(&config, &catalog, Stdio::null());
         let reader = BufReader::new(child.stdout.take().unwrap());
         let mut seen = Vec::new();
         for line in reader.lines().take(kill_after_lines) {
@@ -373,17 +363,7 @@ fn a_closed_stdout_ends_quietly_with_exit_code_3() {
     events(&f, 20_000);
     let config = f.config(json!({}));
     let catalog = f.catalog(&config, json!({}));
-    let mut child = Command::new(TAP)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_sync(&config, &catalog, Stdio::piped());
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
@@ -656,17 +636,7 @@ fn a_keyless_table_resumes_after_its_rowid_at_the_same_flashback_scn() {
     insert_events(&f, 0..300);
     let config = f.config(json!({"state_every_rows": 25, "use_flashback": true}));
     let catalog = f.catalog(&config, json!({}));
-    let mut child = Command::new(TAP)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_sync(&config, &catalog, Stdio::null());
     let reader = BufReader::new(child.stdout.take().unwrap());
     let seen: Vec<Json> = reader
         .lines()

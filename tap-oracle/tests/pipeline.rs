@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use db_boundary::Value;
@@ -76,17 +76,7 @@ fn a_stdout_closed_mid_stream_ends_a_pipelined_run_quietly_without_hanging() {
     for (pipeline, lines) in [("on", 1), ("on", 2_500), ("off", 2_500)] {
         let config = f.config(json!({"fetch_pipeline": pipeline, "state_every_rows": 500}));
         let catalog = f.catalog(&config, json!({}));
-        let mut child = Command::new(TAP)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--catalog",
-                catalog.to_str().unwrap(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sync(&config, &catalog, Stdio::piped());
         let reader = BufReader::new(child.stdout.take().unwrap());
         assert_eq!(reader.lines().take(lines).count(), lines);
         let started = Instant::now();

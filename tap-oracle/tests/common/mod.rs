@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use chrono::NaiveDate;
 use db_boundary::Value;
@@ -42,6 +42,21 @@ impl Fixture {
     pub fn catalog(&self, config: &Path, overrides: Json) -> PathBuf {
         self.0.catalog(Path::new(TAP), config, overrides)
     }
+}
+
+/// Starts a sync of `catalog` with `config`: stdout piped, stderr as asked.
+pub fn spawn_sync(config: &Path, catalog: &Path, stderr: Stdio) -> Child {
+    Command::new(TAP)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
 }
 
 pub fn run(args: &[&str]) -> std::process::Output {
