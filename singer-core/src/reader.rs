@@ -442,8 +442,13 @@ fn build<'a>(
             if !record.starts_with('{') {
                 return Err(fail(ReadErrorKind::RecordNotObject));
             }
-            let fields = split_record(record)
-                .map_err(|e| fail(ReadErrorKind::InvalidJson(e.to_string())))?;
+            let fields = split_record(record).map_err(|e| {
+                // serde_json names what is wrong (an invalid escape, say) more plainly.
+                let reason = serde_json::from_str::<serde_json::Value>(record)
+                    .err()
+                    .map_or_else(|| e.to_string(), |serde| serde.to_string());
+                fail(ReadErrorKind::InvalidJson(reason))
+            })?;
             Message::Record(RecordMessage {
                 stream,
                 record,
@@ -619,6 +624,15 @@ mod tests {
             (
                 r#"{"type":"ACTIVATE_VERSION","stream":"S"}"#,
                 "no \"version\"",
+            ),
+            (
+                // Valid to serde's raw pass, refused when the string is read: serde's
+                // own words, not a byte offset.
+                &format!(
+                    "{SCHEMA}\n{}",
+                    r#"{"type":"RECORD","stream":"HR-EMP","record":{"ID":"\ud800x"}}"#
+                ),
+                "line 2, stream \"HR-EMP\": invalid JSON: unexpected end of hex escape",
             ),
         ];
         for (input, expected) in cases {
