@@ -136,15 +136,9 @@ impl<R: BufRead> MessageReader<R> {
         }
     }
 
-    /// The number of the last line read (0 before the first).
-    pub fn line_number(&self) -> u64 {
-        self.line
-    }
-
-    /// The next message, `None` at end of input. The message borrows the reader's line
-    /// buffer, so it lives until the next call.
-    pub fn next_message(&mut self) -> Result<Option<Line<'_>>, ReadError> {
-        self.consume_last();
+    /// Finds the next line to parse, skipping blank and unknown-type lines: its length,
+    /// and whether it lies in the input's buffer (else it is in `self.buffer`).
+    fn next_line(&mut self) -> Result<Option<(usize, bool)>, ReadError> {
         let io_error = |line: u64| {
             move |e| ReadError {
                 line: line + 1,
@@ -152,9 +146,7 @@ impl<R: BufRead> MessageReader<R> {
                 kind: ReadErrorKind::Io(e),
             }
         };
-        // Find the next line to parse: its length, and whether it lies in the input's
-        // buffer (else it was gathered into `self.buffer`).
-        let (length, in_place) = loop {
+        loop {
             let available = self.input.fill_buf().map_err(io_error(self.line))?;
             if available.is_empty() {
                 return Ok(None);
@@ -178,15 +170,36 @@ impl<R: BufRead> MessageReader<R> {
                 &self.buffer[..]
             };
             if !skipped(line, self.line, &mut self.warned_types) {
-                break (length, in_place);
+                return Ok(Some((length, in_place)));
             }
             if in_place {
                 self.input.consume(length);
             }
+        }
+    }
+
+    /// The number of the last line read (0 before the first).
+    pub fn line_number(&self) -> u64 {
+        self.line
+    }
+
+    /// The next message, `None` at end of input. The message borrows the reader's line
+    /// buffer, so it lives until the next call.
+    pub fn next_message(&mut self) -> Result<Option<Line<'_>>, ReadError> {
+        self.consume_last();
+        let Some((length, in_place)) = self.next_line()? else {
+            return Ok(None);
+        };
+        let io_error = |line: u64| {
+            move |e| ReadError {
+                line,
+                stream: None,
+                kind: ReadErrorKind::Io(e),
+            }
         };
         let bytes: &[u8] = if in_place {
             self.unconsumed = length;
-            &self.input.fill_buf().map_err(io_error(self.line - 1))?[..length]
+            &self.input.fill_buf().map_err(io_error(self.line))?[..length]
         } else {
             &self.buffer
         };
