@@ -105,6 +105,8 @@ pub struct MessageReader<R> {
     buffer: Vec<u8>,
     /// Bytes of the input's buffer handed out in the last message, not yet consumed.
     unconsumed: usize,
+    /// Fields in the last RECORD: the room made for the next one's.
+    fields_expected: usize,
     line: u64,
     streams_with_schema: HashSet<String>,
     warned_types: HashSet<String>,
@@ -116,6 +118,7 @@ impl<R: BufRead> MessageReader<R> {
             input,
             buffer: Vec::with_capacity(64 * 1024),
             unconsumed: 0,
+            fields_expected: 16,
             line: 0,
             streams_with_schema: HashSet::new(),
             warned_types: HashSet::new(),
@@ -205,8 +208,11 @@ impl<R: BufRead> MessageReader<R> {
         };
         let line = self.line;
         let text = as_text(bytes, line)?;
-        let message = match fast_record(text) {
-            Some(record) => Message::Record(record),
+        let message = match fast_record(text, self.fields_expected) {
+            Some(record) => {
+                self.fields_expected = record.fields.len().max(1);
+                Message::Record(record)
+            }
             None => {
                 let envelope = parse_envelope(text, line)?;
                 let message_type = match envelope.message_type.as_deref().map(MessageType::parse) {
@@ -337,7 +343,7 @@ fn parse_envelope(text: &str, line: u64) -> Result<Envelope<'_>, ReadError> {
 /// A RECORD line read in one pass, its record split on the way ([`record`](crate::record));
 /// `None` for anything else or anything unusual (an invalid line, a duplicate or
 /// mistyped field), which the full parse then reads or names the error of.
-fn fast_record(text: &str) -> Option<RecordMessage<'_>> {
+fn fast_record(text: &str, fields_expected: usize) -> Option<RecordMessage<'_>> {
     let mut cursor = Cursor::new(text);
     cursor.expect(b'{').ok()?;
     let mut message_type = None;
@@ -355,7 +361,7 @@ fn fast_record(text: &str) -> Option<RecordMessage<'_>> {
             "type" => once(&mut message_type, cursor.string().ok()?)?,
             "stream" => once(&mut stream, cursor.string().ok()?)?,
             "record" => {
-                let fields = cursor.object().ok()?;
+                let fields = cursor.object(fields_expected).ok()?;
                 once(&mut record, (&text[start..cursor.pos], fields))?;
             }
             "version" => once(
@@ -544,7 +550,7 @@ mod tests {
                 blank in " {0,1}",
             ) {
                 let line = format!("{{{}}}{blank}", fields.join(&format!(",{blank}")));
-                if let Some(fast) = fast_record(&line) {
+                if let Some(fast) = fast_record(&line, 4) {
                     let full = full_parse(&line);
                     prop_assert!(full.is_some(), "{}: only the fast path reads it", line);
                     let full = full.unwrap();
@@ -560,7 +566,7 @@ mod tests {
         #[test]
         fn the_usual_record_line_takes_the_fast_path() {
             let line = r#"{"type":"RECORD","stream":"ORDERS","record":{"ID":1,"NAME":"x"},"version":3,"time_extracted":"2026-01-01T00:00:00Z"}"#;
-            let fast = fast_record(line).expect("fast path");
+            let fast = fast_record(line, 4).expect("fast path");
             assert_eq!(fast.record, r#"{"ID":1,"NAME":"x"}"#);
             assert_eq!(fast.fields.len(), 2);
             assert_eq!(fast.version, Some(3));
@@ -570,7 +576,7 @@ mod tests {
                 r#"{"type":"RECORD","stream":"S","record":{},"version":1.0}"#,
                 r#"{"type":"STATE","value":{}}"#,
             ] {
-                assert!(fast_record(stepping_aside).is_none(), "{stepping_aside}");
+                assert!(fast_record(stepping_aside, 4).is_none(), "{stepping_aside}");
             }
         }
     }

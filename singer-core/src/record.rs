@@ -67,7 +67,7 @@ pub struct NotAnObject(pub usize);
 pub fn split_record(text: &str) -> Result<Fields<'_>, NotAnObject> {
     let mut cursor = Cursor::new(text);
     cursor.blanks();
-    let fields = cursor.object().map_err(NotAnObject)?;
+    let fields = cursor.object(16).map_err(NotAnObject)?;
     cursor.blanks();
     if cursor.pos != text.len() {
         return Err(NotAnObject(cursor.pos));
@@ -120,10 +120,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The object at the cursor, split into fields.
-    pub(crate) fn object(&mut self) -> Result<Fields<'a>, usize> {
+    /// The object at the cursor, split into fields; `expected` fields are made room for
+    /// at once (a stream's records all have about as many).
+    pub(crate) fn object(&mut self, expected: usize) -> Result<Fields<'a>, usize> {
         self.expect(b'{')?;
-        let mut fields = Vec::with_capacity(16);
+        let mut fields = Vec::with_capacity(expected);
         self.blanks();
         if self.peek() == Some(b'}') {
             self.pos += 1;
