@@ -6,91 +6,35 @@
 //! Run with `cargo test -p target-oracle --features sim --test audit`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+mod common;
+use common::{lines, spawn_state_reader, Db, Run};
 use std::time::Duration;
 
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
 
-const OWNER: &str = "SIM_USER";
 const AUDIT: &str = "LOAD_AUDIT";
-
-struct Db {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
 
 type Row = BTreeMap<String, Value>;
 
-impl Db {
-    fn new(settings: Json) -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = settings.as_object().cloned().unwrap_or_default();
-        config.insert("driver".into(), json!("sim"));
-        config.insert("audit_table".into(), json!("load_audit"));
-        config.insert("sim_path".into(), json!(dir.path().join("db")));
-        let path = dir.path().join("config.json");
-        std::fs::write(&path, Json::Object(config).to_string()).unwrap();
-        Db { dir, config: path }
-    }
-
-    fn sim_dir(&self) -> PathBuf {
-        self.dir.path().join("db")
-    }
-
-    fn rows(&self, table: &str) -> Vec<Row> {
-        let backend = SimBackend::open(&self.sim_dir()).unwrap();
-        let names = backend.column_names(OWNER, table).unwrap();
-        backend
-            .read_rows(OWNER, table)
-            .unwrap()
-            .into_iter()
-            .map(|row| names.iter().cloned().zip(row).collect())
-            .collect()
-    }
-
-    fn audit_rows(&self) -> Vec<Row> {
-        self.rows(AUDIT)
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_target-oracle"));
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1");
-        for (key, _) in std::env::vars() {
-            if key.starts_with("TARGET_ORACLE_") {
-                command.env_remove(key);
-            }
-        }
-        command
-    }
-
-    fn run(&self, input: &str) -> (i32, String, String) {
-        let file = self.dir.path().join("input.jsonl");
-        std::fs::write(&file, input).unwrap();
-        let output = self
-            .command()
-            .current_dir(self.dir.path())
-            .arg("--input")
-            .arg(&file)
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    }
+/// A scratch simulated database whose target config names the audit table.
+fn audit_db(settings: Json) -> Db {
+    let mut settings = settings;
+    settings["audit_table"] = json!("load_audit");
+    Db::new(settings)
 }
 
-fn lines(messages: &[Json]) -> String {
-    messages.iter().map(|m| format!("{m}\n")).collect()
+fn audit_rows(db: &Db) -> Vec<Row> {
+    db.rows(AUDIT)
+}
+
+fn sim_dir(db: &Db) -> PathBuf {
+    db.dir.path().join("db")
 }
 
 fn count(row: &Row, column: &str) -> u64 {
@@ -129,7 +73,7 @@ fn record(stream: &str, id: u64, v: &str) -> Json {
 
 #[test]
 fn the_audit_rows_count_exactly_what_each_stream_changed() {
-    let db = Db::new(json!({"batch_size_rows": 4, "on_bad_record": "reject",
+    let db = audit_db(json!({"batch_size_rows": 4, "on_bad_record": "reject",
         "reject_file": "rejects.jsonl"}));
     let mut messages = vec![schema("events", &[]), schema("people", &["id"])];
     // events: 10 appended rows (lines 3..=12), one of them bad (rejected).
@@ -148,10 +92,14 @@ fn the_audit_rows_count_exactly_what_each_stream_changed() {
     }
     messages.push(json!({"type": "ACTIVATE_VERSION", "stream": "people", "version": 2}));
     messages.push(json!({"type": "STATE", "value": {"bookmarks": {"people": {"n": 2}}}}));
-    let (code, stdout, stderr) = db.run(&lines(&messages));
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = db.run(&lines(&messages));
     assert_eq!(code, 0, "{stderr}");
     let run_id = logged_run_id(&stderr);
-    let audit = db.audit_rows();
+    let audit = audit_rows(&db);
     assert_eq!(audit.len(), 2, "{audit:?}");
     let by_stream: BTreeMap<&str, &Row> = audit.iter().map(|r| (text(r, "STREAM"), r)).collect();
 
@@ -201,15 +149,15 @@ fn the_audit_rows_count_exactly_what_each_stream_changed() {
 
 #[test]
 fn a_failed_run_says_so_with_its_exit_code() {
-    let db = Db::new(json!({"batch_size_rows": 2}));
+    let db = audit_db(json!({"batch_size_rows": 2}));
     let mut messages = vec![schema("events", &[])];
     for i in 0..5 {
         messages.push(record("events", i, "e"));
     }
     messages.push(json!({"type": "RECORD", "stream": "events", "record": {"id": "bad"}}));
-    let (code, _, stderr) = db.run(&lines(&messages));
+    let Run { code, stderr, .. } = db.run(&lines(&messages));
     assert_eq!(code, 1, "{stderr}");
-    let audit = db.audit_rows();
+    let audit = audit_rows(&db);
     assert_eq!(audit.len(), 1);
     assert_eq!(text(&audit[0], "STATUS"), "FAILED");
     assert_eq!(count(&audit[0], "EXIT_CODE"), 1);
@@ -218,22 +166,6 @@ fn a_failed_run_says_so_with_its_exit_code() {
     // STATE that never came (append-only: a rerun sends it again), so it was dropped.
     assert_eq!(count(&audit[0], "ROWS_INSERTED"), 4);
     assert_eq!(db.rows("EVENTS").len(), 4);
-}
-
-/// Reads the state values the target writes to stdout, in a thread.
-fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Json> {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            // Each line is the bare state value (what Meltano stores).
-            let state: Json = serde_json::from_str(&line).unwrap();
-            if sender.send(state).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 #[test]
@@ -253,7 +185,7 @@ fn after_a_sigkill_the_audit_row_counts_the_committed_rows_and_says_it_did_not_f
         .into_iter()
         .enumerate()
     {
-        let db = Db::new(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
+        let db = audit_db(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
         let mut child = db
             .command()
             .stdin(Stdio::piped())
@@ -280,7 +212,7 @@ fn after_a_sigkill_the_audit_row_counts_the_committed_rows_and_says_it_did_not_f
             last_state = Some(state);
         }
         // The killed run's row: RUNNING, no finish time, and exactly the committed rows.
-        let audit = db.audit_rows();
+        let audit = audit_rows(&db);
         assert_eq!(audit.len(), 1, "kill after {kill_after}: {audit:?}");
         let killed = &audit[0];
         assert_eq!(text(killed, "STATUS"), "RUNNING");
@@ -300,9 +232,9 @@ fn after_a_sigkill_the_audit_row_counts_the_committed_rows_and_says_it_did_not_f
             .as_ref()
             .map_or(1, |s| s["resume_after"].as_u64().unwrap() as usize);
         let rest = format!("{}\n{}", messages[0], lines(&messages[resume_after..]));
-        let (code, _, stderr) = db.run(&rest);
+        let Run { code, stderr, .. } = db.run(&rest);
         assert_eq!(code, 0, "{stderr}");
-        let audit = db.audit_rows();
+        let audit = audit_rows(&db);
         assert_eq!(audit.len(), 2);
         let resumed = audit
             .iter()
@@ -323,17 +255,17 @@ fn after_a_sigkill_the_audit_row_counts_the_committed_rows_and_says_it_did_not_f
 
 #[test]
 fn the_session_names_its_module_stream_and_run() {
-    let db = Db::new(json!({}));
+    let db = audit_db(json!({}));
     let messages = [
         schema("events", &[]),
         record("events", 1, "a"),
         schema("people", &["id"]),
         record("people", 1, "a"),
     ];
-    let (code, _, stderr) = db.run(&lines(&messages));
+    let Run { code, stderr, .. } = db.run(&lines(&messages));
     assert_eq!(code, 0, "{stderr}");
     let run_id = logged_run_id(&stderr);
-    let recorded = sim_backend::recorded_contexts(&db.sim_dir()).unwrap();
+    let recorded = sim_backend::recorded_contexts(&sim_dir(&db)).unwrap();
     let actions: Vec<&str> = recorded.iter().map(|c| c.action.as_str()).collect();
     // Named at the start, at each table's set-up, then at each stream's last batch.
     assert_eq!(
@@ -350,12 +282,12 @@ fn the_session_names_its_module_stream_and_run() {
 
 #[test]
 fn with_freeze_schema_the_audit_table_must_exist() {
-    let db = Db::new(json!({"freeze_schema": true}));
+    let db = audit_db(json!({"freeze_schema": true}));
     // The stream's own table exists (a DBA made it); the audit table does not.
     {
         use db_boundary::{Backend, ColumnDef, TableDef, TableName};
         use singer_core::oracle_type::OracleType;
-        let backend = SimBackend::open(&db.sim_dir()).unwrap();
+        let backend = SimBackend::open(&sim_dir(&db)).unwrap();
         let mut sink = backend.sink().unwrap();
         sink.create_table(&TableDef {
             name: TableName {
@@ -377,7 +309,7 @@ fn with_freeze_schema_the_audit_table_must_exist() {
         sink.commit().unwrap();
     }
     let messages = [schema("events", &[]), record("events", 1, "a")];
-    let (code, _, stderr) = db.run(&lines(&messages));
+    let Run { code, stderr, .. } = db.run(&lines(&messages));
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(
