@@ -8,10 +8,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 mod common;
-use common::{lines, spawn_state_reader, Db, Run};
+use common::{lines, Db, Run};
 use std::time::Duration;
 
 use db_boundary::Value;
@@ -186,14 +185,7 @@ fn after_a_sigkill_the_audit_row_counts_the_committed_rows_and_says_it_did_not_f
         .enumerate()
     {
         let db = audit_db(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
-        let mut child = db
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let states_seen = spawn_state_reader(child.stdout.take().unwrap());
+        let (mut child, states_seen) = db.spawn_piped();
         {
             let mut stdin = child.stdin.take().unwrap();
             let head = format!("{}\n{}", messages[0], &full[..kill_after]);

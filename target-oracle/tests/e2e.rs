@@ -6,8 +6,8 @@
 //! Run with `cargo test -p target-oracle --features sim`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::io::{Read, Write};
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -17,97 +17,8 @@ use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
 use singer_core::decimal::Decimal;
 
-const OWNER: &str = "SIM_USER";
-
-struct Db {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Db {
-    fn new(settings: Json) -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = settings.as_object().cloned().unwrap_or_default();
-        config.insert("driver".into(), json!("sim"));
-        config.insert(
-            "sim_path".into(),
-            json!(dir.path().join("db").display().to_string()),
-        );
-        let path = dir.path().join("config.json");
-        std::fs::write(&path, Json::Object(config).to_string()).unwrap();
-        Db { dir, config: path }
-    }
-
-    fn backend(&self) -> SimBackend {
-        SimBackend::open(&self.dir.path().join("db")).unwrap()
-    }
-
-    /// Rows of `table` as column -> value maps, in the backend's order (by key).
-    fn rows(&self, table: &str) -> Vec<BTreeMap<String, Value>> {
-        let backend = self.backend();
-        let names = backend.column_names(OWNER, table).unwrap();
-        backend
-            .read_rows(OWNER, table)
-            .unwrap()
-            .into_iter()
-            .map(|row| names.iter().cloned().zip(row).collect())
-            .collect()
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_target-oracle"));
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1");
-        for (key, _) in std::env::vars() {
-            if key.starts_with("TARGET_ORACLE_") {
-                command.env_remove(key);
-            }
-        }
-        command
-    }
-
-    /// Runs the target over `input` as a file; returns (exit code, stdout, stderr).
-    fn run(&self, input: &str) -> (i32, String, String) {
-        let file = self.dir.path().join("input.jsonl");
-        std::fs::write(&file, input).unwrap();
-        let output = self.command().arg("--input").arg(&file).output().unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    }
-}
-
-fn lines(messages: &[Json]) -> String {
-    messages.iter().map(|m| format!("{m}\n")).collect()
-}
-
-fn num(text: &str) -> Value {
-    Value::number(text)
-}
-
-fn text(t: &str) -> Value {
-    Value::Text(t.into())
-}
-
-/// The state values on the target's stdout: each line is a bare state value (what
-/// Meltano stores verbatim), never a wrapped `{"type":"STATE",...}` message.
-fn states(stdout: &str) -> Vec<Json> {
-    stdout.lines().map(state_line).collect()
-}
-
-fn state_line(line: &str) -> Json {
-    let value: Json = serde_json::from_str(line).unwrap();
-    assert!(
-        value.get("type").is_none() && value.get("value").is_none(),
-        "stdout carries bare state values only: {line}"
-    );
-    value
-}
+mod common;
+use common::{lines, num, states, text, Db, Run, OWNER};
 
 #[test]
 fn creates_the_table_and_stores_every_value_exactly() {
@@ -122,7 +33,11 @@ fn creates_the_table_and_stores_every_value_exactly() {
         r#"{"type":"STATE","value":{"bookmarks":{"HR-ORDERS":{"ID":2}}}}"#,
         "\n",
     );
-    let (code, stdout, stderr) = db.run(input);
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = db.run_file(input);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         states(&stdout),
@@ -184,10 +99,10 @@ fn upsert_with_duplicate_keys_in_one_batch_keeps_the_last() {
         record("S", 1, "uno"),
         record("S", 1, "eins"),
     ]);
-    let (code, _, stderr) = db.run(&input);
+    let Run { code, stderr, .. } = db.run_file(&input);
     assert_eq!(code, 0, "{stderr}");
     // A second run updates existing keys instead of failing or duplicating.
-    let (code, _, stderr) = db.run(&lines(&[
+    let Run { code, stderr, .. } = db.run_file(&lines(&[
         simple_schema("S"),
         record("S", 2, "deux"),
         record("S", 3, "trois"),
@@ -211,7 +126,8 @@ fn upsert_with_duplicate_keys_in_one_batch_keeps_the_last() {
 #[test]
 fn schema_evolution_adds_and_widens_columns() {
     let db = Db::new(json!({}));
-    let (code, _, stderr) = db.run(&lines(&[simple_schema("S"), record("S", 1, "short")]));
+    let Run { code, stderr, .. } =
+        db.run_file(&lines(&[simple_schema("S"), record("S", 1, "short")]));
     assert_eq!(code, 0, "{stderr}");
     let evolved = json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"], "schema": {
     "type": "object", "properties": {
@@ -220,7 +136,7 @@ fn schema_evolution_adds_and_widens_columns() {
         "n": {"type": ["null", "number"]}
     }}});
     let long = "x".repeat(4500);
-    let (code, _, stderr) = db.run(&lines(&[
+    let Run { code, stderr, .. } = db.run_file(&lines(&[
         evolved,
         json!({"type": "RECORD", "stream": "S", "record": {"id": 2, "v": long, "n": 2.5}}),
     ]));
@@ -256,7 +172,7 @@ fn booleans_and_objects_load_into_a_19c_table_on_a_second_run() {
     }}});
     let record = |id: i64, ok: bool| json!({"type": "RECORD", "stream": "S", "record": {"id": id, "ok": ok, "doc": {"a": ok}}});
     for (id, ok) in [(1, true), (2, false)] {
-        let (code, _, stderr) = db.run(&lines(&[schema.clone(), record(id, ok)]));
+        let Run { code, stderr, .. } = db.run_file(&lines(&[schema.clone(), record(id, ok)]));
         assert_eq!(code, 0, "run {id}: {stderr}");
         assert!(
             !stderr.contains("ALTER"),
@@ -290,7 +206,7 @@ fn activate_version_removes_rows_of_older_versions_only() {
     let versioned = |id: i64, version: i64| json!({"type": "RECORD", "stream": "S", "version": version, "record": {"id": id, "v": "x"}});
     let activate =
         |version: i64| json!({"type": "ACTIVATE_VERSION", "stream": "S", "version": version});
-    let (code, _, stderr) = db.run(&lines(&[
+    let Run { code, stderr, .. } = db.run_file(&lines(&[
         simple_schema("S"),
         activate(100),
         versioned(1, 100),
@@ -300,7 +216,7 @@ fn activate_version_removes_rows_of_older_versions_only() {
     ]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(db.rows("S").len(), 3);
-    let (code, _, stderr) = db.run(&lines(&[
+    let Run { code, stderr, .. } = db.run_file(&lines(&[
         simple_schema("S"),
         activate(200),
         versioned(2, 200),
@@ -323,7 +239,11 @@ fn a_bad_record_stops_the_run_naming_line_stream_field_and_reason() {
         json!({"type": "RECORD", "stream": "S", "record": {"id": "not a number", "v": "x"}}),
         record("S", 3, "never"),
     ]);
-    let (code, stdout, stderr) = db.run(&input);
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = db.run_file(&input);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("line 4: stream \"S\": field \"id\""),
@@ -380,31 +300,10 @@ fn test_mode_connects_and_reports_the_server() {
     assert!(output.stdout.is_empty());
 }
 
-/// Reads STATE lines from the target's stdout in a thread.
-fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Json> {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(state_line(&line)).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
 #[test]
 fn state_is_emitted_after_commit_and_before_the_end_of_input() {
     let db = Db::new(json!({"batch_size_rows": 3}));
-    let mut child = db
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let states = spawn_state_reader(child.stdout.take().unwrap());
+    let (mut child, states) = db.spawn_piped();
     let mut stdin = child.stdin.take().unwrap();
     let first = lines(&[
         simple_schema("S"),
@@ -493,14 +392,7 @@ fn killed_at_any_point_and_resumed_from_its_last_state_the_table_matches_the_sou
     for (attempt, &kill_after) in kill_points.iter().enumerate() {
         let db = Db::new(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
         // First run: feed `kill_after` bytes, give it a moment, SIGKILL.
-        let mut child = db
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let states_seen = spawn_state_reader(child.stdout.take().unwrap());
+        let (mut child, states_seen) = db.spawn_piped();
         {
             let mut stdin = child.stdin.take().unwrap();
             let head = format!("{schema}\n{}", &full[..kill_after]);
@@ -520,7 +412,7 @@ fn killed_at_any_point_and_resumed_from_its_last_state_the_table_matches_the_sou
         resume_points.push(resume_after);
         // Second run: the schema and everything after the last emitted STATE.
         let rest = format!("{schema}\n{}", lines(&messages[resume_after..]));
-        let (code, _, stderr) = db.run(&rest);
+        let Run { code, stderr, .. } = db.run_file(&rest);
         assert_eq!(code, 0, "kill after {kill_after} bytes: {stderr}");
         let rows = db.rows("SRC");
         assert_eq!(rows.len(), expected.len(), "kill after {kill_after} bytes");
@@ -606,7 +498,11 @@ fn a_python_tap_stream_with_draft4_bounds_loads_value_by_value() {
     );
     let input = std::fs::read_to_string(fixture).unwrap();
     let db = Db::new(json!({"batch_size_rows": 128}));
-    let (code, stdout, stderr) = db.run(&input);
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = db.run_file(&input);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(states(&stdout).len(), 1);
     let rows = db.rows("ORDERS");
@@ -650,14 +546,7 @@ fn the_oracle_driver_without_a_client_library_exits_2_with_the_reason() {
 #[test]
 fn a_waiting_state_is_emitted_while_the_tap_is_quiet() {
     let db = Db::new(json!({"batch_size_rows": 1000, "max_state_lag_seconds": 1}));
-    let mut child = db
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let states = spawn_state_reader(child.stdout.take().unwrap());
+    let (mut child, states) = db.spawn_piped();
     let mut stdin = child.stdin.take().unwrap();
     let input = lines(&[
         simple_schema("S"),

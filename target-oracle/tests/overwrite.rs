@@ -8,10 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{lines, spawn_state_reader, Db};
+use common::{lines, Db};
 use db_boundary::Value;
 use serde_json::{json, Map, Value as Json};
 
@@ -70,14 +69,7 @@ fn tap_output(keys: &[&str], messages: &[Json], state: Option<&Json>) -> String 
 /// Runs the target over `input`, SIGKILLs it right after the `kill_after_state`-th
 /// STATE (plus `delay`), and returns the last STATE it printed.
 fn run_and_kill(db: &Db, input: String, kill_after_state: usize, delay: Duration) -> Option<Json> {
-    let mut child = db
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let states = spawn_state_reader(child.stdout.take().unwrap());
+    let (mut child, states) = db.spawn_piped();
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());

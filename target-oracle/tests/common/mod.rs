@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
@@ -126,6 +127,38 @@ impl Db {
     pub fn run(&self, input: &str) -> Run {
         self.run_bytes(input.as_bytes())
     }
+
+    /// Runs the target over `input` given as a file (`--input`).
+    pub fn run_file(&self, input: &str) -> Run {
+        let file = self.dir.path().join("input.jsonl");
+        std::fs::write(&file, input).unwrap();
+        let output = self
+            .command()
+            .current_dir(self.dir.path())
+            .arg("--input")
+            .arg(&file)
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    /// Starts the target with stdin and stdout piped (stderr dropped), and a thread
+    /// reading the state values it prints.
+    pub fn spawn_piped(&self) -> (Child, Receiver<Json>) {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let states = spawn_state_reader(child.stdout.take().unwrap());
+        (child, states)
+    }
 }
 
 /// One JSON message per line.
@@ -133,19 +166,20 @@ pub fn lines(messages: &[Json]) -> String {
     messages.iter().map(|m| format!("{m}\n")).collect()
 }
 
-/// The STATE values in the target's stdout: each line is a state value, or a STATE
-/// message wrapping one.
+/// The state values on the target's stdout: each line is a bare state value (what
+/// Meltano stores verbatim), never a wrapped `{"type":"STATE",...}` message.
 pub fn states(stdout: &str) -> Vec<Json> {
-    stdout
-        .lines()
-        .map(|l| {
-            let m: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-            match m.get("type") {
-                Some(t) if t == "STATE" => m["value"].clone(),
-                _ => m,
-            }
-        })
-        .collect()
+    stdout.lines().map(state_line).collect()
+}
+
+/// One stdout line as a state value, asserting it is bare.
+pub fn state_line(line: &str) -> Json {
+    let value: Json = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert!(
+        value.get("type").is_none() && value.get("value").is_none(),
+        "stdout carries bare state values only: {line}"
+    );
+    value
 }
 
 /// Reads STATE values from a running target's stdout in a thread.
@@ -154,10 +188,7 @@ pub fn spawn_state_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc:
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let Some(value) = states(&line).pop() else {
-                continue;
-            };
-            if sender.send(value).is_err() {
+            if sender.send(state_line(&line)).is_err() {
                 break;
             }
         }
