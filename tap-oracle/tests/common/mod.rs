@@ -59,6 +59,16 @@ pub fn spawn_sync(config: &Path, catalog: &Path, stderr: Stdio) -> Child {
         .unwrap()
 }
 
+/// Asserts that a sync whose stdout was closed early ended quietly: exit 3, one line
+/// saying so, no panic.
+pub fn assert_ended_on_closed_stdout(child: Child, context: &str) {
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{context}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stdout was closed"), "{context}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{context}: {stderr}");
+}
+
 pub fn run(args: &[&str]) -> std::process::Output {
     Command::new(TAP)
         .args(args)
