@@ -86,7 +86,9 @@ impl Db {
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_target-oracle"));
+        // Relative outputs (the reject file) land in the scratch folder, not the tree.
         command
+            .current_dir(self.dir.path())
             .arg("--config")
             .arg(&self.config)
             .env_remove("RUST_LOG")
@@ -132,13 +134,7 @@ impl Db {
     pub fn run_file(&self, input: &str) -> Run {
         let file = self.dir.path().join("input.jsonl");
         std::fs::write(&file, input).unwrap();
-        let output = self
-            .command()
-            .current_dir(self.dir.path())
-            .arg("--input")
-            .arg(&file)
-            .output()
-            .unwrap();
+        let output = self.command().arg("--input").arg(&file).output().unwrap();
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8(output.stdout).unwrap(),
