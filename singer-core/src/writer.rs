@@ -38,16 +38,60 @@ impl From<io::Error> for WriteError {
     }
 }
 
+/// The fixed text around one stream's RECORDs: `{"type":"RECORD","stream":"...","record":`
+/// before the record object and `,"version":N,"time_extracted":"..."}` plus the newline
+/// after it. A tap writes millions of records between two changes of either, so it
+/// escapes them once ([`MessageWriter::write_record_framed`]).
+#[derive(Debug, Clone, Default)]
+pub struct RecordFrame {
+    stream: String,
+    version: Option<i64>,
+    time_extracted: Option<String>,
+    prefix: Vec<u8>,
+    suffix: Vec<u8>,
+}
+
+impl RecordFrame {
+    pub fn new(stream: &str, version: Option<i64>, time_extracted: Option<&str>) -> RecordFrame {
+        let mut prefix = Vec::with_capacity(stream.len() + 40);
+        prefix.extend_from_slice(b"{\"type\":\"RECORD\",\"stream\":");
+        write_json_string(&mut prefix, stream);
+        prefix.extend_from_slice(b",\"record\":");
+        let mut suffix = Vec::with_capacity(80);
+        if let Some(version) = version {
+            suffix.extend_from_slice(b",\"version\":");
+            suffix.extend_from_slice(version.to_string().as_bytes());
+        }
+        if let Some(time) = time_extracted {
+            suffix.extend_from_slice(b",\"time_extracted\":");
+            write_json_string(&mut suffix, time);
+        }
+        suffix.extend_from_slice(b"}\n");
+        RecordFrame {
+            stream: stream.to_owned(),
+            version,
+            time_extracted: time_extracted.map(str::to_owned),
+            prefix,
+            suffix,
+        }
+    }
+
+    /// Whether this frame is the one for these parts.
+    fn frames(&self, stream: &str, version: Option<i64>, time_extracted: Option<&str>) -> bool {
+        !self.prefix.is_empty()
+            && self.version == version
+            && self.time_extracted.as_deref() == time_extracted
+            && self.stream == stream
+    }
+}
+
 /// Buffered Singer writer.
 pub struct MessageWriter<W: Write> {
     out: W,
     buffer: Vec<u8>,
     messages: u64,
-    /// `{"type":"RECORD","stream":"...","record":` for the last stream written: a tap
-    /// writes millions of records of one stream, so the prefix is escaped once.
-    record_prefix: (String, Vec<u8>),
-    /// `,"time_extracted":"..."` for the last time written.
-    time_suffix: (String, Vec<u8>),
+    /// The frame of the last RECORD written by [`MessageWriter::write_record_with`].
+    frame: RecordFrame,
 }
 
 impl<W: Write> MessageWriter<W> {
@@ -56,8 +100,7 @@ impl<W: Write> MessageWriter<W> {
             out,
             buffer: Vec::with_capacity(BUFFER_BYTES + 4096),
             messages: 0,
-            record_prefix: (String::new(), Vec::new()),
-            time_suffix: (String::new(), Vec::new()),
+            frame: RecordFrame::default(),
         }
     }
 
@@ -102,30 +145,28 @@ impl<W: Write> MessageWriter<W> {
         time_extracted: Option<&str>,
         write_record: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), WriteError> {
-        if self.record_prefix.1.is_empty() || self.record_prefix.0 != stream {
-            let mut prefix = Vec::with_capacity(stream.len() + 40);
-            prefix.extend_from_slice(b"{\"type\":\"RECORD\",\"stream\":");
-            write_json_string(&mut prefix, stream);
-            prefix.extend_from_slice(b",\"record\":");
-            self.record_prefix = (stream.to_owned(), prefix);
+        if !self.frame.frames(stream, version, time_extracted) {
+            self.frame = RecordFrame::new(stream, version, time_extracted);
         }
-        self.buffer.extend_from_slice(&self.record_prefix.1);
+        self.buffer.extend_from_slice(&self.frame.prefix);
         write_record(&mut self.buffer);
-        if let Some(version) = version {
-            self.buffer.extend_from_slice(b",\"version\":");
-            self.buffer
-                .extend_from_slice(itoa_i64(version, &mut [0u8; 20]).as_bytes());
-        }
-        if let Some(time) = time_extracted {
-            if self.time_suffix.1.is_empty() || self.time_suffix.0 != time {
-                let mut suffix = Vec::with_capacity(time.len() + 20);
-                suffix.extend_from_slice(b",\"time_extracted\":");
-                write_json_string(&mut suffix, time);
-                self.time_suffix = (time.to_owned(), suffix);
-            }
-            self.buffer.extend_from_slice(&self.time_suffix.1);
-        }
-        self.close()
+        self.buffer.extend_from_slice(&self.frame.suffix);
+        self.messages += 1;
+        self.spill()
+    }
+
+    /// [`MessageWriter::write_record_with`] in a frame the caller keeps (and rebuilds
+    /// when its stream, version or time changes): no comparison per record.
+    pub fn write_record_framed(
+        &mut self,
+        frame: &RecordFrame,
+        write_record: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), WriteError> {
+        self.buffer.extend_from_slice(&frame.prefix);
+        write_record(&mut self.buffer);
+        self.buffer.extend_from_slice(&frame.suffix);
+        self.messages += 1;
+        self.spill()
     }
 
     /// RECORD from an already serialized record object.
@@ -185,18 +226,24 @@ impl<W: Write> MessageWriter<W> {
 
     /// Appends complete message lines written elsewhere (another `MessageWriter` over a
     /// `Vec<u8>`): how parallel streams share one stdout without interleaving lines.
+    /// Many lines at once (a stream's rows between two STATEs) go straight to the
+    /// underlying writer, after what is buffered, instead of being copied again.
     pub fn write_lines(&mut self, lines: &[u8]) -> Result<(), WriteError> {
         if lines.is_empty() {
             return Ok(());
         }
         debug_assert!(lines.ends_with(b"\n"), "only whole lines");
-        self.messages += lines.iter().filter(|b| **b == b'\n').count() as u64;
-        self.buffer.extend_from_slice(lines);
-        if self.buffer.len() >= BUFFER_BYTES {
-            self.out.write_all(&self.buffer)?;
-            self.buffer.clear();
+        self.messages += count_newlines(lines);
+        if lines.len() >= BUFFER_BYTES {
+            if !self.buffer.is_empty() {
+                self.out.write_all(&self.buffer)?;
+                self.buffer.clear();
+            }
+            self.out.write_all(lines)?;
+            return Ok(());
         }
-        Ok(())
+        self.buffer.extend_from_slice(lines);
+        self.spill()
     }
 
     /// The underlying writer (after a [`MessageWriter::flush`], everything written).
@@ -234,12 +281,31 @@ impl<W: Write> MessageWriter<W> {
     fn close(&mut self) -> Result<(), WriteError> {
         self.buffer.extend_from_slice(b"}\n");
         self.messages += 1;
+        self.spill()
+    }
+
+    /// Hands the buffer to the underlying writer once it holds [`BUFFER_BYTES`].
+    fn spill(&mut self) -> Result<(), WriteError> {
         if self.buffer.len() >= BUFFER_BYTES {
             self.out.write_all(&self.buffer)?;
             self.buffer.clear();
         }
         Ok(())
     }
+}
+
+/// The newlines in `bytes`, eight bytes at a time: a byte of `x` is zero exactly when
+/// `((x & 0x7f..) + 0x7f..) | x` leaves its high bit clear (no carry crosses bytes).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut words = bytes.chunks_exact(8);
+    let mut count = 0u64;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes")) ^ NEWLINES;
+        count += u64::from((!(((x & LOW) + LOW) | x | LOW)).count_ones());
+    }
+    count + words.remainder().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 fn itoa_i64(value: i64, scratch: &mut [u8; 20]) -> &str {
@@ -253,12 +319,18 @@ fn itoa_i64(value: i64, scratch: &mut [u8; 20]) -> &str {
 
 /// Appends `text` as a JSON string literal (quotes and escapes included), as RFC 8259
 /// requires: `"` `\` and control characters escaped, everything else verbatim UTF-8.
+/// Runs of bytes that need no escape (nearly all text) are found eight bytes at a time
+/// and copied at once.
 pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        i = plain_run_end(bytes, i);
+        let Some(&b) = bytes.get(i) else { break };
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -267,22 +339,52 @@ pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
+            _ => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ],
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(escape);
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The position of the first byte at or after `from` that JSON must escape (`"`, `\`,
+/// or below 0x20), or `bytes.len()`. Whole words of eight bytes are tested at once: a
+/// byte `b` of `x` is below 0x20 exactly when `(x - 0x20..) & !x & 0x80..` sets its high
+/// bit in the lowest such byte (the classic "has a byte less than n" test), and equal to
+/// `c` when `x ^ c..` has a zero byte there.
+fn plain_run_end(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let found = below(x, 0x20)
+            | below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1);
+        if found != 0 {
+            // The lowest flagged byte is exact; bytes after it may be flagged falsely.
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -385,5 +487,74 @@ mod tests {
         w.write_record_raw("S", &raw, None, None).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert!(out.contains("12345678901234567890123456789012345678.5"));
+    }
+
+    #[test]
+    fn many_lines_at_once_keep_their_place_after_what_is_buffered() {
+        let mut w = MessageWriter::new(Probe::default());
+        w.write_record("S", &json!({"i": 0}), None, None).unwrap();
+        let line = format!(
+            "{}\n",
+            json!({"type": "RECORD", "stream": "S", "record": {"i": 1}})
+        );
+        let many = line.repeat(BUFFER_BYTES / line.len() + 1);
+        w.write_lines(many.as_bytes()).unwrap();
+        w.write_lines(line.as_bytes()).unwrap();
+        w.write_state(&json!({})).unwrap();
+        let out = String::from_utf8(w.out.data).unwrap();
+        let expected = format!(
+            "{}\n{many}{line}{}\n",
+            r#"{"type":"RECORD","stream":"S","record":{"i":0}}"#, r#"{"type":"STATE","value":{}}"#
+        );
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_kept_frame_writes_what_write_record_with_writes() {
+        let frame = RecordFrame::new("A \"b\"", Some(-7), Some("2026-01-01T00:00:00Z"));
+        let mut framed = MessageWriter::new(Vec::new());
+        let mut with = MessageWriter::new(Vec::new());
+        for i in 0..3 {
+            let body = format!("{{\"i\":{i}}}");
+            framed
+                .write_record_framed(&frame, |out| out.extend_from_slice(body.as_bytes()))
+                .unwrap();
+            with.write_record_with("A \"b\"", Some(-7), Some("2026-01-01T00:00:00Z"), |out| {
+                out.extend_from_slice(body.as_bytes())
+            })
+            .unwrap();
+        }
+        let (framed, with) = (framed.into_inner().unwrap(), with.into_inner().unwrap());
+        assert_eq!(framed, with);
+        assert!(String::from_utf8(framed).unwrap().starts_with(
+            r#"{"type":"RECORD","stream":"A \"b\"","record":{"i":0},"version":-7,"time_extracted":"2026-01-01T00:00:00Z"}"#
+        ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The word-at-a-time escaper writes exactly serde_json's text for any string,
+        /// with escapes at every offset of a word (plain runs, then `"` `\` or a control).
+        #[test]
+        fn strings_are_escaped_exactly_as_serde_json_does(
+            text in "(\\PC{0,9}[\"\\\\\\x00-\\x1f\\x7f]?){0,6}|\\PC{0,40}|[\\x00-\\x7f]{0,40}"
+        ) {
+            let mut ours = b"x".to_vec();
+            write_json_string(&mut ours, &text);
+            let by_serde = format!("x{}", serde_json::to_string(&text).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), by_serde);
+        }
+    }
+
+    proptest::proptest! {
+        /// Newlines counted a word at a time are the newlines there are.
+        #[test]
+        fn newlines_are_counted_exactly(bytes in proptest::collection::vec(
+            proptest::prop_oneof![proptest::prelude::Just(b'\n'), proptest::prelude::any::<u8>()],
+            0..100,
+        )) {
+            let naive = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            proptest::prop_assert_eq!(count_newlines(&bytes), naive);
+        }
     }
 }
