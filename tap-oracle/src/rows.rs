@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::time::Instant;
 
-use db_boundary::{RowSink, ScannedRow, Value};
-use singer_core::writer::WriteError;
+use db_boundary::{Decimal, RowSink, ScannedRow, Value};
+use singer_core::writer::{RecordFrame, WriteError};
 
 use crate::convert::RowEncoder;
 use crate::stream::{now_text, Position, StreamRun};
@@ -24,11 +24,43 @@ pub(crate) struct StreamRows<'r, 's, W: Write + Send> {
     /// Positions in the row of the columns that make up the stream's position.
     tracked: Vec<usize>,
     /// Those columns of the last row read (and its ROWID, when scanning by ROWID).
-    last: Vec<Value>,
+    last: Vec<Tracked>,
     last_rowid: Option<String>,
     /// Rows read by this scan.
     pub rows: u64,
-    time_extracted: String,
+    /// The RECORDs' stream, version and `time_extracted` (renewed at each STATE).
+    frame: RecordFrame,
+}
+
+/// A tracked column's value in the last row, kept in buffers reused from row to row:
+/// a key column is copied for every row read, so it must not allocate.
+enum Tracked {
+    /// A NUMBER's canonical text (a `Decimal` cannot be cloned into an old one's buffer).
+    Number(String),
+    Other(Value),
+}
+
+impl Tracked {
+    fn copy_from(&mut self, value: &Value) {
+        match (self, value) {
+            (Tracked::Number(text), Value::Number(d)) => {
+                text.clear();
+                text.push_str(d.as_str());
+            }
+            (Tracked::Other(Value::Text(a)), Value::Text(b)) => a.clone_from(b),
+            (slot, Value::Number(d)) => *slot = Tracked::Number(d.as_str().to_owned()),
+            (slot, value) => *slot = Tracked::Other(value.clone()),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Tracked::Number(text) => {
+                Value::Number(Decimal::parse(text).expect("a Decimal's canonical text reads back"))
+            }
+            Tracked::Other(value) => value.clone(),
+        }
+    }
 }
 
 impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
@@ -43,21 +75,25 @@ impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
                 .collect::<Vec<_>>(),
             run.options.source_offset,
         );
+        let frame = RecordFrame::new(&plan.stream, run.version, Some(&now_text()));
         StreamRows {
             run,
             encoder,
-            last: vec![Value::Null; tracked.len()],
+            last: tracked
+                .iter()
+                .map(|_| Tracked::Other(Value::Null))
+                .collect(),
             tracked,
             last_rowid: None,
             rows: 0,
-            time_extracted: now_text(),
+            frame,
         }
     }
 
     /// The position of the last row read, or `None` before the first.
     pub(crate) fn position(&self) -> Option<Position> {
         (self.rows > 0).then(|| Position {
-            values: self.last.clone(),
+            values: self.last.iter().map(Tracked::value).collect(),
             rowid: self.last_rowid.clone(),
         })
     }
@@ -69,15 +105,11 @@ impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
     fn row(&mut self, row: ScannedRow<'_>) -> Result<(), WriteError> {
         let run = &mut *self.run;
         let (encoder, values) = (&mut self.encoder, row.values);
-        run.local.write_record_with(
-            &run.plan.stream,
-            run.version,
-            Some(&self.time_extracted),
-            |out| encoder.encode(values, out),
-        )?;
+        run.local
+            .write_record_framed(&self.frame, |out| encoder.encode(values, out))?;
         self.rows += 1;
         for (slot, at) in self.last.iter_mut().zip(&self.tracked) {
-            slot.clone_from(&values[*at]);
+            slot.copy_from(&values[*at]);
         }
         if let Some(rowid) = row.rowid {
             match &mut self.last_rowid {
@@ -96,7 +128,7 @@ impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
             let run = &mut *self.run;
             run.since_state = 0;
             run.publish_at(Some(&position), true)?;
-            self.time_extracted = now_text();
+            self.frame = RecordFrame::new(&run.plan.stream, run.version, Some(&now_text()));
         }
         self.run.progress();
         Ok(())
