@@ -77,7 +77,23 @@ impl RowEncoder {
         let columns = self.columns.iter().zip(self.warned_non_finite.iter_mut());
         for ((column, warned), value) in columns.zip(row) {
             out.extend_from_slice(&column.key);
-            if !write_value(value, column.numbers, self.source_offset, out) && !*warned {
+            // The commonest kinds inline; the rest through `write_value`'s full match.
+            let finite = match (value, column.numbers) {
+                (Value::Null, _) => {
+                    out.extend_from_slice(b"null");
+                    true
+                }
+                (Value::Number(d), NumberStyle::Number) => {
+                    out.extend_from_slice(d.as_str().as_bytes());
+                    true
+                }
+                (Value::Text(s), _) => {
+                    write_json_string(out, s);
+                    true
+                }
+                _ => write_value(value, column.numbers, self.source_offset, out),
+            };
+            if !finite && !*warned {
                 *warned = true;
                 tracing::warn!(
                     column = %column.name,
@@ -221,7 +237,8 @@ fn write_utc(t: &NaiveDateTime, out: &mut Vec<u8>) {
     } else {
         9
     };
-    let mut rest = nanos / 10u32.pow(9 - digits as u32);
+    const SCALE: [u32; 10] = [1_000_000_000, 0, 0, 1_000_000, 0, 0, 1_000, 0, 0, 1];
+    let mut rest = nanos / SCALE[digits];
     for slot in text[16..16 + digits].iter_mut().rev() {
         *slot = b'0' + (rest % 10) as u8;
         rest /= 10;
