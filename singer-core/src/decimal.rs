@@ -125,6 +125,12 @@ impl Decimal {
         Decimal { text: out }
     }
 
+    /// Becomes `number`, reusing this decimal's text buffer (a target recycles its rows).
+    pub fn assign_canonical(&mut self, number: &crate::canonical::Canonical<'_>) {
+        self.text.clear();
+        self.text.push_str(number.as_str());
+    }
+
     /// Zero.
     pub fn zero() -> Decimal {
         Decimal { text: "0".into() }

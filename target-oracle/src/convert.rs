@@ -191,6 +191,69 @@ pub(crate) fn to_value(
     }
 }
 
+/// Like [`to_value`], into `slot`: the usual text and canonical number values reuse
+/// the text buffer `slot` already holds. Rows are recycled from batch to batch, so
+/// those values then allocate nothing.
+pub(crate) fn to_slot(
+    field: &Field<'_>,
+    known: Option<Known<'_>>,
+    column: &ColumnDef,
+    limits: ServerLimits,
+    slot: &mut Value,
+) -> Result<(), BadValue> {
+    match (field, &column.data_type) {
+        (
+            Field::String(text),
+            OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics },
+        ) => {
+            check_length(text, *length, *semantics, limits.max_string_bytes)?;
+            reuse_text(slot, text);
+        }
+        (Field::String(text), OracleType::NVarchar2 { length } | OracleType::NChar { length }) => {
+            check_length(
+                text,
+                *length,
+                LengthSemantics::Char,
+                limits.max_string_bytes,
+            )?;
+            reuse_text(slot, text);
+        }
+        (Field::Number(text), OracleType::Number { precision, scale })
+            if column.check.is_none() =>
+        {
+            let read = match known {
+                Some(Known::Number(number)) => Some(number),
+                _ => Canonical::read(text),
+            };
+            let Some(number) = read else {
+                *slot = to_value(field, known, column, limits)?;
+                return Ok(());
+            };
+            check_shape(Shape::of_canonical(&number), *precision, *scale)?;
+            match slot {
+                Value::Number(decimal) => decimal.assign_canonical(&number),
+                other => *other = Value::Number(number.to_decimal()),
+            }
+        }
+        _ => *slot = to_value(field, known, column, limits)?,
+    }
+    Ok(())
+}
+
+/// A recycled text buffer is kept only up to this size or twice the new text, so a
+/// rare long value does not leave every recycled row holding a long buffer.
+const KEPT_TEXT_CAPACITY: usize = 256;
+
+fn reuse_text(slot: &mut Value, text: &str) {
+    match slot {
+        Value::Text(held) if held.capacity() <= KEPT_TEXT_CAPACITY.max(2 * text.len()) => {
+            held.clear();
+            held.push_str(text);
+        }
+        other => *other = Value::Text(text.to_owned()),
+    }
+}
+
 /// A date-time column's value: an instant for the zoned types, the wall clock as
 /// written for TIMESTAMP and DATE.
 fn to_date_time(
@@ -463,10 +526,40 @@ mod tests {
         column(OracleType::Number { precision, scale })
     }
 
+    /// The conversion of `json`, checked to be the same whether made fresh or written
+    /// into a recycled slot holding a value of any kind.
     fn convert(json: &str, col: &ColumnDef) -> Result<Value, BadValue> {
         let record = format!("{{\"v\": {json}}}");
         let fields = singer_core::record::split_record(&record).unwrap();
-        to_value(&fields[0].1, None, col, LIMITS)
+        let fresh = to_value(&fields[0].1, None, col, LIMITS);
+        for held in [
+            Value::Null,
+            Value::Text("held".into()),
+            Value::number("-12.5"),
+        ] {
+            let mut slot = held;
+            let reused = to_slot(&fields[0].1, None, col, LIMITS, &mut slot).map(|()| slot);
+            assert_eq!(reused, fresh, "{json} into a recycled slot");
+        }
+        fresh
+    }
+
+    #[test]
+    fn a_recycled_slot_gives_up_a_long_buffer() {
+        let col = column(OracleType::Varchar2 {
+            length: 4000,
+            semantics: LengthSemantics::Byte,
+        });
+        let fields = singer_core::record::split_record(r#"{"v": "short"}"#).unwrap();
+        let mut slot = Value::Text("x".repeat(3000));
+        to_slot(&fields[0].1, None, &col, LIMITS, &mut slot).unwrap();
+        match slot {
+            Value::Text(text) => {
+                assert_eq!(text, "short");
+                assert!(text.capacity() <= KEPT_TEXT_CAPACITY, "{}", text.capacity());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
