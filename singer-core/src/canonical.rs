@@ -48,7 +48,15 @@ impl Scaled {
     /// Both mantissas at the larger of the two scales; `None` on overflow.
     fn aligned(self, other: Scaled) -> Option<(i128, i128)> {
         let scale = self.scale.max(other.scale);
-        let lift = |s: Scaled| s.mantissa.checked_mul(power_of_ten(scale - s.scale)?);
+        let lift = |s: Scaled| {
+            let power = power_of_ten(scale - s.scale)?;
+            // The usual values: a 64-bit product cannot overflow 128 bits, so the
+            // checked (library-call) multiplication is left for long ones.
+            match (i64::try_from(s.mantissa), i64::try_from(power)) {
+                (Ok(m), Ok(p)) => Some(i128::from(m) * i128::from(p)),
+                _ => s.mantissa.checked_mul(power),
+            }
+        };
         Some((lift(self)?, lift(other)?))
     }
 
@@ -64,7 +72,14 @@ impl Scaled {
     /// when they cannot be aligned exactly. A zero step has no multiples.
     pub fn is_multiple_of(self, step: Scaled) -> Option<bool> {
         let (value, step) = self.aligned(step)?;
-        Some(step != 0 && value % step == 0)
+        if step == 0 {
+            return Some(false);
+        }
+        // A 64-bit remainder where both fit (the 128-bit one is a library call).
+        Some(match (i64::try_from(value), i64::try_from(step)) {
+            (Ok(v), Ok(s)) => v.checked_rem(s).is_none_or(|r| r == 0),
+            _ => value % step == 0,
+        })
     }
 }
 
@@ -86,13 +101,10 @@ impl<'a> Canonical<'a> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
-        let mut mantissa: u128 = 0;
         let mut at = 0;
-        let mut digits = |at: &mut usize| {
+        let digits = |at: &mut usize| {
             let start = *at;
-            while let Some(&b) = body.get(*at).filter(|b| b.is_ascii_digit()) {
-                // Wraps only past 38 digits, where the value is not kept.
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u128::from(b - b'0'));
+            while body.get(*at).is_some_and(u8::is_ascii_digit) {
                 *at += 1;
             }
             *at - start
@@ -121,8 +133,7 @@ impl<'a> Canonical<'a> {
             return None;
         }
         let scaled = (integer_len + scale <= MAX_DIGITS).then(|| {
-            // At most 38 digits: below 10^38, which fits.
-            let magnitude = mantissa as i128;
+            let magnitude = mantissa_of(&body[..integer_len], &body[body.len() - scale..]);
             Scaled {
                 mantissa: if negative { -magnitude } else { magnitude },
                 scale: scale as u32,
@@ -194,6 +205,18 @@ impl<'a> Canonical<'a> {
         }
         let (_, frac) = self.digits();
         (!frac.is_empty()).then(|| -(leading_zeros(frac) as i64) - 1)
+    }
+}
+
+/// The integer the digits of `int` then `frac` spell (at most 38 in all, so it fits);
+/// in 64 bits while it can be (most numbers), as 128-bit arithmetic costs more.
+fn mantissa_of(int: &[u8], frac: &[u8]) -> i128 {
+    const U64_DIGITS: usize = 19;
+    let digits = int.iter().chain(frac).map(|b| b - b'0');
+    if int.len() + frac.len() <= U64_DIGITS {
+        i128::from(digits.fold(0u64, |m, d| m * 10 + u64::from(d)))
+    } else {
+        digits.fold(0i128, |m, d| m * 10 + i128::from(d))
     }
 }
 
