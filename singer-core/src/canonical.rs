@@ -102,9 +102,13 @@ impl<'a> Canonical<'a> {
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
         let mut at = 0;
-        let digits = |at: &mut usize| {
+        // The digits' value in 64 bits, right for up to 19 digits (longer numbers are
+        // summed again in 128 bits below).
+        let mut short: u64 = 0;
+        let mut digits = |at: &mut usize| {
             let start = *at;
-            while body.get(*at).is_some_and(u8::is_ascii_digit) {
+            while let Some(&b) = body.get(*at).filter(|b| b.is_ascii_digit()) {
+                short = short.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
                 *at += 1;
             }
             *at - start
@@ -132,8 +136,13 @@ impl<'a> Canonical<'a> {
         if at != body.len() || (zero_integer && scale == 0 && negative) {
             return None;
         }
-        let scaled = (integer_len + scale <= MAX_DIGITS).then(|| {
-            let magnitude = mantissa_of(&body[..integer_len], &body[body.len() - scale..]);
+        let count = integer_len + scale;
+        let scaled = (count <= MAX_DIGITS).then(|| {
+            let magnitude = if count <= U64_DIGITS {
+                i128::from(short)
+            } else {
+                long_mantissa(&body[..integer_len], &body[body.len() - scale..])
+            };
             Scaled {
                 mantissa: if negative { -magnitude } else { magnitude },
                 scale: scale as u32,
@@ -208,16 +217,14 @@ impl<'a> Canonical<'a> {
     }
 }
 
-/// The integer the digits of `int` then `frac` spell (at most 38 in all, so it fits);
-/// in 64 bits while it can be (most numbers), as 128-bit arithmetic costs more.
-fn mantissa_of(int: &[u8], frac: &[u8]) -> i128 {
-    const U64_DIGITS: usize = 19;
-    let digits = int.iter().chain(frac).map(|b| b - b'0');
-    if int.len() + frac.len() <= U64_DIGITS {
-        i128::from(digits.fold(0u64, |m, d| m * 10 + u64::from(d)))
-    } else {
-        digits.fold(0i128, |m, d| m * 10 + i128::from(d))
-    }
+/// Digits a `u64` always holds.
+const U64_DIGITS: usize = 19;
+
+/// The integer the digits of `int` then `frac` spell (at most 38 in all, so it fits).
+fn long_mantissa(int: &[u8], frac: &[u8]) -> i128 {
+    int.iter()
+        .chain(frac)
+        .fold(0i128, |m, b| m * 10 + i128::from(b - b'0'))
 }
 
 fn leading_zeros(digits: &str) -> usize {
