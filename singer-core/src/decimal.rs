@@ -10,12 +10,10 @@
 //! Nothing here goes through `f64`: a float cannot hold `0.1` or a 38-digit key, and
 //! checking `multipleOf: 0.01` on floats rejects about a third of valid amounts.
 
-use std::borrow::Cow;
 use std::fmt;
 
 /// A decimal number held exactly, as its canonical text: owned (`Decimal`), or borrowed
-/// from where it was read (`Decimal<&str>`, `Decimal<Cow<str>>`) when validation only
-/// asks questions of it.
+/// from where it was read (`Decimal<&str>`) when validation only asks questions of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Decimal<T = String> {
     text: T,
@@ -127,38 +125,33 @@ impl Decimal {
         Decimal { text: out }
     }
 
+    /// Becomes `number`, reusing this decimal's text buffer (a target recycles its rows).
+    pub fn assign_canonical(&mut self, number: &crate::canonical::Canonical<'_>) {
+        self.text.clear();
+        self.text.push_str(number.as_str());
+    }
+
     /// Zero.
     pub fn zero() -> Decimal {
         Decimal { text: "0".into() }
     }
 }
 
-impl<'a> Decimal<Cow<'a, str>> {
-    /// Like [`Decimal::parse`], borrowing `text` when it is already canonical (the usual
-    /// case: a check that reads a number once allocates nothing).
-    pub fn parse_cow(text: &'a str) -> Result<Decimal<Cow<'a, str>>, NotADecimal> {
-        let plain = trimmed(text);
-        if is_canonical(plain) {
-            return Ok(Decimal {
-                text: Cow::Borrowed(plain),
-            });
-        }
-        Decimal::parse(text).map(|d| Decimal {
-            text: Cow::Owned(d.text),
-        })
-    }
-
-    /// The owned decimal.
-    pub fn into_owned(self) -> Decimal {
-        Decimal {
-            text: self.text.into_owned(),
-        }
-    }
-}
-
 impl<T: AsRef<str>> Decimal<T> {
+    /// A decimal from text known to be canonical ([`crate::canonical::Canonical`]).
+    pub(crate) fn from_canonical(text: T) -> Decimal<T> {
+        Decimal { text }
+    }
+
     fn text(&self) -> &str {
         self.text.as_ref()
+    }
+
+    /// The same decimal, borrowing this one's text.
+    pub fn borrowed(&self) -> Decimal<&str> {
+        Decimal {
+            text: self.text.as_ref(),
+        }
     }
 
     /// The canonical text.

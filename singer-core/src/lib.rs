@@ -10,10 +10,12 @@
 //! - [`metrics`]: Singer `METRIC:` lines.
 //! - [`dictionary`]: Oracle data-dictionary rows as plain data.
 //! - [`decimal`]: exact decimal numbers, the one canonical decimal text.
+//! - [`canonical`]: canonical numbers read in one pass, checked as scaled integers.
 //! - [`oracle_type`]: the one Oracle type grammar (parse and print).
 //! - [`type_table`]: per Oracle type, its JSON Schema, JSON encoding, bind and fetch.
 //! - [`discovery`]: dictionary rows to a Singer catalog.
 
+pub mod canonical;
 pub mod catalog;
 pub mod decimal;
 pub mod dictionary;

@@ -84,14 +84,18 @@ pub(crate) struct Cursor<'a> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the 8 bytes in `chunk` ends or escapes a string's plain run: a
-/// quote, a backslash or a control character (which JSON forbids raw).
-fn needs_a_look(chunk: u64) -> bool {
+/// How many of the 8 bytes in `chunk` (little-endian) come before the first that ends
+/// or escapes a string's plain run: a quote, a backslash or a control character (which
+/// JSON forbids raw); 8 when none does.
+///
+/// Each test sets the high bit of the bytes it matches; a borrow can also mark bytes
+/// above a match, never below it, so the lowest mark is exact.
+fn plain_run(chunk: u64) -> usize {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = zero_byte(chunk ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(chunk ^ (ONES * u64::from(b'\\')));
     let control = chunk.wrapping_sub(ONES * 0x20) & !chunk & HIGH;
-    quote | backslash | control != 0
+    ((quote | backslash | control).trailing_zeros() / 8) as usize
 }
 
 impl<'a> Cursor<'a> {
@@ -175,13 +179,14 @@ impl<'a> Cursor<'a> {
         let mut at = start + 1;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time past the plain run (most of a record's bytes).
+            // Eight bytes at a time past the plain run (most of a record's bytes),
+            // straight to the byte that needs a look.
             while let Some(chunk) = bytes.get(at..at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().map_err(|_| start)?);
-                if needs_a_look(word) {
+                let run = plain_run(u64::from_le_bytes(chunk.try_into().map_err(|_| start)?));
+                at += run;
+                if run < 8 {
                     break;
                 }
-                at += 8;
             }
             match bytes.get(at) {
                 Some(b'"') => {
@@ -410,6 +415,23 @@ mod tests {
                 format!("{{{}}}", body.join(","))
             },
         )
+    }
+
+    proptest! {
+        /// The word scan stops exactly where a byte-by-byte scan would, whatever the
+        /// bytes around the first stop (borrows from control bytes, 0x80 and up).
+        #[test]
+        fn the_word_scan_stops_at_the_first_byte_that_needs_a_look(
+            bytes in proptest::array::uniform8(prop_oneof![
+                Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, Just(0x7f), Just(0x80)
+            ])
+        ) {
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(8);
+            prop_assert_eq!(plain_run(u64::from_le_bytes(bytes)), expected);
+        }
     }
 
     proptest! {

@@ -13,6 +13,7 @@ use singer_core::oracle_type::{LengthSemantics, OracleType};
 use db_boundary::{ColumnCheck, ColumnDef, Value};
 
 use db_boundary::Decimal;
+use singer_core::canonical::Canonical;
 pub(crate) use singer_core::record::Field;
 
 use crate::rfc3339::{self, Instant};
@@ -37,11 +38,29 @@ pub(crate) struct ServerLimits {
 /// Oracle NUMBER keeps 38 significant digits; more would be rounded.
 const MAX_NUMBER_DIGITS: usize = 38;
 
-/// Converts `field` for `column`. `known` is the field's instant when validation has
-/// already read it as a date-time (it is then not read again).
+/// What validation already read of a field, handed on so conversion does not read it
+/// again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known<'f> {
+    /// A `date-time` string's instant.
+    Instant(Instant),
+    /// A number in canonical text.
+    Number(Canonical<'f>),
+}
+
+impl<'f> Known<'f> {
+    fn instant(known: Option<Known<'f>>) -> Option<Instant> {
+        match known {
+            Some(Known::Instant(at)) => Some(at),
+            _ => None,
+        }
+    }
+}
+
+/// Converts `field` for `column`, reusing what validation `known` of it.
 pub(crate) fn to_value(
     field: &Field<'_>,
-    known: Option<Instant>,
+    known: Option<Known<'_>>,
     column: &ColumnDef,
     limits: ServerLimits,
 ) -> Result<Value, BadValue> {
@@ -59,11 +78,15 @@ pub(crate) fn to_value(
                 }
             }
             let text = number_text(field)?;
-            let canonical = match plain_shape(text) {
+            let read = match known {
+                Some(Known::Number(number)) => Some(number),
+                _ => Canonical::read(text),
+            };
+            let canonical = match read {
                 // Already canonical (the usual case): check the shape, keep the text.
-                Some(shape) => {
-                    check_shape(shape, *precision, *scale)?;
-                    Decimal::parse(text).map_err(|_| bad("is not a decimal number"))?
+                Some(number) => {
+                    check_shape(Shape::of_canonical(&number), *precision, *scale)?;
+                    number.to_decimal()
                 }
                 None => {
                     let decimal =
@@ -134,7 +157,7 @@ pub(crate) fn to_value(
         OracleType::TimestampTz { .. }
         | OracleType::TimestampLtz { .. }
         | OracleType::Timestamp { .. }
-        | OracleType::Date => to_date_time(field, known, &column.data_type),
+        | OracleType::Date => to_date_time(field, Known::instant(known), &column.data_type),
         OracleType::Blob | OracleType::Raw { .. } | OracleType::LongRaw => {
             let text = string_of(field)?;
             let bytes = base64::engine::general_purpose::STANDARD
@@ -165,6 +188,69 @@ pub(crate) fn to_value(
             Ok(Value::Text(field.plain_text().into_owned()))
         }
         other => Err(bad(format!("cannot be loaded into a {other} column"))),
+    }
+}
+
+/// Like [`to_value`], into `slot`: the usual text and canonical number values reuse
+/// the text buffer `slot` already holds. Rows are recycled from batch to batch, so
+/// those values then allocate nothing.
+pub(crate) fn to_slot(
+    field: &Field<'_>,
+    known: Option<Known<'_>>,
+    column: &ColumnDef,
+    limits: ServerLimits,
+    slot: &mut Value,
+) -> Result<(), BadValue> {
+    match (field, &column.data_type) {
+        (
+            Field::String(text),
+            OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics },
+        ) => {
+            check_length(text, *length, *semantics, limits.max_string_bytes)?;
+            reuse_text(slot, text);
+        }
+        (Field::String(text), OracleType::NVarchar2 { length } | OracleType::NChar { length }) => {
+            check_length(
+                text,
+                *length,
+                LengthSemantics::Char,
+                limits.max_string_bytes,
+            )?;
+            reuse_text(slot, text);
+        }
+        (Field::Number(text), OracleType::Number { precision, scale })
+            if column.check.is_none() =>
+        {
+            let read = match known {
+                Some(Known::Number(number)) => Some(number),
+                _ => Canonical::read(text),
+            };
+            let Some(number) = read else {
+                *slot = to_value(field, known, column, limits)?;
+                return Ok(());
+            };
+            check_shape(Shape::of_canonical(&number), *precision, *scale)?;
+            match slot {
+                Value::Number(decimal) => decimal.assign_canonical(&number),
+                other => *other = Value::Number(number.to_decimal()),
+            }
+        }
+        _ => *slot = to_value(field, known, column, limits)?,
+    }
+    Ok(())
+}
+
+/// A recycled text buffer is kept only up to this size or twice the new text, so a
+/// rare long value does not leave every recycled row holding a long buffer.
+const KEPT_TEXT_CAPACITY: usize = 256;
+
+fn reuse_text(slot: &mut Value, text: &str) {
+    match slot {
+        Value::Text(held) if held.capacity() <= KEPT_TEXT_CAPACITY.max(2 * text.len()) => {
+            held.clear();
+            held.push_str(text);
+        }
+        other => *other = Value::Text(text.to_owned()),
     }
 }
 
@@ -255,57 +341,16 @@ impl Shape {
             magnitude: decimal.magnitude(),
         }
     }
-}
 
-/// The shape of a number already in canonical form (`-?(0|[1-9][0-9]*)(.[0-9]*[1-9])?`,
-/// not `-0`), read without allocating; `None` for anything else, which then goes
-/// through [`Decimal`].
-fn plain_shape(text: &str) -> Option<Shape> {
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (int_part, frac_part) = match singer_core::decimal::split_at_point(unsigned) {
-        Some((i, f)) => (i, Some(f)),
-        None => (unsigned, None),
-    };
-    let bytes = int_part.as_bytes();
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if bytes.len() > 1 && bytes[0] == b'0' {
-        return None;
-    }
-    let frac = match frac_part {
-        None => "",
-        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && !f.ends_with('0') => f,
-        Some(_) => return None,
-    };
-    if int_part == "0" {
-        if frac.is_empty() {
-            return (text == "0").then_some(Shape {
-                significant_digits: 0,
-                integer_digits: 0,
-                scale: 0,
-                magnitude: None,
-            });
+    /// The same answers, read off canonical text without allocating.
+    fn of_canonical(number: &Canonical<'_>) -> Shape {
+        Shape {
+            significant_digits: number.significant_digits(),
+            integer_digits: number.integer_digits(),
+            scale: number.scale(),
+            magnitude: number.magnitude(),
         }
-        let leading_zeros = frac.bytes().take_while(|&b| b == b'0').count();
-        return Some(Shape {
-            significant_digits: frac.len() - leading_zeros,
-            integer_digits: 0,
-            scale: frac.len() as i64,
-            magnitude: Some(-(leading_zeros as i64) - 1),
-        });
     }
-    let trailing_int_zeros = if frac.is_empty() {
-        int_part.bytes().rev().take_while(|&b| b == b'0').count()
-    } else {
-        0
-    };
-    Some(Shape {
-        significant_digits: int_part.len() + frac.len() - trailing_int_zeros,
-        integer_digits: int_part.len() as i64,
-        scale: frac.len() as i64,
-        magnitude: Some(int_part.len() as i64 - 1),
-    })
 }
 
 fn check_number(
@@ -420,7 +465,7 @@ pub(crate) fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, BadValu
 /// written, as [`to_value`] takes it.
 pub(crate) fn to_utc_timestamp(
     field: &Field<'_>,
-    known: Option<Instant>,
+    known: Option<Known<'_>>,
     column: &ColumnDef,
     limits: ServerLimits,
 ) -> Result<Value, BadValue> {
@@ -433,7 +478,7 @@ pub(crate) fn to_utc_timestamp(
     else {
         return to_value(field, known, column, limits);
     };
-    match known.or_else(|| rfc3339::parse(text.trim())) {
+    match Known::instant(known).or_else(|| rfc3339::parse(text.trim())) {
         Some(instant) => {
             let utc = instant.naive_utc();
             check_fraction(utc.nanosecond(), *fractional_precision)?;
@@ -481,10 +526,40 @@ mod tests {
         column(OracleType::Number { precision, scale })
     }
 
+    /// The conversion of `json`, checked to be the same whether made fresh or written
+    /// into a recycled slot holding a value of any kind.
     fn convert(json: &str, col: &ColumnDef) -> Result<Value, BadValue> {
         let record = format!("{{\"v\": {json}}}");
         let fields = singer_core::record::split_record(&record).unwrap();
-        to_value(&fields[0].1, None, col, LIMITS)
+        let fresh = to_value(&fields[0].1, None, col, LIMITS);
+        for held in [
+            Value::Null,
+            Value::Text("held".into()),
+            Value::number("-12.5"),
+        ] {
+            let mut slot = held;
+            let reused = to_slot(&fields[0].1, None, col, LIMITS, &mut slot).map(|()| slot);
+            assert_eq!(reused, fresh, "{json} into a recycled slot");
+        }
+        fresh
+    }
+
+    #[test]
+    fn a_recycled_slot_gives_up_a_long_buffer() {
+        let col = column(OracleType::Varchar2 {
+            length: 4000,
+            semantics: LengthSemantics::Byte,
+        });
+        let fields = singer_core::record::split_record(r#"{"v": "short"}"#).unwrap();
+        let mut slot = Value::Text("x".repeat(3000));
+        to_slot(&fields[0].1, None, &col, LIMITS, &mut slot).unwrap();
+        match slot {
+            Value::Text(text) => {
+                assert_eq!(text, "short");
+                assert!(text.capacity() <= KEPT_TEXT_CAPACITY, "{}", text.capacity());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -665,9 +740,9 @@ mod tests {
                 text = format!("{text}e{exp}");
             }
             let decimal = Decimal::parse(&text).unwrap();
-            match plain_shape(&text) {
-                Some(shape) => {
-                    proptest::prop_assert_eq!(shape, Shape::of(&decimal), "{}", text);
+            match Canonical::read(&text) {
+                Some(number) => {
+                    proptest::prop_assert_eq!(Shape::of_canonical(&number), Shape::of(&decimal), "{}", text);
                     proptest::prop_assert_eq!(decimal.to_string(), text);
                 }
                 None => proptest::prop_assert_ne!(decimal.to_string(), text),

@@ -156,19 +156,27 @@ fn read_chunks<R: Read>(
         ))
     };
     loop {
+        let start;
         let mut chunk = if pending.len() > READ_SIZE / 4 {
             // A long line being gathered: keep reading onto it.
-            std::mem::take(&mut pending)
+            start = pending.len();
+            let mut chunk = std::mem::take(&mut pending);
+            chunk.resize(start + READ_SIZE, 0);
+            chunk
         } else {
+            // A spent chunk comes back with its bytes: only what it lacks of the read
+            // size is zeroed (zeroing a whole chunk per read cost as much as reading
+            // it), and the cut line's head is copied over its start.
             let mut chunk = recycled
                 .try_recv()
                 .unwrap_or_else(|_| Vec::with_capacity(2 * READ_SIZE));
-            chunk.clear();
-            chunk.append(&mut pending);
+            start = pending.len();
+            chunk.truncate(start + READ_SIZE);
+            chunk.resize(start + READ_SIZE, 0);
+            chunk[..start].copy_from_slice(&pending);
+            pending.clear();
             chunk
         };
-        let start = chunk.len();
-        chunk.resize(start + READ_SIZE, 0);
         let read = match source.read(&mut chunk[start..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {

@@ -66,7 +66,10 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
     };
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
     let offset = FixedOffset::east_opt(offset)?;
-    date.and_time(time).and_local_timezone(offset).single()
+    // The local wall clock minus its offset is the instant (what chrono's
+    // `and_local_timezone` does for a fixed offset, without its generic detour).
+    let utc = date.and_time(time).checked_sub_offset(offset)?;
+    Some(DateTime::from_naive_utc_and_offset(utc, offset))
 }
 
 /// ASCII digits as a number; `None` if any byte is not a digit.

@@ -323,10 +323,13 @@ impl StreamPlan {
             .map(|i| self.slots[i].column.name.as_str())
     }
 
-    /// Converts one RECORD body into a row, checking each field against `rules` (the
+    /// Converts one RECORD body into `row`, checking each field against `rules` (the
     /// stream's flat schema, if records are validated that way) as it goes: one pass,
     /// and a date-time read once. Properties without a column are ignored unless
     /// `reject_unknown` (frozen schema), where a non-null one is an error.
+    ///
+    /// `row` may be a recycled row of an earlier batch: its text values' buffers are
+    /// reused, and every slot this record does not fill is set to null.
     pub(crate) fn build_row(
         &self,
         fields: &Fields<'_>,
@@ -334,8 +337,9 @@ impl StreamPlan {
         context: &RecordContext<'_>,
         limits: ServerLimits,
         reject_unknown: bool,
-    ) -> Result<Vec<Value>, RowError> {
-        let mut row = Vec::with_capacity(self.slots.len());
+        row: &mut Vec<Value>,
+    ) -> Result<(), RowError> {
+        row.truncate(self.slots.len());
         row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, field)) in fields.iter().enumerate() {
@@ -377,13 +381,19 @@ impl StreamPlan {
                 },
             };
             let slot = &self.slots[index];
-            row[index] = if slot.utc_key {
-                convert::to_utc_timestamp(field, known, &slot.column, limits)
+            if slot.utc_key {
+                row[index] = convert::to_utc_timestamp(field, known, &slot.column, limits)
+                    .map_err(|e| row_error(key, e))?;
             } else {
-                convert::to_value(field, known, &slot.column, limits)
+                convert::to_slot(field, known, &slot.column, limits, &mut row[index])
+                    .map_err(|e| row_error(key, e))?;
             }
-            .map_err(|e| row_error(key, e))?;
             seen.insert(index);
+        }
+        for (index, value) in row.iter_mut().enumerate() {
+            if !seen.contains(index) {
+                *value = Value::Null;
+            }
         }
         for &(meta, index) in &self.meta_slots {
             let value = match meta {
@@ -423,7 +433,7 @@ impl StreamPlan {
                 }
             }
         }
-        Ok(row)
+        Ok(())
     }
 
     fn meta_by_property(&self, key: &str) -> Option<usize> {
@@ -511,8 +521,10 @@ mod tests {
     }
 
     fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
+        let mut row = Vec::new();
         let fields = split_record(text).unwrap();
-        plan.build_row(&fields, None, &context(), LIMITS, reject_unknown)
+        plan.build_row(&fields, None, &context(), LIMITS, reject_unknown, &mut row)?;
+        Ok(row)
     }
 
     fn plan(metadata: bool) -> StreamPlan {
@@ -577,6 +589,36 @@ mod tests {
                 Value::number("17"),
             ]
         );
+    }
+
+    /// A row recycled from an earlier record holds none of that record's values: each
+    /// slot is the new record's value or null, whatever kind it held before.
+    #[test]
+    fn a_recycled_row_keeps_nothing_of_its_last_record() {
+        let p = plan(false);
+        let fresh = |text: &str| build(&p, text, false).unwrap();
+        let records = [
+            r#"{"id": 1, "name": "abcde", "amount": 12.5, "flag": true}"#,
+            r#"{"id": 22, "name": "x"}"#,
+            r#"{"id": 3, "amount": 7, "name": null}"#,
+            r#"{"name": "yz", "id": 4, "amount": 0.25}"#,
+        ];
+        let mut row = Vec::new();
+        for text in records.iter().chain(records.iter().rev()) {
+            let fields = split_record(text).unwrap();
+            p.build_row(&fields, None, &context(), LIMITS, false, &mut row)
+                .unwrap();
+            assert_eq!(row, fresh(text), "{text}");
+        }
+        // A failed record may leave the row half written; the next one starts clean.
+        let fields = split_record(r#"{"id": 5, "name": "too long"}"#).unwrap();
+        assert!(p
+            .build_row(&fields, None, &context(), LIMITS, false, &mut row)
+            .is_err());
+        let fields = split_record(records[1]).unwrap();
+        p.build_row(&fields, None, &context(), LIMITS, false, &mut row)
+            .unwrap();
+        assert_eq!(row, fresh(records[1]));
     }
 
     #[test]

@@ -11,10 +11,11 @@
 
 use serde_json::{Map, Value as Json};
 
+use singer_core::canonical::{Canonical, Scaled};
 use singer_core::decimal::Decimal;
 
-use crate::convert::Field;
-use crate::rfc3339::{self, Instant};
+use crate::convert::{Field, Known};
+use crate::rfc3339;
 use singer_core::record::Fields;
 
 /// A schema that cannot be compiled.
@@ -288,8 +289,59 @@ enum FlatFormat {
 /// One bound: the value and whether it is exclusive.
 #[derive(Debug, Clone)]
 struct Bound {
-    value: Decimal,
+    value: Limit,
     exclusive: bool,
+}
+
+/// A bound's or step's value, exact, and as a scaled integer when it fits (the fast
+/// comparison for canonical record numbers).
+#[derive(Debug, Clone)]
+struct Limit {
+    exact: Decimal,
+    scaled: Option<Scaled>,
+}
+
+impl Limit {
+    fn parse(text: &str) -> Option<Limit> {
+        let exact = Decimal::parse(text).ok()?;
+        let scaled = Scaled::of(&exact);
+        Some(Limit { exact, scaled })
+    }
+
+    /// The order of `value` against this limit, by integers when both fit.
+    fn order_of(&self, value: Number<'_>) -> std::cmp::Ordering {
+        match (value, self.scaled) {
+            (Number::Canonical(c), Some(limit)) => c.scaled().and_then(|v| v.cmp_value(limit)),
+            _ => None,
+        }
+        .unwrap_or_else(|| value.exact().cmp_value(&self.exact))
+    }
+
+    /// Whether `value` is a multiple of this step, by integers when both fit.
+    fn divides(&self, value: Number<'_>) -> bool {
+        match (value, self.scaled) {
+            (Number::Canonical(c), Some(step)) => c.scaled().and_then(|v| v.is_multiple_of(step)),
+            _ => None,
+        }
+        .unwrap_or_else(|| value.exact().is_multiple_of(&self.exact))
+    }
+}
+
+/// A record's number as validation read it: canonical text (the usual case), else the
+/// exact decimal of any other spelling (`1.50`, `1e3`).
+#[derive(Debug, Clone, Copy)]
+enum Number<'f> {
+    Canonical(Canonical<'f>),
+    Other(&'f Decimal),
+}
+
+impl<'f> Number<'f> {
+    fn exact(self) -> Decimal<&'f str> {
+        match self {
+            Number::Canonical(c) => c.decimal(),
+            Number::Other(d) => d.borrowed(),
+        }
+    }
 }
 
 /// The rules of one top-level property.
@@ -300,7 +352,7 @@ struct FlatProperty {
     min_length: Option<u64>,
     maximum: Vec<Bound>,
     minimum: Vec<Bound>,
-    multiple_of: Option<Decimal>,
+    multiple_of: Option<Limit>,
     format: Option<FlatFormat>,
 }
 
@@ -348,7 +400,7 @@ fn bound_of(object: &Map<String, Json>, inclusive: &str, exclusive: &str) -> Opt
         Some(Json::Bool(flag)) => *flag,
         Some(Json::Number(n)) => {
             bounds.push(Bound {
-                value: Decimal::parse(n.as_str()).ok()?,
+                value: Limit::parse(n.as_str())?,
                 exclusive: true,
             });
             false
@@ -358,7 +410,7 @@ fn bound_of(object: &Map<String, Json>, inclusive: &str, exclusive: &str) -> Opt
     };
     match object.get(inclusive) {
         Some(Json::Number(n)) => bounds.push(Bound {
-            value: Decimal::parse(n.as_str()).ok()?,
+            value: Limit::parse(n.as_str())?,
             exclusive: exclusive_flag,
         }),
         Some(_) => return None,
@@ -418,7 +470,7 @@ impl FlatProperty {
         };
         let multiple_of = match object.get("multipleOf") {
             None => None,
-            Some(Json::Number(n)) => Some(Decimal::parse(n.as_str()).ok()?),
+            Some(Json::Number(n)) => Some(Limit::parse(n.as_str())?),
             Some(_) => return None,
         };
         Some(FlatProperty {
@@ -432,63 +484,77 @@ impl FlatProperty {
         })
     }
 
-    /// Checks one field; a `date-time` string's instant, read on the way, is returned
-    /// so conversion need not read it again.
-    fn check(&self, field: &Field<'_>, draft4: bool) -> Result<Option<Instant>, String> {
+    /// Checks one field; what it read on the way (a canonical number, a `date-time`
+    /// string's instant) is returned so conversion need not read it again.
+    fn check<'f>(&self, field: &Field<'f>, draft4: bool) -> Result<Option<Known<'f>>, String> {
         let actual = match field {
             Field::Null => NULL,
             Field::Bool(_) => BOOLEAN,
             Field::String(_) => STRING,
             Field::Structured(text) if text.starts_with('[') => ARRAY,
             Field::Structured(_) => OBJECT,
-            Field::Number(text) => return self.check_number(text, draft4).map(|()| None),
+            Field::Number(text) => return self.check_number(text, draft4),
         };
         if self.types & actual == 0 {
             return Err(type_error(self.types));
         }
         match field {
-            Field::String(text) => self.check_string(text),
+            Field::String(text) => self.check_string(text).map(|at| at.map(Known::Instant)),
             _ => Ok(None),
         }
     }
 
-    fn check_number(&self, text: &str, draft4: bool) -> Result<(), String> {
-        let value = Decimal::parse_cow(text).map_err(|_| "value is not a number".to_owned())?;
-        let integral = value.is_integer()
-            && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')));
+    fn check_number<'f>(&self, text: &'f str, draft4: bool) -> Result<Option<Known<'f>>, String> {
+        let canonical = Canonical::read(text);
+        let parsed;
+        let value = match canonical {
+            Some(c) => Number::Canonical(c),
+            None => {
+                parsed = Decimal::parse(text).map_err(|_| "value is not a number".to_owned())?;
+                Number::Other(&parsed)
+            }
+        };
+        // Canonical text has a point exactly when it has a fraction.
+        let integral = match value {
+            Number::Canonical(c) => c.is_integer(),
+            Number::Other(d) => {
+                d.is_integer()
+                    && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')))
+            }
+        };
         let allowed = self.types & NUMBER != 0 || (integral && self.types & INTEGER != 0);
         if !allowed {
             return Err(type_error(self.types));
         }
         for bound in &self.maximum {
-            let order = value.cmp_value(&bound.value);
+            let order = bound.value.order_of(value);
             if order.is_gt() || (bound.exclusive && order.is_eq()) {
                 return Err(format!(
                     "value is greater than {}the maximum of {}",
                     if bound.exclusive { "or equal to " } else { "" },
-                    bound.value
+                    bound.value.exact
                 ));
             }
         }
         for bound in &self.minimum {
-            let order = value.cmp_value(&bound.value);
+            let order = bound.value.order_of(value);
             if order.is_lt() || (bound.exclusive && order.is_eq()) {
                 return Err(format!(
                     "value is less than {}the minimum of {}",
                     if bound.exclusive { "or equal to " } else { "" },
-                    bound.value
+                    bound.value.exact
                 ));
             }
         }
         if let Some(step) = &self.multiple_of {
-            if !value.is_multiple_of(step) {
-                return Err(format!("value is not a multiple of {step}"));
+            if !step.divides(value) {
+                return Err(format!("value is not a multiple of {}", step.exact));
             }
         }
-        Ok(())
+        Ok(canonical.map(Known::Number))
     }
 
-    fn check_string(&self, text: &str) -> Result<Option<Instant>, String> {
+    fn check_string(&self, text: &str) -> Result<Option<rfc3339::Instant>, String> {
         // Characters are counted only when the byte length could break a limit.
         let bytes = text.len() as u64;
         if let Some(max) = self.max_length {
@@ -617,13 +683,13 @@ impl FlatSchema {
     }
 
     /// Checks the field written `position`-th in its record (properties the schema does
-    /// not name pass); a `date-time` string's instant is returned, read once.
-    pub(crate) fn check_field(
+    /// not name pass); what it read on the way is returned for the conversion.
+    pub(crate) fn check_field<'f>(
         &self,
         position: usize,
         key: &str,
-        field: &Field<'_>,
-    ) -> Result<Option<Instant>, InvalidRecord> {
+        field: &Field<'f>,
+    ) -> Result<Option<Known<'f>>, InvalidRecord> {
         // Taps write fields in schema order: the same position first, then the name.
         let rules = match self.properties.get(position) {
             Some((name, rules)) if name == key => Some(rules),

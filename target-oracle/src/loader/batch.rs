@@ -156,7 +156,7 @@ impl<W: Write> Loader<W> {
         self.stats.batches += 1;
         tracing::debug!(stream, rows = s.rows.len(), "batch committed");
         singer_core::metrics::counter("record_count", s.rows.len() as u64, stream);
-        s.rows.clear();
+        s.spare.append(&mut s.rows);
         s.lines.clear();
         s.raws.clear();
         s.key_index.clear();

@@ -68,6 +68,9 @@ struct StreamLoad {
     /// A RECORD of the stream arrived in this run.
     has_records: bool,
     rows: Vec<Vec<Value>>,
+    /// Rows of committed batches, refilled by the next records (their text buffers
+    /// are reused); never more than one batch of them.
+    spare: Vec<Vec<Value>>,
     /// Input line of each buffered row (for errors and rejects).
     lines: Vec<u64>,
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
@@ -417,6 +420,7 @@ impl<W: Write> Loader<W> {
                 table_ready: false,
                 has_records,
                 rows: Vec::new(),
+                spare: Vec::new(),
                 lines: Vec::new(),
                 raws: Vec::new(),
                 key_index: FastMap::default(),
@@ -465,6 +469,11 @@ impl<W: Write> Loader<W> {
         let reject_unknown = self.config.freeze_schema;
         let with_metadata = self.config.add_record_metadata;
         let keep_raw = self.config.on_bad_record == OnBadRecord::Reject;
+        let mut row = self
+            .streams
+            .get_mut(stream)
+            .and_then(|s| s.spare.pop())
+            .unwrap_or_default();
         let built = {
             let s = &self.streams[stream];
             let context = RecordContext {
@@ -479,12 +488,19 @@ impl<W: Write> Loader<W> {
                 load_sequence: (s.method == LoadMethod::Overwrite)
                     .then(|| self.overwrites.sequence(line)),
             };
-            validate_and_build(s, record, fields, &context, self.limits, reject_unknown)
+            validate_and_build(
+                s,
+                record,
+                fields,
+                &context,
+                self.limits,
+                reject_unknown,
+                &mut row,
+            )
         };
-        let row = match built {
-            Ok(row) => row,
-            Err((field, reason)) => return self.bad_record(line, stream, &field, &reason, record),
-        };
+        if let Err((field, reason)) = built {
+            return self.bad_record(line, stream, &field, &reason, record);
+        }
         let Some(s) = self.streams.get_mut(stream) else {
             return Ok(());
         };
@@ -498,7 +514,8 @@ impl<W: Write> Loader<W> {
         if s.merges() {
             let key = key_text(&row, &s.plan.key_slots);
             if let Some(&index) = s.key_index.get(&key) {
-                s.rows[index] = row;
+                let replaced = std::mem::replace(&mut s.rows[index], row);
+                s.spare.push(replaced);
                 s.lines[index] = line;
                 s.raws[index] = raw;
             } else {
@@ -647,7 +664,8 @@ fn validate_and_build(
     context: &RecordContext<'_>,
     limits: ServerLimits,
     reject_unknown: bool,
-) -> Result<Vec<Value>, (String, String)> {
+    row: &mut Vec<Value>,
+) -> Result<(), (String, String)> {
     let invalid = |e: InvalidRecord| (e.field, e.reason);
     let rules = match &s.validator {
         Some(validator) => match validator.flat() {
@@ -663,7 +681,7 @@ fn validate_and_build(
         None => None,
     };
     s.plan
-        .build_row(fields, rules, context, limits, reject_unknown)
+        .build_row(fields, rules, context, limits, reject_unknown, row)
         .map_err(|e| (e.field, e.reason))
 }
 

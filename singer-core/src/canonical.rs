@@ -1,0 +1,327 @@
+//! Numbers already in canonical decimal form, read once: the usual case on a target's
+//! hot path, where every number of every record is checked against its schema bounds
+//! and a column's NUMBER(p,s), then kept as text.
+//!
+//! [`Canonical::read`] accepts exactly the canonical text of [`Decimal`] (`-12.5`,
+//! `0.001`, `1200`; no exponent, no superfluous zeros, not `-0`) in one pass and keeps
+//! the value as a scaled integer when it fits ([`Scaled`]: up to 38 digits, all of an
+//! Oracle NUMBER's). Bounds and `multipleOf` steps compiled to [`Scaled`] are then
+//! compared with integer arithmetic. Whatever does not fit (or overflows when brought to
+//! a common scale) answers `None`, and the caller asks [`Decimal`], which is exact on any
+//! text.
+
+use std::cmp::Ordering;
+
+use crate::decimal::Decimal;
+
+/// A decimal `mantissa * 10^-scale`, exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scaled {
+    mantissa: i128,
+    scale: u32,
+}
+
+/// Digits an `i128` always holds (10^38 < 2^127).
+const MAX_DIGITS: usize = 38;
+
+/// 10^n for n in 0..=38, looked up (a checked power is a loop, once per bound).
+const POWERS_OF_TEN: [i128; MAX_DIGITS + 1] = {
+    let mut table = [1i128; MAX_DIGITS + 1];
+    let mut n = 1;
+    while n <= MAX_DIGITS {
+        table[n] = table[n - 1] * 10;
+        n += 1;
+    }
+    table
+};
+
+fn power_of_ten(n: u32) -> Option<i128> {
+    POWERS_OF_TEN.get(n as usize).copied()
+}
+
+impl Scaled {
+    /// The value of a canonical decimal, when its digits fit.
+    pub fn of<T: AsRef<str>>(decimal: &Decimal<T>) -> Option<Scaled> {
+        Canonical::read(decimal.as_str()).and_then(|c| c.scaled)
+    }
+
+    /// Both mantissas at the larger of the two scales; `None` on overflow.
+    fn aligned(self, other: Scaled) -> Option<(i128, i128)> {
+        let scale = self.scale.max(other.scale);
+        let lift = |s: Scaled| {
+            let power = power_of_ten(scale - s.scale)?;
+            // The usual values: a 64-bit product cannot overflow 128 bits, so the
+            // checked (library-call) multiplication is left for long ones.
+            match (i64::try_from(s.mantissa), i64::try_from(power)) {
+                (Ok(m), Ok(p)) => Some(i128::from(m) * i128::from(p)),
+                _ => s.mantissa.checked_mul(power),
+            }
+        };
+        Some((lift(self)?, lift(other)?))
+    }
+
+    /// The order of the two values; `None` when they cannot be aligned exactly.
+    pub fn cmp_value(self, other: Scaled) -> Option<Ordering> {
+        if self.scale == other.scale {
+            return Some(self.mantissa.cmp(&other.mantissa));
+        }
+        self.aligned(other).map(|(a, b)| a.cmp(&b))
+    }
+
+    /// Whether `self` is an exact multiple of `step` (JSON Schema `multipleOf`); `None`
+    /// when they cannot be aligned exactly. A zero step has no multiples.
+    pub fn is_multiple_of(self, step: Scaled) -> Option<bool> {
+        let (value, step) = self.aligned(step)?;
+        if step == 0 {
+            return Some(false);
+        }
+        // A 64-bit remainder where both fit (the 128-bit one is a library call).
+        Some(match (i64::try_from(value), i64::try_from(step)) {
+            (Ok(v), Ok(s)) => v.checked_rem(s).is_none_or(|r| r == 0),
+            _ => value % step == 0,
+        })
+    }
+}
+
+/// A number in canonical text, with what checks ask of it. Borrowed from the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Canonical<'a> {
+    text: &'a str,
+    /// Digits before the point, 0 when the integer part is `0`.
+    integer_digits: u32,
+    /// Digits after the point.
+    scale: u32,
+    scaled: Option<Scaled>,
+}
+
+impl<'a> Canonical<'a> {
+    /// `text` when it is exactly canonical decimal text; `None` for anything else
+    /// (which [`Decimal::parse`] may still read: `1.50`, `1e3`, ` 7`).
+    pub fn read(text: &'a str) -> Option<Canonical<'a>> {
+        let bytes = text.as_bytes();
+        let negative = bytes.first() == Some(&b'-');
+        let body = &bytes[usize::from(negative)..];
+        let mut at = 0;
+        // The digits' value in 64 bits, right for up to 19 digits (longer numbers are
+        // summed again in 128 bits below).
+        let mut short: u64 = 0;
+        let mut digits = |at: &mut usize| {
+            let start = *at;
+            while let Some(&b) = body.get(*at).filter(|b| b.is_ascii_digit()) {
+                short = short.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                *at += 1;
+            }
+            *at - start
+        };
+        let zero_integer = match body.first() {
+            Some(b'0') => {
+                at = 1;
+                true
+            }
+            Some(b'1'..=b'9') => {
+                digits(&mut at);
+                false
+            }
+            _ => return None,
+        };
+        let integer_len = at;
+        let mut scale = 0;
+        if body.get(at) == Some(&b'.') {
+            at += 1;
+            scale = digits(&mut at);
+            if scale == 0 || body[at - 1] == b'0' {
+                return None;
+            }
+        }
+        if at != body.len() || (zero_integer && scale == 0 && negative) {
+            return None;
+        }
+        let count = integer_len + scale;
+        let scaled = (count <= MAX_DIGITS).then(|| {
+            let magnitude = if count <= U64_DIGITS {
+                i128::from(short)
+            } else {
+                long_mantissa(&body[..integer_len], &body[body.len() - scale..])
+            };
+            Scaled {
+                mantissa: if negative { -magnitude } else { magnitude },
+                scale: scale as u32,
+            }
+        });
+        Some(Canonical {
+            text,
+            integer_digits: if zero_integer { 0 } else { integer_len as u32 },
+            scale: scale as u32,
+            scaled,
+        })
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The same number as a [`Decimal`], borrowed (for the exact text-based answers).
+    pub fn decimal(&self) -> Decimal<&'a str> {
+        Decimal::from_canonical(self.text)
+    }
+
+    /// The owned [`Decimal`]: a copy of the text, not checked again.
+    pub fn to_decimal(&self) -> Decimal {
+        Decimal::from_canonical(self.text.to_owned())
+    }
+
+    /// The value as a scaled integer, when its digits fit.
+    pub fn scaled(&self) -> Option<Scaled> {
+        self.scaled
+    }
+
+    /// Digits before the decimal point (0 for `0.5` and for zero).
+    pub fn integer_digits(&self) -> i64 {
+        i64::from(self.integer_digits)
+    }
+
+    /// Digits after the decimal point.
+    pub fn scale(&self) -> i64 {
+        i64::from(self.scale)
+    }
+
+    pub fn is_integer(&self) -> bool {
+        self.scale == 0
+    }
+
+    fn digits(&self) -> (&'a str, &'a str) {
+        let body = self.text.strip_prefix('-').unwrap_or(self.text);
+        let (int, frac) = body.split_at(body.len() - self.scale as usize);
+        (int.strip_suffix('.').unwrap_or(int), frac)
+    }
+
+    /// Significant digits (0 for zero), as [`Decimal::significant_digits`].
+    pub fn significant_digits(&self) -> usize {
+        let (int, frac) = self.digits();
+        if self.integer_digits == 0 {
+            frac.len() - leading_zeros(frac)
+        } else if frac.is_empty() {
+            int.len() - int.bytes().rev().take_while(|&b| b == b'0').count()
+        } else {
+            int.len() + frac.len()
+        }
+    }
+
+    /// The power of ten of the leading digit; `None` for zero, as [`Decimal::magnitude`].
+    pub fn magnitude(&self) -> Option<i64> {
+        if self.integer_digits > 0 {
+            return Some(self.integer_digits() - 1);
+        }
+        let (_, frac) = self.digits();
+        (!frac.is_empty()).then(|| -(leading_zeros(frac) as i64) - 1)
+    }
+}
+
+/// Digits a `u64` always holds.
+const U64_DIGITS: usize = 19;
+
+/// The integer the digits of `int` then `frac` spell (at most 38 in all, so it fits).
+fn long_mantissa(int: &[u8], frac: &[u8]) -> i128 {
+    int.iter()
+        .chain(frac)
+        .fold(0i128, |m, b| m * 10 + i128::from(b - b'0'))
+}
+
+fn leading_zeros(digits: &str) -> usize {
+    digits.bytes().take_while(|&b| b == b'0').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::parse(text).unwrap()
+    }
+
+    #[test]
+    fn only_canonical_text_is_read() {
+        for text in ["0", "7", "-7", "1200", "0.5", "-0.001", "12.25", "10.01"] {
+            let c = Canonical::read(text).unwrap_or_else(|| panic!("{text} refused"));
+            assert_eq!(c.as_str(), text);
+        }
+        for text in [
+            "", "-", "-0", "00", "01", "1.", ".5", "1.50", "1e3", "+1", " 1", "1 ", "0.0", "1.0",
+            "--1", "1-", "0x1", "1.2.3",
+        ] {
+            assert_eq!(Canonical::read(text), None, "{text:?} was read");
+        }
+    }
+
+    #[test]
+    fn long_numbers_are_read_but_not_scaled() {
+        let thirty_eight = "9".repeat(38);
+        assert!(Canonical::read(&thirty_eight).unwrap().scaled().is_some());
+        let thirty_nine = "9".repeat(39);
+        let c = Canonical::read(&thirty_nine).unwrap();
+        assert_eq!(c.scaled(), None);
+        assert_eq!(c.significant_digits(), 39);
+    }
+
+    /// Decimal text of any shape, canonical or not, within and past 38 digits.
+    fn number_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (any::<i64>(), 0u32..12).prop_map(|(m, scale)| {
+                let digits = m.unsigned_abs().to_string();
+                let padded = format!("{digits:0>width$}", width = scale as usize + 1);
+                let (int, frac) = padded.split_at(padded.len() - scale as usize);
+                let sign = if m < 0 { "-" } else { "" };
+                if frac.is_empty() {
+                    format!("{sign}{int}")
+                } else {
+                    format!("{sign}{int}.{frac}")
+                }
+            }),
+            "-?[0-9]{1,45}(\\.[0-9]{1,45})?",
+            "-?[0-9]{1,3}(\\.[0-9]{0,3})?(e-?[0-9])?",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Reads exactly the texts that are their own canonical form, and answers what
+        /// `Decimal` answers about them.
+        #[test]
+        fn agrees_with_decimal(text in number_text(), other in number_text()) {
+            let canonical = Decimal::parse(&text).ok().filter(|d| d.as_str() == text);
+            let read = Canonical::read(&text);
+            prop_assert_eq!(read.is_some(), canonical.is_some(), "{}", text);
+            if let (Some(c), Some(decimal)) = (read, canonical) {
+                prop_assert_eq!(c.significant_digits(), decimal.significant_digits());
+                prop_assert_eq!(c.integer_digits(), decimal.integer_digits());
+                prop_assert_eq!(c.scale(), decimal.scale());
+                prop_assert_eq!(c.magnitude(), decimal.magnitude());
+                prop_assert_eq!(c.is_integer(), decimal.is_integer());
+                prop_assert_eq!(c.to_decimal(), decimal.clone());
+                let o = d(&other);
+                if let (Some(a), Some(b)) = (c.scaled(), Scaled::of(&o)) {
+                    if let Some(order) = a.cmp_value(b) {
+                        prop_assert_eq!(order, decimal.cmp_value(&o), "{} vs {}", text, other);
+                    }
+                    if let Some(multiple) = a.is_multiple_of(b) {
+                        prop_assert_eq!(multiple, decimal.is_multiple_of(&o), "{} % {}", text, other);
+                    }
+                }
+            }
+        }
+
+        /// Values that fit are always answered (no needless fallback) on the usual
+        /// amounts and steps.
+        #[test]
+        fn usual_amounts_never_fall_back(cents in -10_000_000_000_000i64..10_000_000_000_000) {
+            let sign = if cents < 0 { "-" } else { "" };
+            let text = d(&format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)).to_string();
+            let value = Canonical::read(&text).unwrap().scaled().unwrap();
+            let step = Scaled::of(&d("0.01")).unwrap();
+            let bound = Scaled::of(&d("10000000000")).unwrap();
+            prop_assert_eq!(value.is_multiple_of(step), Some(true));
+            prop_assert_eq!(value.cmp_value(bound), Some(cents.cmp(&1_000_000_000_000)));
+        }
+    }
+}
