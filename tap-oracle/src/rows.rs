@@ -152,3 +152,28 @@ impl<W: Write + Send> StreamRun<'_, W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tracked slot gives back the last value copied into it, whichever kinds came
+    /// before (numbers are kept as text and read back as the same `Decimal`).
+    #[test]
+    fn a_tracked_slot_gives_back_the_last_value_copied() {
+        let mut slot = Tracked::Other(Value::Null);
+        let values = [
+            Value::number("-12345678901234567890.5"),
+            Value::number("7"),
+            Value::Text("b".repeat(40)),
+            Value::Text("a".into()),
+            Value::Null,
+            Value::number("0.001"),
+            Value::BinaryDouble(1.5),
+        ];
+        for value in values {
+            slot.copy_from(&value);
+            assert_eq!(slot.value(), value);
+        }
+    }
+}
