@@ -257,12 +257,17 @@ impl<R: BufRead> MessageReader<R> {
 /// (warned about once per type). The type is sniffed from the line's start, where Singer
 /// writers put it, so each line is parsed once.
 fn skipped(line: &[u8], number: u64, warned_types: &mut HashSet<String>) -> bool {
+    // Nearly every line: a RECORD as Singer writers write it.
+    if line.starts_with(br#"{"type":"RECORD""#) || line.starts_with(br#"{"type": "RECORD""#) {
+        return false;
+    }
     if line.iter().all(u8::is_ascii_whitespace) {
         return true;
     }
     match sniff_type(line) {
         Sniff::Unknown(name) => {
-            if warned_types.insert(name.clone()) {
+            if !warned_types.contains(name.as_ref()) {
+                warned_types.insert(name.to_string());
                 tracing::warn!(line = number, message_type = %name, "skipping messages of an unknown type");
             }
             true
@@ -271,15 +276,15 @@ fn skipped(line: &[u8], number: u64, warned_types: &mut HashSet<String>) -> bool
     }
 }
 
-/// What a line's start says about its type.
-enum Sniff {
+/// What a line's start says about its type (borrowed: every line is sniffed).
+enum Sniff<'l> {
     Known,
-    Unknown(String),
+    Unknown(Cow<'l, str>),
     /// Not written `{"type": "..."` first: the full parse decides (or reports).
     Undecided,
 }
 
-fn sniff_type(line: &[u8]) -> Sniff {
+fn sniff_type(line: &[u8]) -> Sniff<'_> {
     #[derive(Deserialize)]
     struct TypeOnly<'a> {
         #[serde(rename = "type", borrow)]
@@ -300,14 +305,14 @@ fn sniff_type(line: &[u8]) -> Sniff {
                 .map(|end| (r, end))
         })
         .filter(|(r, end)| r[*end] == b'"')
-        .and_then(|(r, end)| std::str::from_utf8(&r[..end]).ok().map(str::to_owned));
+        .and_then(|(r, end)| std::str::from_utf8(&r[..end]).ok().map(Cow::Borrowed));
     let name = match fast {
         Some(name) => name,
         // Rare: the full parse of a type-only view.
         None => match std::str::from_utf8(line)
             .ok()
             .and_then(|t| serde_json::from_str::<TypeOnly<'_>>(t).ok())
-            .and_then(|t| t.message_type.map(Cow::into_owned))
+            .and_then(|t| t.message_type.map(|name| Cow::Owned(name.into_owned())))
         {
             Some(name) => name,
             None => return Sniff::Undecided,

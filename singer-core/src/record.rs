@@ -156,15 +156,14 @@ impl<'a> Cursor<'a> {
     /// The string at the cursor, unescaped only when it has escapes.
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, usize> {
         let start = self.pos;
-        let escaped = self.skip_string()?;
-        let quoted = &self.text[start..self.pos];
-        if escaped {
+        if self.skip_string()? {
             // serde_json checks the escapes (surrogate pairs included).
-            serde_json::from_str::<String>(quoted)
+            serde_json::from_str::<String>(&self.text[start..self.pos])
                 .map(Cow::Owned)
                 .map_err(|_| start)
         } else {
-            Ok(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
+            // Inside the quotes (one slice: each checks its ends).
+            Ok(Cow::Borrowed(&self.text[start + 1..self.pos - 1]))
         }
     }
 

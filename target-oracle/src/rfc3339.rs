@@ -24,34 +24,52 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let year = digits(&b[0..4])?;
-    let date = NaiveDate::from_ymd_opt(year as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    let year = two_digits(b[0], b[1])? * 100 + two_digits(b[2], b[3])?;
+    let date = NaiveDate::from_ymd_opt(
+        year as i32,
+        two_digits(b[5], b[6])?,
+        two_digits(b[8], b[9])?,
+    )?;
     let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
+        two_digits(b[11], b[12])?,
+        two_digits(b[14], b[15])?,
+        two_digits(b[17], b[18])?,
     );
     if second > 59 {
         return None; // a leap second: chrono's rules apply
     }
     let mut at = 19;
-    let mut nanos = 0;
+    let mut nanos: u32 = 0;
     if b[at] == b'.' {
         let start = at + 1;
         at = start;
-        while at < b.len() && b[at].is_ascii_digit() {
+        while let Some(&digit) = b.get(at).filter(|d| d.is_ascii_digit()) {
+            // Ten digits or more are refused below, before this could overflow.
+            nanos = nanos.wrapping_mul(10).wrapping_add(u32::from(digit - b'0'));
             at += 1;
         }
         let count = at - start;
         if count == 0 || count > 9 {
             return None;
         }
-        nanos = digits(&b[start..at])? * 10u32.pow(9 - count as u32);
+        const SCALE: [u32; 10] = [
+            1_000_000_000,
+            100_000_000,
+            10_000_000,
+            1_000_000,
+            100_000,
+            10_000,
+            1_000,
+            100,
+            10,
+            1,
+        ];
+        nanos *= SCALE[count];
     }
     let offset = match &b[at..] {
         [b'Z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (hours, minutes) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            let (hours, minutes) = (two_digits(*h1, *h2)?, two_digits(*m1, *m2)?);
             if hours > 23 || minutes > 59 {
                 return None;
             }
@@ -72,11 +90,10 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
     Some(DateTime::from_naive_utc_and_offset(utc, offset))
 }
 
-/// ASCII digits as a number; `None` if any byte is not a digit.
-fn digits(bytes: &[u8]) -> Option<u32> {
-    bytes.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
+/// Two ASCII digits as a number; `None` if either is not a digit.
+fn two_digits(tens: u8, ones: u8) -> Option<u32> {
+    let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+    (tens < 10 && ones < 10).then(|| u32::from(tens) * 10 + u32::from(ones))
 }
 
 #[cfg(test)]

@@ -391,18 +391,21 @@ fn killed_at_any_point_and_resumed_from_its_last_state_the_table_matches_the_sou
     let mut resume_points = Vec::new();
     for (attempt, &kill_after) in kill_points.iter().enumerate() {
         let db = Db::new(json!({"batch_size_rows": 37, "max_state_lag_seconds": 0}));
-        // First run: feed `kill_after` bytes, give it a moment, SIGKILL.
+        // First run: feed `kill_after` bytes; once it has committed something (or
+        // after a long wait, however loaded the machine), give it a moment, SIGKILL.
         let (mut child, states_seen) = db.spawn_piped();
-        {
+        let first_state = {
             let mut stdin = child.stdin.take().unwrap();
             let head = format!("{schema}\n{}", &full[..kill_after]);
             let _ = stdin.write_all(head.as_bytes());
             let _ = stdin.flush();
-            std::thread::sleep(Duration::from_millis(30 + 20 * attempt as u64));
+            let first = states_seen.recv_timeout(Duration::from_secs(10)).ok();
+            std::thread::sleep(Duration::from_millis(10 + 20 * attempt as u64));
             child.kill().unwrap();
             child.wait().unwrap();
-        }
-        let mut last_state = None;
+            first
+        };
+        let mut last_state = first_state;
         while let Ok(state) = states_seen.recv_timeout(Duration::from_millis(200)) {
             last_state = Some(state);
         }
