@@ -86,11 +86,12 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// How many of the 8 bytes in `chunk` (little-endian) come before the first that ends
 /// or escapes a string's plain run: a quote, a backslash or a control character (which
-/// JSON forbids raw); 8 when none does.
+/// JSON forbids raw); 8 when none does. The reader skips strings with it and the writer
+/// finds what to escape.
 ///
 /// Each test sets the high bit of the bytes it matches; a borrow can also mark bytes
 /// above a match, never below it, so the lowest mark is exact.
-fn plain_run(chunk: u64) -> usize {
+pub(crate) fn plain_run(chunk: u64) -> usize {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = zero_byte(chunk ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(chunk ^ (ONES * u64::from(b'\\')));

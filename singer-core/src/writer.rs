@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::message::MessageType;
+use crate::record::plain_run;
 
 /// Bytes buffered before they are handed to the underlying writer.
 const BUFFER_BYTES: usize = 64 * 1024;
@@ -344,43 +345,26 @@ pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// The position of the first byte at or after `from` that JSON must escape (`"`, `\`,
-/// or below 0x20), or `bytes.len()`. Whole words of eight bytes are tested at once: a
-/// byte `b` of `x` is below 0x20 exactly when `(x - 0x20..) & !x & 0x80..` sets its high
-/// bit in the lowest such byte (the classic "has a byte less than n" test), and equal to
-/// `c` when `x ^ c..` has a zero byte there.
+/// or below 0x20), or `bytes.len()`, eight bytes at a time ([`plain_run`]).
 fn plain_run_end(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let escapes = |word: &[u8]| {
-        let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        below(x, 0x20)
-            | below(x ^ (ONES * u64::from(b'"')), 1)
-            | below(x ^ (ONES * u64::from(b'\\')), 1)
-    };
+    let run = |word: &[u8]| plain_run(u64::from_le_bytes(word.try_into().expect("eight bytes")));
     let mut i = from;
     while let Some(word) = bytes.get(i..i + 8) {
-        let found = escapes(word);
-        if found != 0 {
-            // The lowest flagged byte is exact; bytes after it may be flagged falsely.
-            return i + (found.trailing_zeros() / 8) as usize;
+        let plain = run(word);
+        if plain < 8 {
+            return i + plain;
         }
         i += 8;
     }
     // Fewer than eight bytes left: the string's last eight bytes as one word, when they
-    // start at or after `from` (the bytes before `i` in it are known plain, so its lowest
-    // flagged byte is still exact); byte by byte otherwise.
+    // start at or after `from` (the bytes before `i` in it are known plain, so its first
+    // byte to escape is still the first found); byte by byte otherwise.
     if let Some(last) = bytes
         .len()
         .checked_sub(8)
         .filter(|&last| last >= from && i < bytes.len())
     {
-        let found = escapes(&bytes[last..]);
-        return if found == 0 {
-            bytes.len()
-        } else {
-            last + (found.trailing_zeros() / 8) as usize
-        };
+        return last + run(&bytes[last..]);
     }
     while let Some(&b) = bytes.get(i) {
         if b < 0x20 || b == b'"' || b == b'\\' {
