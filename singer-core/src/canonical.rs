@@ -42,7 +42,7 @@ fn power_of_ten(n: u32) -> Option<i128> {
 impl Scaled {
     /// The value of a canonical decimal, when its digits fit.
     pub fn of<T: AsRef<str>>(decimal: &Decimal<T>) -> Option<Scaled> {
-        Canonical::read(decimal.as_str()).and_then(|c| c.scaled)
+        Canonical::read(decimal.as_str()).and_then(|c| c.scaled())
     }
 
     /// Both mantissas at the larger of the two scales; `None` on overflow.
@@ -83,7 +83,9 @@ impl Scaled {
     }
 }
 
-/// A number in canonical text, with what checks ask of it. Borrowed from the record.
+/// A number in canonical text, with what checks ask of it. Borrowed from the record,
+/// and small (no 128-bit field): it is handed from the schema check to the conversion
+/// for every number of every record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Canonical<'a> {
     text: &'a str,
@@ -91,7 +93,6 @@ pub struct Canonical<'a> {
     integer_digits: u32,
     /// Digits after the point.
     scale: u32,
-    scaled: Option<Scaled>,
 }
 
 impl<'a> Canonical<'a> {
@@ -102,13 +103,9 @@ impl<'a> Canonical<'a> {
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
         let mut at = 0;
-        // The digits' value in 64 bits, right for up to 19 digits (longer numbers are
-        // summed again in 128 bits below).
-        let mut short: u64 = 0;
-        let mut digits = |at: &mut usize| {
+        let digits = |at: &mut usize| {
             let start = *at;
-            while let Some(&b) = body.get(*at).filter(|b| b.is_ascii_digit()) {
-                short = short.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+            while body.get(*at).is_some_and(u8::is_ascii_digit) {
                 *at += 1;
             }
             *at - start
@@ -136,23 +133,10 @@ impl<'a> Canonical<'a> {
         if at != body.len() || (zero_integer && scale == 0 && negative) {
             return None;
         }
-        let count = integer_len + scale;
-        let scaled = (count <= MAX_DIGITS).then(|| {
-            let magnitude = if count <= U64_DIGITS {
-                i128::from(short)
-            } else {
-                long_mantissa(&body[..integer_len], &body[body.len() - scale..])
-            };
-            Scaled {
-                mantissa: if negative { -magnitude } else { magnitude },
-                scale: scale as u32,
-            }
-        });
         Some(Canonical {
             text,
             integer_digits: if zero_integer { 0 } else { integer_len as u32 },
             scale: scale as u32,
-            scaled,
         })
     }
 
@@ -170,9 +154,35 @@ impl<'a> Canonical<'a> {
         Decimal::from_canonical(self.text.to_owned())
     }
 
-    /// The value as a scaled integer, when its digits fit.
+    /// The value as a scaled integer, when its digits fit (read from the text on each
+    /// call: a check asks once and keeps it).
     pub fn scaled(&self) -> Option<Scaled> {
-        self.scaled
+        let negative = self.text.starts_with('-');
+        let body = &self.text.as_bytes()[usize::from(negative)..];
+        let (int, frac) = match self.scale {
+            0 => (body, &body[..0]),
+            scale => {
+                let (int, frac) = body.split_at(body.len() - scale as usize);
+                (&int[..int.len() - 1], frac)
+            }
+        };
+        let count = int.len() + frac.len();
+        if count > MAX_DIGITS {
+            return None;
+        }
+        let magnitude = if count <= U64_DIGITS {
+            let short = int
+                .iter()
+                .chain(frac)
+                .fold(0u64, |m, b| m * 10 + u64::from(b - b'0'));
+            i128::from(short)
+        } else {
+            long_mantissa(int, frac)
+        };
+        Some(Scaled {
+            mantissa: if negative { -magnitude } else { magnitude },
+            scale: self.scale,
+        })
     }
 
     /// Digits before the decimal point (0 for `0.5` and for zero).

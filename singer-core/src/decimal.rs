@@ -619,7 +619,11 @@ mod tests {
         let pointer = kept.as_str().as_ptr();
         kept.clone_from(&d("-7.25"));
         assert_eq!(kept, d("-7.25"));
-        assert_eq!(kept.as_str().as_ptr(), pointer, "the digits went to a new buffer");
+        assert_eq!(
+            kept.as_str().as_ptr(),
+            pointer,
+            "the digits went to a new buffer"
+        );
     }
 
     #[test]

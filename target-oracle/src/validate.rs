@@ -311,7 +311,7 @@ impl Limit {
     /// The order of `value` against this limit, by integers when both fit.
     fn order_of(&self, value: Number<'_>) -> std::cmp::Ordering {
         match (value, self.scaled) {
-            (Number::Canonical(c), Some(limit)) => c.scaled().and_then(|v| v.cmp_value(limit)),
+            (Number::Canonical(_, Some(v)), Some(limit)) => v.cmp_value(limit),
             _ => None,
         }
         .unwrap_or_else(|| value.exact().cmp_value(&self.exact))
@@ -320,25 +320,26 @@ impl Limit {
     /// Whether `value` is a multiple of this step, by integers when both fit.
     fn divides(&self, value: Number<'_>) -> bool {
         match (value, self.scaled) {
-            (Number::Canonical(c), Some(step)) => c.scaled().and_then(|v| v.is_multiple_of(step)),
+            (Number::Canonical(_, Some(v)), Some(step)) => v.is_multiple_of(step),
             _ => None,
         }
         .unwrap_or_else(|| value.exact().is_multiple_of(&self.exact))
     }
 }
 
-/// A record's number as validation read it: canonical text (the usual case), else the
-/// exact decimal of any other spelling (`1.50`, `1e3`).
+/// A record's number as validation read it: canonical text (the usual case) with its
+/// value as a scaled integer when it fits, else the exact decimal of any other spelling
+/// (`1.50`, `1e3`).
 #[derive(Debug, Clone, Copy)]
 enum Number<'f> {
-    Canonical(Canonical<'f>),
+    Canonical(Canonical<'f>, Option<Scaled>),
     Other(&'f Decimal),
 }
 
 impl<'f> Number<'f> {
     fn exact(self) -> Decimal<&'f str> {
         match self {
-            Number::Canonical(c) => c.decimal(),
+            Number::Canonical(c, _) => c.decimal(),
             Number::Other(d) => d.borrowed(),
         }
     }
@@ -508,7 +509,7 @@ impl FlatProperty {
         let canonical = Canonical::read(text);
         let parsed;
         let value = match canonical {
-            Some(c) => Number::Canonical(c),
+            Some(c) => Number::Canonical(c, c.scaled()),
             None => {
                 parsed = Decimal::parse(text).map_err(|_| "value is not a number".to_owned())?;
                 Number::Other(&parsed)
@@ -516,7 +517,7 @@ impl FlatProperty {
         };
         // Canonical text has a point exactly when it has a fraction.
         let integral = match value {
-            Number::Canonical(c) => c.is_integer(),
+            Number::Canonical(c, _) => c.is_integer(),
             Number::Other(d) => {
                 d.is_integer()
                     && (!draft4 || !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')))
