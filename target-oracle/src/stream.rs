@@ -347,9 +347,9 @@ impl StreamPlan {
                 Some(rules) => {
                     rules
                         .check_field(position, key, field)
-                        .map_err(|invalid| RowError {
-                            field: invalid.field,
-                            reason: invalid.reason,
+                        .map_err(|reason| RowError {
+                            field: key.to_string(),
+                            reason,
                         })?
                 }
                 None => None,
