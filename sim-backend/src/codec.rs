@@ -8,7 +8,6 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
 use db_boundary::{Decimal, Value};
-use singer_core::decimal::DecimalParts;
 
 const NUMBER: u8 = 0x10;
 const BINARY_FLOAT: u8 = 0x11;
@@ -254,9 +253,17 @@ fn encode_decimal(number: &Decimal, out: &mut Vec<u8>) {
 }
 
 fn decode_decimal(body: &[u8]) -> Result<Decimal, String> {
+    let mut decimal = Decimal::zero();
+    decode_decimal_into(body, &mut decimal)?;
+    Ok(decimal)
+}
+
+/// Decodes a NUMBER into `decimal`, reusing its text buffer; the digits are read in
+/// place (NUMBER keeps at most 40, so a stack buffer holds them).
+fn decode_decimal_into(body: &[u8], decimal: &mut Decimal) -> Result<(), String> {
     let (&class, rest) = body.split_first().ok_or("empty number")?;
     match class {
-        ZERO => Ok(Decimal::zero()),
+        ZERO => decimal.assign_digits(false, "0", 0),
         POSITIVE | NEGATIVE => {
             let raw: [u8; 2] = rest
                 .get(..2)
@@ -269,24 +276,56 @@ fn decode_decimal(body: &[u8]) -> Result<Decimal, String> {
                 exp_bits = !exp_bits;
             }
             let exponent = i32::from((exp_bits ^ 0x8000) as i16);
-            let digit_bytes = &rest[2..];
-            let digits: String = if negative {
-                digit_bytes
-                    .iter()
-                    .take_while(|b| **b != 0xFF)
-                    .map(|b| char::from(!b))
-                    .collect()
+            let stored = &rest[2..];
+            // A negative number's digits are complemented and end at 0xFF.
+            let digits = stored
+                .iter()
+                .take_while(|&&b| !(negative && b == 0xFF))
+                .map(|&b| if negative { !b } else { b });
+            let mut buffer = [0u8; 64];
+            let mut long = Vec::new();
+            let mut count = 0;
+            for digit in digits {
+                match buffer.get_mut(count) {
+                    Some(place) => *place = digit,
+                    None => {
+                        // Longer than NUMBER ever is: kept whole all the same.
+                        if long.is_empty() {
+                            long.extend_from_slice(&buffer);
+                        }
+                        long.push(digit);
+                    }
+                }
+                count += 1;
+            }
+            let read = if long.is_empty() {
+                &buffer[..count]
             } else {
-                digit_bytes.iter().map(|b| char::from(*b)).collect()
+                &long[..]
             };
-            let exponent = i64::from(exponent) - digits.len() as i64;
-            Ok(Decimal::from_parts(&DecimalParts {
-                negative,
-                digits,
-                exponent,
-            }))
+            let digits = std::str::from_utf8(read).map_err(|e| e.to_string())?;
+            let exponent = i64::from(exponent) - count as i64;
+            decimal.assign_digits(negative, digits, exponent);
         }
-        _ => Err("bad number".to_owned()),
+        _ => return Err("bad number".to_owned()),
+    }
+    Ok(())
+}
+
+/// [`decode`] into `slot`, reusing the text buffer it holds when it holds a number or
+/// text already (a scan decodes row after row into the same values).
+pub fn decode_into(bytes: Option<&[u8]>, slot: &mut Value) -> Result<(), String> {
+    match (bytes.and_then(|b| b.split_first()), slot) {
+        (Some((&NUMBER, body)), Value::Number(decimal)) => decode_decimal_into(body, decimal),
+        (Some((&TEXT, body)), Value::Text(text)) => {
+            text.clear();
+            text.push_str(std::str::from_utf8(body).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        (_, slot) => {
+            *slot = decode(bytes)?;
+            Ok(())
+        }
     }
 }
 
@@ -295,9 +334,21 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
+    /// Decodes to `v`, fresh and into a slot holding each of the other kinds (a scan
+    /// decodes over the last row's values).
     fn roundtrip(v: Value) {
         let encoded = encode(&v);
         assert_eq!(decode(encoded.as_deref()).unwrap(), v);
+        for held in [
+            Value::Null,
+            Value::number("-987654321.123456789"),
+            Value::Text("a longer text held before".into()),
+            Value::Bytes(vec![1, 2]),
+        ] {
+            let mut slot = held;
+            decode_into(encoded.as_deref(), &mut slot).unwrap();
+            assert_eq!(slot, v);
+        }
     }
 
     #[test]
@@ -312,6 +363,8 @@ mod tests {
             Value::number("-0.000000000000000000000000000000000001"),
             Value::number("0"),
             Value::number("-12.5"),
+            Value::number(&"7".repeat(80)),
+            Value::number(&format!("-{}.5", "3".repeat(70))),
             Value::BinaryFloat(f32::NAN),
             Value::BinaryFloat(1.1),
             Value::BinaryDouble(f64::NEG_INFINITY),

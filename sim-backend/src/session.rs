@@ -680,15 +680,16 @@ pub(crate) fn row_to_values(
     width: usize,
     out: &mut Vec<Value>,
 ) -> rusqlite::Result<Result<(), String>> {
-    out.clear();
-    for i in 0..width {
+    // The values of the last row are decoded over (their text buffers reused).
+    out.truncate(width);
+    out.resize(width, Value::Null);
+    for (i, slot) in out.iter_mut().enumerate() {
         let blob = match row.get_ref(i + 1)? {
             rusqlite::types::ValueRef::Blob(b) => Some(b),
             _ => None,
         };
-        match codec::decode(blob) {
-            Ok(v) => out.push(v),
-            Err(e) => return Ok(Err(e)),
+        if let Err(e) = codec::decode_into(blob, slot) {
+            return Ok(Err(e));
         }
     }
     Ok(Ok(()))

@@ -58,6 +58,38 @@ pub fn split_at_point(text: &str) -> Option<(&str, &str)> {
     Some((&text[..at], &text[at + 1..]))
 }
 
+/// Appends the canonical text of `(-1)^negative * digits * 10^exponent` to `out`.
+fn write_canonical(out: &mut String, negative: bool, digits: &str, exponent: i64) {
+    let lead = digits.bytes().take_while(|&b| b == b'0').count();
+    let significant = digits[lead..].trim_end_matches('0');
+    let exponent = exponent + (digits.len() - lead - significant.len()) as i64;
+    let digits = significant;
+    if digits.is_empty() {
+        out.push('0');
+        return;
+    }
+    out.reserve(digits.len() + 4);
+    if negative {
+        out.push('-');
+    }
+    if exponent >= 0 {
+        out.push_str(digits);
+        out.extend(std::iter::repeat_n('0', exponent as usize));
+    } else {
+        let frac = (-exponent) as usize;
+        if frac >= digits.len() {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', frac - digits.len()));
+            out.push_str(digits);
+        } else {
+            let (int_part, frac_part) = digits.split_at(digits.len() - frac);
+            out.push_str(int_part);
+            out.push('.');
+            out.push_str(frac_part);
+        }
+    }
+}
+
 /// `text` without surrounding blanks; numbers written without any skip the Unicode scan.
 fn trimmed(text: &str) -> &str {
     let bytes = text.as_bytes();
@@ -110,33 +142,22 @@ impl Decimal {
 
     /// The canonical text of `parts` (which need not be normalised).
     pub fn from_parts(parts: &DecimalParts) -> Decimal {
-        let lead = parts.digits.bytes().take_while(|&b| b == b'0').count();
-        let digits = parts.digits[lead..].trim_end_matches('0');
-        let exponent = parts.exponent + (parts.digits.len() - lead - digits.len()) as i64;
-        if digits.is_empty() {
-            return Decimal { text: "0".into() };
-        }
-        let mut out = String::with_capacity(digits.len() + 4);
-        if parts.negative {
-            out.push('-');
-        }
-        if exponent >= 0 {
-            out.push_str(digits);
-            out.extend(std::iter::repeat_n('0', exponent as usize));
-        } else {
-            let frac = (-exponent) as usize;
-            if frac >= digits.len() {
-                out.push_str("0.");
-                out.extend(std::iter::repeat_n('0', frac - digits.len()));
-                out.push_str(digits);
-            } else {
-                let (int_part, frac_part) = digits.split_at(digits.len() - frac);
-                out.push_str(int_part);
-                out.push('.');
-                out.push_str(frac_part);
-            }
-        }
-        Decimal { text: out }
+        Decimal::from_digits(parts.negative, &parts.digits, parts.exponent)
+    }
+
+    /// The canonical text of `(-1)^negative * digits * 10^exponent` (`digits` ASCII,
+    /// leading and trailing zeros allowed).
+    pub fn from_digits(negative: bool, digits: &str, exponent: i64) -> Decimal {
+        let mut text = String::new();
+        write_canonical(&mut text, negative, digits, exponent);
+        Decimal { text }
+    }
+
+    /// Becomes [`Decimal::from_digits`], reusing this decimal's text buffer (a backend
+    /// decoding row after row into the same values).
+    pub fn assign_digits(&mut self, negative: bool, digits: &str, exponent: i64) {
+        self.text.clear();
+        write_canonical(&mut self.text, negative, digits, exponent);
     }
 
     /// Becomes `number`, reusing this decimal's text buffer (a target recycles its rows).
