@@ -291,12 +291,7 @@ fn every_type_is_written_with_its_exact_value() {
         .unwrap();
     let config = f.config(json!({"source_timezone": "+01:00"}));
     let catalog = f.catalog(&config, json!({}));
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
+    let out = run_sync(&config, &catalog);
     assert!(
         out.status.success(),
         "{}",
@@ -409,12 +404,7 @@ fn bad_settings_and_unknown_replication_methods_fail_with_exit_code_1() {
         &config,
         json!({"APP-EVENTS": {"replication-method": "LOGICAL"}}),
     );
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
+    let out = run_sync(&config, &catalog);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown replication method"));
     assert!(
@@ -451,12 +441,7 @@ fn a_small_full_table_sync_writes_this_message_stream() {
     events(&f, 5);
     let config = f.config(json!({"state_every_rows": 2}));
     let catalog = f.catalog(&config, json!({}));
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
+    let out = run_sync(&config, &catalog);
     assert!(
         out.status.success(),
         "{}",
@@ -490,12 +475,7 @@ fn a_changed_replication_method_starts_over_and_clears_the_old_bookmark() {
         &config,
         json!({"APP-EVENTS": {"replication-method": "INCREMENTAL", "replication-key": "AT"}}),
     );
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        incremental.to_str().unwrap(),
-    ]);
+    let out = run_sync(&config, &incremental);
     assert!(out.status.success());
     let first = messages(&out.stdout);
     let state = &first.iter().rev().find(|m| m["type"] == "STATE").unwrap()["value"];

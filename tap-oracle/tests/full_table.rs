@@ -143,12 +143,7 @@ fn log_based_on_an_external_table_is_refused() {
         &config,
         json!({"APP-EVENTS": {"replication-method": "LOG_BASED"}}),
     );
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-    ]);
+    let out = run_sync(&config, &catalog);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("external table has no redo"), "{stderr}");

@@ -54,12 +54,7 @@ fn pipelined_and_single_threaded_syncs_write_the_same_messages_in_the_same_order
             "fetch_pipeline": pipeline,
         }));
         let catalog = f.catalog(&config, json!({}));
-        let out = run(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ]);
+        let out = run_sync(&config, &catalog);
         assert!(out.status.success(), "{pipeline}: {out:?}");
         outputs.push(comparable(&out.stdout));
     }
@@ -121,12 +116,7 @@ fn a_stream_of_large_clobs_goes_out_every_few_mib_each_with_its_state() {
     for pipeline in ["off", "on"] {
         let config = f.config(json!({"state_every_rows": 10_000, "fetch_pipeline": pipeline}));
         let catalog = f.catalog(&config, json!({}));
-        let out = run(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ]);
+        let out = run_sync(&config, &catalog);
         assert!(out.status.success(), "{pipeline}: {out:?}");
         let messages = messages(&out.stdout);
         let mut since_state = 0;

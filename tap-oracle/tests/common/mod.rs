@@ -77,6 +77,16 @@ pub fn run(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs a sync of `catalog` with `config` (no state) to its end.
+pub fn run_sync(config: &Path, catalog: &Path) -> std::process::Output {
+    run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ])
+}
+
 pub fn messages(stdout: &[u8]) -> Vec<Json> {
     String::from_utf8(stdout.to_vec())
         .unwrap()
