@@ -12,7 +12,6 @@
 //! Usage: `cargo run --release -p tap-oracle --features sim --example bench_log_based --
 //! <sim_dir>`; `bench/log_based.sh` makes the store and runs it.
 
-use std::io::Write;
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -26,25 +25,11 @@ use tap_oracle::log_based::miner::{ChangeSink, Commit, MineError, MinedStream, M
 use tap_oracle::log_based::position::LogPosition;
 use tap_oracle::run::{run, Args};
 
-/// Counts the bytes written and drops them.
-struct CountingSink(u64);
-
-impl Write for CountingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Peak resident set size in MiB (Linux `VmHWM`).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
-}
+// Only the counting sink and the peak-RSS reader are used here.
+#[allow(dead_code)]
+#[path = "bench_support/mod.rs"]
+mod support;
+use support::{peak_rss_mib, CountingSink};
 
 /// Resets the peak RSS to the current RSS (Linux `clear_refs` 5).
 fn reset_peak_rss() {
