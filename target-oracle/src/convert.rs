@@ -55,6 +55,29 @@ impl<'f> Known<'f> {
             _ => None,
         }
     }
+
+    /// `text` as a canonical number: as validation read it, else read now; `None` when
+    /// it is spelled otherwise (`1.50`, `1e3`).
+    fn canonical(known: Option<Known<'f>>, text: &'f str) -> Option<Canonical<'f>> {
+        match known {
+            Some(Known::Number(number)) => Some(number),
+            _ => Canonical::read(text),
+        }
+    }
+}
+
+/// The length a bounded text column holds and how it is counted; `None` for any other
+/// type.
+fn length_rule(data_type: &OracleType) -> Option<(u32, LengthSemantics)> {
+    match data_type {
+        OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics } => {
+            Some((*length, *semantics))
+        }
+        OracleType::NVarchar2 { length } | OracleType::NChar { length } => {
+            Some((*length, LengthSemantics::Char))
+        }
+        _ => None,
+    }
 }
 
 /// Converts `field` for `column`, reusing what validation `known` of it.
@@ -78,11 +101,7 @@ pub(crate) fn to_value(
                 }
             }
             let text = number_text(field)?;
-            let read = match known {
-                Some(Known::Number(number)) => Some(number),
-                _ => Canonical::read(text),
-            };
-            let canonical = match read {
+            let canonical = match Known::canonical(known, text) {
                 // Already canonical (the usual case): check the shape, keep the text.
                 Some(number) => {
                     check_shape(Shape::of_canonical(&number), *precision, *scale)?;
@@ -123,19 +142,14 @@ pub(crate) fn to_value(
                 .map_err(|_| bad("is not a number"))?;
             Ok(Value::BinaryFloat(parsed))
         }
-        OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics } => {
+        OracleType::Varchar2 { .. }
+        | OracleType::Char { .. }
+        | OracleType::NVarchar2 { .. }
+        | OracleType::NChar { .. } => {
             let text = field.plain_text();
-            check_length(&text, *length, *semantics, limits.max_string_bytes)?;
-            Ok(Value::Text(text.into_owned()))
-        }
-        OracleType::NVarchar2 { length } | OracleType::NChar { length } => {
-            let text = field.plain_text();
-            check_length(
-                &text,
-                *length,
-                LengthSemantics::Char,
-                limits.max_string_bytes,
-            )?;
+            if let Some((length, semantics)) = length_rule(&column.data_type) {
+                check_length(&text, length, semantics, limits.max_string_bytes)?;
+            }
             Ok(Value::Text(text.into_owned()))
         }
         OracleType::Clob | OracleType::NClob | OracleType::Long | OracleType::XmlType => {
@@ -201,31 +215,18 @@ pub(crate) fn to_slot(
     limits: ServerLimits,
     slot: &mut Value,
 ) -> Result<(), BadValue> {
+    if let (Field::String(text), Some((length, semantics))) =
+        (field, length_rule(&column.data_type))
+    {
+        check_length(text, length, semantics, limits.max_string_bytes)?;
+        reuse_text(slot, text);
+        return Ok(());
+    }
     match (field, &column.data_type) {
-        (
-            Field::String(text),
-            OracleType::Varchar2 { length, semantics } | OracleType::Char { length, semantics },
-        ) => {
-            check_length(text, *length, *semantics, limits.max_string_bytes)?;
-            reuse_text(slot, text);
-        }
-        (Field::String(text), OracleType::NVarchar2 { length } | OracleType::NChar { length }) => {
-            check_length(
-                text,
-                *length,
-                LengthSemantics::Char,
-                limits.max_string_bytes,
-            )?;
-            reuse_text(slot, text);
-        }
         (Field::Number(text), OracleType::Number { precision, scale })
             if column.check.is_none() =>
         {
-            let read = match known {
-                Some(Known::Number(number)) => Some(number),
-                _ => Canonical::read(text),
-            };
-            let Some(number) = read else {
+            let Some(number) = Known::canonical(known, text) else {
                 *slot = to_value(field, known, column, limits)?;
                 return Ok(());
             };
