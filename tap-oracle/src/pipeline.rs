@@ -164,16 +164,18 @@ impl Batch {
             self.width = row.values.len();
         }
         let start = self.rows * self.width;
-        for (i, value) in row.values.iter().enumerate() {
-            self.bytes += heap_bytes(value);
-            match self.values.get_mut(start + i) {
-                Some(slot) => {
-                    copy_into(slot, value);
-                    self.held += heap_capacity(slot);
-                }
-                None => self.values.push(value.clone()),
-            }
+        let end = start + row.values.len();
+        if self.values.len() < end {
+            self.values.resize(end, Value::Null);
         }
+        let (mut bytes, mut held) = (0, 0);
+        for (slot, value) in self.values[start..end].iter_mut().zip(row.values) {
+            let (b, h) = copy_into(slot, value);
+            bytes += b;
+            held += h;
+        }
+        self.bytes += bytes;
+        self.held += held;
         let span = row.rowid.map(|rowid| {
             let from = self.rowid_text.len();
             self.rowid_text.push_str(rowid);
@@ -202,14 +204,39 @@ impl Batch {
     }
 }
 
-/// `*slot = value.clone()`, reusing the slot's buffer when both hold the same kind.
-fn copy_into(slot: &mut Value, value: &Value) {
+/// `*slot = value.clone()`, reusing the slot's buffer when both hold the same kind;
+/// returns the value's bytes outside its slot ([`heap_bytes`]) and the buffer capacity
+/// the slot keeps ([`heap_capacity`]), from the one match on the pair.
+fn copy_into(slot: &mut Value, value: &Value) -> (usize, usize) {
     match (slot, value) {
-        (Value::Number(a), Value::Number(b)) => a.clone_from(b),
-        (Value::Text(a), Value::Text(b)) | (Value::Json(a), Value::Json(b)) => a.clone_from(b),
-        (Value::Bytes(a), Value::Bytes(b)) => a.clone_from(b),
-        (Value::Vector(a), Value::Vector(b)) => a.clone_from(b),
-        (slot, value) => *slot = value.clone(),
+        (Value::Number(a), Value::Number(b)) => {
+            a.clone_from(b);
+            (b.as_str().len(), a.as_str().len())
+        }
+        (Value::Text(a), Value::Text(b)) | (Value::Json(a), Value::Json(b)) => {
+            a.clone_from(b);
+            (b.len(), a.capacity())
+        }
+        (Value::Bytes(a), Value::Bytes(b)) => {
+            a.clone_from(b);
+            (b.len(), a.capacity())
+        }
+        (slot, Value::Null) => {
+            *slot = Value::Null;
+            (0, 0)
+        }
+        (slot @ (Value::Date(_) | Value::Timestamp(_)), Value::Date(t)) => {
+            *slot = Value::Date(*t);
+            (0, 0)
+        }
+        (slot @ (Value::Date(_) | Value::Timestamp(_)), Value::Timestamp(t)) => {
+            *slot = Value::Timestamp(*t);
+            (0, 0)
+        }
+        (slot, value) => {
+            *slot = value.clone();
+            (heap_bytes(value), heap_capacity(slot))
+        }
     }
 }
 
