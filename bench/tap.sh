@@ -3,7 +3,8 @@
 # ORDERS table (bench/gen_orders.py's columns, made by `sim-admin generate`)
 # through the simulated backend to /dev/null; the same run times the per-row work of a
 # Python Oracle tap (bench/tap_peer.py with singer-python 6.8.0) and prints the ratio.
-# The in-process engine runs with `fetch_pipeline` off and on, alternating, PAIRS times;
+# The in-process engine runs the simulated scan alone (`--scan-only`, the ceiling), then
+# with `fetch_pipeline` off and on, alternating, PAIRS times;
 # then the encode path alone (rows from memory, on one CPU), and the 200-column and
 # 1 MB CLOB tables (`sim-admin generate --shape wide|clob`). Note `uptime` with figures.
 #
@@ -50,9 +51,10 @@ print(f"seconds={secs:.2f}")
 print(f"peak_rss_mib={rss:.1f}")
 PY
 cat "$bench/tap-ours.txt"
-echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start), fetch_pipeline off/on x $pairs"
+echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start), the simulated scan alone (its ceiling) and fetch_pipeline off/on x $pairs"
 one_line() { echo "$1 load=$(cut -d' ' -f1 /proc/loadavg) $(grep -E 'records_per|mega|rss' | tr '\n' ' ')"; }
 for _ in $(seq "$pairs"); do
+    "$root/target/release/examples/bench_tap" "$db" --scan-only 2>/dev/null | one_line "orders scan-only"
     for p in off on; do
         "$root/target/release/examples/bench_tap" "$db" --pipeline "$p" 2>/dev/null | one_line "orders $p"
     done
