@@ -410,6 +410,75 @@ mod tests {
         }
     }
 
+    /// Values of every kind a scan decodes over one another.
+    fn held_values() -> Vec<Value> {
+        let t = NaiveDate::from_ymd_opt(1999, 12, 31)
+            .unwrap()
+            .and_hms_opt(23, 59, 59)
+            .unwrap();
+        vec![
+            Value::Null,
+            Value::number("-987654321.123456789"),
+            Value::number(&"9".repeat(90)),
+            Value::Text("a longer text held before, ünïcödé".into()),
+            Value::Json("[]".into()),
+            Value::Bytes(vec![1, 2]),
+            Value::Date(t),
+            Value::Timestamp(t),
+            Value::BinaryDouble(2.5),
+            Value::Boolean(false),
+            Value::Vector(vec![0.5]),
+        ]
+    }
+
+    /// `decode_into` over a slot holding any kind equals `decode`, for numbers of every
+    /// length up to 100 digits (past the 64 a stack buffer holds), both signs and
+    /// exponents from 1e-130 to 1e130, and texts of one- to four-byte characters.
+    #[test]
+    fn decode_into_equals_decode_for_generated_values() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut values = Vec::new();
+        for length in 1..=100usize {
+            for exponent in [-130i64, -41, -3, 0, 2, 37, 130] {
+                let mut digits: String = (0..length)
+                    .map(|_| char::from(b'0' + (next() % 10) as u8))
+                    .collect();
+                if next() % 3 == 0 {
+                    digits.replace_range(..1, "0");
+                }
+                let negative = next() % 2 == 0;
+                values.push(Value::Number(Decimal::from_digits(
+                    negative, &digits, exponent,
+                )));
+            }
+        }
+        let pieces = ["a", "é", "€", "𝄞", " ", "'", "\\"];
+        for length in 0..40usize {
+            let text: String = (0..length)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            values.push(Value::Text(text.clone()));
+            values.push(Value::Json(text));
+        }
+        values.extend(held_values());
+        for value in values {
+            let encoded = encode(&value);
+            let fresh = decode(encoded.as_deref()).unwrap();
+            assert_eq!(fresh, value);
+            for held in held_values() {
+                let mut slot = held;
+                decode_into(encoded.as_deref(), &mut slot).unwrap();
+                assert_eq!(slot, fresh, "{value:?}");
+            }
+        }
+    }
+
     use chrono::Timelike;
 
     #[test]
