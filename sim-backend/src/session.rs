@@ -674,23 +674,3 @@ pub(crate) fn rejected_row(row: usize, e: DbError) -> DbError {
     };
     DbError::row_rejected(row, code, message)
 }
-
-pub(crate) fn row_to_values(
-    row: &rusqlite::Row<'_>,
-    width: usize,
-    out: &mut Vec<Value>,
-) -> rusqlite::Result<Result<(), String>> {
-    // The values of the last row are decoded over (their text buffers reused).
-    out.truncate(width);
-    out.resize(width, Value::Null);
-    for (i, slot) in out.iter_mut().enumerate() {
-        let blob = match row.get_ref(i + 1)? {
-            rusqlite::types::ValueRef::Blob(b) => Some(b),
-            _ => None,
-        };
-        if let Err(e) = codec::decode_into(blob, slot) {
-            return Ok(Err(e));
-        }
-    }
-    Ok(Ok(()))
-}

@@ -5,6 +5,7 @@ use rusqlite::OptionalExtension;
 use singer_core::dictionary::DictionaryRows;
 
 use std::ops::ControlFlow;
+use std::sync::mpsc;
 
 use db_boundary::binds::key_bind;
 use db_boundary::{
@@ -12,6 +13,7 @@ use db_boundary::{
     ScanRange, ScannedRow, ServerInfo, SessionContext, Source, TableRef, Value,
 };
 
+use crate::codec;
 use crate::session::*;
 use crate::store::*;
 
@@ -323,37 +325,24 @@ impl SimSession {
         );
         let (filter, binds) = self.range_sql(stored, scan)?;
         sql.push_str(&filter);
-        let mut statement = self.conn.prepare(&sql).map_err(sql_err)?;
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(binds.iter()))
-            .map_err(sql_err)?;
-        let width = selected.len();
-        let with_rowid = matches!(scan.range, ScanRange::RowId { .. });
-        let mut values = Vec::with_capacity(width);
-        let mut rowid = String::new();
-        let mut count = 0u64;
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            row_to_values(row, width, &mut values)
-                .map_err(sql_err)?
-                .map_err(|e| DbError::Database {
-                    code: None,
-                    message: format!("corrupt stored value: {e}"),
-                })?;
-            if with_rowid {
-                let rid: i64 = row.get(0).map_err(sql_err)?;
-                rowid.clear();
-                rowid.push_str(&format!("SIMROWID{rid:012}"));
-            }
-            count += 1;
-            let scanned = ScannedRow {
-                values: &values,
-                rowid: with_rowid.then_some(rowid.as_str()),
-            };
-            if push(scanned).is_break() {
-                break;
-            }
-        }
-        Ok(count)
+        let query = Query {
+            sql: &sql,
+            binds: &binds,
+            width: selected.len(),
+            with_rowid: matches!(scan.range, ScanRange::RowId { .. }),
+        };
+        let query = &query;
+        let conn = &mut self.conn;
+        let (sent, server_batches) = mpsc::sync_channel::<DbResult<Fetched>>(FETCH_BATCHES);
+        let (recycle, emptied) = mpsc::channel::<Fetched>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || serve(conn, query, &sent, &emptied));
+            let read = deliver(query, &server_batches, &recycle, push);
+            // A sink that stopped early leaves the server blocked on a full channel:
+            // closing it ends the server's loop.
+            drop(server_batches);
+            read
+        })
     }
 
     /// A key or bookmark value bound as Oracle receives it: typed by the read's column
@@ -453,4 +442,153 @@ impl SimSession {
         };
         Ok((sql, binds))
     }
+}
+
+/// A scan's query as the server runs it.
+struct Query<'a> {
+    sql: &'a str,
+    binds: &'a [Option<Vec<u8>>],
+    width: usize,
+    with_rowid: bool,
+}
+
+/// Rows per batch the server hands over, and bytes of stored values past which it
+/// hands one over early (wide rows, LOBs).
+const FETCH_ROWS: usize = 256;
+const FETCH_BYTES: usize = 256 << 10;
+
+/// Batches waiting for the session: with the one being filled and the one being
+/// decoded, at most `FETCH_BATCHES + 2` batches (about `(FETCH_BATCHES + 2) *
+/// FETCH_BYTES` of stored values, plus one row each) are in flight.
+const FETCH_BATCHES: usize = 2;
+
+/// Rows as the server reads them: the stored bytes of every non-NULL cell in one
+/// buffer, each cell's place in it, and each row's `rid`.
+#[derive(Default)]
+struct Fetched {
+    data: Vec<u8>,
+    cells: Vec<Option<(usize, usize)>>,
+    rids: Vec<i64>,
+}
+
+impl Fetched {
+    fn rows(&self, width: usize) -> usize {
+        self.rids.len().max(if width == 0 {
+            0
+        } else {
+            self.cells.len() / width
+        })
+    }
+
+    fn push(&mut self, row: &rusqlite::Row<'_>, query: &Query<'_>) -> rusqlite::Result<()> {
+        for i in 1..=query.width {
+            let cell = match row.get_ref(i)? {
+                rusqlite::types::ValueRef::Blob(b) => {
+                    let from = self.data.len();
+                    self.data.extend_from_slice(b);
+                    Some((from, self.data.len()))
+                }
+                _ => None,
+            };
+            self.cells.push(cell);
+        }
+        if query.with_rowid || query.width == 0 {
+            self.rids.push(row.get(0)?);
+        }
+        Ok(())
+    }
+
+    fn is_full(&self, width: usize) -> bool {
+        self.rows(width) >= FETCH_ROWS || self.data.len() >= FETCH_BYTES
+    }
+
+    /// Empties the batch for reuse; a batch that held large values (LOBs) gives their
+    /// memory back.
+    fn clear(&mut self) {
+        if self.data.capacity() > 2 * FETCH_BYTES {
+            self.data = Vec::new();
+        } else {
+            self.data.clear();
+        }
+        self.cells.clear();
+        self.rids.clear();
+    }
+}
+
+/// The server's side of a scan, on its own thread as a database server is its own
+/// process: runs the query and hands its rows over in batches, then any error after
+/// the rows read before it. Ends early when the session stops receiving.
+fn serve(
+    conn: &mut rusqlite::Connection,
+    query: &Query<'_>,
+    sent: &mpsc::SyncSender<DbResult<Fetched>>,
+    emptied: &mpsc::Receiver<Fetched>,
+) {
+    let mut batch = Fetched::default();
+    let outcome = (|| -> rusqlite::Result<()> {
+        let mut statement = conn.prepare(query.sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(query.binds.iter()))?;
+        while let Some(row) = rows.next()? {
+            batch.push(row, query)?;
+            if batch.is_full(query.width) {
+                let next = emptied.try_recv().unwrap_or_default();
+                if sent.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    })();
+    if batch.rows(query.width) > 0 && sent.send(Ok(batch)).is_err() {
+        return;
+    }
+    if let Err(e) = outcome {
+        let _ = sent.send(Err(sql_err(e)));
+    }
+}
+
+/// The session's side of a scan: decodes each row the server sends over the last
+/// one's values (their buffers reused) and pushes it, until the sink stops.
+fn deliver(
+    query: &Query<'_>,
+    batches: &mpsc::Receiver<DbResult<Fetched>>,
+    recycle: &mpsc::Sender<Fetched>,
+    push: &mut PushRow<'_>,
+) -> DbResult<u64> {
+    let width = query.width;
+    let mut values = vec![Value::Null; width];
+    let mut rowid = String::new();
+    let mut count = 0u64;
+    for batch in batches {
+        let mut batch = batch?;
+        for row in 0..batch.rows(width) {
+            let cells = batch
+                .cells
+                .get(row * width..(row + 1) * width)
+                .unwrap_or(&[]);
+            for (slot, cell) in values.iter_mut().zip(cells) {
+                let bytes = cell.map(|(from, to)| &batch.data[from..to]);
+                codec::decode_into(bytes, slot).map_err(|e| DbError::Database {
+                    code: None,
+                    message: format!("corrupt stored value: {e}"),
+                })?;
+            }
+            if query.with_rowid {
+                rowid.clear();
+                rowid.push_str(&format!("SIMROWID{:012}", batch.rids[row]));
+            }
+            count += 1;
+            let scanned = ScannedRow {
+                values: &values,
+                rowid: query.with_rowid.then_some(rowid.as_str()),
+            };
+            if push(scanned).is_break() {
+                return Ok(count);
+            }
+        }
+        batch.clear();
+        // The server may be done already; then the batch is simply dropped.
+        let _ = recycle.send(batch);
+    }
+    Ok(count)
 }
