@@ -30,14 +30,22 @@ pub fn scan_all(sim_dir: &str, catalog: &str) -> Result<u64, Box<dyn std::error:
             .selected_properties()
             .into_iter()
             .map(|name| {
-                let data_type = entry.sql_datatype(&name).ok_or("no sql-datatype")?.parse()?;
+                let data_type = entry
+                    .sql_datatype(&name)
+                    .ok_or("no sql-datatype")?
+                    .parse()?;
                 Ok(ScanColumn::new(name, data_type))
             })
             .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
         let keys = entry.key_properties();
         let tracked: Vec<usize> = keys
             .iter()
-            .map(|k| columns.iter().position(|c| &c.name == k).ok_or("key not selected"))
+            .map(|k| {
+                columns
+                    .iter()
+                    .position(|c| &c.name == k)
+                    .ok_or("key not selected")
+            })
             .collect::<Result<_, _>>()?;
         let page = NonZeroU64::new(PAGE_ROWS).ok_or("page")?;
         let mut after: Option<Vec<Value>> = None;
