@@ -8,7 +8,7 @@ use singer_core::oracle_type::OracleType;
 use db_boundary::{ColumnDef, Value};
 
 use crate::convert::{self, BadValue, Field, ServerLimits};
-use crate::fast_hash::FastMap;
+use crate::fast_hash::{same_name, FastMap};
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::TypeRules;
 use crate::validate::FlatSchema;
@@ -357,7 +357,7 @@ impl StreamPlan {
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
             let guess = self.slots.get(position).filter(
-                |slot| matches!(&slot.source, SlotSource::Property(p) if p == key.as_ref()),
+                |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
             );
             let found = match guess {
                 Some(_) => Some(position),
