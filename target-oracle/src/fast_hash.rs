@@ -76,10 +76,31 @@ mod tests {
     #[test]
     fn names_are_equal_exactly_when_their_bytes_are() {
         let names = [
-            "", "A", "AB", "ABC", "ABCD", "ABCE", "ABCDEFG", "ABCDEFH", "ORDER_ID", "ORDER_IE",
-            "XRDER_ID", "CUSTOMER_NAME", "CUSTOMER_NAMF", "DUSTOMER_NAME", "CUSTOMXR_NAME",
-            "SIXTEEN_BYTES_AB", "SIXTEEN_BYTES_AC", "SIXTEEN_BYTEX_AB", "SEVENTEEN_BYTES_A",
-            "SEVENTEEN_BYTES_B", "SEVENTEEN_XYTES_A", "é", "e\u{301}", "ÉTAT", "ÉTAU",
+            "",
+            "A",
+            "AB",
+            "ABC",
+            "ABCD",
+            "ABCE",
+            "ABCDEFG",
+            "ABCDEFH",
+            "ORDER_ID",
+            "ORDER_IE",
+            "XRDER_ID",
+            "CUSTOMER_NAME",
+            "CUSTOMER_NAMF",
+            "DUSTOMER_NAME",
+            "CUSTOMXR_NAME",
+            "SIXTEEN_BYTES_AB",
+            "SIXTEEN_BYTES_AC",
+            "SIXTEEN_BYTEX_AB",
+            "SEVENTEEN_BYTES_A",
+            "SEVENTEEN_BYTES_B",
+            "SEVENTEEN_XYTES_A",
+            "é",
+            "e\u{301}",
+            "ÉTAT",
+            "ÉTAU",
         ];
         for a in names {
             for b in names {
