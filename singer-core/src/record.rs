@@ -99,6 +99,57 @@ pub(crate) fn plain_run(chunk: u64) -> usize {
     ((quote | backslash | control).trailing_zeros() / 8) as usize
 }
 
+/// The contents of a JSON string with escapes (between its quotes, raw control
+/// characters already refused), unescaped; `None` where JSON refuses an escape: an
+/// unknown one, `\u` without four hex digits, or a surrogate not in a pair.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = *rest.as_bytes().get(at + 1).filter(|b| b.is_ascii())?;
+        rest = &rest[at + 2..];
+        let plain = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (unit, after) = hex4(rest)?;
+                rest = after;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        let (low, after) = rest.strip_prefix("\\u").and_then(hex4)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        rest = after;
+                        char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
+                    }
+                    _ => char::from_u32(unit)?,
+                }
+            }
+            _ => return None,
+        };
+        out.push(plain);
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The four hex digits of a `\u` escape at the start of `text`, and the text after them.
+fn hex4(text: &str) -> Option<(u32, &str)> {
+    let digits = text.get(..4)?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None; // from_str_radix would also take a sign
+    }
+    Some((u32::from_str_radix(digits, 16).ok()?, &text[4..]))
+}
+
 impl<'a> Cursor<'a> {
     pub(crate) fn new(text: &'a str) -> Cursor<'a> {
         Cursor { text, pos: 0 }
@@ -158,10 +209,9 @@ impl<'a> Cursor<'a> {
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, usize> {
         let start = self.pos;
         if self.skip_string()? {
-            // serde_json checks the escapes (surrogate pairs included).
-            serde_json::from_str::<String>(&self.text[start..self.pos])
+            unescape(&self.text[start + 1..self.pos - 1])
                 .map(Cow::Owned)
-                .map_err(|_| start)
+                .ok_or(start)
         } else {
             // Inside the quotes (one slice: each checks its ends).
             Ok(Cow::Borrowed(&self.text[start + 1..self.pos - 1]))
@@ -431,6 +481,29 @@ mod tests {
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .unwrap_or(8);
             prop_assert_eq!(plain_run(u64::from_le_bytes(bytes)), expected);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// A string with escapes reads as serde_json reads it, and is refused where it
+        /// refuses it: every escape, `\u` of every kind (pairs, lone and reversed
+        /// surrogates, short or non-hex digits) among plain and non-ASCII text.
+        #[test]
+        fn escapes_read_as_serde_json_reads_them(
+            parts in proptest::collection::vec(prop_oneof![
+                "[a-zé€😀 ]{0,5}",
+                "\\\\[\"\\\\/bfnrtxu0é€]",
+                "\\\\u[0-9a-fA-F]{4}",
+                "\\\\u[dD][89abAB][0-9a-f]{2}",
+                "\\\\u[dD][c-fC-F][0-9a-f]{2}",
+                "\\\\u[0-9a-g+-]{0,4}",
+            ], 0..8)
+        ) {
+            let text = format!("\"\\n{}\"", parts.concat());
+            let ours = Cursor::new(&text).string().map(Cow::into_owned).ok();
+            let by_serde = serde_json::from_str::<String>(&text).ok();
+            prop_assert_eq!(ours, by_serde, "{}", text);
         }
     }
 
