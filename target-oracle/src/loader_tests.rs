@@ -191,8 +191,17 @@ impl Harness {
     }
 
     fn with_sink(settings: Json, setup: impl FnOnce(&mut Recorder)) -> Harness {
+        Harness::with_options(settings, sim_backend::SimOptions::default(), setup)
+    }
+
+    /// A harness over a simulated database presenting `options`.
+    fn with_options(
+        settings: Json,
+        options: sim_backend::SimOptions,
+        setup: impl FnOnce(&mut Recorder),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let db = SimBackend::open(dir.path()).unwrap();
+        let db = SimBackend::open_with(dir.path(), options).unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut sink = Recorder {
             inner: db.sink().unwrap(),
@@ -789,6 +798,74 @@ fn a_date_time_key_is_a_utc_timestamp() {
         .unwrap();
     assert_eq!(rows[0]["AT"], Value::Timestamp(utc));
     assert_eq!(rows[0]["NAME"], text("b"));
+}
+
+/// Oracle refuses a primary key whose columns' declared widths add up to more than an
+/// index key holds (ORA-01450, 6398 bytes in an 8 KB block). Taps rarely give a key
+/// string a `maxLength`, and VARCHAR2(4000 CHAR) is 4000 bytes (16,000 with
+/// MAX_STRING_SIZE = EXTENDED): so key strings without a declared length are sized to
+/// share what the key has room for, and the table is created and loaded.
+#[test]
+fn string_keys_without_a_length_are_sized_to_fit_the_index() {
+    for max_string_bytes in [4000, 32767] {
+        let options = sim_backend::SimOptions {
+            max_string_bytes,
+            ..sim_backend::SimOptions::default()
+        };
+        let mut h = Harness::with_options(json!({}), options, |_| {});
+        h.send(
+            json!({"type": "SCHEMA", "stream": "S", "key_properties": ["org", "repo", "n"],
+                "schema": {"type": "object", "properties": {
+                    "org": {"type": "string"},
+                    "repo": {"type": ["string"]},
+                    "n": {"type": "integer"},
+                    "about": {"type": ["null", "string"]}
+            }}}),
+        )
+        .unwrap();
+        let long = "r".repeat(700);
+        for (org, repo) in [("a", long.as_str()), ("a", "b"), ("a", long.as_str())] {
+            h.send(json!({"type": "RECORD", "stream": "S",
+                "record": {"org": org, "repo": repo, "n": 1, "about": "x"}}))
+                .unwrap();
+        }
+        h.finish().unwrap();
+        let defs = h.table_defs();
+        let types: Vec<String> = defs[0]
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.data_type))
+            .collect();
+        // (6398 - 22 - 3) / 2 = 3186 bytes each: 796 characters of 4 bytes.
+        assert_eq!(
+            types,
+            [
+                "ORG VARCHAR2(796 CHAR)",
+                "REPO VARCHAR2(796 CHAR)",
+                "N NUMBER(38)",
+                "ABOUT VARCHAR2(4000 CHAR)"
+            ],
+            "{max_string_bytes}"
+        );
+        assert_eq!(h.rows("S").len(), 2);
+    }
+    // A key longer than its column is refused by name, as any too-long value is.
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["org", "repo"],
+        "schema": {"type": "object", "properties": {
+            "org": {"type": "string"}, "repo": {"type": "string"}}}}),
+    )
+    .unwrap();
+    let error = h
+        .send(json!({"type": "RECORD", "stream": "S",
+            "record": {"org": "a", "repo": "r".repeat(1600)}}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("\"repo\"") && error.contains("holds 799"),
+        "{error}"
+    );
 }
 
 /// Issue 11 item 5: a NOT NULL column the schema no longer has is made nullable with

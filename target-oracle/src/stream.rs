@@ -10,7 +10,7 @@ use db_boundary::{ColumnDef, Value};
 use crate::convert::{self, BadValue, Field, ServerLimits};
 use crate::fast_hash::{same_name, FastMap};
 use crate::naming::{ColumnNamer, NamingRules};
-use crate::type_map::TypeRules;
+use crate::type_map::{MappedType, TypeRules};
 use crate::validate::FlatSchema;
 use singer_core::record::Fields;
 
@@ -119,6 +119,9 @@ pub(crate) struct PlanOptions<'r> {
     pub versioned: bool,
     /// Add `_sdc_load_sequence` (`load_method: overwrite`).
     pub overwrite: bool,
+    /// The table gets a primary key over the key properties (`upsert`): their columns
+    /// must fit an index key ([`TypeRules::fit_primary_key`]).
+    pub primary_key: bool,
 }
 
 impl StreamPlan {
@@ -221,6 +224,26 @@ impl StreamPlan {
                 reason: "is a key property but not in the schema's properties".into(),
             })?;
             key_slots.push(slot);
+        }
+        if options.primary_key {
+            let mut keys: Vec<MappedType> = key_slots
+                .iter()
+                .map(|&i| MappedType {
+                    data_type: slots[i].column.data_type.clone(),
+                    nullable: false,
+                    check: slots[i].column.check,
+                })
+                .collect();
+            options
+                .types
+                .fit_primary_key(&mut keys)
+                .map_err(|reason| PlanError {
+                    property: key_properties.join(", "),
+                    reason,
+                })?;
+            for (key, &i) in keys.into_iter().zip(&key_slots) {
+                slots[i].column.data_type = key.data_type;
+            }
         }
         Ok(StreamPlan {
             slots,
@@ -537,6 +560,7 @@ mod tests {
                 add_record_metadata: metadata,
                 versioned: false,
                 overwrite: false,
+                primary_key: true,
             },
         )
         .unwrap()
@@ -647,6 +671,7 @@ mod tests {
                 add_record_metadata: false,
                 versioned: false,
                 overwrite: false,
+                primary_key: true,
             },
         )
         .unwrap_err();

@@ -368,7 +368,7 @@ impl<W: Write> Loader<W> {
             (None, false) => LoadMethod::Upsert,
         };
         let plan = self
-            .plan(&schema, &key_properties, versioned)
+            .plan(&schema, &key_properties, versioned, method)
             .map_err(|reason| TargetError::Schema {
                 line,
                 stream: stream.to_owned(),
@@ -431,7 +431,13 @@ impl<W: Write> Loader<W> {
         Ok(())
     }
 
-    fn plan(&self, schema: &Json, keys: &[String], versioned: bool) -> Result<StreamPlan, String> {
+    fn plan(
+        &self,
+        schema: &Json,
+        keys: &[String],
+        versioned: bool,
+        method: LoadMethod,
+    ) -> Result<StreamPlan, String> {
         StreamPlan::new(
             schema,
             keys,
@@ -441,6 +447,7 @@ impl<W: Write> Loader<W> {
                 add_record_metadata: self.config.add_record_metadata,
                 versioned,
                 overwrite: self.config.load_method == Some(LoadMethod::Overwrite),
+                primary_key: method == LoadMethod::Upsert && !keys.is_empty(),
             },
         )
         .map_err(|e| e.to_string())
