@@ -48,6 +48,7 @@ impl Sink for SimSession {
     }
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        columns_allowed(def.columns.len())?;
         key_types_allowed(def)?;
         let key_types = def.primary_key.iter().filter_map(|key| {
             def.columns
@@ -113,6 +114,10 @@ impl Sink for SimSession {
     fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
         if let AlterTable::AddColumn(c) | AlterTable::ModifyColumn(c) = change {
             types_available(&self.options, &c.data_type)?;
+        }
+        if let AlterTable::AddColumn(_) = change {
+            let stored = self.stored(&self.schema_of(table), &table.name)?;
+            columns_allowed(stored.columns.len() + 1)?;
         }
         if let AlterTable::ModifyColumn(c) = change {
             let stored = self.stored(&self.schema_of(table), &table.name)?;
@@ -486,6 +491,18 @@ fn key_types_allowed(def: &TableDef) -> DbResult<()> {
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A table has at most 1000 columns (ORA-01792; MAX_COLUMNS = EXTENDED, 23ai's option
+/// for 4096, is not modelled).
+fn columns_allowed(count: usize) -> DbResult<()> {
+    if count > 1000 {
+        return Err(DbError::ora(
+            1792,
+            "maximum number of columns in a table or view is 1000",
+        ));
     }
     Ok(())
 }

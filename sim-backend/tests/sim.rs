@@ -800,3 +800,40 @@ fn a_primary_key_too_wide_for_an_index_is_refused_as_oracle_refuses_it() {
         }
     }
 }
+
+/// A table holds at most 1000 columns: CREATE TABLE with 1001 and ADD of the 1001st are
+/// ORA-01792, as on Oracle.
+#[test]
+fn a_table_holds_at_most_a_thousand_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let mut sink = backend.sink().unwrap();
+    let column = |i: usize| ColumnDef {
+        name: format!("C{i}"),
+        data_type: OracleType::Number {
+            precision: None,
+            scale: None,
+        },
+        nullable: true,
+        check: None,
+    };
+    let table = |name: &str, count: usize| TableDef {
+        name: TableName {
+            schema: None,
+            name: name.into(),
+        },
+        columns: (0..count).map(column).collect(),
+        primary_key: vec![],
+    };
+    let error = sink.create_table(&table("WIDE", 1001)).unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
+    sink.create_table(&table("FULL", 1000)).unwrap();
+    let full = TableName {
+        schema: None,
+        name: "FULL".into(),
+    };
+    let error = sink
+        .alter_table(&full, &db_boundary::AlterTable::AddColumn(column(1000)))
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
+}

@@ -868,6 +868,31 @@ fn string_keys_without_a_length_are_sized_to_fit_the_index() {
     );
 }
 
+/// An Oracle table has at most 1000 columns (ORA-01792): a SCHEMA with more is refused
+/// at its line, naming the first property over, before any table is created.
+#[test]
+fn a_schema_wider_than_a_table_is_refused_at_its_line() {
+    let mut h = Harness::new(json!({}));
+    let properties: serde_json::Map<String, Json> = (0..1001)
+        .map(|i| (format!("p{i:04}"), json!({"type": ["null", "integer"]})))
+        .collect();
+    let error = h
+        .send(
+            json!({"type": "SCHEMA", "stream": "S", "key_properties": [],
+            "schema": {"type": "object", "properties": properties}}),
+        )
+        .and_then(|()| h.send(json!({"type": "RECORD", "stream": "S", "record": {"p0000": 1}})))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("line 1: stream \"S\"")
+            && error.contains("\"p1000\"")
+            && error.contains("ORA-01792"),
+        "{error}"
+    );
+    assert!(h.table_defs().is_empty());
+}
+
 /// Issue 11 item 5: a NOT NULL column the schema no longer has is made nullable with
 /// `MODIFY ("X" NULL)`; restating its type would keep NOT NULL, and for a CLOB is
 /// ORA-22859.

@@ -100,6 +100,10 @@ pub(crate) struct StreamPlan {
     meta_slots: Vec<(Meta, usize)>,
 }
 
+/// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
+/// EXTENDED raises it to 4096, which the target does not assume).
+const MAX_COLUMNS: usize = 1000;
+
 /// Why a stream's schema cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("property {property:?}: {reason}")]
@@ -207,6 +211,19 @@ impl StreamPlan {
                 },
                 source: SlotSource::Meta(meta),
                 utc_key: false,
+            });
+        }
+        if let Some(first_over) = slots.get(MAX_COLUMNS) {
+            return Err(PlanError {
+                property: match &first_over.source {
+                    SlotSource::Property(p) => p.clone(),
+                    SlotSource::Meta(meta) => meta.property().to_owned(),
+                },
+                reason: format!(
+                    "would be column {} of the table; an Oracle table holds at most \
+                     {MAX_COLUMNS} (ORA-01792)",
+                    MAX_COLUMNS + 1
+                ),
             });
         }
         let by_property: FastMap<String, usize> = slots
