@@ -868,6 +868,29 @@ fn string_keys_without_a_length_are_sized_to_fit_the_index() {
     );
 }
 
+/// A property whose schema allows only null (a tap that could not tell its type) is a
+/// nullable text column, and the stream loads, as the Meltano SDK's SQL targets do.
+#[test]
+fn a_null_only_property_does_not_stop_the_stream() {
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"],
+        "schema": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "unknown": {"type": ["null"]}}}}),
+    )
+    .unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "record": {"id": 1, "unknown": null}}))
+        .unwrap();
+    h.finish().unwrap();
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["UNKNOWN"], Value::Null);
+    assert_eq!(
+        h.table_defs()[0].columns[1].data_type.to_string(),
+        "VARCHAR2(4000 CHAR)"
+    );
+}
+
 /// An Oracle table has at most 1000 columns (ORA-01792): a SCHEMA with more is refused
 /// at its line, naming the first property over, before any table is created.
 #[test]

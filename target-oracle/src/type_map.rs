@@ -19,7 +19,8 @@
 //! | `x-sql-datatype` | that type, as written |
 //!
 //! `"null"` in `type` (or a `{"type": "null"}` branch of `anyOf`) makes the column
-//! nullable; otherwise it is NOT NULL.
+//! nullable; otherwise it is NOT NULL. A property that allows only null becomes a
+//! nullable `VARCHAR2(4000 CHAR)`.
 
 use serde_json::Value as Json;
 use singer_core::oracle_type::{LengthSemantics, OracleType, MAX_INDEX_KEY_BYTES};
@@ -221,11 +222,9 @@ impl TypeRules {
         let mut kinds: Vec<Kind> = alternatives.branches.iter().map(|(k, _)| *k).collect();
         kinds.dedup();
         let (data_type, check) = match alternatives.branches.as_slice() {
-            [] => {
-                return Err(UnmappableSchema(
-                    "the schema allows only null (no column type to choose)".into(),
-                ))
-            }
+            // Only null (a tap that could not tell the type): a column every value
+            // fits, and what a later string type needs. The rows hold nulls meanwhile.
+            [] => (self.varchar(DEFAULT_VARCHAR_CHARS), None),
             [(kind, branch)] => self.map_single(*kind, branch),
             many => {
                 let only_numbers = many
@@ -571,8 +570,24 @@ mod tests {
     }
 
     #[test]
-    fn null_only_and_bad_sql_types_are_errors() {
-        assert!(rules(23).map_property(&json!({"type": "null"})).is_err());
+    fn a_null_only_property_is_a_nullable_text_column() {
+        for schema in [
+            json!({"type": "null"}),
+            json!({"type": ["null"]}),
+            json!({"anyOf": [{"type": "null"}]}),
+        ] {
+            let mapped = rules(23).map_property(&schema).unwrap();
+            assert_eq!(
+                mapped.data_type.to_string(),
+                "VARCHAR2(4000 CHAR)",
+                "{schema}"
+            );
+            assert!(mapped.nullable, "{schema}");
+        }
+    }
+
+    #[test]
+    fn bad_sql_types_are_errors() {
         assert!(rules(23)
             .map_property(&json!({"type": "string", "x-sql-datatype": "WIDGET(3)"}))
             .is_err());
