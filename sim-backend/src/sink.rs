@@ -2,7 +2,7 @@
 //! insert, merge, delete, update, commit.
 
 use singer_core::dictionary::{ConstraintRow, TableRow};
-use singer_core::oracle_type::OracleType;
+use singer_core::oracle_type::{OracleType, MAX_INDEX_KEY_BYTES};
 
 use db_boundary::{
     AlterTable, BindPlan, ColumnDef, DbError, DbResult, RowFilter, ServerInfo, SessionContext,
@@ -48,7 +48,20 @@ impl Sink for SimSession {
     }
 
     fn create_table(&mut self, def: &TableDef) -> DbResult<()> {
+        columns_allowed(def.columns.len())?;
         key_types_allowed(def)?;
+        let key_types = def.primary_key.iter().filter_map(|key| {
+            def.columns
+                .iter()
+                .find(|c| &c.name == key)
+                .map(|c| &c.data_type)
+        });
+        if !key_fits(key_types, self.options.max_string_bytes) {
+            return Err(DbError::ora(
+                1450,
+                format!("maximum key length ({MAX_INDEX_KEY_BYTES}) exceeded"),
+            ));
+        }
         for column in &def.columns {
             types_available(&self.options, &column.data_type)?;
         }
@@ -101,6 +114,33 @@ impl Sink for SimSession {
     fn alter_table(&mut self, table: &TableName, change: &AlterTable) -> DbResult<()> {
         if let AlterTable::AddColumn(c) | AlterTable::ModifyColumn(c) = change {
             types_available(&self.options, &c.data_type)?;
+        }
+        if let AlterTable::AddColumn(_) = change {
+            let stored = self.stored(&self.schema_of(table), &table.name)?;
+            columns_allowed(stored.columns.len() + 1)?;
+        }
+        if let AlterTable::ModifyColumn(c) = change {
+            let stored = self.stored(&self.schema_of(table), &table.name)?;
+            let keys = stored.primary_key();
+            if keys.contains(&c.name) {
+                let key_types: Vec<OracleType> = keys
+                    .iter()
+                    .filter_map(|key| stored.column(key))
+                    .map(|k| {
+                        if k.row.column_name == c.name {
+                            c.data_type.clone()
+                        } else {
+                            OracleType::from_column(&k.row)
+                        }
+                    })
+                    .collect();
+                if !key_fits(key_types.iter(), self.options.max_string_bytes) {
+                    return Err(DbError::ora(
+                        1404,
+                        "ALTER COLUMN will make an index too large",
+                    ));
+                }
+            }
         }
         self.ddl(|session| session.alter_stored(table, change))
     }
@@ -453,6 +493,28 @@ fn key_types_allowed(def: &TableDef) -> DbResult<()> {
         }
     }
     Ok(())
+}
+
+/// A table has at most 1000 columns (ORA-01792; MAX_COLUMNS = EXTENDED, 23ai's option
+/// for 4096, is not modelled).
+fn columns_allowed(count: usize) -> DbResult<()> {
+    if count > 1000 {
+        return Err(DbError::ora(
+            1792,
+            "maximum number of columns in a table or view is 1000",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a primary key over columns of these types fits Oracle's index key limit:
+/// each column's width plus one byte, at most [`MAX_INDEX_KEY_BYTES`] (an 8 KB block).
+/// Types no key may hold are refused before this (ORA-02329).
+fn key_fits<'t>(types: impl Iterator<Item = &'t OracleType>, max_string_bytes: u32) -> bool {
+    let width: u64 = types
+        .map(|t| u64::from(t.key_bytes(max_string_bytes).unwrap_or(0)) + 1)
+        .sum();
+    width <= u64::from(MAX_INDEX_KEY_BYTES)
 }
 
 /// What one MERGE batch works on: the table, the bound columns' positions and bind

@@ -774,3 +774,121 @@ fn an_external_table_refuses_flashback_and_rowid_as_oracle_does() {
         Ok(3)
     );
 }
+
+/// Oracle sizes a primary key's index by its columns' declared widths (4 bytes a
+/// character in AL32UTF8, capped by MAX_STRING_SIZE) plus a byte each, and an 8 KB
+/// block holds at most 6398: CREATE TABLE over two VARCHAR2(4000 CHAR) keys is
+/// ORA-01450, and so is one with MAX_STRING_SIZE = EXTENDED (16,000 bytes); widening a
+/// key column past the limit is ORA-01404.
+#[test]
+fn a_primary_key_too_wide_for_an_index_is_refused_as_oracle_refuses_it() {
+    let text = |chars: u32| OracleType::Varchar2 {
+        length: chars,
+        semantics: singer_core::oracle_type::LengthSemantics::Char,
+    };
+    let column = |name: &str, data_type: OracleType| ColumnDef {
+        name: name.into(),
+        data_type,
+        nullable: false,
+        check: None,
+    };
+    let table = |name: &str, keys: Vec<ColumnDef>| TableDef {
+        name: TableName {
+            schema: None,
+            name: name.into(),
+        },
+        primary_key: keys.iter().map(|c| c.name.clone()).collect(),
+        columns: keys,
+    };
+    let number = || OracleType::Number {
+        precision: Some(38),
+        scale: Some(0),
+    };
+    for (max_string_bytes, fits, too_wide) in [
+        // STANDARD: a VARCHAR2 is at most 4000 bytes, so one fits and two do not.
+        (
+            4000,
+            vec![column("A", text(4000)), column("N", number())],
+            vec![column("A", text(4000)), column("B", text(4000))],
+        ),
+        // EXTENDED: 4000 characters are 16,000 bytes; 1599 are 6396, plus one byte.
+        (
+            32767,
+            vec![column("A", text(1599))],
+            vec![column("A", text(1600))],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SimOptions {
+            max_string_bytes,
+            ..SimOptions::default()
+        };
+        let backend = SimBackend::open_with(dir.path(), options).unwrap();
+        let mut sink = backend.sink().unwrap();
+        sink.create_table(&table("FITS", fits.clone())).unwrap();
+        let error = sink.create_table(&table("WIDE", too_wide)).unwrap_err();
+        assert_eq!(error.ora_code(), Some(1450), "{max_string_bytes}: {error}");
+        // Widening a key column of the table that fits past the limit.
+        let wider = column("A", text(max_string_bytes.min(8000)));
+        let widen = db_boundary::AlterTable::ModifyColumn(ColumnDef {
+            data_type: if max_string_bytes == 4000 {
+                OracleType::Varchar2 {
+                    length: 4000,
+                    semantics: singer_core::oracle_type::LengthSemantics::Byte,
+                }
+            } else {
+                text(2000)
+            },
+            ..wider
+        });
+        let fits_name = TableName {
+            schema: None,
+            name: "FITS".into(),
+        };
+        match max_string_bytes {
+            // A(4000 CHAR) + NUMBER is 4024 bytes: still fits at 4000 BYTE.
+            4000 => sink.alter_table(&fits_name, &widen).unwrap(),
+            _ => {
+                let error = sink.alter_table(&fits_name, &widen).unwrap_err();
+                assert_eq!(error.ora_code(), Some(1404), "{error}");
+            }
+        }
+    }
+}
+
+/// A table holds at most 1000 columns: CREATE TABLE with 1001 and ADD of the 1001st are
+/// ORA-01792, as on Oracle.
+#[test]
+fn a_table_holds_at_most_a_thousand_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SimBackend::open(dir.path()).unwrap();
+    let mut sink = backend.sink().unwrap();
+    let column = |i: usize| ColumnDef {
+        name: format!("C{i}"),
+        data_type: OracleType::Number {
+            precision: None,
+            scale: None,
+        },
+        nullable: true,
+        check: None,
+    };
+    let table = |name: &str, count: usize| TableDef {
+        name: TableName {
+            schema: None,
+            name: name.into(),
+        },
+        columns: (0..count).map(column).collect(),
+        primary_key: vec![],
+    };
+    let error = sink.create_table(&table("WIDE", 1001)).unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
+    sink.create_table(&table("FULL", 1000)).unwrap();
+    let full = TableName {
+        schema: None,
+        name: "FULL".into(),
+    };
+    let error = sink
+        .alter_table(&full, &db_boundary::AlterTable::AddColumn(column(1000)))
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
+}

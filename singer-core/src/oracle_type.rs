@@ -231,7 +231,52 @@ impl OracleType {
     pub fn is_supported(&self) -> bool {
         self.row().bind.is_some()
     }
+
+    /// The bytes this column takes in an index key, as Oracle sizes it for ORA-01450
+    /// ("the total index length is the sum of the width of all indexed columns plus the
+    /// number of indexed columns"): a text's declared byte length (4 bytes a character
+    /// in AL32UTF8, 2 in AL16UTF16, at most `max_string_bytes`: 4000, or 32767 with
+    /// MAX_STRING_SIZE = EXTENDED), 22 for NUMBER, 7 for DATE. `None` for the types no
+    /// key may hold (LOBs, LONG, JSON, VECTOR, XMLTYPE, TIMESTAMP WITH TIME ZONE:
+    /// ORA-02329).
+    pub fn key_bytes(&self, max_string_bytes: u32) -> Option<u32> {
+        use OracleType as T;
+        let text = |bytes: u32| bytes.min(max_string_bytes);
+        Some(match self {
+            T::Number { .. } | T::Float { .. } => 22,
+            T::BinaryFloat => 4,
+            T::BinaryDouble => 8,
+            T::Char { length, semantics } | T::Varchar2 { length, semantics } => match semantics {
+                LengthSemantics::Byte => text(*length),
+                LengthSemantics::Char => text(length.saturating_mul(4)),
+            },
+            T::NChar { length } | T::NVarchar2 { length } => text(length.saturating_mul(2)),
+            T::Raw { length } => text(*length),
+            T::Date => 7,
+            T::Timestamp { .. } | T::TimestampLtz { .. } | T::IntervalDayToSecond { .. } => 11,
+            T::IntervalYearToMonth { .. } => 5,
+            T::RowId => 10,
+            T::URowId { length } => *length,
+            T::Boolean => 1,
+            T::TimestampTz { .. }
+            | T::Clob
+            | T::NClob
+            | T::Blob
+            | T::Bfile
+            | T::Long
+            | T::LongRaw
+            | T::Json
+            | T::Vector
+            | T::XmlType
+            | T::Other { .. } => return None,
+        })
+    }
 }
+
+/// Oracle's largest index key in an 8 KB block (the default `db_block_size`): a primary
+/// key whose columns' [`OracleType::key_bytes`] plus one byte each add up to more is
+/// refused with ORA-01450 at CREATE TABLE, and a change that makes it so with ORA-01404.
+pub const MAX_INDEX_KEY_BYTES: u32 = 6398;
 
 impl fmt::Display for OracleType {
     /// The type in Oracle DDL spelling, e.g. `NUMBER(10,2)` or `VARCHAR2(50 CHAR)`.

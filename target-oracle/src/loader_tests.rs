@@ -191,8 +191,17 @@ impl Harness {
     }
 
     fn with_sink(settings: Json, setup: impl FnOnce(&mut Recorder)) -> Harness {
+        Harness::with_options(settings, sim_backend::SimOptions::default(), setup)
+    }
+
+    /// A harness over a simulated database presenting `options`.
+    fn with_options(
+        settings: Json,
+        options: sim_backend::SimOptions,
+        setup: impl FnOnce(&mut Recorder),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let db = SimBackend::open(dir.path()).unwrap();
+        let db = SimBackend::open_with(dir.path(), options).unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut sink = Recorder {
             inner: db.sink().unwrap(),
@@ -789,6 +798,122 @@ fn a_date_time_key_is_a_utc_timestamp() {
         .unwrap();
     assert_eq!(rows[0]["AT"], Value::Timestamp(utc));
     assert_eq!(rows[0]["NAME"], text("b"));
+}
+
+/// Oracle refuses a primary key whose columns' declared widths add up to more than an
+/// index key holds (ORA-01450, 6398 bytes in an 8 KB block). Taps rarely give a key
+/// string a `maxLength`, and VARCHAR2(4000 CHAR) is 4000 bytes (16,000 with
+/// MAX_STRING_SIZE = EXTENDED): so key strings without a declared length are sized to
+/// share what the key has room for, and the table is created and loaded.
+#[test]
+fn string_keys_without_a_length_are_sized_to_fit_the_index() {
+    for max_string_bytes in [4000, 32767] {
+        let options = sim_backend::SimOptions {
+            max_string_bytes,
+            ..sim_backend::SimOptions::default()
+        };
+        let mut h = Harness::with_options(json!({}), options, |_| {});
+        h.send(
+            json!({"type": "SCHEMA", "stream": "S", "key_properties": ["org", "repo", "n"],
+                "schema": {"type": "object", "properties": {
+                    "org": {"type": "string"},
+                    "repo": {"type": ["string"]},
+                    "n": {"type": "integer"},
+                    "about": {"type": ["null", "string"]}
+            }}}),
+        )
+        .unwrap();
+        let long = "r".repeat(700);
+        for (org, repo) in [("a", long.as_str()), ("a", "b"), ("a", long.as_str())] {
+            h.send(json!({"type": "RECORD", "stream": "S",
+                "record": {"org": org, "repo": repo, "n": 1, "about": "x"}}))
+                .unwrap();
+        }
+        h.finish().unwrap();
+        let defs = h.table_defs();
+        let types: Vec<String> = defs[0]
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.data_type))
+            .collect();
+        // (6398 - 22 - 3) / 2 = 3186 bytes each: 796 characters of 4 bytes.
+        assert_eq!(
+            types,
+            [
+                "ORG VARCHAR2(796 CHAR)",
+                "REPO VARCHAR2(796 CHAR)",
+                "N NUMBER(38)",
+                "ABOUT VARCHAR2(4000 CHAR)"
+            ],
+            "{max_string_bytes}"
+        );
+        assert_eq!(h.rows("S").len(), 2);
+    }
+    // A key longer than its column is refused by name, as any too-long value is.
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["org", "repo"],
+        "schema": {"type": "object", "properties": {
+            "org": {"type": "string"}, "repo": {"type": "string"}}}}),
+    )
+    .unwrap();
+    let error = h
+        .send(json!({"type": "RECORD", "stream": "S",
+            "record": {"org": "a", "repo": "r".repeat(1600)}}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("\"repo\"") && error.contains("holds 799"),
+        "{error}"
+    );
+}
+
+/// A property whose schema allows only null (a tap that could not tell its type) is a
+/// nullable text column, and the stream loads, as the Meltano SDK's SQL targets do.
+#[test]
+fn a_null_only_property_does_not_stop_the_stream() {
+    let mut h = Harness::new(json!({}));
+    h.send(
+        json!({"type": "SCHEMA", "stream": "S", "key_properties": ["id"],
+        "schema": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "unknown": {"type": ["null"]}}}}),
+    )
+    .unwrap();
+    h.send(json!({"type": "RECORD", "stream": "S", "record": {"id": 1, "unknown": null}}))
+        .unwrap();
+    h.finish().unwrap();
+    let rows = h.rows("S");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["UNKNOWN"], Value::Null);
+    assert_eq!(
+        h.table_defs()[0].columns[1].data_type.to_string(),
+        "VARCHAR2(4000 CHAR)"
+    );
+}
+
+/// An Oracle table has at most 1000 columns (ORA-01792): a SCHEMA with more is refused
+/// at its line, naming the first property over, before any table is created.
+#[test]
+fn a_schema_wider_than_a_table_is_refused_at_its_line() {
+    let mut h = Harness::new(json!({}));
+    let properties: serde_json::Map<String, Json> = (0..1001)
+        .map(|i| (format!("p{i:04}"), json!({"type": ["null", "integer"]})))
+        .collect();
+    let error = h
+        .send(
+            json!({"type": "SCHEMA", "stream": "S", "key_properties": [],
+            "schema": {"type": "object", "properties": properties}}),
+        )
+        .and_then(|()| h.send(json!({"type": "RECORD", "stream": "S", "record": {"p0000": 1}})))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("line 1: stream \"S\"")
+            && error.contains("\"p1000\"")
+            && error.contains("ORA-01792"),
+        "{error}"
+    );
+    assert!(h.table_defs().is_empty());
 }
 
 /// Issue 11 item 5: a NOT NULL column the schema no longer has is made nullable with

@@ -8,9 +8,9 @@ use singer_core::oracle_type::OracleType;
 use db_boundary::{ColumnDef, Value};
 
 use crate::convert::{self, BadValue, Field, ServerLimits};
-use crate::fast_hash::FastMap;
+use crate::fast_hash::{same_name, FastMap};
 use crate::naming::{ColumnNamer, NamingRules};
-use crate::type_map::TypeRules;
+use crate::type_map::{MappedType, TypeRules};
 use crate::validate::FlatSchema;
 use singer_core::record::Fields;
 
@@ -100,6 +100,10 @@ pub(crate) struct StreamPlan {
     meta_slots: Vec<(Meta, usize)>,
 }
 
+/// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
+/// EXTENDED raises it to 4096, which the target does not assume).
+const MAX_COLUMNS: usize = 1000;
+
 /// Why a stream's schema cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("property {property:?}: {reason}")]
@@ -119,6 +123,9 @@ pub(crate) struct PlanOptions<'r> {
     pub versioned: bool,
     /// Add `_sdc_load_sequence` (`load_method: overwrite`).
     pub overwrite: bool,
+    /// The table gets a primary key over the key properties (`upsert`): their columns
+    /// must fit an index key ([`TypeRules::fit_primary_key`]).
+    pub primary_key: bool,
 }
 
 impl StreamPlan {
@@ -206,6 +213,19 @@ impl StreamPlan {
                 utc_key: false,
             });
         }
+        if let Some(first_over) = slots.get(MAX_COLUMNS) {
+            return Err(PlanError {
+                property: match &first_over.source {
+                    SlotSource::Property(p) => p.clone(),
+                    SlotSource::Meta(meta) => meta.property().to_owned(),
+                },
+                reason: format!(
+                    "would be column {} of the table; an Oracle table holds at most \
+                     {MAX_COLUMNS} (ORA-01792)",
+                    MAX_COLUMNS + 1
+                ),
+            });
+        }
         let by_property: FastMap<String, usize> = slots
             .iter()
             .enumerate()
@@ -221,6 +241,26 @@ impl StreamPlan {
                 reason: "is a key property but not in the schema's properties".into(),
             })?;
             key_slots.push(slot);
+        }
+        if options.primary_key {
+            let mut keys: Vec<MappedType> = key_slots
+                .iter()
+                .map(|&i| MappedType {
+                    data_type: slots[i].column.data_type.clone(),
+                    nullable: false,
+                    check: slots[i].column.check,
+                })
+                .collect();
+            options
+                .types
+                .fit_primary_key(&mut keys)
+                .map_err(|reason| PlanError {
+                    property: key_properties.join(", "),
+                    reason,
+                })?;
+            for (key, &i) in keys.into_iter().zip(&key_slots) {
+                slots[i].column.data_type = key.data_type;
+            }
         }
         Ok(StreamPlan {
             slots,
@@ -357,7 +397,7 @@ impl StreamPlan {
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
             let guess = self.slots.get(position).filter(
-                |slot| matches!(&slot.source, SlotSource::Property(p) if p == key.as_ref()),
+                |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
             );
             let found = match guess {
                 Some(_) => Some(position),
@@ -537,6 +577,7 @@ mod tests {
                 add_record_metadata: metadata,
                 versioned: false,
                 overwrite: false,
+                primary_key: true,
             },
         )
         .unwrap()
@@ -647,6 +688,7 @@ mod tests {
                 add_record_metadata: false,
                 versioned: false,
                 overwrite: false,
+                primary_key: true,
             },
         )
         .unwrap_err();

@@ -11,6 +11,7 @@
 //! | string, format `time` | `VARCHAR2(40 CHAR)` |
 //! | string with `maxLength` n | `VARCHAR2(n CHAR)`, `CLOB` when n exceeds the server's string limit |
 //! | string | `VARCHAR2(4000 CHAR)` |
+//! | strings in a primary key that would not fit an index key | `VARCHAR2(n CHAR)` sharing its 6398 bytes ([`TypeRules::fit_primary_key`]) |
 //! | string, `contentEncoding: base64` (when `base64_as_blob`) | `BLOB` |
 //! | `boolean` | `BOOLEAN` on 23ai, else `NUMBER(1)` + check `IN (0,1)` |
 //! | `object` / `array` | `JSON` on 21c+, else `CLOB` + check `IS JSON` |
@@ -18,10 +19,11 @@
 //! | `x-sql-datatype` | that type, as written |
 //!
 //! `"null"` in `type` (or a `{"type": "null"}` branch of `anyOf`) makes the column
-//! nullable; otherwise it is NOT NULL.
+//! nullable; otherwise it is NOT NULL. A property that allows only null becomes a
+//! nullable `VARCHAR2(4000 CHAR)`.
 
 use serde_json::Value as Json;
-use singer_core::oracle_type::{LengthSemantics, OracleType};
+use singer_core::oracle_type::{LengthSemantics, OracleType, MAX_INDEX_KEY_BYTES};
 
 use db_boundary::ColumnCheck;
 
@@ -220,11 +222,9 @@ impl TypeRules {
         let mut kinds: Vec<Kind> = alternatives.branches.iter().map(|(k, _)| *k).collect();
         kinds.dedup();
         let (data_type, check) = match alternatives.branches.as_slice() {
-            [] => {
-                return Err(UnmappableSchema(
-                    "the schema allows only null (no column type to choose)".into(),
-                ))
-            }
+            // Only null (a tap that could not tell the type): a column every value
+            // fits, and what a later string type needs. The rows hold nulls meanwhile.
+            [] => (self.varchar(DEFAULT_VARCHAR_CHARS), None),
             [(kind, branch)] => self.map_single(*kind, branch),
             many => {
                 let only_numbers = many
@@ -269,6 +269,73 @@ impl TypeRules {
         } else {
             (OracleType::Clob, Some(ColumnCheck::IsJson))
         }
+    }
+
+    /// The key columns of a table with a primary key, their texts sized so the key fits
+    /// an index (Oracle refuses a wider one with ORA-01450, see
+    /// [`OracleType::key_bytes`]). Only when the declared widths do not fit: each
+    /// VARCHAR2 (characters) or long-string CLOB key is given an equal share of the room
+    /// the other key columns leave, a text narrower than its share keeping its width
+    /// (and leaving the rest to the others). A value longer than its column is then
+    /// refused as any too-long value is, naming its field.
+    pub(crate) fn fit_primary_key(&self, keys: &mut [MappedType]) -> Result<(), String> {
+        let max = self.max_string_bytes;
+        let sizable = |t: &MappedType| match &t.data_type {
+            OracleType::Varchar2 {
+                semantics: LengthSemantics::Char,
+                ..
+            } => true,
+            // A string longer than a VARCHAR2 (a JSON CLOB has its IS JSON check).
+            OracleType::Clob => t.check.is_none(),
+            _ => false,
+        };
+        // What each column takes in the key; a long-string CLOB cannot be in one at all.
+        let width = |t: &MappedType| match (&t.data_type, sizable(t)) {
+            (OracleType::Clob, true) => u64::MAX,
+            (other, _) => u64::from(other.key_bytes(max).unwrap_or(0)) + 1,
+        };
+        let limit = u64::from(MAX_INDEX_KEY_BYTES);
+        if keys.iter().map(width).fold(0u64, u64::saturating_add) <= limit {
+            return Ok(());
+        }
+        let fixed: u64 = keys.iter().filter(|t| !sizable(t)).map(width).sum();
+        // Texts narrowest first: each keeps its width while that is within its share.
+        let mut texts: Vec<(u64, usize)> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| sizable(t))
+            .map(|(i, t)| (width(t), i))
+            .collect();
+        texts.sort_unstable();
+        let mut room = limit.saturating_sub(fixed);
+        let mut left = texts.len() as u64;
+        for (at, &(text_width, _)) in texts.iter().enumerate() {
+            let share = room / left;
+            if text_width > share {
+                // This one and every wider one share what is left equally; a VARCHAR2
+                // never takes more than the server's limit, whatever its characters.
+                let bytes = share.saturating_sub(1);
+                let chars = if bytes >= u64::from(max) {
+                    u64::from(max)
+                } else {
+                    bytes / 4
+                };
+                if chars == 0 {
+                    break;
+                }
+                for &(_, i) in &texts[at..] {
+                    keys[i].data_type = self.varchar(chars as u32);
+                }
+                return Ok(());
+            }
+            room -= text_width;
+            left -= 1;
+        }
+        Err(format!(
+            "the key's columns need more than the {MAX_INDEX_KEY_BYTES} bytes an Oracle index \
+             key holds (ORA-01450), even with its strings shortened: use fewer or narrower \
+             key properties"
+        ))
     }
 
     /// VARCHAR2(n CHAR), or CLOB when `n` characters cannot fit the server's limit.
@@ -503,8 +570,24 @@ mod tests {
     }
 
     #[test]
-    fn null_only_and_bad_sql_types_are_errors() {
-        assert!(rules(23).map_property(&json!({"type": "null"})).is_err());
+    fn a_null_only_property_is_a_nullable_text_column() {
+        for schema in [
+            json!({"type": "null"}),
+            json!({"type": ["null"]}),
+            json!({"anyOf": [{"type": "null"}]}),
+        ] {
+            let mapped = rules(23).map_property(&schema).unwrap();
+            assert_eq!(
+                mapped.data_type.to_string(),
+                "VARCHAR2(4000 CHAR)",
+                "{schema}"
+            );
+            assert!(mapped.nullable, "{schema}");
+        }
+    }
+
+    #[test]
+    fn bad_sql_types_are_errors() {
         assert!(rules(23)
             .map_property(&json!({"type": "string", "x-sql-datatype": "WIDGET(3)"}))
             .is_err());
@@ -529,6 +612,84 @@ mod tests {
                 Some(expected),
                 "{text}"
             );
+        }
+    }
+
+    /// The key columns a primary key gets, as DDL text, from their properties' schemas.
+    fn fitted(max_string_bytes: u32, keys: &[Json]) -> Result<Vec<String>, String> {
+        let rules = TypeRules {
+            max_string_bytes,
+            ..rules(23)
+        };
+        let mut mapped: Vec<MappedType> = keys
+            .iter()
+            .map(|k| rules.map_property(k).unwrap())
+            .collect();
+        rules.fit_primary_key(&mut mapped)?;
+        Ok(mapped.iter().map(|m| m.data_type.to_string()).collect())
+    }
+
+    #[test]
+    fn key_strings_share_what_an_index_key_holds() {
+        let text = json!({"type": "string"});
+        let number = json!({"type": "integer"});
+        let short = json!({"type": "string", "maxLength": 10});
+        let long = json!({"type": "string", "maxLength": 10_000});
+        let bytes = json!({"type": "string", "x-sql-datatype": "VARCHAR2(3000 BYTE)"});
+        // (max_string_bytes, key schemas, the key's types or None: refused).
+        type Case<'j> = (u32, Vec<&'j Json>, Option<Vec<&'static str>>);
+        let cases: Vec<Case<'_>> = vec![
+            // Fits as declared: unchanged (4000 characters are at most 4000 bytes).
+            (
+                4000,
+                vec![&text, &number],
+                Some(vec!["VARCHAR2(4000 CHAR)", "NUMBER(38)"]),
+            ),
+            // (6398 - 23 - 2) / 2 = 3186 bytes each: 796 characters.
+            (
+                4000,
+                vec![&text, &text, &number],
+                Some(vec![
+                    "VARCHAR2(796 CHAR)",
+                    "VARCHAR2(796 CHAR)",
+                    "NUMBER(38)",
+                ]),
+            ),
+            // MAX_STRING_SIZE = EXTENDED: one string alone is 16,000 bytes.
+            (32767, vec![&text], Some(vec!["VARCHAR2(1599 CHAR)"])),
+            // A narrow one keeps its width and leaves the rest to the other.
+            (
+                32767,
+                vec![&short, &text],
+                Some(vec!["VARCHAR2(10 CHAR)", "VARCHAR2(1589 CHAR)"]),
+            ),
+            // A string too long for a VARCHAR2 (a CLOB otherwise) becomes one that fits.
+            (4000, vec![&long], Some(vec!["VARCHAR2(4000 CHAR)"])),
+            (
+                32767,
+                vec![&long, &number],
+                Some(vec!["VARCHAR2(1593 CHAR)", "NUMBER(38)"]),
+            ),
+            // An explicit type is the user's: only the others give way.
+            (
+                4000,
+                vec![&bytes, &text],
+                Some(vec!["VARCHAR2(3000 BYTE)", "VARCHAR2(849 CHAR)"]),
+            ),
+            (4000, vec![&bytes, &bytes, &bytes], None),
+            (4000, vec![&number; 300], None),
+        ];
+        for (max, keys, expected) in cases {
+            let keys: Vec<Json> = keys.into_iter().cloned().collect();
+            let got = fitted(max, &keys);
+            match expected {
+                Some(types) => assert_eq!(
+                    got,
+                    Ok(types.iter().map(|t| t.to_string()).collect()),
+                    "{max} {keys:?}"
+                ),
+                None => assert!(got.unwrap_err().contains("ORA-01450"), "{max} {keys:?}"),
+            }
         }
     }
 }

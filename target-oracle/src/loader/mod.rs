@@ -368,7 +368,7 @@ impl<W: Write> Loader<W> {
             (None, false) => LoadMethod::Upsert,
         };
         let plan = self
-            .plan(&schema, &key_properties, versioned)
+            .plan(&schema, &key_properties, versioned, method)
             .map_err(|reason| TargetError::Schema {
                 line,
                 stream: stream.to_owned(),
@@ -431,7 +431,13 @@ impl<W: Write> Loader<W> {
         Ok(())
     }
 
-    fn plan(&self, schema: &Json, keys: &[String], versioned: bool) -> Result<StreamPlan, String> {
+    fn plan(
+        &self,
+        schema: &Json,
+        keys: &[String],
+        versioned: bool,
+        method: LoadMethod,
+    ) -> Result<StreamPlan, String> {
         StreamPlan::new(
             schema,
             keys,
@@ -441,6 +447,7 @@ impl<W: Write> Loader<W> {
                 add_record_metadata: self.config.add_record_metadata,
                 versioned,
                 overwrite: self.config.load_method == Some(LoadMethod::Overwrite),
+                primary_key: method == LoadMethod::Upsert && !keys.is_empty(),
             },
         )
         .map_err(|e| e.to_string())
@@ -461,49 +468,45 @@ impl<W: Write> Loader<W> {
                 reason: format!("RECORD for stream {stream:?} before its SCHEMA"),
             });
         };
-        if version.is_some() && !s.versioned {
-            self.make_versioned(line, stream)?;
+        if (version.is_some() && !s.versioned) || !s.table_ready {
+            if version.is_some() && !s.versioned {
+                self.make_versioned(line, stream)?;
+            }
+            self.ensure_table(line, stream)?;
         }
-        self.ensure_table(line, stream)?;
         self.stats.records += 1;
         let reject_unknown = self.config.freeze_schema;
-        let with_metadata = self.config.add_record_metadata;
         let keep_raw = self.config.on_bad_record == OnBadRecord::Reject;
-        let mut row = self
-            .streams
-            .get_mut(stream)
-            .and_then(|s| s.spare.pop())
-            .unwrap_or_default();
-        let built = {
-            let s = &self.streams[stream];
-            let context = RecordContext {
-                time_extracted,
-                version,
-                received_at: if with_metadata {
-                    Utc::now().fixed_offset()
-                } else {
-                    chrono::DateTime::UNIX_EPOCH.fixed_offset()
-                },
-                sequence: self.sequence_base.saturating_add(line as i64),
-                load_sequence: (s.method == LoadMethod::Overwrite)
-                    .then(|| self.overwrites.sequence(line)),
-            };
-            validate_and_build(
-                s,
-                record,
-                fields,
-                &context,
-                self.limits,
-                reject_unknown,
-                &mut row,
-            )
-        };
-        if let Err((field, reason)) = built {
-            return self.bad_record(line, stream, &field, &reason, record);
-        }
+        // One lookup of the stream per record: the fields below are the loader's others.
         let Some(s) = self.streams.get_mut(stream) else {
             return Ok(());
         };
+        let mut row = s.spare.pop().unwrap_or_default();
+        let context = RecordContext {
+            time_extracted,
+            version,
+            received_at: if self.config.add_record_metadata {
+                Utc::now().fixed_offset()
+            } else {
+                chrono::DateTime::UNIX_EPOCH.fixed_offset()
+            },
+            sequence: self.sequence_base.saturating_add(line as i64),
+            load_sequence: (s.method == LoadMethod::Overwrite)
+                .then(|| self.overwrites.sequence(line)),
+        };
+        let built = validate_and_build(
+            s,
+            record,
+            fields,
+            &context,
+            self.limits,
+            reject_unknown,
+            &mut row,
+        );
+        if let Err((field, reason)) = built {
+            s.spare.push(row);
+            return self.bad_record(line, stream, &field, &reason, record);
+        }
         let raw = keep_raw.then(|| record.to_owned());
         let bytes = record.len();
         if s.oldest.is_none() {
@@ -686,8 +689,9 @@ fn validate_and_build(
 }
 
 /// The key of a row as text, for deduplication within a batch: an exact, kind-tagged
-/// form of each key value (never `Debug` text), so two values are one key exactly when
-/// they are equal, and NUMBER keys compare by their canonical decimal text.
+/// form of each key value (never `Debug` text; texts led by their length), so two keys
+/// are one exactly when their values are equal, and NUMBER keys compare by their
+/// canonical decimal text.
 fn key_text(row: &[Value], key_slots: &[usize]) -> String {
     use std::fmt::Write as _;
     let mut key = String::with_capacity(32);
@@ -701,8 +705,11 @@ fn key_text(row: &[Value], key_slots: &[usize]) -> String {
                 key.push_str(number.as_str());
                 Ok(())
             }
+            // Length first: a text may hold the separator itself.
             Value::Text(text) | Value::Json(text) => {
                 key.push('t');
+                push_decimal(&mut key, text.len());
+                key.push(':');
                 key.push_str(text);
                 Ok(())
             }
@@ -740,6 +747,14 @@ fn key_text(row: &[Value], key_slots: &[usize]) -> String {
     key
 }
 
+/// Appends `n` in decimal, without the formatting machinery (once per text key value).
+fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 #[cfg(test)]
 mod key_tests {
     use super::key_text;
@@ -763,5 +778,29 @@ mod key_tests {
         assert_ne!(key(Value::Bytes(vec![1, 2])), key(Value::Bytes(vec![0x12])));
         assert_ne!(key(Value::number("1")), key(Value::Text("1".into())));
         assert_ne!(key(Value::Null), key(Value::Text(String::new())));
+    }
+
+    /// Two distinct composite keys are two rows, whatever bytes their texts hold (a text
+    /// holding the separator once made ("a\u{1f}tb", "c") and ("a", "b\u{1f}tc") one
+    /// key, and one of the two rows was dropped from the batch).
+    #[test]
+    fn composite_text_keys_never_run_into_each_other() {
+        let text = |s: &str| Value::Text(s.into());
+        let pairs = [
+            (["a\u{1f}tb", "c"], ["a", "b\u{1f}tc"]),
+            (["at", "b"], ["a", "tb"]),
+            (["", "x"], ["x", ""]),
+            (["1:a", "b"], ["1", "a:b"]),
+        ];
+        for (left, right) in pairs {
+            let row = |parts: [&str; 2]| vec![text(parts[0]), text(parts[1])];
+            assert_ne!(
+                key_text(&row(left), &[0, 1]),
+                key_text(&row(right), &[0, 1]),
+                "{left:?} {right:?}"
+            );
+        }
+        let row = vec![text("a"), text("b")];
+        assert_eq!(key_text(&row, &[0, 1]), key_text(&row.clone(), &[0, 1]));
     }
 }

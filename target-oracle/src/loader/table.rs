@@ -17,17 +17,17 @@ impl<W: Write> Loader<W> {
     /// ACTIVATE_VERSION): flushes what it buffered without them and replans.
     pub(super) fn make_versioned(&mut self, line: u64, stream: &str) -> Result<(), TargetError> {
         self.flush_stream(stream)?;
-        let (schema, keys) = {
+        let (schema, keys, method) = {
             let s = &self.streams[stream];
-            (s.schema.clone(), s.key_properties.clone())
+            (s.schema.clone(), s.key_properties.clone(), s.method)
         };
-        let plan = self
-            .plan(&schema, &keys, true)
-            .map_err(|reason| TargetError::Schema {
-                line,
-                stream: stream.to_owned(),
-                reason,
-            })?;
+        let plan =
+            self.plan(&schema, &keys, true, method)
+                .map_err(|reason| TargetError::Schema {
+                    line,
+                    stream: stream.to_owned(),
+                    reason,
+                })?;
         if let Some(s) = self.streams.get_mut(stream) {
             s.plan = plan;
             s.versioned = true;
