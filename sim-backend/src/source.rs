@@ -473,11 +473,8 @@ struct Fetched {
 
 impl Fetched {
     fn rows(&self, width: usize) -> usize {
-        self.rids.len().max(if width == 0 {
-            0
-        } else {
-            self.cells.len() / width
-        })
+        let by_cells = self.cells.len().checked_div(width).unwrap_or(0);
+        self.rids.len().max(by_cells)
     }
 
     fn push(&mut self, row: &rusqlite::Row<'_>, query: &Query<'_>) -> rusqlite::Result<()> {
