@@ -61,6 +61,21 @@ fn id_table(backend: &SimBackend, name: &str) -> TableName {
     table
 }
 
+/// A simulated database in `dir` whose table T holds the IDs 1 to `rows`.
+fn ids_table(dir: &Path, rows: i64) -> SimBackend {
+    let backend = SimBackend::open(dir).unwrap();
+    id_table(&backend, "T");
+    backend
+        .insert_rows(
+            "SIM_USER",
+            "T",
+            &["ID".to_owned()],
+            (1..=rows).map(|i| vec![Value::Number(i.into())]),
+        )
+        .unwrap();
+    backend
+}
+
 /// Runs `sim-admin hold`, waits until it has written, then kills it (SIGKILL).
 fn write_then_get_killed(dir: &Path, rows: u64, commit: bool) {
     let mut command = Command::new(SIM_ADMIN);
@@ -165,16 +180,7 @@ fn readers_scan_concurrently_while_a_writer_holds_a_transaction() {
 #[test]
 fn a_scan_stops_when_its_consumer_asks() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = SimBackend::open(dir.path()).unwrap();
-    id_table(&backend, "T");
-    backend
-        .insert_rows(
-            "SIM_USER",
-            "T",
-            &["ID".to_owned()],
-            (1..=10).map(|i| vec![Value::Number(i.into())]),
-        )
-        .unwrap();
+    let backend = ids_table(dir.path(), 10);
     let mut seen = 0;
     let mut source = backend.source().unwrap();
     let result = scan_into(
@@ -202,16 +208,7 @@ fn a_scan_stops_when_its_consumer_asks() {
 #[test]
 fn a_scan_over_many_server_batches_keeps_order_and_a_stopped_one_frees_the_session() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = SimBackend::open(dir.path()).unwrap();
-    id_table(&backend, "T");
-    backend
-        .insert_rows(
-            "SIM_USER",
-            "T",
-            &["ID".to_owned()],
-            (1..=2_000).map(|i| vec![Value::Number(i.into())]),
-        )
-        .unwrap();
+    let backend = ids_table(dir.path(), 2_000);
     let mut source = backend.source().unwrap();
     let rowid_scan = scan_of(
         "T",
