@@ -8,7 +8,7 @@ mod harness;
 
 use chrono::{NaiveDate, TimeZone};
 
-use db_boundary::{ColumnDef, DbError, TableName, Value};
+use db_boundary::{AlterTable, ColumnDef, DbError, TableDef, TableName, Value};
 
 use harness::tables::{self, col, read_all as read};
 use harness::Db;
@@ -18,6 +18,7 @@ contract_tests!(
     text_of_1_to_4_kb_fits_varchar2_and_beyond_4000_bytes_is_refused,
     lob_binds_follow_other_binds,
     local_time_zone_long_and_long_raw_round_trip,
+    a_primary_key_wider_than_an_index_key_is_refused,
 );
 
 fn create(db: &Db, name: &str, columns: Vec<ColumnDef>) -> (TableName, Vec<ColumnDef>) {
@@ -208,4 +209,36 @@ fn local_time_zone_long_and_long_raw_round_trip(db: &Db) {
     assert_eq!(rows[0][2], Value::Text(long_text));
     let rows = read(db, &raw_table, &raw_columns);
     assert_eq!(rows[0][1], Value::Bytes(long_bytes));
+}
+
+/// An index key holds at most 6398 bytes in an 8 KB block (the sum of the key columns'
+/// widths plus one byte each): a primary key over two VARCHAR2(4000 BYTE) columns is
+/// ORA-01450 in either MAX_STRING_SIZE, two of 3000 bytes fit, and widening one of
+/// those past the limit is ORA-01404. The target sizes key strings by this rule.
+fn a_primary_key_wider_than_an_index_key_is_refused(db: &Db) {
+    let keyed = |name: &str, bytes: u32| TableDef {
+        name: db.table(&db.name(name)),
+        columns: vec![
+            col("A", &format!("VARCHAR2({bytes} BYTE)")),
+            col("B", &format!("VARCHAR2({bytes} BYTE)")),
+        ]
+        .into_iter()
+        .map(|c| ColumnDef {
+            nullable: false,
+            ..c
+        })
+        .collect(),
+        primary_key: vec!["A".into(), "B".into()],
+    };
+    let mut sink = db.backend.sink().expect("a sink session");
+    let wide = sink.create_table(&keyed("KEY_WIDE", 4000)).unwrap_err();
+    assert_eq!(wide.ora_code(), Some(1450), "{wide}");
+    let fits = keyed("KEY_FITS", 3000);
+    sink.create_table(&fits).expect("two 3000-byte keys fit");
+    let widen = AlterTable::ModifyColumn(ColumnDef {
+        nullable: false,
+        ..col("A", "VARCHAR2(4000 BYTE)")
+    });
+    let error = sink.alter_table(&fits.name, &widen).unwrap_err();
+    assert_eq!(error.ora_code(), Some(1404), "{error}");
 }
