@@ -19,6 +19,7 @@ contract_tests!(
     lob_binds_follow_other_binds,
     local_time_zone_long_and_long_raw_round_trip,
     a_primary_key_wider_than_an_index_key_is_refused,
+    a_table_holds_at_most_a_thousand_columns,
 );
 
 fn create(db: &Db, name: &str, columns: Vec<ColumnDef>) -> (TableName, Vec<ColumnDef>) {
@@ -241,4 +242,25 @@ fn a_primary_key_wider_than_an_index_key_is_refused(db: &Db) {
     });
     let error = sink.alter_table(&fits.name, &widen).unwrap_err();
     assert_eq!(error.ora_code(), Some(1404), "{error}");
+}
+
+/// A table holds at most 1000 columns (ORA-01792, MAX_COLUMNS = STANDARD, the default):
+/// the target refuses a wider SCHEMA at its line on this rule.
+fn a_table_holds_at_most_a_thousand_columns(db: &Db) {
+    let table = |name: &str, count: usize| TableDef {
+        name: db.table(&db.name(name)),
+        columns: (0..count)
+            .map(|i| col(&format!("C{i}"), "NUMBER"))
+            .collect(),
+        primary_key: vec![],
+    };
+    let mut sink = db.backend.sink().expect("a sink session");
+    let error = sink.create_table(&table("COLS_1001", 1001)).unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
+    let full = table("COLS_1000", 1000);
+    sink.create_table(&full).expect("1000 columns");
+    let error = sink
+        .alter_table(&full.name, &AlterTable::AddColumn(col("C1000", "NUMBER")))
+        .unwrap_err();
+    assert_eq!(error.ora_code(), Some(1792), "{error}");
 }
