@@ -321,7 +321,7 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
                 format!(":{name}")
             })
             .collect();
-        objects_of.push(format!("DATA_OBJ# IN ({})", ids.join(", ")));
+        objects_of.push(in_lists("DATA_OBJ#", &ids));
         binds.push(bind(
             format!("w{t}"),
             BindType::Varchar2(128),
@@ -334,7 +334,14 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
         ));
         ddl_names.push(format!("(SEG_OWNER = :w{t} AND TABLE_NAME = :n{t})"));
     }
-    let slots = column_slots(tables, &objects_of, &mut binds)?;
+    // With one table, every DML row the WHERE lets through is that table's: its slots
+    // need no test of DATA_OBJ# (a partitioned table's list is long, and would be
+    // repeated twice for every column).
+    let slot_tests: Vec<String> = match tables.len() {
+        1 => vec![String::new()],
+        _ => objects_of.iter().map(|o| format!("{o} AND ")).collect(),
+    };
+    let slots = column_slots(tables, &slot_tests, &mut binds)?;
     let objects_any = objects_of.join(" OR ");
     let mut select = vec![
         "SCN".to_owned(),
@@ -364,11 +371,29 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
     Ok(Statement { sql, binds })
 }
 
+/// `column IN (...)` over `items`, as lists of at most 1000 joined by OR: Oracle refuses
+/// a longer list (ORA-01795), and a table with its partitions and subpartitions can have
+/// more objects than that.
+fn in_lists(column: &str, items: &[String]) -> String {
+    let lists: Vec<String> = items
+        .chunks(MAX_IN_LIST)
+        .map(|chunk| format!("{column} IN ({})", chunk.join(", ")))
+        .collect();
+    match lists.as_slice() {
+        [one] => one.clone(),
+        _ => format!("({})", lists.join(" OR ")),
+    }
+}
+
+/// The most expressions an IN list holds (ORA-01795 beyond).
+const MAX_IN_LIST: usize = 1000;
+
 /// The two select items of every column slot (see [`mining_query`]), binding each
-/// table's column names as they are used.
+/// table's column names as they are used; `tests[t]` is what picks table t's rows
+/// (`"<condition> AND "`, or nothing when one table is mined).
 fn column_slots(
     tables: &[MinedTable],
-    objects_of: &[String],
+    tests: &[String],
     binds: &mut Vec<Bind>,
 ) -> Result<Vec<String>, DbError> {
     let width = tables.iter().map(|t| t.columns.len()).max().unwrap_or(0);
@@ -388,13 +413,13 @@ fn column_slots(
             ));
             // Checked here so a name Oracle could not take never reaches MINE_VALUE.
             quote_identifier(&column.name)?;
-            let objects = &objects_of[t];
+            let objects = &tests[t];
             present.push_str(&format!(
-                " WHEN {objects} AND OPERATION_CODE = 3 AND ROLLBACK = 0 THEN \
+                " WHEN {objects}OPERATION_CODE = 3 AND ROLLBACK = 0 THEN \
                  DBMS_LOGMNR.COLUMN_PRESENT(REDO_VALUE, :{name}) + 2 * DBMS_LOGMNR.COLUMN_PRESENT(UNDO_VALUE, :{name})"
             ));
             value.push_str(&format!(
-                " WHEN {objects} AND OPERATION_CODE IN (1, 2, 3) AND ROLLBACK = 0 THEN \
+                " WHEN {objects}OPERATION_CODE IN (1, 2, 3) AND ROLLBACK = 0 THEN \
                  CASE WHEN OPERATION_CODE = 2 OR (OPERATION_CODE = 3 AND DBMS_LOGMNR.COLUMN_PRESENT(REDO_VALUE, :{name}) = 0) \
                  THEN DBMS_LOGMNR.MINE_VALUE(UNDO_VALUE, :{name}) ELSE DBMS_LOGMNR.MINE_VALUE(REDO_VALUE, :{name}) END"
             ));
@@ -510,8 +535,54 @@ mod tests {
         add("start LogMiner", start_logmnr());
         add("session logs", logmnr_logs());
         add("mining query, two tables", mining_query(&tables()).unwrap());
+        add(
+            "mining query, one table (its slots need no object test)",
+            mining_query(&tables()[1..]).unwrap(),
+        );
         add("end LogMiner", end_logmnr());
         insta::assert_snapshot!(out);
+    }
+
+    /// A table with 2,500 partitions and subpartitions: its objects go in IN lists of at
+    /// most 1000 (ORA-01795 beyond), every object is bound, and with one table mined the
+    /// list is not repeated in each column's slots.
+    #[test]
+    fn a_table_of_many_partitions_stays_within_the_in_list_limit() {
+        let mut table = tables().remove(1);
+        table.object_ids = (0..2500).map(|i| 80_000 + i).collect();
+        let query = mining_query(std::slice::from_ref(&table)).unwrap();
+        let lists: Vec<usize> = query
+            .sql
+            .split("DATA_OBJ# IN (")
+            .skip(1)
+            .map(|rest| rest.split(')').next().unwrap().split(", ").count())
+            .collect();
+        // Three lists (1000, 1000, 500), once for DML rows and once for DDL rows.
+        assert_eq!(lists, [1000, 1000, 500, 1000, 1000, 500]);
+        for i in 0..2500 {
+            let name = format!(":o0_{i}");
+            let uses = query.sql.matches(&format!("{name},")).count()
+                + query.sql.matches(&format!("{name})")).count();
+            assert_eq!(uses, 2, "{name}");
+        }
+        let id_binds = query
+            .binds
+            .iter()
+            .filter(|b| b.name.starts_with("o0_"))
+            .count();
+        assert_eq!(id_binds, 2500);
+        // Two tables still test DATA_OBJ# in their slots, each list within the limit.
+        let mut two = tables();
+        two[1] = table;
+        let query = mining_query(&two).unwrap();
+        assert!(query.sql.contains("WHEN (DATA_OBJ# IN (:o1_0,"));
+        assert!(query.sql.split("IN (").skip(1).all(|rest| rest
+            .split(')')
+            .next()
+            .unwrap()
+            .split(", ")
+            .count()
+            <= 1000));
     }
 
     #[test]
