@@ -10,7 +10,7 @@ use std::fmt;
 
 use db_boundary::{DbError, MinedTable};
 
-use crate::sql::quote_identifier;
+use crate::sql::{in_lists, quote_identifier};
 
 /// The Oracle type a bind is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,23 +370,6 @@ pub fn mining_query(tables: &[MinedTable]) -> Result<Statement, DbError> {
     );
     Ok(Statement { sql, binds })
 }
-
-/// `column IN (...)` over `items`, as lists of at most 1000 joined by OR: Oracle refuses
-/// a longer list (ORA-01795), and a table with its partitions and subpartitions can have
-/// more objects than that.
-fn in_lists(column: &str, items: &[String]) -> String {
-    let lists: Vec<String> = items
-        .chunks(MAX_IN_LIST)
-        .map(|chunk| format!("{column} IN ({})", chunk.join(", ")))
-        .collect();
-    match lists.as_slice() {
-        [one] => one.clone(),
-        _ => format!("({})", lists.join(" OR ")),
-    }
-}
-
-/// The most expressions an IN list holds (ORA-01795 beyond).
-const MAX_IN_LIST: usize = 1000;
 
 /// The two select items of every column slot (see [`mining_query`]), binding each
 /// table's column names as they are used; `tests[t]` is what picks table t's rows

@@ -41,6 +41,23 @@ pub fn qualified(table: &TableName) -> Result<String, DbError> {
     })
 }
 
+/// `column IN (...)` over `items`, as lists of at most 1000 joined by OR: Oracle refuses
+/// a longer list (ORA-01795), and a user's schema list or a partitioned table's objects
+/// (LogMiner's `DATA_OBJ#`) can be longer.
+pub(crate) fn in_lists(column: &str, items: &[String]) -> String {
+    let lists: Vec<String> = items
+        .chunks(MAX_IN_LIST)
+        .map(|chunk| format!("{column} IN ({})", chunk.join(", ")))
+        .collect();
+    match lists.as_slice() {
+        [one] => one.clone(),
+        _ => format!("({})", lists.join(" OR ")),
+    }
+}
+
+/// The most expressions an IN list holds (ORA-01795 beyond).
+const MAX_IN_LIST: usize = 1000;
+
 fn quoted_list(names: &[String]) -> Result<String, DbError> {
     Ok(names
         .iter()
@@ -94,7 +111,7 @@ pub fn scope_condition(
                 format!(":s{i}")
             })
             .collect();
-        parts.push(format!("{owner} IN ({})", names.join(", ")));
+        parts.push(in_lists(owner, &names));
     }
     let patterns = |list: &[db_boundary::TablePattern],
                     prefix: &str,
