@@ -468,10 +468,12 @@ impl<W: Write> Loader<W> {
                 reason: format!("RECORD for stream {stream:?} before its SCHEMA"),
             });
         };
-        if (version.is_some() && !s.versioned) || !s.table_ready {
-            if version.is_some() && !s.versioned {
-                self.make_versioned(line, stream)?;
-            }
+        let becomes_versioned = version.is_some() && !s.versioned;
+        let table_ready = s.table_ready;
+        if becomes_versioned {
+            self.make_versioned(line, stream)?;
+        }
+        if becomes_versioned || !table_ready {
             self.ensure_table(line, stream)?;
         }
         self.stats.records += 1;
