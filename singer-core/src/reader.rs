@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::message::{BatchMessage, Message, MessageType, RecordMessage, SchemaMessage};
-use crate::record::{split_record, Cursor, Field, KnownKeys};
+use crate::record::{split_record, Cursor, Field, Fields, KnownKeys};
 
 /// Why a line could not be read as a Singer message.
 #[derive(Debug, Error)]
@@ -187,6 +187,14 @@ impl<R: BufRead> MessageReader<R> {
     /// The number of the last line read (0 before the first).
     pub fn line_number(&self) -> u64 {
         self.line
+    }
+
+    /// Hands back a record's fields vector ([`crate::record::emptied`]) for the next
+    /// record to fill, so reading a record allocates nothing.
+    pub fn recycle(&mut self, fields: Fields<'static>) {
+        if fields.capacity() > self.known_keys.spare.capacity() {
+            self.known_keys.spare = fields;
+        }
     }
 
     /// The next message, `None` at end of input. The message borrows the reader's line

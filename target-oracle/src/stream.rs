@@ -8,10 +8,11 @@ use singer_core::oracle_type::OracleType;
 use db_boundary::{ColumnDef, Value};
 
 use crate::convert::{self, BadValue, Field, ServerLimits};
-use crate::fast_hash::{same_name, FastMap};
+use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::{MappedType, TypeRules};
 use crate::validate::FlatSchema;
+use singer_core::record::same_name;
 use singer_core::record::Fields;
 
 /// A metadata value the target adds itself.
@@ -484,24 +485,27 @@ impl StreamPlan {
     }
 }
 
-/// Which slots a record filled: bits for the usual table width, a vector beyond.
+/// Which slots a record filled: bits for the usual table widths (a 64-bit word is
+/// cheaper to shift than a 128-bit one), a vector beyond.
 enum SeenSet {
-    Bits(u128),
+    Bits(u64),
+    WideBits(u128),
     Many(Vec<bool>),
 }
 
 impl SeenSet {
     fn new(len: usize) -> SeenSet {
-        if len <= 128 {
-            SeenSet::Bits(0)
-        } else {
-            SeenSet::Many(vec![false; len])
+        match len {
+            0..=64 => SeenSet::Bits(0),
+            65..=128 => SeenSet::WideBits(0),
+            _ => SeenSet::Many(vec![false; len]),
         }
     }
 
     fn insert(&mut self, index: usize) {
         match self {
             SeenSet::Bits(bits) => *bits |= 1 << index,
+            SeenSet::WideBits(bits) => *bits |= 1 << index,
             SeenSet::Many(flags) => flags[index] = true,
         }
     }
@@ -509,6 +513,7 @@ impl SeenSet {
     fn contains(&self, index: usize) -> bool {
         match self {
             SeenSet::Bits(bits) => *bits & (1 << index) != 0,
+            SeenSet::WideBits(bits) => *bits & (1 << index) != 0,
             SeenSet::Many(flags) => flags[index],
         }
     }
@@ -524,6 +529,25 @@ fn row_error(key: &str, e: BadValue) -> RowError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every width around the word sizes remembers exactly the slots filled.
+    #[test]
+    fn a_seen_set_holds_exactly_the_slots_inserted() {
+        for len in [1, 63, 64, 65, 127, 128, 129, 300] {
+            for filled in [0, len / 2, len - 1] {
+                let mut seen = SeenSet::new(len);
+                seen.insert(filled);
+                seen.insert(0);
+                for index in 0..len {
+                    assert_eq!(
+                        seen.contains(index),
+                        index == filled || index == 0,
+                        "{len} {index}"
+                    );
+                }
+            }
+        }
+    }
     use serde_json::json;
     use singer_core::record::split_record;
 

@@ -702,7 +702,7 @@ impl FlatSchema {
     ) -> Result<Option<Known<'f>>, String> {
         // Taps write fields in schema order: the same position first, then the name.
         let rules = match self.properties.get(position) {
-            Some((name, rules)) if crate::fast_hash::same_name(name, key) => Some(rules),
+            Some((name, rules)) if singer_core::record::same_name(name, key) => Some(rules),
             _ => self.by_name.get(key).map(|&i| &self.properties[i].1),
         };
         match rules {

@@ -12,6 +12,7 @@
 //! [`session`]: the session's MODULE/ACTION/CLIENT_IDENTIFIER and a failed run's audit rows.
 
 mod batch;
+mod dedup;
 mod failure;
 mod overwrite;
 mod session;
@@ -42,6 +43,7 @@ use crate::state::{StateTracker, StateWriter};
 use crate::stream::{Meta, PlanOptions, RecordContext, StreamPlan};
 use crate::type_map::TypeRules;
 use crate::validate::{InvalidRecord, RecordValidator};
+use dedup::KeyIndex;
 use overwrite::Overwrites;
 
 /// Counts of one run, logged at the end.
@@ -75,8 +77,8 @@ struct StreamLoad {
     lines: Vec<u64>,
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
     raws: Vec<Option<String>>,
-    /// Merging: key text -> row index, so the last record of a key wins.
-    key_index: FastMap<String, usize>,
+    /// Merging: the row of each key, so the last record of a key wins.
+    key_index: KeyIndex,
     bytes: usize,
     /// Line and time of the oldest record in the buffer.
     oldest: Option<(u64, Instant)>,
@@ -137,6 +139,8 @@ pub struct Loader<W: Write> {
     action: String,
     /// The load audit table, with `audit_table`.
     audit: Option<Audit>,
+    /// The last record's fields vector, emptied, for the reader to fill again.
+    spare_fields: Option<Fields<'static>>,
 }
 
 impl<W: Write> Loader<W> {
@@ -204,6 +208,7 @@ impl<W: Write> Loader<W> {
             states: StateTracker::new(),
             out: StateWriter::new(out),
             rejects,
+            spare_fields: None,
             sequence_base: Utc::now().timestamp_millis().saturating_mul(1_000_000),
             holding_states: false,
             overwrites: Overwrites::new(
@@ -235,6 +240,9 @@ impl<W: Write> Loader<W> {
                 self.flush_by_age().map_err(|e| self.fail(e, next))?;
                 continue;
             }
+            if let Some(fields) = self.spare_fields.take() {
+                reader.recycle(fields);
+            }
             match reader.next_message() {
                 Ok(Some(line)) => self.handle(line.number, line.message)?,
                 Ok(None) => break,
@@ -259,14 +267,17 @@ impl<W: Write> Loader<W> {
             Message::Schema(schema) => {
                 self.on_schema(line, &schema.stream, schema.schema, schema.key_properties)?
             }
-            Message::Record(record) => self.on_record(
-                line,
-                &record.stream,
-                record.record,
-                &record.fields,
-                record.version,
-                record.time_extracted.as_deref(),
-            )?,
+            Message::Record(record) => {
+                self.on_record(
+                    line,
+                    &record.stream,
+                    record.record,
+                    &record.fields,
+                    record.version,
+                    record.time_extracted.as_deref(),
+                )?;
+                self.spare_fields = Some(singer_core::record::emptied(record.fields));
+            }
             Message::State { value } if value.get() == "null" => {
                 // Nothing to save: emitting it would make Meltano drop the saved state.
                 tracing::warn!(line, "skipping a STATE whose value is null");
@@ -423,7 +434,7 @@ impl<W: Write> Loader<W> {
                 spare: Vec::new(),
                 lines: Vec::new(),
                 raws: Vec::new(),
-                key_index: FastMap::default(),
+                key_index: KeyIndex::default(),
                 bytes: 0,
                 oldest: None,
             },
@@ -517,14 +528,12 @@ impl<W: Write> Loader<W> {
         s.bytes += bytes;
         s.has_records = true;
         if s.merges() {
-            let key = key_text(&row, &s.plan.key_slots);
-            if let Some(&index) = s.key_index.get(&key) {
+            if let Some(index) = s.key_index.find_or_add(&s.rows, &row, &s.plan.key_slots) {
                 let replaced = std::mem::replace(&mut s.rows[index], row);
                 s.spare.push(replaced);
                 s.lines[index] = line;
                 s.raws[index] = raw;
             } else {
-                s.key_index.insert(key, s.rows.len());
                 s.rows.push(row);
                 s.lines.push(line);
                 s.raws.push(raw);
@@ -688,121 +697,4 @@ fn validate_and_build(
     s.plan
         .build_row(fields, rules, context, limits, reject_unknown, row)
         .map_err(|e| (e.field, e.reason))
-}
-
-/// The key of a row as text, for deduplication within a batch: an exact, kind-tagged
-/// form of each key value (never `Debug` text; texts led by their length), so two keys
-/// are one exactly when their values are equal, and NUMBER keys compare by their
-/// canonical decimal text.
-fn key_text(row: &[Value], key_slots: &[usize]) -> String {
-    use std::fmt::Write as _;
-    let mut key = String::with_capacity(32);
-    for &slot in key_slots {
-        // Writing to a String cannot fail.
-        let _ = match &row[slot] {
-            Value::Null => write!(key, "0"),
-            // The usual keys, without the formatting machinery (once per record).
-            Value::Number(number) => {
-                key.push('n');
-                key.push_str(number.as_str());
-                Ok(())
-            }
-            // Length first: a text may hold the separator itself.
-            Value::Text(text) | Value::Json(text) => {
-                key.push('t');
-                push_decimal(&mut key, text.len());
-                key.push(':');
-                key.push_str(text);
-                Ok(())
-            }
-            Value::BinaryFloat(f) => write!(key, "f{:08x}", f.to_bits()),
-            Value::BinaryDouble(f) => write!(key, "d{:016x}", f.to_bits()),
-            Value::Bytes(bytes) => {
-                key.push('b');
-                bytes.iter().try_for_each(|b| write!(key, "{b:02x}"))
-            }
-            Value::Date(at) | Value::Timestamp(at) => {
-                write!(key, "w{}", at.format("%Y-%m-%dT%H:%M:%S%.9f"))
-            }
-            // Oracle compares instants, whatever their offsets.
-            Value::TimestampTz(at) => {
-                write!(key, "i{}", at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.9f"))
-            }
-            Value::IntervalYm { years, months } => write!(key, "y{years}:{months}"),
-            Value::IntervalDs {
-                days,
-                hours,
-                minutes,
-                seconds,
-                nanoseconds,
-            } => write!(key, "s{days}:{hours}:{minutes}:{seconds}.{nanoseconds:09}"),
-            Value::Boolean(b) => write!(key, "{}", if *b { "T" } else { "F" }),
-            Value::Vector(items) => {
-                key.push('v');
-                items
-                    .iter()
-                    .try_for_each(|x| write!(key, "{:016x},", x.to_bits()))
-            }
-        };
-        key.push('\u{1f}');
-    }
-    key
-}
-
-/// Appends `n` in decimal, without the formatting machinery (once per text key value).
-fn push_decimal(out: &mut String, n: usize) {
-    if n >= 10 {
-        push_decimal(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
-#[cfg(test)]
-mod key_tests {
-    use super::key_text;
-    use chrono::{DateTime, NaiveDate};
-    use db_boundary::Value;
-
-    #[test]
-    fn dedup_keys_are_equal_exactly_when_the_values_are() {
-        let key = |v: Value| key_text(&[v], &[0]);
-        let at = |text: &str| Value::TimestampTz(DateTime::parse_from_rfc3339(text).unwrap());
-        assert_eq!(
-            key(at("2024-01-01T10:00:00+02:00")),
-            key(at("2024-01-01T08:00:00Z")),
-            "one instant, two offsets"
-        );
-        let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        assert_ne!(
-            key(Value::Date(day.and_hms_opt(0, 0, 0).unwrap())),
-            key(Value::Date(day.and_hms_opt(0, 0, 1).unwrap()))
-        );
-        assert_ne!(key(Value::Bytes(vec![1, 2])), key(Value::Bytes(vec![0x12])));
-        assert_ne!(key(Value::number("1")), key(Value::Text("1".into())));
-        assert_ne!(key(Value::Null), key(Value::Text(String::new())));
-    }
-
-    /// Two distinct composite keys are two rows, whatever bytes their texts hold (a text
-    /// holding the separator once made ("a\u{1f}tb", "c") and ("a", "b\u{1f}tc") one
-    /// key, and one of the two rows was dropped from the batch).
-    #[test]
-    fn composite_text_keys_never_run_into_each_other() {
-        let text = |s: &str| Value::Text(s.into());
-        let pairs = [
-            (["a\u{1f}tb", "c"], ["a", "b\u{1f}tc"]),
-            (["at", "b"], ["a", "tb"]),
-            (["", "x"], ["x", ""]),
-            (["1:a", "b"], ["1", "a:b"]),
-        ];
-        for (left, right) in pairs {
-            let row = |parts: [&str; 2]| vec![text(parts[0]), text(parts[1])];
-            assert_ne!(
-                key_text(&row(left), &[0, 1]),
-                key_text(&row(right), &[0, 1]),
-                "{left:?} {right:?}"
-            );
-        }
-        let row = vec![text("a"), text("b")];
-        assert_eq!(key_text(&row, &[0, 1]), key_text(&row.clone(), &[0, 1]));
-    }
 }
