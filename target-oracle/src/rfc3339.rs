@@ -1,10 +1,10 @@
 //! RFC 3339 date-times, read fast in the shape taps write.
 //!
-//! Every date-time field is read twice per record (the schema's `format` check, then
-//! the conversion to its column), so this is on the target's hot path. The shape nearly
-//! every tap writes, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, is read by position;
-//! anything else goes to chrono's parser, which decides. Both give the same instant for
-//! what the fast path accepts (`tests::agrees_with_chrono`).
+//! Every date-time field of every record is read here (by the schema's `format` check,
+//! which hands the instant on to the conversion), so this is on the target's hot path.
+//! The shape nearly every tap writes, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, is
+//! read by position; anything else goes to chrono's parser, which decides. Both give the
+//! same instant for what the fast path accepts (`tests::agrees_with_chrono`).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 
@@ -83,10 +83,17 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
         _ => return None,
     };
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    let wall = date.and_time(time);
+    let offset_seconds = offset;
     let offset = FixedOffset::east_opt(offset)?;
     // The local wall clock minus its offset is the instant (what chrono's
-    // `and_local_timezone` does for a fixed offset, without its generic detour).
-    let utc = date.and_time(time).checked_sub_offset(offset)?;
+    // `and_local_timezone` does for a fixed offset, without its generic detour); in
+    // UTC, the usual zone, it is the wall clock.
+    let utc = if offset_seconds == 0 {
+        wall
+    } else {
+        wall.checked_sub_offset(offset)?
+    };
     Some(DateTime::from_naive_utc_and_offset(utc, offset))
 }
 
