@@ -9,10 +9,6 @@
 //! compared with integer arithmetic. Whatever does not fit (or overflows when brought to
 //! a common scale) answers `None`, and the caller asks [`Decimal`], which is exact on any
 //! text.
-//!
-//! The functions a target calls per number are `#[inline]`: called across the crate
-//! boundary, each handed its result back through memory, and reading it at once stalled
-//! the caller (perf annotate).
 
 use std::cmp::Ordering;
 
@@ -50,7 +46,6 @@ impl Scaled {
     }
 
     /// Both mantissas at the larger of the two scales; `None` on overflow.
-    #[inline]
     fn aligned(self, other: Scaled) -> Option<(i128, i128)> {
         let scale = self.scale.max(other.scale);
         let lift = |s: Scaled| {
@@ -66,7 +61,6 @@ impl Scaled {
     }
 
     /// The order of the two values; `None` when they cannot be aligned exactly.
-    #[inline]
     pub fn cmp_value(self, other: Scaled) -> Option<Ordering> {
         if self.scale == other.scale {
             return Some(self.mantissa.cmp(&other.mantissa));
@@ -76,7 +70,6 @@ impl Scaled {
 
     /// Whether `self` is an exact multiple of `step` (JSON Schema `multipleOf`); `None`
     /// when they cannot be aligned exactly. A zero step has no multiples.
-    #[inline]
     pub fn is_multiple_of(self, step: Scaled) -> Option<bool> {
         let (value, step) = self.aligned(step)?;
         if step == 0 {
@@ -105,7 +98,6 @@ pub struct Canonical<'a> {
 impl<'a> Canonical<'a> {
     /// `text` when it is exactly canonical decimal text; `None` for anything else
     /// (which [`Decimal::parse`] may still read: `1.50`, `1e3`, ` 7`).
-    #[inline]
     pub fn read(text: &'a str) -> Option<Canonical<'a>> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
@@ -164,7 +156,6 @@ impl<'a> Canonical<'a> {
 
     /// The value as a scaled integer, when its digits fit (read from the text on each
     /// call: a check asks once and keeps it).
-    #[inline]
     pub fn scaled(&self) -> Option<Scaled> {
         let negative = self.text.starts_with('-');
         let body = &self.text.as_bytes()[usize::from(negative)..];
@@ -195,18 +186,15 @@ impl<'a> Canonical<'a> {
     }
 
     /// Digits before the decimal point (0 for `0.5` and for zero).
-    #[inline]
     pub fn integer_digits(&self) -> i64 {
         i64::from(self.integer_digits)
     }
 
     /// Digits after the decimal point.
-    #[inline]
     pub fn scale(&self) -> i64 {
         i64::from(self.scale)
     }
 
-    #[inline]
     pub fn is_integer(&self) -> bool {
         self.scale == 0
     }
@@ -218,7 +206,6 @@ impl<'a> Canonical<'a> {
     }
 
     /// Significant digits (0 for zero), as [`Decimal::significant_digits`].
-    #[inline]
     pub fn significant_digits(&self) -> usize {
         let (int, frac) = self.digits();
         if self.integer_digits == 0 {
@@ -231,7 +218,6 @@ impl<'a> Canonical<'a> {
     }
 
     /// The power of ten of the leading digit; `None` for zero, as [`Decimal::magnitude`].
-    #[inline]
     pub fn magnitude(&self) -> Option<i64> {
         if self.integer_digits > 0 {
             return Some(self.integer_digits() - 1);

@@ -487,8 +487,6 @@ impl FlatProperty {
 
     /// Checks one field; what it read on the way (a canonical number, a `date-time`
     /// string's instant) is returned so conversion need not read it again.
-    // Inlined into the row builder with `check_field`, for the same reason.
-    #[inline(always)]
     fn check<'f>(&self, field: &Field<'f>, draft4: bool) -> Result<Option<Known<'f>>, String> {
         let actual = match field {
             Field::Null => NULL,
