@@ -176,6 +176,9 @@ pub(crate) fn plain_run(chunk: u64) -> usize {
 /// The contents of a JSON string with escapes (between its quotes, raw control
 /// characters already refused), unescaped; `None` where JSON refuses an escape: an
 /// unknown one, `\u` without four hex digits, or a surrogate not in a pair.
+// Out of line: most strings have no escape, and [`Cursor::string`] stays small.
+#[cold]
+#[inline(never)]
 fn unescape(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
