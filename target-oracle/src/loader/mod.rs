@@ -495,8 +495,12 @@ impl<W: Write> Loader<W> {
             return Ok(());
         };
         let mut row = s.spare.pop().unwrap_or_default();
-        if let Some(next) = s.spare.last() {
-            std::hint::black_box(warm_up(next));
+        // The next row's text buffers (its values were read one record ago), and the
+        // values of the row after it.
+        if let [.., after_next, next] = s.spare.as_slice() {
+            std::hint::black_box(warm_texts(next) + warm_values(after_next));
+        } else if let Some(next) = s.spare.last() {
+            std::hint::black_box(warm_texts(next));
         }
         let context = RecordContext {
             time_extracted,
@@ -702,14 +706,21 @@ fn validate_and_build(
         .map_err(|e| (e.field, e.reason))
 }
 
-/// Reads a recycled row's values and text buffers, one record before they are filled:
-/// a batch's rows are recycled a batch later, long out of the cache, and a row filled
-/// field by field then waited on each miss in turn, while these reads overlap.
-fn warm_up(row: &[Value]) -> usize {
+/// Reads a recycled row's text buffers, a record before they are filled: a batch's rows
+/// are recycled a batch later, long out of the cache, and a row filled field by field
+/// then waited on each miss in turn, while these reads overlap. The row's values are
+/// read a record earlier still ([`warm_values`]), as each text buffer is found through
+/// its value.
+fn warm_texts(row: &[Value]) -> usize {
     row.iter()
         .map(|value| match value {
             Value::Text(text) => usize::from(text.as_bytes().first().copied().unwrap_or(0)),
             _ => 0,
         })
         .sum()
+}
+
+/// Reads a recycled row's values (see [`warm_texts`]).
+fn warm_values(row: &[Value]) -> usize {
+    row.iter().map(|value| usize::from(value.is_null())).sum()
 }
