@@ -90,9 +90,11 @@ impl Scaled {
 pub struct Canonical<'a> {
     text: &'a str,
     /// Digits before the point, 0 when the integer part is `0`.
-    integer_digits: u32,
-    /// Digits after the point.
-    scale: u32,
+    integer_digits: usize,
+    /// Digits after the point. (Both counts are words: the struct comes back from
+    /// [`Canonical::read`] through memory, and two 32-bit halves read as one word
+    /// stalled the caller.)
+    scale: usize,
 }
 
 impl<'a> Canonical<'a> {
@@ -135,8 +137,8 @@ impl<'a> Canonical<'a> {
         }
         Some(Canonical {
             text,
-            integer_digits: if zero_integer { 0 } else { integer_len as u32 },
-            scale: scale as u32,
+            integer_digits: if zero_integer { 0 } else { integer_len },
+            scale,
         })
     }
 
@@ -162,7 +164,7 @@ impl<'a> Canonical<'a> {
         let (int, frac) = match self.scale {
             0 => (body, &body[..0]),
             scale => {
-                let (int, frac) = body.split_at(body.len() - scale as usize);
+                let (int, frac) = body.split_at(body.len() - scale);
                 (&int[..int.len() - 1], frac)
             }
         };
@@ -181,18 +183,18 @@ impl<'a> Canonical<'a> {
         };
         Some(Scaled {
             mantissa: if negative { -magnitude } else { magnitude },
-            scale: self.scale,
+            scale: self.scale as u32, // at most 38 here
         })
     }
 
     /// Digits before the decimal point (0 for `0.5` and for zero).
     pub fn integer_digits(&self) -> i64 {
-        i64::from(self.integer_digits)
+        self.integer_digits as i64
     }
 
     /// Digits after the decimal point.
     pub fn scale(&self) -> i64 {
-        i64::from(self.scale)
+        self.scale as i64
     }
 
     pub fn is_integer(&self) -> bool {
@@ -201,7 +203,7 @@ impl<'a> Canonical<'a> {
 
     fn digits(&self) -> (&'a str, &'a str) {
         let body = self.text.strip_prefix('-').unwrap_or(self.text);
-        let (int, frac) = body.split_at(body.len() - self.scale as usize);
+        let (int, frac) = body.split_at(body.len() - self.scale);
         (int.strip_suffix('.').unwrap_or(int), frac)
     }
 
