@@ -364,7 +364,9 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The value at the cursor, classified.
+    /// The value at the cursor, classified. Inlined into [`Cursor::object`]: returned
+    /// through memory, the field was read back at once to be pushed, and stalled.
+    #[inline(always)]
     pub(crate) fn value(&mut self) -> Result<Field<'a>, usize> {
         let start = self.pos;
         match self.peek() {
