@@ -497,10 +497,11 @@ impl<W: Write> Loader<W> {
         let mut row = s.spare.pop().unwrap_or_default();
         // The next row's text buffers (its values were read one record ago), and the
         // values of the row after it.
-        if let [.., after_next, next] = s.spare.as_slice() {
-            std::hint::black_box(warm_texts(next) + warm_values(after_next));
-        } else if let Some(next) = s.spare.last() {
-            std::hint::black_box(warm_texts(next));
+        if let [.., after_next, next] = s.spare.as_mut_slice() {
+            warm_texts(next);
+            std::hint::black_box(warm_values(after_next));
+        } else if let Some(next) = s.spare.last_mut() {
+            warm_texts(next);
         }
         let context = RecordContext {
             time_extracted,
@@ -706,21 +707,24 @@ fn validate_and_build(
         .map_err(|e| (e.field, e.reason))
 }
 
-/// Reads a recycled row's text buffers, a record before they are filled: a batch's rows
-/// are recycled a batch later, long out of the cache, and a row filled field by field
-/// then waited on each miss in turn, while these reads overlap. The row's values are
-/// read a record earlier still ([`warm_values`]), as each text buffer is found through
+/// Writes a byte into each of a recycled row's text buffers, a record before they are
+/// filled: a batch's rows are recycled a batch later, long out of the cache, and a row
+/// filled field by field then waited on each miss in turn. A write does not wait for
+/// its line (a read would); a recycled row's values mean nothing until filled. The row's
+/// values are read a record earlier ([`warm_values`]), as each buffer is found through
 /// its value.
-fn warm_texts(row: &[Value]) -> usize {
-    row.iter()
-        .map(|value| match value {
-            Value::Text(text) => usize::from(text.as_bytes().first().copied().unwrap_or(0)),
-            _ => 0,
-        })
-        .sum()
+fn warm_texts(row: &mut [Value]) {
+    for value in row {
+        if let Value::Text(text) = value {
+            if text.capacity() > 0 {
+                text.clear();
+                text.push(' ');
+            }
+        }
+    }
 }
 
-/// Reads a recycled row's values (see [`warm_texts`]).
+/// Reads a recycled row's values (see [`warm_texts`]); their misses overlap.
 fn warm_values(row: &[Value]) -> usize {
     row.iter().map(|value| usize::from(value.is_null())).sum()
 }
