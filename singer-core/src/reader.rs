@@ -391,6 +391,9 @@ fn fast_record<'t>(text: &'t str, known_keys: &mut KnownKeys) -> Option<RecordMe
                 &mut version,
                 match cursor.value().ok()? {
                     Field::Null => None,
+                    // serde_json reads `-0` as a float, which is no version; i64 would
+                    // take it.
+                    Field::Number("-0") => return None,
                     Field::Number(n) => Some(n.parse::<i64>().ok()?),
                     _ => return None,
                 },
@@ -605,6 +608,7 @@ mod tests {
                 r#"{"type":"RECORD","stream":"S","record":{},"record":{}}"#,
                 r#"{"type":"RECORD","stream":"S","record":{},"key_properties":5}"#,
                 r#"{"type":"RECORD","stream":"S","record":{},"version":1.0}"#,
+                r#"{"type":"RECORD","stream":"S","record":{},"version":-0}"#,
                 r#"{"type":"STATE","value":{}}"#,
             ] {
                 assert!(
