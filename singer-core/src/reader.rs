@@ -360,7 +360,53 @@ fn invalid_json(line: u64, e: serde_json::Error) -> ReadError {
 }
 
 fn parse_envelope(text: &str, line: u64) -> Result<Envelope<'_>, ReadError> {
-    serde_json::from_str(text).map_err(|e| invalid_json(line, e))
+    serde_json::from_str(text).map_err(|e| mistyped_envelope(text, line, e))
+}
+
+/// Each envelope field with a type, and whether a (non-null) value's JSON text reads as
+/// that type, as serde reads the envelope's text (`-0` is no integer, say).
+const ENVELOPE_TYPES: [(&str, TypeCheck); 7] = [
+    ("type", reads_as::<String>),
+    ("stream", reads_as::<String>),
+    ("version", reads_as::<i64>),
+    ("time_extracted", reads_as::<String>),
+    ("key_properties", reads_as::<Vec<String>>),
+    ("bookmark_properties", reads_as::<Vec<String>>),
+    ("manifest", reads_as::<Vec<String>>),
+];
+
+/// Whether a JSON text reads as one type.
+type TypeCheck = fn(&str) -> bool;
+
+fn reads_as<T: serde::de::DeserializeOwned>(json: &str) -> bool {
+    serde_json::from_str::<T>(json).is_ok()
+}
+
+/// The error of a line serde refused as an envelope. When the line is a JSON object
+/// after all, the error names its stream and its first mistyped field (serde's message
+/// names neither).
+#[cold]
+fn mistyped_envelope(text: &str, line: u64, e: serde_json::Error) -> ReadError {
+    let Ok(object) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+    else {
+        return invalid_json(line, e);
+    };
+    let mistyped = ENVELOPE_TYPES.iter().find(|(name, fits)| {
+        object
+            .get(*name)
+            .is_some_and(|value| !value.is_null() && !fits(&value.to_string()))
+    });
+    ReadError {
+        line,
+        stream: object
+            .get("stream")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
+        kind: ReadErrorKind::InvalidJson(match mistyped {
+            Some((name, _)) => format!("field \"{name}\": {e}"),
+            None => e.to_string(),
+        }),
+    }
 }
 
 /// A RECORD line read in one pass, its record split on the way ([`record`](crate::record));
@@ -690,6 +736,18 @@ mod tests {
                     r#"{"type":"RECORD","stream":"HR-EMP","record":{"ID":"\ud800x"}}"#
                 ),
                 "line 2, stream \"HR-EMP\": invalid JSON: unexpected end of hex escape",
+            ),
+            (
+                // A mistyped envelope field is named, with its stream.
+                &format!(
+                    "{SCHEMA}\n{}",
+                    r#"{"type":"RECORD","stream":"HR-EMP","record":{},"version":-0}"#
+                ),
+                "line 2, stream \"HR-EMP\": invalid JSON: field \"version\": invalid type",
+            ),
+            (
+                r#"{"type":"STATE","stream":7,"value":{}}"#,
+                "line 1: invalid JSON: field \"stream\": invalid type",
             ),
         ];
         for (input, expected) in cases {
