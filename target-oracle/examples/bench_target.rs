@@ -10,6 +10,9 @@
 //! 10,000 records each, gzip and plain, as SDK taps write them; not timed) and the run
 //! prints three figures from one process: RECORD messages, BATCH gzip, BATCH plain
 //! (`bench/batch.sh`). Peak RSS is the process's, so the largest of the three.
+//!
+//! `--batch-rows N` sets `batch_size_rows` (default 10,000): how much row memory the
+//! engine cycles through, which decides whether its rows stay in the cache.
 
 // A benchmark's report is its output.
 #![allow(clippy::print_stdout)]
@@ -268,13 +271,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .ok_or("usage: bench_target FILE [--no-validate] [--batch]")?;
+        .ok_or("usage: bench_target FILE [--no-validate] [--batch] [--batch-rows N]")?;
     let flags: Vec<String> = args.collect();
     let validate = !flags.iter().any(|a| a == "--no-validate");
     if flags.iter().any(|a| a == "--batch") {
         return compare_batch(&path, validate);
     }
-    let settings = json!({"validate_records": validate});
+    let mut settings = json!({"validate_records": validate});
+    if let Some(at) = flags.iter().position(|a| a == "--batch-rows") {
+        let rows: u64 = flags.get(at + 1).ok_or("--batch-rows needs a number")?.parse()?;
+        settings["batch_size_rows"] = rows.into();
+    }
     let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
     let bytes = std::fs::metadata(&path)?.len();
     // The binary's input path: a reader thread handing over line-aligned chunks.
