@@ -279,7 +279,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut settings = json!({"validate_records": validate});
     if let Some(at) = flags.iter().position(|a| a == "--batch-rows") {
-        let rows: u64 = flags.get(at + 1).ok_or("--batch-rows needs a number")?.parse()?;
+        let rows: u64 = flags
+            .get(at + 1)
+            .ok_or("--batch-rows needs a number")?
+            .parse()?;
         settings["batch_size_rows"] = rows.into();
     }
     let config = TargetConfig::from_map(settings.as_object().cloned().unwrap_or_default(), false)?;
