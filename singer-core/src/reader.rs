@@ -363,25 +363,6 @@ fn parse_envelope(text: &str, line: u64) -> Result<Envelope<'_>, ReadError> {
     serde_json::from_str(text).map_err(|e| mistyped_envelope(text, line, e))
 }
 
-/// Each envelope field with a type, and whether a (non-null) value's JSON text reads as
-/// that type, as serde reads the envelope's text (`-0` is no integer, say).
-const ENVELOPE_TYPES: [(&str, TypeCheck); 7] = [
-    ("type", reads_as::<String>),
-    ("stream", reads_as::<String>),
-    ("version", reads_as::<i64>),
-    ("time_extracted", reads_as::<String>),
-    ("key_properties", reads_as::<Vec<String>>),
-    ("bookmark_properties", reads_as::<Vec<String>>),
-    ("manifest", reads_as::<Vec<String>>),
-];
-
-/// Whether a JSON text reads as one type.
-type TypeCheck = fn(&str) -> bool;
-
-fn reads_as<T: serde::de::DeserializeOwned>(json: &str) -> bool {
-    serde_json::from_str::<T>(json).is_ok()
-}
-
 /// The error of a line serde refused as an envelope. When the line is a JSON object
 /// after all, the error names its stream and its first mistyped field (serde's message
 /// names neither).
@@ -391,10 +372,10 @@ fn mistyped_envelope(text: &str, line: u64, e: serde_json::Error) -> ReadError {
     else {
         return invalid_json(line, e);
     };
-    let mistyped = ENVELOPE_TYPES.iter().find(|(name, fits)| {
-        object
-            .get(*name)
-            .is_some_and(|value| !value.is_null() && !fits(&value.to_string()))
+    // Each field on its own, read by the envelope itself (no second list of its types).
+    let mistyped = object.iter().find(|(name, value)| {
+        let alone = format!("{{{}:{value}}}", serde_json::Value::from(name.as_str()));
+        serde_json::from_str::<Envelope<'_>>(&alone).is_err()
     });
     ReadError {
         line,
