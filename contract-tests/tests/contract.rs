@@ -30,6 +30,7 @@ contract_tests!(
     at_least_bookmark_keeps_boundary_duplicates_and_skips_nulls,
     rowid_scan_resumes_after_a_rowid,
     a_bad_row_in_a_batch_is_named_by_position,
+    a_wide_batch_goes_in_several_arrays_and_a_late_bad_row_keeps_its_position,
     merge_inserts_new_keys_and_updates_existing_ones,
     delete_and_update_by_filter,
     other_sessions_see_only_committed_rows,
@@ -650,6 +651,66 @@ fn a_bad_row_in_a_batch_is_named_by_position(db: &Db) {
         scan(db, &table, &["ID", "NAME"], by(&["ID"])),
         batch[..2].to_vec()
     );
+}
+
+/// A batch of a table with twenty VARCHAR2(4000) columns: at 10,000 rows one array
+/// would take 3.2 GB of driver buffers (DPI-1015), so it goes in arrays of about a
+/// hundred rows (`db_boundary::arrays`). A duplicate key in the fifth array, of a key in
+/// the first, comes back at its position in the batch; full-size values go through;
+/// the merge's row counts line up across arrays.
+fn a_wide_batch_goes_in_several_arrays_and_a_late_bad_row_keeps_its_position(db: &Db) {
+    const WIDE: usize = 20;
+    let mut columns = vec![not_null("ID", number(Some(10), Some(0)))];
+    let mut names = vec!["ID".to_owned()];
+    for i in 0..WIDE {
+        let name = format!("C{i}");
+        columns.push(col(&name, varchar2(4000, LengthSemantics::Byte)));
+        names.push(name);
+    }
+    let table = create(db, "WIDE_BATCH", columns, &["ID"]);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let defs = defs(db, &table, &names);
+    let per_array = db_boundary::BindPlan::for_columns(&defs)
+        .unwrap()
+        .executions(10_000)
+        .next()
+        .unwrap()
+        .len();
+    assert!((50..500).contains(&per_array), "{per_array} rows an array");
+    let rows = per_array * 5;
+    let row = |id: usize| -> Vec<Value> {
+        let mut row = vec![n(&id.to_string())];
+        for c in 0..WIDE {
+            // Every 97th row fills its columns: the buffers hold full-size values.
+            row.push(if id % 97 == 0 {
+                t(&"x".repeat(4000))
+            } else {
+                t(&format!("{id}-{c}"))
+            });
+        }
+        row
+    };
+    let mut batch: Vec<Vec<Value>> = (0..rows).map(row).collect();
+    let late = per_array * 4 + 3;
+    batch[late][0] = n("10");
+    let mut sink = db.backend.sink().unwrap();
+    match sink.insert_rows(&table, &defs, &batch) {
+        Err(DbError::RowRejected { row, code, .. }) => assert_eq!((row, code), (late, Some(1))),
+        other => panic!("expected ORA-00001 on row {late}, got {other:?}"),
+    }
+    sink.rollback().unwrap();
+    batch[late] = row(late);
+    sink.insert_rows(&table, &defs, &batch).unwrap();
+    sink.commit().unwrap();
+    let read = scan(db, &table, &names, by(&["ID"]));
+    assert_eq!(read.len(), rows);
+    assert_eq!(exact(&read), exact(&batch));
+    // A merge of the same rows plus as many new ones: one count per row, in order.
+    let more: Vec<Vec<Value>> = (0..rows * 2).map(row).collect();
+    sink.merge_rows(&table, &defs, &["ID".to_owned()], &more)
+        .unwrap();
+    sink.commit().unwrap();
+    assert_eq!(scan(db, &table, &["ID"], ScanRange::All).len(), rows * 2);
 }
 
 fn merge_inserts_new_keys_and_updates_existing_ones(db: &Db) {

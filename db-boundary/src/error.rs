@@ -99,6 +99,25 @@ impl DbError {
         }
     }
 
+    /// A row rejection of a statement that ran on the caller's rows from `start` on
+    /// (one execution of several), with its position counted from the caller's first.
+    pub fn shifted(self, start: usize) -> DbError {
+        match self {
+            DbError::RowRejected {
+                row,
+                code,
+                message,
+                column,
+            } => DbError::RowRejected {
+                row: row + start,
+                code,
+                message,
+                column,
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for a database error with an ORA- code.
     pub fn ora(code: i32, message: impl Into<String>) -> DbError {
         DbError::Database {

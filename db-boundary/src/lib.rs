@@ -4,6 +4,7 @@
 //! - [`source`]: what the tap asks (dictionary, SCN, ordered scans from a bookmark).
 //! - [`sink`]: what the target asks (DDL, array DML, merge, delete, commit).
 //! - [`binds`]: bind plans (type, size and order of each bind) and the value check.
+//! - [`arrays`]: how many rows one array execution or fetch carries (driver buffers).
 //! - [`redo`]: what LOG_BASED replication asks (identity, redo logs, mining windows).
 //! - [`error`]: failures already translated into what a user can act on.
 //! - [`context`]: MODULE, ACTION and CLIENT_IDENTIFIER a session shows the DBA; run ids.
@@ -11,6 +12,7 @@
 //! Two crates implement it: `oracle-backend` (the only crate that depends on the
 //! `oracle` driver) and `sim-backend` (a model of Oracle for tests and the demo).
 
+pub mod arrays;
 pub mod binds;
 pub mod context;
 pub mod error;

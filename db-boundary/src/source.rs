@@ -204,6 +204,17 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// Rows per fetch round trip: the asked `fetch_array_size`, fewer when the
+    /// driver's define buffers for that many rows would pass the array budget
+    /// ([`crate::arrays`]: a `VARCHAR2(4000)` column takes 16 KB a row whatever it holds).
+    pub fn fetch_array_size(&self) -> u32 {
+        crate::arrays::fetch_rows(
+            &self.columns,
+            matches!(self.range, ScanRange::RowId { .. }),
+            self.tuning.fetch_array_size.max(1),
+        )
+    }
+
     /// The type of a column of the read (a key or bookmark column), or ORA-00904 as
     /// Oracle names a column that is not there.
     pub fn column_type(&self, name: &str) -> DbResult<&OracleType> {

@@ -273,6 +273,48 @@ pub const MINING_FIXED_COLUMNS: &[&str] = &[
     "DDL_TEXT",
 ];
 
+/// Rows per fetch of [`mining_query`] when `wanted` are asked for: fewer when the
+/// driver's define buffers would pass the array budget (`db_boundary::arrays`). Each
+/// value slot is a MINE_VALUE result, described as VARCHAR2(4000): 16 KB a row in the
+/// driver whatever it holds, so a 30-column table at 1,000 rows would take 480 MB.
+pub fn mining_fetch_rows(tables: &[MinedTable], wanted: u32) -> u32 {
+    use db_boundary::arrays::fetch_element_bytes;
+    use singer_core::oracle_type::{LengthSemantics, OracleType};
+    let number = OracleType::Number {
+        precision: None,
+        scale: None,
+    };
+    let text = |length| OracleType::Varchar2 {
+        length,
+        semantics: LengthSemantics::Byte,
+    };
+    let width = tables.iter().map(|t| t.columns.len()).max().unwrap_or(0);
+    // SCN, XID (hex of 8 bytes), OPERATION_CODE, ROLLBACK, DATA_OBJ#, ROW_ID,
+    // COMMIT_TIME_UTC, STATUS, INFO, DDL_TEXT; then P{k} and V{k} per slot.
+    let fixed = [
+        number.clone(),
+        text(16),
+        number.clone(),
+        number.clone(),
+        number.clone(),
+        text(18),
+        text(19),
+        number.clone(),
+        text(32),
+        text(1000),
+    ];
+    let slot = [number, text(4000)];
+    let elements = fixed
+        .iter()
+        .chain(slot.iter().cycle().take(2 * width))
+        .map(fetch_element_bytes);
+    u32::try_from(db_boundary::arrays::rows_within_budget(
+        elements,
+        wanted.max(1) as usize,
+    ))
+    .unwrap_or(wanted)
+}
+
 /// The one mining query for every mined table of the session, in redo order: COMMIT and
 /// ROLLBACK rows of every transaction (DATA_OBJ# 0) and the DML and DDL rows of the
 /// tables' objects, every id and name bound.
@@ -458,6 +500,26 @@ mod tests {
             name: name.into(),
             data_type,
         }
+    }
+
+    #[test]
+    fn mining_fetches_fewer_rows_as_tables_widen() {
+        // Two value slots and DDL_TEXT: about 36 KB a row, some 900 rows.
+        let narrow = mining_fetch_rows(&tables(), 1000);
+        assert!((800..1000).contains(&narrow), "{narrow}");
+        assert_eq!(mining_fetch_rows(&tables(), 100), 100);
+        let wide = vec![MinedTable {
+            owner: "HR".into(),
+            table: "WIDE".into(),
+            object_ids: vec![1],
+            columns: (0..30)
+                .map(|i| column(&format!("C{i}"), OracleType::Date))
+                .collect(),
+        }];
+        // 30 value slots of 16 KB each: about 70 rows fit the 32 MiB budget.
+        let rows = mining_fetch_rows(&wide, 1000);
+        assert!((50..100).contains(&rows), "{rows}");
+        assert_eq!(mining_fetch_rows(&wide, 10), 10);
     }
 
     fn tables() -> Vec<MinedTable> {

@@ -355,11 +355,12 @@ impl Mining<'_> {
             }
         }
         let binds = bind_values(&plan, &values)?;
+        let fetch_rows = lm::mining_fetch_rows(&request.tables, request.fetch_array_size);
         let mut statement = self
             .conn
             .statement(&plan.sql)
-            .fetch_array_size(request.fetch_array_size.max(1))
-            .prefetch_rows(request.fetch_array_size)
+            .fetch_array_size(fetch_rows)
+            .prefetch_rows(fetch_rows)
             .build()
             .map_err(self.fail())?;
         let rows = statement.query_named(&refs(&binds)).map_err(self.fail())?;

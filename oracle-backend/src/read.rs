@@ -130,10 +130,19 @@ impl OracleSession {
             .map(|b| Ok((b.name.as_str(), bindable(b)?)))
             .collect::<DbResult<Vec<_>>>()?;
         let refs: Vec<(&str, &dyn ToSql)> = binds.iter().map(|(n, b)| (*n, b.as_ref())).collect();
+        let fetch_array_size = scan.fetch_array_size();
+        if fetch_array_size < scan.tuning.fetch_array_size {
+            tracing::debug!(
+                table = %scan.table.table,
+                asked = scan.tuning.fetch_array_size,
+                fetch_array_size,
+                "fetch array smaller than asked: the row's define buffers are wide"
+            );
+        }
         let mut prepared = self
             .conn
             .statement(&statement.sql)
-            .fetch_array_size(scan.tuning.fetch_array_size.max(1))
+            .fetch_array_size(fetch_array_size)
             .prefetch_rows(scan.tuning.prefetch_rows)
             .build()
             .map_err(self.fail(operation))?;

@@ -179,8 +179,9 @@ impl OracleSession {
 
     /// Runs one array DML statement: every row checked against the plan, every bind
     /// typed from the plan (`set_type`) before the first row is appended, rows appended
-    /// in plan order, then one execute with batch errors. With `counts`, returns how
-    /// many rows each input row affected (array DML row counts).
+    /// in plan order, then executed with batch errors in the plan's executions (as many
+    /// rows a round trip as the driver's buffers may hold: `db_boundary::arrays`). With
+    /// `counts`, returns how many rows each input row affected (array DML row counts).
     fn execute_batch<R: AsRef<[Value]>>(
         &mut self,
         (sql_text, plan): (&str, &BindPlan),
@@ -198,7 +199,10 @@ impl OracleSession {
                 .and_then(|()| plan.check_row(row.as_ref(), max_string_bytes))
                 .map_err(|e| rejected_row(i, e))?;
         }
-        let mut builder = self.conn.batch(sql_text, rows.len());
+        let executions: Vec<std::ops::Range<usize>> = plan.executions(rows.len()).collect();
+        let array_rows = executions.first().map_or(1, |r| r.len());
+        db_boundary::arrays::check_array(plan.element_bytes(), array_rows)?;
+        let mut builder = self.conn.batch(sql_text, array_rows);
         builder.with_batch_errors();
         if counts {
             builder.with_row_counts();
@@ -209,28 +213,37 @@ impl OracleSession {
                 .set_type(i + 1, &value::driver_type(b.bind))
                 .map_err(self.fail(Operation::Other))?;
         }
-        for row in rows {
-            let row = row.as_ref();
-            let bound: Vec<Box<dyn ToSql>> = plan
-                .binds
-                .iter()
-                .map(|b| value::bind_as(b.bind, &row[b.slot]))
-                .collect::<DbResult<_>>()?;
-            let refs: Vec<&dyn ToSql> = bound.iter().map(|b| b.as_ref()).collect();
-            batch
-                .append_row(&refs)
-                .map_err(self.fail(Operation::Other))?;
-        }
-        match batch.execute() {
-            Ok(()) if counts => batch.row_counts().map_err(self.fail(Operation::Other)),
-            Ok(()) => Ok(Vec::new()),
-            Err(e) => {
-                if let Some(rejected) = e.batch_errors().and_then(|errors| first_rejected(errors)) {
-                    return Err(rejected);
+        let mut affected = Vec::with_capacity(if counts { rows.len() } else { 0 });
+        for range in executions {
+            let start = range.start;
+            for row in &rows[range] {
+                let row = row.as_ref();
+                let bound: Vec<Box<dyn ToSql>> = plan
+                    .binds
+                    .iter()
+                    .map(|b| value::bind_as(b.bind, &row[b.slot]))
+                    .collect::<DbResult<_>>()?;
+                let refs: Vec<&dyn ToSql> = bound.iter().map(|b| b.as_ref()).collect();
+                batch
+                    .append_row(&refs)
+                    .map_err(self.fail(Operation::Other))?;
+            }
+            match batch.execute() {
+                Ok(()) if counts => {
+                    affected.extend(batch.row_counts().map_err(self.fail(Operation::Other))?)
                 }
-                Err(self.fail(Operation::Other)(e))
+                Ok(()) => {}
+                Err(e) => {
+                    if let Some(rejected) =
+                        e.batch_errors().and_then(|errors| first_rejected(errors))
+                    {
+                        return Err(rejected.shifted(start));
+                    }
+                    return Err(self.fail(Operation::Other)(e));
+                }
             }
         }
+        Ok(affected)
     }
 
     fn run_filtered(

@@ -157,6 +157,7 @@ impl Sink for SimSession {
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
         let plan = BindPlan::for_columns(columns)?;
+        driver_arrays(&plan, rows.len())?;
         let positions = Self::positions(&stored, &names(columns))?;
         self.begin()?;
         self.conn
@@ -243,6 +244,7 @@ impl Sink for SimSession {
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
         let plan = BindPlan::for_columns(columns)?;
+        driver_arrays(&plan, rows.len())?;
         let positions = Self::positions(&stored, &names(columns))?;
         let key_positions = Self::positions(&stored, key)?;
         for k in &key_positions {
@@ -296,6 +298,7 @@ impl Sink for SimSession {
         let owner = self.schema_of(table);
         let stored = self.stored(&owner, &table.name)?;
         let plan = BindPlan::for_columns(key)?;
+        driver_arrays(&plan, keys.len())?;
         let names = names(key);
         let condition = Self::positions(&stored, &names)?
             .iter()
@@ -515,6 +518,15 @@ fn key_fits<'t>(types: impl Iterator<Item = &'t OracleType>, max_string_bytes: u
         .map(|t| u64::from(t.key_bytes(max_string_bytes).unwrap_or(0)) + 1)
         .sum();
     width <= u64::from(MAX_INDEX_KEY_BYTES)
+}
+
+/// The arrays the Oracle backend hands the driver for `rows` rows of `plan` (its
+/// executions), each refused as the driver refuses it: DPI-1015 when one bind's buffer
+/// would pass 2 GB. Rows are then applied one by one; a rejected row's position is its
+/// place in the whole batch, as the Oracle backend reports it across executions.
+fn driver_arrays(plan: &BindPlan, rows: usize) -> DbResult<()> {
+    plan.executions(rows)
+        .try_for_each(|r| db_boundary::arrays::check_array(plan.element_bytes(), r.len()))
 }
 
 /// What one MERGE batch works on: the table, the bound columns' positions and bind

@@ -149,6 +149,14 @@ impl Source for SimSession {
     /// past its retention (ORA-01555) or after the table's DDL (ORA-01466); a future
     /// one fails with ORA-08181.
     fn scan(&mut self, scan: &Scan, push: &mut PushRow<'_>) -> DbResult<u64> {
+        // The define buffers the Oracle backend's fetch array needs, refused as the
+        // driver refuses them (DPI-1015).
+        db_boundary::arrays::check_array(
+            scan.columns
+                .iter()
+                .map(|c| db_boundary::arrays::fetch_element_bytes(&c.data_type)),
+            scan.fetch_array_size() as usize,
+        )?;
         self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
         self.may_flash_back(&scan.table, scan.as_of_scn)?;
         let Some(wanted) = scan.as_of_scn else {

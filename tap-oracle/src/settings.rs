@@ -27,7 +27,7 @@ pub fn settings() -> &'static [Setting] {
 
 /// The settings only the tap reads.
 const TAP_SETTINGS: &[Setting] = &[
-    plain("fetch_array_size", SettingKind::Integer { min: 1, max: 1_000_000 }, Some("1000"), "Rows fetched per round trip."),
+    plain("fetch_array_size", SettingKind::Integer { min: 1, max: 1_000_000 }, Some("1000"), "Rows fetched per round trip, at most: fewer when the driver's buffers for that many rows would pass 32 MiB (wide VARCHAR2 columns)."),
     plain("fetch_pipeline", SettingKind::Choice(&["off", "on", "auto"]), Some("\"off\""), "Fetch rows on one thread and encode them on another, with a queue of a few hundred KiB of rows between them: `on`, `off`, or `auto` (on when the machine has two idle CPUs, by its load average, for each session reading at once, `max_parallel_streams` x `max_parallel_chunks`). Every value crosses between CPUs, so it pays only with idle CPUs and a slow fetch (README \"Benchmarks\")."),
     plain("prefetch_rows", SettingKind::Integer { min: 0, max: 1_000_000 }, Some("1000"), "Rows fetched with the query's execute call."),
     plain("filter_schemas", SettingKind::Array, None, "Schemas to discover, exact case (default: every schema Oracle does not maintain)."),

@@ -33,7 +33,7 @@ const TARGET_SETTINGS: &[Setting] = &[
     Setting::new("load_method", SettingKind::Choice(&["append-only", "upsert", "overwrite"]), None,
         "append-only, upsert (default when a stream has key_properties) or overwrite (the table ends with this run's rows only; a restart from the last STATE keeps what the killed run loaded)."),
     Setting::new("batch_size_rows", SettingKind::Integer { min: 1, max: 10_000_000 }, Some("10000"),
-        "Rows buffered per stream before a batch is written."),
+        "Rows buffered per stream before a batch is written and committed (sent in arrays of at most 32 MiB of driver buffers)."),
     Setting::new("batch_size_bytes", SettingKind::Integer { min: 1_024, max: 17_179_869_184 }, Some("67108864"),
         "Bytes of RECORD text buffered per stream before a batch is written."),
     Setting::new("max_line_bytes", SettingKind::Integer { min: 1_048_576, max: 17_179_869_184 }, Some("67108864"),
