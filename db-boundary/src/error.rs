@@ -160,6 +160,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rejection_in_a_later_array_is_placed_in_the_whole_batch() {
+        let e = DbError::row_rejected(3, Some(1), "unique constraint violated").shifted(1800);
+        assert!(
+            matches!(
+                e,
+                DbError::RowRejected {
+                    row: 1803,
+                    code: Some(1),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // Other errors pass unchanged.
+        let e = DbError::ora(3113, "end-of-file on communication channel").shifted(1800);
+        assert_eq!(e.ora_code(), Some(3113));
+    }
+
+    #[test]
     fn the_column_oracle_names_in_a_row_error_is_kept() {
         let cases = [
             (
