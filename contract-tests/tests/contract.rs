@@ -682,7 +682,7 @@ fn a_wide_batch_goes_in_several_arrays_and_a_late_bad_row_keeps_its_position(db:
         let mut row = vec![n(&id.to_string())];
         for c in 0..WIDE {
             // Every 97th row fills its columns: the buffers hold full-size values.
-            row.push(if id % 97 == 0 {
+            row.push(if id.is_multiple_of(97) {
                 t(&"x".repeat(4000))
             } else {
                 t(&format!("{id}-{c}"))
