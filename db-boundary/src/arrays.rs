@@ -10,8 +10,10 @@
 //! fail.
 //!
 //! So an array holds as many rows as fit [`ARRAY_BUFFER_BUDGET`], and at least one. The
-//! sizes here are the driver's fixed buffers; text longer than 32,767 bytes and LOBs are
-//! "dynamic" in ODPI-C (grown as values arrive) and counted at their bookkeeping size.
+//! sizes here are the driver's buffers for one element. Text longer than 32,767 bytes
+//! and fetched LOBs are "dynamic" in ODPI-C: each value gets a 64 KiB chunk at least
+//! (`dpiVar__allocateChunks`), which is what they are counted at. LOB binds are
+//! temporary-LOB locators (`LobBindType::Locator` in the crate's `Batch`).
 
 use std::ops::Range;
 
@@ -36,133 +38,166 @@ pub const MAX_BASIC_ELEMENT: u64 = 32_767;
 /// The largest buffer one driver variable may have (`rows x element`): DPI-1015 beyond.
 pub const MAX_VARIABLE_BYTES: u64 = i32::MAX as u64;
 
-/// What each element costs besides its data: the indicator (2 bytes), the actual
-/// length (4) and alignment.
-const ELEMENT_OVERHEAD: u64 = 8;
+/// What each element costs besides its data: its `dpiData` (48 bytes), the indicator
+/// (2), the actual length (4) and alignment.
+const ELEMENT_OVERHEAD: u64 = 56;
 
-/// A dynamic element's bookkeeping (`dpiDynamicBytes`), and a LOB's locator pointer
-/// with its descriptor.
-const DYNAMIC_ELEMENT: u64 = 16;
+/// A dynamic element: its `dpiDynamicBytes` and the 64 KiB chunk ODPI-C gives the
+/// first value it holds (`DPI_DYNAMIC_BYTES_CHUNK_SIZE`), kept for the array's life.
+const DYNAMIC_ELEMENT: u64 = 16 + 65_536;
+
+/// NUMBER, bound and fetched as text: the OCINumber (22 bytes) and the text buffer
+/// ODPI-C converts through (172).
+const NUMBER_ELEMENT: u64 = 22 + 172;
 
 /// A pointer to an OCI descriptor (timestamps, intervals, LOB locators) and the
 /// descriptor itself, which OCI allocates per element.
 const DESCRIPTOR_ELEMENT: u64 = 8 + 64;
 
-/// The data size of one element of a text buffer declared `size` (characters, or bytes
-/// when `size_is_bytes`), as ODPI-C computes it; `None` when it is dynamic.
-fn text_element(size: u32, size_is_bytes: bool) -> Option<u64> {
-    let bytes = if size_is_bytes {
-        u64::from(size.max(1))
-    } else {
-        u64::from(size.max(1)) * CLIENT_BYTES_PER_CHAR
-    };
-    (bytes <= MAX_BASIC_ELEMENT).then_some(bytes)
+/// What one array element of a driver variable costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Element {
+    /// Its slice of the variable's data buffer (`sizeInBytes`; 0 when dynamic): the
+    /// buffer DPI-1015 limits.
+    pub buffer: u64,
+    /// Everything it takes: the buffer slice, its `dpiData`, indicator and length, and
+    /// per-element allocations (descriptors, number text, dynamic chunks).
+    pub total: u64,
 }
 
-/// Bytes one element of a bind of type `bind` takes in the driver's buffer (the
-/// fixed part: see [`text_element`] for text).
-pub fn bind_element_bytes(bind: BindType) -> u64 {
-    let data = match bind {
-        BindType::Varchar2(n) | BindType::Char(n) | BindType::NVarchar2(n) | BindType::NChar(n) => {
-            text_element(n, false).unwrap_or(DYNAMIC_ELEMENT)
+impl Element {
+    fn fixed(buffer: u64) -> Element {
+        Element {
+            buffer,
+            total: buffer + ELEMENT_OVERHEAD,
         }
-        BindType::Raw(n) => text_element(n, true).unwrap_or(DYNAMIC_ELEMENT),
-        // ODPI-C's OCINumber.
-        BindType::Number => 22,
-        BindType::BinaryFloat | BindType::Boolean => 4,
-        BindType::BinaryDouble => 8,
+    }
+
+    fn allocated(bytes: u64) -> Element {
+        Element {
+            buffer: 0,
+            total: bytes + ELEMENT_OVERHEAD,
+        }
+    }
+
+    /// A text buffer declared `size` (characters, or bytes when `size_is_bytes`), as
+    /// ODPI-C sizes it: dynamic past [`MAX_BASIC_ELEMENT`].
+    fn text(size: u32, size_is_bytes: bool) -> Element {
+        let bytes = if size_is_bytes {
+            u64::from(size.max(1))
+        } else {
+            u64::from(size.max(1)) * CLIENT_BYTES_PER_CHAR
+        };
+        if bytes <= MAX_BASIC_ELEMENT {
+            Element::fixed(bytes)
+        } else {
+            Element::allocated(DYNAMIC_ELEMENT)
+        }
+    }
+}
+
+/// One element of a bind of type `bind`.
+pub fn bind_element(bind: BindType) -> Element {
+    match bind {
+        BindType::Varchar2(n) | BindType::Char(n) | BindType::NVarchar2(n) | BindType::NChar(n) => {
+            Element::text(n, false)
+        }
+        BindType::Raw(n) => Element::text(n, true),
+        BindType::Number => Element {
+            buffer: 22,
+            total: NUMBER_ELEMENT + ELEMENT_OVERHEAD,
+        },
+        BindType::BinaryFloat | BindType::Boolean => Element::fixed(4),
+        BindType::BinaryDouble => Element::fixed(8),
         // dpiOciDate.
-        BindType::Date => 8,
+        BindType::Date => Element::fixed(8),
+        // A pointer per element to a descriptor of its own; for LOBs, a temporary LOB's
+        // locator (the data goes by LOB writes).
         BindType::Timestamp
         | BindType::TimestampTz
         | BindType::IntervalYm
-        | BindType::IntervalDs => DESCRIPTOR_ELEMENT,
-        // Sent as LONG / LONG RAW data: dynamic.
-        BindType::Clob | BindType::NClob | BindType::Blob => DYNAMIC_ELEMENT,
-    };
-    data + ELEMENT_OVERHEAD
+        | BindType::IntervalDs
+        | BindType::Clob
+        | BindType::NClob
+        | BindType::Blob => Element {
+            buffer: 8,
+            total: DESCRIPTOR_ELEMENT + ELEMENT_OVERHEAD,
+        },
+    }
 }
 
-/// Bytes one fetched element of a column of `data_type` takes in the driver's define
-/// buffer. The crate defines a `VARCHAR2` column by its size in bytes as described by
-/// the server, counted again as characters (so x4); a `CHAR`-semantics column is taken
-/// at 4,000 bytes at most (MAX_STRING_SIZE = STANDARD, the default).
-pub fn fetch_element_bytes(data_type: &OracleType) -> u64 {
+/// One fetched element of a column of `data_type`. The crate defines a `VARCHAR2`
+/// column by its size in bytes as the server describes it, counted again as characters
+/// (so x4). A `CHAR`-semantics column is described at 4,000 bytes at most with
+/// MAX_STRING_SIZE = STANDARD (the default); with EXTENDED strings it may take up to
+/// twice what is counted here.
+pub fn fetch_element(data_type: &OracleType) -> Element {
     use OracleType as T;
-    let data = match data_type {
+    match data_type {
         T::Varchar2 { length, semantics } | T::Char { length, semantics } => {
             let described = match semantics {
                 LengthSemantics::Byte => *length,
                 LengthSemantics::Char => length.saturating_mul(4).min(4000),
             };
-            text_element(described, false).unwrap_or(DYNAMIC_ELEMENT)
+            Element::text(described, false)
         }
-        T::NVarchar2 { length } | T::NChar { length } => {
-            text_element(*length, false).unwrap_or(DYNAMIC_ELEMENT)
-        }
-        T::Raw { length } => text_element(*length, true).unwrap_or(DYNAMIC_ELEMENT),
+        T::NVarchar2 { length } | T::NChar { length } => Element::text(*length, false),
+        T::Raw { length } => Element::text(*length, true),
         // Fetched as their text: ROWIDTOCHAR is VARCHAR2(18), a UROWID up to its length.
-        T::RowId => 18 * CLIENT_BYTES_PER_CHAR,
-        T::URowId { length } => text_element(*length, false).unwrap_or(DYNAMIC_ELEMENT),
-        T::Number { .. } | T::Float { .. } => 22,
-        T::BinaryFloat | T::Boolean => 4,
-        T::BinaryDouble => 8,
-        T::Date => 8,
+        T::RowId => Element::text(18, false),
+        T::URowId { length } => Element::text(*length, false),
+        T::Number { .. } | T::Float { .. } => bind_element(BindType::Number),
+        T::BinaryFloat | T::Boolean => Element::fixed(4),
+        T::BinaryDouble => Element::fixed(8),
+        T::Date => Element::fixed(8),
         T::Timestamp { .. }
         | T::TimestampTz { .. }
         | T::TimestampLtz { .. }
         | T::IntervalYearToMonth { .. }
-        | T::IntervalDayToSecond { .. } => DESCRIPTOR_ELEMENT,
-        // Locators (LOBs and the CLOB text of JSON, VECTOR and XMLTYPE), LONG data.
-        T::Clob
-        | T::NClob
-        | T::Blob
+        | T::IntervalDayToSecond { .. }
         | T::Bfile
-        | T::Long
-        | T::LongRaw
-        | T::Json
-        | T::Vector
-        | T::XmlType
-        | T::Other { .. } => DESCRIPTOR_ELEMENT,
-    };
-    data + ELEMENT_OVERHEAD
+        | T::Other { .. } => bind_element(BindType::Timestamp),
+        // Fetched whole, as LONG data (the crate's queries take LOBs as bytes), like the
+        // CLOB text of JSON, VECTOR and XMLTYPE: dynamic.
+        T::Clob | T::NClob | T::Blob | T::Long | T::LongRaw | T::Json | T::Vector | T::XmlType => {
+            Element::allocated(DYNAMIC_ELEMENT)
+        }
+    }
 }
 
-/// Rows per array for variables whose elements take `element_bytes`: as many as
-/// [`ARRAY_BUFFER_BUDGET`] holds, at least one, at most `wanted`.
-pub fn rows_within_budget(element_bytes: impl IntoIterator<Item = u64>, wanted: usize) -> usize {
-    let per_row: u64 = element_bytes.into_iter().sum::<u64>().max(1);
+/// Rows per array of `elements` (one per variable): as many as [`ARRAY_BUFFER_BUDGET`]
+/// holds, at least one, at most `wanted`.
+pub fn rows_within_budget(elements: impl IntoIterator<Item = Element>, wanted: usize) -> usize {
+    let per_row: u64 = elements.into_iter().map(|e| e.total).sum::<u64>().max(1);
     let fit = usize::try_from(ARRAY_BUFFER_BUDGET / per_row).unwrap_or(usize::MAX);
     fit.clamp(1, wanted.max(1))
 }
 
-/// Refuses an array of `rows` as the driver does: DPI-1015 when one variable's buffer
-/// (`rows x element`) would pass [`MAX_VARIABLE_BYTES`].
-pub fn check_array(element_bytes: impl IntoIterator<Item = u64>, rows: usize) -> DbResult<()> {
-    let rows_u64 = rows as u64;
-    for element in element_bytes {
-        // The driver's own check is on the data buffer, without the indicator.
-        let data = element.saturating_sub(ELEMENT_OVERHEAD);
-        if rows_u64.saturating_mul(data) > MAX_VARIABLE_BYTES {
-            return Err(DbError::Database {
-                code: None,
-                message: format!("DPI-1015: array size of {rows} is too large"),
-            });
-        }
+/// Refuses an array of `rows` as the driver does: DPI-1015 when one variable's data
+/// buffer (`rows x buffer`) would pass [`MAX_VARIABLE_BYTES`] (`dpiVar__initBuffer`).
+pub fn check_array(elements: impl IntoIterator<Item = Element>, rows: usize) -> DbResult<()> {
+    let too_large = elements
+        .into_iter()
+        .any(|e| (rows as u64).saturating_mul(e.buffer) > MAX_VARIABLE_BYTES);
+    if too_large {
+        return Err(DbError::Database {
+            code: None,
+            message: format!("DPI-1015: array size of {rows} is too large"),
+        });
     }
     Ok(())
 }
 
 impl BindPlan {
-    /// The driver buffer bytes of one row of this plan's binds, bind by bind.
-    pub fn element_bytes(&self) -> impl Iterator<Item = u64> + '_ {
-        self.binds.iter().map(|b| bind_element_bytes(b.bind))
+    /// One row of this plan's binds in the driver's buffers, bind by bind.
+    pub fn elements(&self) -> impl Iterator<Item = Element> + '_ {
+        self.binds.iter().map(|b| bind_element(b.bind))
     }
 
     /// The executions an array DML statement of `rows` rows takes: consecutive ranges
     /// of at most [`rows_within_budget`] rows, in order.
     pub fn executions(&self, rows: usize) -> impl Iterator<Item = Range<usize>> {
-        let step = rows_within_budget(self.element_bytes(), rows);
+        let step = rows_within_budget(self.elements(), rows);
         (0..rows)
             .step_by(step)
             .map(move |start| start..(start + step).min(rows))
@@ -174,8 +209,8 @@ impl BindPlan {
 pub fn fetch_rows(columns: &[ScanColumn], with_rowid: bool, wanted: u32) -> u32 {
     let elements = columns
         .iter()
-        .map(|c| fetch_element_bytes(&c.data_type))
-        .chain(with_rowid.then(|| fetch_element_bytes(&OracleType::RowId)));
+        .map(|c| fetch_element(&c.data_type))
+        .chain(with_rowid.then(|| fetch_element(&OracleType::RowId)));
     u32::try_from(rows_within_budget(elements, wanted as usize)).unwrap_or(wanted)
 }
 
@@ -206,29 +241,29 @@ mod tests {
 
     #[test]
     fn a_varchar2_4000_element_is_16000_bytes_as_the_driver_sizes_it() {
-        assert_eq!(bind_element_bytes(BindType::Varchar2(4000)), 16_000 + 8);
-        assert_eq!(bind_element_bytes(BindType::Raw(2000)), 2000 + 8);
-        // Past the basic buffer's size the driver allocates per value.
-        assert_eq!(bind_element_bytes(BindType::Varchar2(32_767)), 16 + 8);
-        assert_eq!(
-            fetch_element_bytes(&OracleType::parse("VARCHAR2(4000 CHAR)").unwrap()),
-            16_000 + 8
-        );
-        assert_eq!(
-            fetch_element_bytes(&OracleType::parse("VARCHAR2(100 BYTE)").unwrap()),
-            400 + 8
-        );
+        let fetched = |t: &str| fetch_element(&OracleType::parse(t).unwrap()).buffer;
+        assert_eq!(bind_element(BindType::Varchar2(4000)).buffer, 16_000);
+        assert_eq!(bind_element(BindType::Raw(2000)).buffer, 2000);
+        assert_eq!(fetched("VARCHAR2(4000 CHAR)"), 16_000);
+        assert_eq!(fetched("VARCHAR2(100 BYTE)"), 400);
         // 100 characters are described as 400 bytes, then counted as characters again.
-        assert_eq!(
-            fetch_element_bytes(&OracleType::parse("VARCHAR2(100 CHAR)").unwrap()),
-            1600 + 8
-        );
+        assert_eq!(fetched("VARCHAR2(100 CHAR)"), 1600);
+        // Past the basic buffer's size the driver allocates per value, a 64 KiB chunk
+        // at least: nothing in the array's buffer, more than a basic element in all.
+        let long = bind_element(BindType::Varchar2(32_767));
+        assert_eq!(long.buffer, 0);
+        assert!(long.total > 65_536, "{long:?}");
+        // A fetched CLOB is LONG data: the same 64 KiB a row.
+        let clob = fetch_element(&OracleType::Clob);
+        assert!(clob.total > 65_536, "{clob:?}");
+        // Every element costs its dpiData besides its buffer.
+        assert!(bind_element(BindType::Date).total > 48);
     }
 
     #[test]
     fn a_wide_batch_runs_in_several_executions_covering_every_row_once() {
         let plan = BindPlan::for_columns(&orders()).unwrap();
-        let per_row: u64 = plan.element_bytes().sum();
+        let per_row: u64 = plan.elements().map(|e| e.total).sum();
         let ranges: Vec<Range<usize>> = plan.executions(10_000).collect();
         assert!(ranges.len() > 1, "{ranges:?}");
         let mut next = 0;
@@ -241,7 +276,7 @@ mod tests {
         assert_eq!(next, 10_000);
         // Each execution passes the driver's own limit.
         for r in ranges {
-            check_array(plan.element_bytes(), r.len()).unwrap();
+            check_array(plan.elements(), r.len()).unwrap();
         }
     }
 
@@ -268,8 +303,8 @@ mod tests {
     fn the_driver_refuses_a_variable_past_two_gigabytes() {
         let plan = BindPlan::for_columns(&[col("NOTES", "VARCHAR2(4000 CHAR)")]).unwrap();
         // 16,000 bytes x 134,217 rows fits i32::MAX; one row more does not.
-        check_array(plan.element_bytes(), 134_217).unwrap();
-        let err = check_array(plan.element_bytes(), 134_218).unwrap_err();
+        check_array(plan.elements(), 134_217).unwrap();
+        let err = check_array(plan.elements(), 134_218).unwrap_err();
         assert!(err.to_string().contains("DPI-1015"), "{err}");
     }
 
@@ -287,6 +322,10 @@ mod tests {
         let wide = scan(&["VARCHAR2(4000)"; 20]);
         let rows = fetch_rows(&wide, false, 1000);
         assert!((100..1000).contains(&rows), "{rows}");
-        assert!(u64::from(rows) * 20 * 16_008 <= ARRAY_BUFFER_BUDGET);
+        assert!(u64::from(rows) * 20 * 16_000 <= ARRAY_BUFFER_BUDGET);
+        // A CLOB column alone (64 KiB a row) about halves the default fetch array.
+        let with_clob = scan(&["NUMBER", "CLOB"]);
+        let rows = fetch_rows(&with_clob, false, 1000);
+        assert!((400..=520).contains(&rows), "{rows}");
     }
 }

@@ -278,7 +278,7 @@ pub const MINING_FIXED_COLUMNS: &[&str] = &[
 /// value slot is a MINE_VALUE result, described as VARCHAR2(4000): 16 KB a row in the
 /// driver whatever it holds, so a 30-column table at 1,000 rows would take 480 MB.
 pub fn mining_fetch_rows(tables: &[MinedTable], wanted: u32) -> u32 {
-    use db_boundary::arrays::fetch_element_bytes;
+    use db_boundary::arrays::fetch_element;
     use singer_core::oracle_type::{LengthSemantics, OracleType};
     let number = OracleType::Number {
         precision: None,
@@ -307,7 +307,7 @@ pub fn mining_fetch_rows(tables: &[MinedTable], wanted: u32) -> u32 {
     let elements = fixed
         .iter()
         .chain(slot.iter().cycle().take(2 * width))
-        .map(fetch_element_bytes);
+        .map(fetch_element);
     u32::try_from(db_boundary::arrays::rows_within_budget(
         elements,
         wanted.max(1) as usize,

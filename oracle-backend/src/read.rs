@@ -143,7 +143,7 @@ impl OracleSession {
             .conn
             .statement(&statement.sql)
             .fetch_array_size(fetch_array_size)
-            .prefetch_rows(scan.tuning.prefetch_rows)
+            .prefetch_rows(scan.tuning.prefetch_rows.min(fetch_array_size))
             .build()
             .map_err(self.fail(operation))?;
         let rows = prepared.query_named(&refs).map_err(self.fail(operation))?;

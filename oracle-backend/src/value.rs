@@ -209,8 +209,9 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
 }
 
 /// The driver's type for a planned bind (`Batch::set_type`). Sizes count characters
-/// (RAW: bytes); the driver grows a text buffer when a value needs more. CLOB and BLOB
-/// binds are sent as LONG / LONG RAW data by the driver, which is why they go last.
+/// (RAW: bytes); the driver grows a text buffer when a value needs more. A CLOB, NCLOB
+/// or BLOB bind is a temporary LOB per array element (the crate's `Batch` binds LOBs as
+/// locators), written value by value; LOB binds still go last (ORA-24816).
 pub fn driver_type(bind: BindType) -> DriverType {
     match bind {
         BindType::Number => DriverType::Number(0, 0),

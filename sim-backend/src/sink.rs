@@ -526,7 +526,7 @@ fn key_fits<'t>(types: impl Iterator<Item = &'t OracleType>, max_string_bytes: u
 /// place in the whole batch, as the Oracle backend reports it across executions.
 fn driver_arrays(plan: &BindPlan, rows: usize) -> DbResult<()> {
     plan.executions(rows)
-        .try_for_each(|r| db_boundary::arrays::check_array(plan.element_bytes(), r.len()))
+        .try_for_each(|r| db_boundary::arrays::check_array(plan.elements(), r.len()))
 }
 
 /// What one MERGE batch works on: the table, the bound columns' positions and bind

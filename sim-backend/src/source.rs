@@ -154,7 +154,7 @@ impl Source for SimSession {
         db_boundary::arrays::check_array(
             scan.columns
                 .iter()
-                .map(|c| db_boundary::arrays::fetch_element_bytes(&c.data_type)),
+                .map(|c| db_boundary::arrays::fetch_element(&c.data_type)),
             scan.fetch_array_size() as usize,
         )?;
         self.may_scan(&scan.table, scan.as_of_scn.is_some())?;
