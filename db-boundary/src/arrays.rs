@@ -12,8 +12,8 @@
 //! So an array holds as many rows as fit [`ARRAY_BUFFER_BUDGET`], and at least one. The
 //! sizes here are the driver's buffers for one element. Text longer than 32,767 bytes
 //! and fetched LOBs are "dynamic" in ODPI-C: each value gets a 64 KiB chunk at least
-//! (`dpiVar__allocateChunks`), which is what they are counted at. LOB binds are
-//! temporary-LOB locators (`LobBindType::Locator` in the crate's `Batch`).
+//! (`dpiVar__allocateChunks`), which is what they are counted at, as are CLOB and BLOB
+//! columns' binds (LONG data).
 
 use std::ops::Range;
 
@@ -111,6 +111,8 @@ pub fn bind_element(bind: BindType) -> Element {
         BindType::BinaryDouble => Element::fixed(8),
         // dpiOciDate.
         BindType::Date => Element::fixed(8),
+        // Data sent with the row: dynamic, a 64 KiB chunk a value at least.
+        BindType::Long | BindType::LongRaw => Element::allocated(DYNAMIC_ELEMENT),
         // A pointer per element to a descriptor of its own; for LOBs, a temporary LOB's
         // locator (the data goes by LOB writes).
         BindType::Timestamp

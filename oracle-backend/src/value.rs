@@ -209,9 +209,11 @@ pub fn bind(value: &Value) -> Result<Box<dyn ToSql>, DbError> {
 }
 
 /// The driver's type for a planned bind (`Batch::set_type`). Sizes count characters
-/// (RAW: bytes); the driver grows a text buffer when a value needs more. A CLOB, NCLOB
-/// or BLOB bind is a temporary LOB per array element (the crate's `Batch` binds LOBs as
-/// locators), written value by value; LOB binds still go last (ORA-24816).
+/// (RAW: bytes); the driver grows a text buffer when a value needs more. CLOB and BLOB
+/// columns take LONG / LONG RAW binds: the data goes with the row. A CLOB, NCLOB or
+/// BLOB bind (JSON, VECTOR, XMLTYPE columns) is a temporary LOB per array element (the
+/// crate's `Batch` binds LOBs as locators), written value by value. Both kinds go
+/// last (ORA-24816).
 pub fn driver_type(bind: BindType) -> DriverType {
     match bind {
         BindType::Number => DriverType::Number(0, 0),
@@ -228,6 +230,8 @@ pub fn driver_type(bind: BindType) -> DriverType {
         BindType::IntervalYm => DriverType::IntervalYM(9),
         BindType::IntervalDs => DriverType::IntervalDS(9, 9),
         BindType::Boolean => DriverType::Boolean,
+        BindType::Long => DriverType::Long,
+        BindType::LongRaw => DriverType::LongRaw,
         BindType::Clob => DriverType::CLOB,
         BindType::NClob => DriverType::NCLOB,
         BindType::Blob => DriverType::BLOB,
