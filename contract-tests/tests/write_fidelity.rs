@@ -16,6 +16,7 @@ contract_tests!(
     upsert_after_columns_are_added_and_widened_and_on_a_second_run,
     a_check_violated_by_an_upsert_names_its_row,
     an_upsert_with_a_text_key_and_large_lobs_updates_and_inserts,
+    a_json_column_before_a_clob_column_sends_the_long_data_first,
     describe_reads_back_the_checks_of_a_19c_style_table,
     compatible_is_read_and_decides_names_and_the_json_type,
     text_longer_than_its_column_is_refused_per_row_naming_it,
@@ -140,6 +141,38 @@ fn an_upsert_with_a_text_key_and_large_lobs_updates_and_inserts(db: &Db) {
         .expect("update one, insert one");
     sink.commit().unwrap();
     assert_eq!(read(db, &table, &["CODE", "DOC", "PIC", "N"]), rows);
+}
+
+/// A native JSON column (bound as a temporary CLOB) declared before a CLOB column
+/// (bound as LONG data): the LONG bind goes before the temporary LOB's, or Oracle
+/// refuses every execution (ORA-24816), whatever the values' sizes.
+fn a_json_column_before_a_clob_column_sends_the_long_data_first(db: &Db) {
+    let columns = [
+        col("ID", "NUMBER(10)"),
+        col("META", "JSON"),
+        col("BODY", "CLOB"),
+    ];
+    let table = create(db, "JSON_THEN_CLOB", &columns);
+    let key = ["ID".to_owned()];
+    let row = |id: &str, fill: char| {
+        vec![
+            Value::number(id),
+            Value::Json(format!("{{\"a\":\"{}\"}}", fill.to_string().repeat(9000))),
+            text(&fill.to_string().repeat(20_000)),
+        ]
+    };
+    let mut sink = db.backend.sink().expect("a sink session");
+    sink.insert_rows(&table, &columns, &[row("1", 'x'), row("2", 'y')])
+        .expect("insert");
+    sink.commit().unwrap();
+    let rows = [row("2", 'z'), row("3", 'w')];
+    sink.merge_rows(&table, &columns, &key, &rows)
+        .expect("update one, insert one");
+    sink.commit().unwrap();
+    assert_eq!(
+        read(db, &table, &["ID", "META", "BODY"]),
+        [row("1", 'x'), row("2", 'z'), row("3", 'w')]
+    );
 }
 
 /// Issue 11 item 3: CTAS copies no CHECK, so a violation surfaced only at the MERGE,

@@ -69,6 +69,12 @@ pub struct BindPlan {
 impl BindPlan {
     /// The plan for `columns` (a caller's column order).
     pub fn for_columns(columns: &[ColumnDef]) -> DbResult<BindPlan> {
+        // Oracle takes more than 4,000 bytes of data for a LONG column or for LOB
+        // columns in one statement, not both (OCI-22295): beside a LONG column, LOB
+        // columns take temporary LOBs.
+        let long_column = columns
+            .iter()
+            .any(|c| matches!(c.data_type, OracleType::Long | OracleType::LongRaw));
         let mut binds = columns
             .iter()
             .enumerate()
@@ -79,6 +85,11 @@ impl BindPlan {
                         c.name, c.data_type
                     ))
                 })?;
+                let bind = match (&c.data_type, long_column) {
+                    (OracleType::Clob, true) => BindType::Clob,
+                    (OracleType::Blob, true) => BindType::Blob,
+                    _ => bind,
+                };
                 Ok(PlannedBind {
                     column: c.name.clone(),
                     slot,
@@ -88,8 +99,27 @@ impl BindPlan {
             })
             .collect::<DbResult<Vec<_>>>()?;
         // A stable sort keeps the caller's order within each group.
-        binds.sort_by_key(|b| b.bind.is_lob());
+        binds.sort_by_key(|b| b.bind.group());
         Ok(BindPlan { binds })
+    }
+
+    /// Refuses binds out of their groups' order as Oracle does (ORA-24816): a bind
+    /// that may hold more than 4,000 bytes after a LONG or LOB bind.
+    pub fn check_order(&self) -> DbResult<()> {
+        let misplaced = self
+            .binds
+            .windows(2)
+            .find(|pair| pair[1].bind.group() < pair[0].bind.group());
+        match misplaced {
+            Some(pair) => Err(DbError::ora(
+                24816,
+                format!(
+                    "Expanded non LONG bind data supplied after actual LONG or LOB column                      (\"{}\" {} after \"{}\" {})",
+                    pair[1].column, pair[1].bind, pair[0].column, pair[0].bind
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Column names in bind order.
@@ -234,6 +264,62 @@ mod tests {
         assert_eq!(
             plan.binds.iter().map(|b| b.slot).collect::<Vec<_>>(),
             [1, 3, 0, 2]
+        );
+        plan.check_order().unwrap();
+    }
+
+    /// Beside a LONG column, a CLOB or BLOB column takes a temporary LOB: Oracle refuses
+    /// long data for both kinds in one statement (OCI-22295).
+    #[test]
+    fn lob_columns_beside_a_long_column_take_temporary_lobs() {
+        let alone = BindPlan::for_columns(&[col("ID", "NUMBER"), col("DOC", "CLOB")]).unwrap();
+        assert_eq!(alone.binds[1].bind, BindType::Long);
+        let beside = BindPlan::for_columns(&[
+            col("ID", "NUMBER"),
+            col("DOC", "CLOB"),
+            col("OLD", "LONG"),
+            col("PIC", "BLOB"),
+        ])
+        .unwrap();
+        let binds: Vec<(&str, BindType)> = beside
+            .binds
+            .iter()
+            .map(|b| (b.column.as_str(), b.bind))
+            .collect();
+        assert_eq!(
+            binds,
+            [
+                ("ID", BindType::Number),
+                ("OLD", BindType::Long),
+                ("DOC", BindType::Clob),
+                ("PIC", BindType::Blob)
+            ]
+        );
+        beside.check_order().unwrap();
+    }
+
+    /// A native JSON column (a temporary CLOB bind) written before a CLOB column (LONG
+    /// data): the LONG bind goes first, or Oracle refuses the statement (ORA-24816).
+    #[test]
+    fn long_data_goes_before_temporary_lobs() {
+        let plan = BindPlan::for_columns(&[
+            col("META", "JSON"),
+            col("BODY", "CLOB"),
+            col("ID", "NUMBER(38)"),
+            col("PIC", "BLOB"),
+        ])
+        .unwrap();
+        assert_eq!(plan.columns(), ["ID", "BODY", "PIC", "META"]);
+        plan.check_order().unwrap();
+        let mut misordered = plan.clone();
+        misordered.binds.swap(2, 3);
+        let err = misordered.check_order().unwrap_err();
+        assert_eq!(err.ora_code(), Some(24816), "{err}");
+        let mut misordered = plan;
+        misordered.binds.swap(0, 1);
+        assert_eq!(
+            misordered.check_order().unwrap_err().ora_code(),
+            Some(24816)
         );
     }
 

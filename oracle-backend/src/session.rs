@@ -192,6 +192,7 @@ impl OracleSession {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        plan.check_order()?;
         let max_string_bytes = Source::server_info(self)?.max_string_bytes;
         let owner = self.schema_of(table)?;
         for (i, row) in rows.iter().enumerate() {

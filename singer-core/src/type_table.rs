@@ -90,10 +90,19 @@ pub enum BindType {
 impl BindType {
     /// LOB and LONG binds must follow every other bind of a statement (ORA-24816).
     pub fn is_lob(self) -> bool {
-        matches!(
-            self,
-            BindType::Long | BindType::LongRaw | BindType::Clob | BindType::NClob | BindType::Blob
-        )
+        self.group() > 0
+    }
+
+    /// Where a bind goes in its statement. No bind that may hold more than 4,000 bytes
+    /// may follow a LONG or LOB bind (ORA-24816), and a LONG bind is declared that long:
+    /// 0 for every other bind, 1 for LONG / LONG RAW data, 2 for temporary LOBs, whose
+    /// locators are short.
+    pub fn group(self) -> u8 {
+        match self {
+            BindType::Long | BindType::LongRaw => 1,
+            BindType::Clob | BindType::NClob | BindType::Blob => 2,
+            _ => 0,
+        }
     }
 
     /// The size in characters (or bytes for RAW) a text bind holds, if sized.
