@@ -344,7 +344,7 @@ fn sniff_type(line: &[u8]) -> Sniff<'_> {
 }
 
 fn as_text(bytes: &[u8], line: u64) -> Result<&str, ReadError> {
-    std::str::from_utf8(bytes).map_err(|_| ReadError {
+    crate::record::utf8(bytes).ok_or(ReadError {
         line,
         stream: None,
         kind: ReadErrorKind::NotUtf8,

@@ -68,6 +68,12 @@ pub fn emptied(mut fields: Fields<'_>) -> Fields<'static> {
         .collect()
 }
 
+/// `bytes` as text, when they are UTF-8. Every input line is checked with it (SIMD:
+/// about four times fewer instructions than `std::str::from_utf8` on a record).
+pub fn utf8(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
 /// Why a text is not a JSON object: the byte offset where reading stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the record is not a valid JSON object (at byte {0})")]
@@ -464,6 +470,28 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests {
+    /// The SIMD check accepts and refuses exactly what the standard library does.
+    #[test]
+    fn utf8_agrees_with_the_standard_check() {
+        let long_ascii = "a".repeat(200);
+        let mut cut = "é".repeat(100).into_bytes();
+        cut.pop();
+        let cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            long_ascii.into_bytes(),
+            "caf\u{e9} \u{1F600} \u{4E2D}".repeat(20).into_bytes(),
+            cut,
+            vec![b'a'; 63].into_iter().chain([0xC0, 0xAF]).collect(), // overlong
+            vec![0xED, 0xA0, 0x80],                                   // a surrogate
+            vec![0xF4, 0x90, 0x80, 0x80],                             // past U+10FFFF
+            vec![0xFF],
+            b"{\"a\":\"x\"}\n".to_vec(),
+        ];
+        for bytes in cases {
+            assert_eq!(utf8(&bytes), std::str::from_utf8(&bytes).ok(), "{bytes:?}");
+        }
+    }
+
     /// The reader refills one fields vector record after record: emptying keeps its memory.
     #[test]
     fn emptied_fields_keep_their_memory() {

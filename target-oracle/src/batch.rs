@@ -162,7 +162,7 @@ fn open_lines(file: File) -> std::io::Result<Box<dyn BufRead>> {
 /// One file line as a record: a JSON object, kept raw (every digit intact) and split
 /// into its fields.
 fn parse_record(line: &[u8]) -> Result<(&str, Fields<'_>), String> {
-    let text = std::str::from_utf8(line).map_err(|_| "the line is not valid UTF-8".to_owned())?;
+    let text = singer_core::record::utf8(line).ok_or("the line is not valid UTF-8")?;
     match split_record(text) {
         Ok(fields) => Ok((text.trim_ascii(), fields)),
         // serde_json names what is wrong with a line that is not JSON at all.
