@@ -592,6 +592,7 @@ mod tests {
             "BLOB",
             "DATE",
             "TIMESTAMP(6) WITH TIME ZONE",
+            "TIMESTAMP(6) WITH LOCAL TIME ZONE",
             "INTERVAL DAY(2) TO SECOND(6)",
             "JSON",
             "VECTOR",

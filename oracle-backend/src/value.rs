@@ -134,6 +134,16 @@ pub fn decode_text(kind: ValueKind, text: String) -> Result<Value, DbError> {
     Ok(match kind {
         ValueKind::Json => Value::Json(text),
         ValueKind::Vector => Value::Vector(parse_vector(&text)?),
+        // `TO_CHAR(SYS_EXTRACT_UTC(..), 'SYYYY-..')` of a TIMESTAMP WITH LOCAL TIME
+        // ZONE: UTC, the year signed (a blank for AD), as the DATE path reads years.
+        ValueKind::TimestampTz => {
+            let utc = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f")
+                .map_err(|_| DbError::Database {
+                    code: None,
+                    message: format!("a UTC timestamp could not be read from {text:?}"),
+                })?;
+            Value::TimestampTz(utc.and_utc().fixed_offset())
+        }
         _ => Value::Text(text),
     })
 }
@@ -281,5 +291,19 @@ mod tests {
             decode_text(ValueKind::Text, "<a/>".into()).unwrap(),
             Value::Text("<a/>".into())
         );
+        let utc = decode_text(
+            ValueKind::TimestampTz,
+            " 2024-02-29T23:59:59.123456789".into(),
+        );
+        assert_eq!(
+            utc.unwrap(),
+            Value::TimestampTz(
+                chrono::DateTime::parse_from_rfc3339("2024-02-29T23:59:59.123456789+00:00")
+                    .unwrap()
+            )
+        );
+        let bc = decode_text(ValueKind::TimestampTz, "-0044-03-15T12:00:00.5".into());
+        assert!(matches!(bc, Ok(Value::TimestampTz(t)) if chrono::Datelike::year(&t) == -44));
+        assert!(decode_text(ValueKind::TimestampTz, "yesterday".into()).is_err());
     }
 }

@@ -269,9 +269,17 @@ impl OracleType {
             T::LongRaw | T::Blob => row(J::Base64, V::Bytes, B::LongRaw, Native, false),
             T::Date => row(J::DateTime, V::Date, B::Date, Native, true),
             T::Timestamp { .. } => row(J::DateTime, V::Timestamp, B::Timestamp, Native, true),
-            T::TimestampTz { .. } | T::TimestampLtz { .. } => {
-                row(J::DateTime, V::TimestampTz, B::TimestampTz, Native, true)
-            }
+            T::TimestampTz { .. } => row(J::DateTime, V::TimestampTz, B::TimestampTz, Native, true),
+            // The instant in UTC, worked out by the server: fetched natively, the
+            // driver would give the offset from the client's environment, not the
+            // session's (ODPI-C reads an LTZ offset through the environment handle).
+            T::TimestampLtz { .. } => row(
+                J::DateTime,
+                V::TimestampTz,
+                B::TimestampTz,
+                AsText("TO_CHAR(SYS_EXTRACT_UTC({}), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9')"),
+                true,
+            ),
             T::IntervalYearToMonth { .. } => {
                 row(J::Duration, V::IntervalYm, B::IntervalYm, Native, false)
             }
@@ -372,7 +380,7 @@ mod tests {
     type_row!(date: "DATE" => DateTime, Date, Some(BindType::Date), C, true);
     type_row!(timestamp: "TIMESTAMP(9)" => DateTime, Timestamp, Some(BindType::Timestamp), C, true);
     type_row!(timestamp_tz: "TIMESTAMP(6) WITH TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), C, true);
-    type_row!(timestamp_ltz: "TIMESTAMP(3) WITH LOCAL TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), C, true);
+    type_row!(timestamp_ltz: "TIMESTAMP(3) WITH LOCAL TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), "TO_CHAR(SYS_EXTRACT_UTC(\"C\"), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9')", true);
     type_row!(interval_ym: "INTERVAL YEAR(2) TO MONTH" => Duration, IntervalYm, Some(BindType::IntervalYm), C, false);
     type_row!(interval_ds: "INTERVAL DAY(3) TO SECOND(6)" => Duration, IntervalDs, Some(BindType::IntervalDs), C, false);
     type_row!(rowid: "ROWID" => Text, Text, Some(BindType::Varchar2(18)), C, false);
