@@ -224,16 +224,8 @@ pub fn fetch_rows(columns: &[ScanColumn], with_rowid: bool, wanted: u32) -> u32 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binds::tests::col;
     use crate::ColumnDef;
-
-    fn col(name: &str, t: &str) -> ColumnDef {
-        ColumnDef {
-            name: name.into(),
-            data_type: OracleType::parse(t).unwrap(),
-            nullable: true,
-            check: None,
-        }
-    }
 
     fn orders() -> Vec<ColumnDef> {
         vec![

@@ -239,10 +239,11 @@ pub fn key_bind(position: usize, data_type: &OracleType, value: &Value) -> DbRes
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn col(name: &str, t: &str) -> ColumnDef {
+    /// A nullable column of type `t` (Oracle's spelling).
+    pub(crate) fn col(name: &str, t: &str) -> ColumnDef {
         ColumnDef {
             name: name.into(),
             data_type: OracleType::parse(t).unwrap(),

@@ -83,25 +83,17 @@ impl DbError {
     /// its position mapped back: `positions[i]` is where the subset's row `i` came from.
     /// Any other error is returned as it is.
     pub fn at_positions(self, positions: &[usize]) -> DbError {
-        match self {
-            DbError::RowRejected {
-                row,
-                code,
-                message,
-                column,
-            } => DbError::RowRejected {
-                row: positions.get(row).copied().unwrap_or(row),
-                code,
-                message,
-                column,
-            },
-            other => other,
-        }
+        self.with_row(|row| positions.get(row).copied().unwrap_or(row))
     }
 
     /// A row rejection of a statement that ran on the caller's rows from `start` on
     /// (one execution of several), with its position counted from the caller's first.
     pub fn shifted(self, start: usize) -> DbError {
+        self.with_row(|row| row + start)
+    }
+
+    /// A row rejection with its position mapped by `place`; any other error as it is.
+    fn with_row(self, place: impl FnOnce(usize) -> usize) -> DbError {
         match self {
             DbError::RowRejected {
                 row,
@@ -109,7 +101,7 @@ impl DbError {
                 message,
                 column,
             } => DbError::RowRejected {
-                row: row + start,
+                row: place(row),
                 code,
                 message,
                 column,
