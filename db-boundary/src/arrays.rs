@@ -157,9 +157,9 @@ pub fn fetch_element(data_type: &OracleType) -> Element {
         T::BinaryFloat | T::Boolean => Element::fixed(4),
         T::BinaryDouble => Element::fixed(8),
         T::Date => Element::fixed(8),
+        // Text the server makes (`TO_CHAR`), at most 75 bytes.
+        T::TimestampTz { .. } | T::TimestampLtz { .. } => Element::text(75, false),
         T::Timestamp { .. }
-        | T::TimestampTz { .. }
-        | T::TimestampLtz { .. }
         | T::IntervalYearToMonth { .. }
         | T::IntervalDayToSecond { .. }
         | T::Bfile

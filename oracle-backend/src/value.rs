@@ -134,16 +134,16 @@ pub fn decode_text(kind: ValueKind, text: String) -> Result<Value, DbError> {
     Ok(match kind {
         ValueKind::Json => Value::Json(text),
         ValueKind::Vector => Value::Vector(parse_vector(&text)?),
-        // `TO_CHAR(SYS_EXTRACT_UTC(..), 'SYYYY-..')` of a TIMESTAMP WITH LOCAL TIME
-        // ZONE: UTC, the year signed (a blank for AD), as the DATE path reads years.
-        ValueKind::TimestampTz => {
-            let utc = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f")
-                .map_err(|_| DbError::Database {
+        // TIMESTAMP WITH (LOCAL) TIME ZONE as the server prints it: `SYYYY` (a blank
+        // for AD, as the DATE path reads years), nanoseconds, the offset `TZH:TZM`.
+        ValueKind::TimestampTz => Value::TimestampTz(
+            chrono::DateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f%:z").map_err(
+                |_| DbError::Database {
                     code: None,
-                    message: format!("a UTC timestamp could not be read from {text:?}"),
-                })?;
-            Value::TimestampTz(utc.and_utc().fixed_offset())
-        }
+                    message: format!("a timestamp with time zone could not be read from {text:?}"),
+                },
+            )?,
+        ),
         _ => Value::Text(text),
     })
 }
@@ -291,19 +291,24 @@ mod tests {
             decode_text(ValueKind::Text, "<a/>".into()).unwrap(),
             Value::Text("<a/>".into())
         );
-        let utc = decode_text(
-            ValueKind::TimestampTz,
-            " 2024-02-29T23:59:59.123456789".into(),
-        );
+        let at = |text: &str| decode_text(ValueKind::TimestampTz, text.into()).unwrap();
+        let instant =
+            |text: &str| Value::TimestampTz(chrono::DateTime::parse_from_rfc3339(text).unwrap());
         assert_eq!(
-            utc.unwrap(),
-            Value::TimestampTz(
-                chrono::DateTime::parse_from_rfc3339("2024-02-29T23:59:59.123456789+00:00")
-                    .unwrap()
-            )
+            at(" 2024-02-29T23:59:59.123456789+00:00"),
+            instant("2024-02-29T23:59:59.123456789+00:00")
         );
-        let bc = decode_text(ValueKind::TimestampTz, "-0044-03-15T12:00:00.5".into());
-        assert!(matches!(bc, Ok(Value::TimestampTz(t)) if chrono::Datelike::year(&t) == -44));
+        // The offset is kept, minutes and sign too (instants alone compare equal).
+        match at(" 2024-01-01T09:00:00.000000000-03:30") {
+            Value::TimestampTz(t) => {
+                assert_eq!(t.offset().local_minus_utc(), -(3 * 3600 + 30 * 60));
+                assert_eq!(t.to_rfc3339(), "2024-01-01T09:00:00-03:30");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(at("-0044-03-15T12:00:00.500000000+00:00"), Value::TimestampTz(t) if chrono::Datelike::year(&t) == -44)
+        );
         assert!(decode_text(ValueKind::TimestampTz, "yesterday".into()).is_err());
     }
 }

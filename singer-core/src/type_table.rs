@@ -179,8 +179,9 @@ impl std::fmt::Display for BindType {
 pub enum FetchForm {
     /// The column itself, fetched as the driver's own type.
     Native,
-    /// Converted to text in SQL (the driver cannot fetch the type): `{}` is the quoted
-    /// column, the result is a CLOB read as a string and decoded into the value kind.
+    /// Converted to text in SQL (the driver cannot fetch the type, or not exactly):
+    /// `{}` is the quoted column, the result is text (a CLOB or a VARCHAR2) read as a
+    /// string and decoded into the value kind.
     AsText(&'static str),
 }
 
@@ -269,15 +270,22 @@ impl OracleType {
             T::LongRaw | T::Blob => row(J::Base64, V::Bytes, B::LongRaw, Native, false),
             T::Date => row(J::DateTime, V::Date, B::Date, Native, true),
             T::Timestamp { .. } => row(J::DateTime, V::Timestamp, B::Timestamp, Native, true),
-            T::TimestampTz { .. } => row(J::DateTime, V::TimestampTz, B::TimestampTz, Native, true),
-            // The instant in UTC, worked out by the server: fetched natively, the
-            // driver would give the offset from the client's environment, not the
-            // session's (ODPI-C reads an LTZ offset through the environment handle).
+            // Both as text the server makes, with the offset it works out: natively,
+            // the driver works out a region-named value's offset with the client's
+            // time-zone file (ORA-01805 when it is older than the server's), and an LTZ
+            // value's offset from the client's environment, not the session.
+            T::TimestampTz { .. } => row(
+                J::DateTime,
+                V::TimestampTz,
+                B::TimestampTz,
+                AsText("TO_CHAR({}, 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9TZH:TZM')"),
+                true,
+            ),
             T::TimestampLtz { .. } => row(
                 J::DateTime,
                 V::TimestampTz,
                 B::TimestampTz,
-                AsText("TO_CHAR(SYS_EXTRACT_UTC({}), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9')"),
+                AsText("TO_CHAR(SYS_EXTRACT_UTC({}), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9\"+00:00\"')"),
                 true,
             ),
             T::IntervalYearToMonth { .. } => {
@@ -379,8 +387,8 @@ mod tests {
     type_row!(bfile: "BFILE" => Unsupported, None, None, C, false);
     type_row!(date: "DATE" => DateTime, Date, Some(BindType::Date), C, true);
     type_row!(timestamp: "TIMESTAMP(9)" => DateTime, Timestamp, Some(BindType::Timestamp), C, true);
-    type_row!(timestamp_tz: "TIMESTAMP(6) WITH TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), C, true);
-    type_row!(timestamp_ltz: "TIMESTAMP(3) WITH LOCAL TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), "TO_CHAR(SYS_EXTRACT_UTC(\"C\"), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9')", true);
+    type_row!(timestamp_tz: "TIMESTAMP(6) WITH TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), "TO_CHAR(\"C\", 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9TZH:TZM')", true);
+    type_row!(timestamp_ltz: "TIMESTAMP(3) WITH LOCAL TIME ZONE" => DateTime, TimestampTz, Some(BindType::TimestampTz), "TO_CHAR(SYS_EXTRACT_UTC(\"C\"), 'SYYYY-MM-DD\"T\"HH24:MI:SS.FF9\"+00:00\"')", true);
     type_row!(interval_ym: "INTERVAL YEAR(2) TO MONTH" => Duration, IntervalYm, Some(BindType::IntervalYm), C, false);
     type_row!(interval_ds: "INTERVAL DAY(3) TO SECOND(6)" => Duration, IntervalDs, Some(BindType::IntervalDs), C, false);
     type_row!(rowid: "ROWID" => Text, Text, Some(BindType::Varchar2(18)), C, false);
