@@ -309,9 +309,11 @@ pub fn chunk_bounds(
     let fetch: Vec<Fetch> = quoted
         .iter()
         .zip(keys)
-        .map(|(k, column)| Fetch {
-            expression: format!("MAX({k}) KEEP (DENSE_RANK LAST ORDER BY {order})"),
-            ..fetch_column(k, &column.data_type)
+        // Each bound in its type's fetch form, around the aggregate (a TIMESTAMP WITH
+        // LOCAL TIME ZONE key is made UTC text by the server, as in a scan).
+        .map(|(k, column)| {
+            let last = format!("MAX({k}) KEEP (DENSE_RANK LAST ORDER BY {order})");
+            fetch_column(&last, &column.data_type)
         })
         .collect();
     let select: Vec<&str> = fetch.iter().map(|f| f.expression.as_str()).collect();
@@ -488,6 +490,23 @@ mod tests {
         out.push_str(&format!(
             "-- chunk bounds: NTILE(4) over a composite key, as of an SCN\n{}\n\n",
             describe(&bounds)
+        ));
+        let zoned = chunk_bounds(
+            &TableName {
+                schema: Some("HR".into()),
+                name: "Mixed Case".into(),
+            },
+            &columns(&[
+                ("AT", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+                ("ID", "NUMBER(10)"),
+            ]),
+            2,
+            None,
+        )
+        .unwrap();
+        out.push_str(&format!(
+            "-- chunk bounds over a key with a TIMESTAMP WITH LOCAL TIME ZONE: its fetch form around the aggregate\n{}\n\n",
+            describe(&zoned)
         ));
         for (sql, privilege) in CURRENT_SCN {
             out.push_str(&format!(

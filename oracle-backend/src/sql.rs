@@ -75,6 +75,9 @@ pub fn session_setup(utc: bool) -> Vec<&'static str> {
         "ALTER SESSION SET NLS_TIMESTAMP_TZ_FORMAT = 'YYYY-MM-DD\"T\"HH24:MI:SS.FF9TZH:TZM'",
         "ALTER SESSION SET NLS_SORT = 'BINARY'",
         "ALTER SESSION SET NLS_COMP = 'BINARY'",
+        // The tap reads times as text the server prints (TIMESTAMP WITH TIME ZONE):
+        // a client's NLS_LANG may name another calendar.
+        "ALTER SESSION SET NLS_CALENDAR = 'GREGORIAN'",
     ];
     if utc {
         statements.push("ALTER SESSION SET TIME_ZONE = 'UTC'");
