@@ -8,7 +8,7 @@
 //! back into a value to bind without losing digits or zone ([`to_json`], [`from_json`]).
 
 use base64::Engine;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use db_boundary::{Decimal, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -236,6 +236,19 @@ pub(crate) fn to_json(value: &Value, source_offset: FixedOffset) -> Json {
     serde_json::from_slice(&out).unwrap_or(Json::Null)
 }
 
+/// A date-time as [`to_json`] writes it: RFC 3339, or, for years outside 1-9999, an ISO
+/// 8601 expanded year in UTC (`-0044-03-15T00:00:00Z`), which RFC 3339 cannot hold.
+fn parse_instant(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|e| {
+            text.strip_suffix('Z')
+                .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
+                .map(|utc| utc.and_utc().fixed_offset())
+                .ok_or(e)
+        })
+        .map_err(|e| format!("bad date-time bookmark: {e}"))
+}
+
 /// The value to bind for a bookmark of a column of `oracle_type`.
 pub(crate) fn from_json(
     json: &Json,
@@ -253,9 +266,7 @@ pub(crate) fn from_json(
             other => Err(format!("unexpected bookmark value {other}")),
         }
     };
-    let instant = || -> Result<DateTime<FixedOffset>, String> {
-        DateTime::parse_from_rfc3339(&text()?).map_err(|e| format!("bad date-time bookmark: {e}"))
-    };
+    let instant = || -> Result<DateTime<FixedOffset>, String> { parse_instant(&text()?) };
     Ok(match oracle_type {
         T::Number { .. } | T::Float { .. } => {
             Value::Number(Decimal::parse(&text()?).map_err(|_| "bad number bookmark".to_owned())?)
@@ -307,6 +318,30 @@ mod tests {
                 "TIMESTAMP(9) WITH TIME ZONE",
             ),
             (Value::Text("K-1".into()), "VARCHAR2(10 BYTE)"),
+            // Years outside 1-9999 are written as ISO 8601 expanded years.
+            (
+                Value::Date(
+                    NaiveDate::from_ymd_opt(-44, 3, 15)
+                        .unwrap()
+                        .and_hms_opt(12, 0, 0)
+                        .unwrap(),
+                ),
+                "DATE",
+            ),
+            (
+                Value::TimestampTz(
+                    FixedOffset::east_opt(0)
+                        .unwrap()
+                        .from_local_datetime(
+                            &NaiveDate::from_ymd_opt(10_000, 1, 1)
+                                .unwrap()
+                                .and_hms_nano_opt(0, 0, 0, 5)
+                                .unwrap(),
+                        )
+                        .unwrap(),
+                ),
+                "TIMESTAMP(9) WITH TIME ZONE",
+            ),
             (Value::Bytes(vec![1, 2, 3]), "RAW(16)"),
         ];
         for (value, sql_type) in cases {
