@@ -144,6 +144,17 @@ pub fn decode_text(kind: ValueKind, text: String) -> Result<Value, DbError> {
                 },
             )?,
         ),
+        // `CASE WHEN c THEN 'true' WHEN NOT c THEN 'false' END` of a BOOLEAN.
+        ValueKind::Boolean => match text.as_str() {
+            "true" => Value::Boolean(true),
+            "false" => Value::Boolean(false),
+            other => {
+                return Err(DbError::Database {
+                    code: None,
+                    message: format!("a BOOLEAN could not be read from {other:?}"),
+                })
+            }
+        },
         _ => Value::Text(text),
     })
 }
@@ -310,5 +321,14 @@ mod tests {
             matches!(at("-0044-03-15T12:00:00.500000000+00:00"), Value::TimestampTz(t) if chrono::Datelike::year(&t) == -44)
         );
         assert!(decode_text(ValueKind::TimestampTz, "yesterday".into()).is_err());
+        assert_eq!(
+            decode_text(ValueKind::Boolean, "true".into()).unwrap(),
+            Value::Boolean(true)
+        );
+        assert_eq!(
+            decode_text(ValueKind::Boolean, "false".into()).unwrap(),
+            Value::Boolean(false)
+        );
+        assert!(decode_text(ValueKind::Boolean, "1".into()).is_err());
     }
 }

@@ -305,7 +305,15 @@ impl OracleType {
                 AsText("JSON_SERIALIZE({} RETURNING CLOB)"),
                 false,
             ),
-            T::Boolean => row(J::Boolean, V::Boolean, B::Boolean, Native, false),
+            // As text made in SQL: what a client older than 23 receives for a BOOLEAN
+            // column is not documented; a CASE gives every client the same two words.
+            T::Boolean => row(
+                J::Boolean,
+                V::Boolean,
+                B::Boolean,
+                AsText("CASE WHEN {} THEN 'true' WHEN NOT {} THEN 'false' END"),
+                false,
+            ),
             T::Vector => row(
                 J::NumberArray,
                 V::Vector,
@@ -394,7 +402,7 @@ mod tests {
     type_row!(rowid: "ROWID" => Text, Text, Some(BindType::Varchar2(18)), C, false);
     type_row!(urowid: "UROWID(4000)" => Text, Text, Some(BindType::Varchar2(4000)), C, false);
     type_row!(json: "JSON" => AnyJson, Json, Some(BindType::Clob), "JSON_SERIALIZE(\"C\" RETURNING CLOB)", false);
-    type_row!(boolean: "BOOLEAN" => Boolean, Boolean, Some(BindType::Boolean), C, false);
+    type_row!(boolean: "BOOLEAN" => Boolean, Boolean, Some(BindType::Boolean), "CASE WHEN \"C\" THEN 'true' WHEN NOT \"C\" THEN 'false' END", false);
     type_row!(vector: "VECTOR" => NumberArray, Vector, Some(BindType::Clob), "FROM_VECTOR(\"C\" RETURNING CLOB)", false);
     type_row!(xmltype: "XMLTYPE" => Text, Text, Some(BindType::Clob), "XMLSERIALIZE(CONTENT \"C\" AS CLOB)", false);
     type_row!(object: "MDSYS.SDO_GEOMETRY" => Unsupported, None, None, C, false);
