@@ -154,10 +154,11 @@ pub fn fetch_element(data_type: &OracleType) -> Element {
         T::RowId => Element::text(18, false),
         T::URowId { length } => Element::text(*length, false),
         T::Number { .. } | T::Float { .. } => bind_element(BindType::Number),
-        T::BinaryFloat | T::Boolean => Element::fixed(4),
+        T::BinaryFloat => Element::fixed(4),
         T::BinaryDouble => Element::fixed(8),
         T::Date => Element::fixed(8),
-        // Text the server makes (`TO_CHAR`), at most 75 bytes.
+        // Text the server makes: `'true'` or `'false'`; `TO_CHAR`, at most 75 bytes.
+        T::Boolean => Element::text(5, false),
         T::TimestampTz { .. } | T::TimestampLtz { .. } => Element::text(75, false),
         T::Timestamp { .. }
         | T::IntervalYearToMonth { .. }

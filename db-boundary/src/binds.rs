@@ -114,7 +114,8 @@ impl BindPlan {
             Some(pair) => Err(DbError::ora(
                 24816,
                 format!(
-                    "Expanded non LONG bind data supplied after actual LONG or LOB column                      (\"{}\" {} after \"{}\" {})",
+                    "Expanded non LONG bind data supplied after actual LONG or LOB column \
+                     (\"{}\" {} after \"{}\" {})",
                     pair[1].column, pair[1].bind, pair[0].column, pair[0].bind
                 ),
             )),

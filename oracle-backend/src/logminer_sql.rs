@@ -9,6 +9,7 @@
 use std::fmt;
 
 use db_boundary::{DbError, MinedTable};
+use singer_core::oracle_type::{LengthSemantics, OracleType};
 
 use crate::sql::{in_lists, quote_identifier};
 
@@ -259,55 +260,49 @@ pub mod operation_code {
     pub const ROLLBACK: i64 = 36;
 }
 
-/// Fixed columns of [`mining_query`], in order, before the column slots.
-pub const MINING_FIXED_COLUMNS: &[&str] = &[
-    "SCN",
-    "XID",
-    "OPERATION_CODE",
-    "ROLLBACK",
-    "DATA_OBJ#",
-    "ROW_ID",
-    "COMMIT_TIME_UTC",
-    "STATUS",
-    "INFO",
-    "DDL_TEXT",
+const NUMBER: OracleType = OracleType::Number {
+    precision: None,
+    scale: None,
+};
+
+/// A VARCHAR2 of `length` bytes, as the server describes a mining column.
+const fn text(length: u32) -> OracleType {
+    OracleType::Varchar2 {
+        length,
+        semantics: LengthSemantics::Byte,
+    }
+}
+
+/// Fixed columns of [`mining_query`], in order, before the column slots, each with the
+/// type the server describes it as (for the driver's define buffers).
+pub const MINING_FIXED_COLUMNS: &[(&str, OracleType)] = &[
+    ("SCN", NUMBER),
+    ("XID", text(16)),
+    ("OPERATION_CODE", NUMBER),
+    ("ROLLBACK", NUMBER),
+    ("DATA_OBJ#", NUMBER),
+    ("ROW_ID", text(18)),
+    ("COMMIT_TIME_UTC", text(19)),
+    ("STATUS", NUMBER),
+    ("INFO", text(32)),
+    ("DDL_TEXT", text(1000)),
 ];
+
+/// A column slot's two columns: `P{k}` (COLUMN_PRESENT) and `V{k}` (MINE_VALUE, a
+/// VARCHAR2(4000)).
+const SLOT_COLUMNS: &[OracleType] = &[NUMBER, text(4000)];
 
 /// Rows per fetch of [`mining_query`] when `wanted` are asked for: fewer when the
 /// driver's define buffers would pass the array budget (`db_boundary::arrays`). Each
 /// value slot is a MINE_VALUE result, described as VARCHAR2(4000): 16 KB a row in the
 /// driver whatever it holds, so a 30-column table at 1,000 rows would take 480 MB.
 pub fn mining_fetch_rows(tables: &[MinedTable], wanted: u32) -> u32 {
-    use db_boundary::arrays::fetch_element;
-    use singer_core::oracle_type::{LengthSemantics, OracleType};
-    let number = OracleType::Number {
-        precision: None,
-        scale: None,
-    };
-    let text = |length| OracleType::Varchar2 {
-        length,
-        semantics: LengthSemantics::Byte,
-    };
     let width = tables.iter().map(|t| t.columns.len()).max().unwrap_or(0);
-    // SCN, XID (hex of 8 bytes), OPERATION_CODE, ROLLBACK, DATA_OBJ#, ROW_ID,
-    // COMMIT_TIME_UTC, STATUS, INFO, DDL_TEXT; then P{k} and V{k} per slot.
-    let fixed = [
-        number.clone(),
-        text(16),
-        number.clone(),
-        number.clone(),
-        number.clone(),
-        text(18),
-        text(19),
-        number.clone(),
-        text(32),
-        text(1000),
-    ];
-    let slot = [number, text(4000)];
-    let elements = fixed
+    let elements = MINING_FIXED_COLUMNS
         .iter()
-        .chain(slot.iter().cycle().take(2 * width))
-        .map(fetch_element);
+        .map(|(_, data_type)| data_type)
+        .chain(SLOT_COLUMNS.iter().cycle().take(2 * width))
+        .map(db_boundary::arrays::fetch_element);
     u32::try_from(db_boundary::arrays::rows_within_budget(
         elements,
         wanted.max(1) as usize,

@@ -202,7 +202,6 @@ impl OracleSession {
         }
         let executions: Vec<std::ops::Range<usize>> = plan.executions(rows.len()).collect();
         let array_rows = executions.first().map_or(1, |r| r.len());
-        db_boundary::arrays::check_array(plan.elements(), array_rows)?;
         let mut builder = self.conn.batch(sql_text, array_rows);
         builder.with_batch_errors();
         if counts {

@@ -522,8 +522,9 @@ fn key_fits<'t>(types: impl Iterator<Item = &'t OracleType>, max_string_bytes: u
 
 /// The arrays the Oracle backend hands the driver for `rows` rows of `plan` (its
 /// executions), each refused as the driver and Oracle refuse it: DPI-1015 when one
-/// bind's buffer would pass 2 GB, ORA-24816 for binds out of their groups' order. Rows are then applied one by one; a rejected row's position is its
-/// place in the whole batch, as the Oracle backend reports it across executions.
+/// bind's buffer would pass 2 GB, ORA-24816 for binds out of their groups' order.
+/// Rows are then applied one by one; a rejected row's position is its place in the
+/// whole batch, as the Oracle backend reports it across executions.
 fn driver_arrays(plan: &BindPlan, rows: usize) -> DbResult<()> {
     plan.check_order()?;
     plan.executions(rows)
