@@ -140,7 +140,12 @@ impl KnownKeys {
 /// cost more than the comparison.
 #[inline(always)]
 pub fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_name`] on bytes.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -298,6 +303,21 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.pos),
             }
         }
+    }
+
+    /// Moves past `quoted` (a string written with its quotes and no escapes) when the
+    /// text at the cursor is exactly it; bytes equal to it are that string.
+    pub(crate) fn quoted(&mut self, quoted: &str) -> bool {
+        let end = self.pos + quoted.len();
+        let found = self
+            .text
+            .as_bytes()
+            .get(self.pos..end)
+            .is_some_and(|bytes| same_bytes(bytes, quoted.as_bytes()));
+        if found {
+            self.pos = end;
+        }
+        found
     }
 
     /// The string at the cursor when it is exactly `"key"`, moving past it. A known key

@@ -506,10 +506,11 @@ impl FlatProperty {
     }
 
     fn check_number<'f>(&self, text: &'f str, draft4: bool) -> Result<Option<Known<'f>>, String> {
-        let canonical = Canonical::read(text);
+        let read = Canonical::read_scaled(text);
+        let canonical = read.map(|(c, _)| c);
         let parsed;
-        let value = match canonical {
-            Some(c) => Number::Canonical(c, c.scaled()),
+        let value = match read {
+            Some((c, scaled)) => Number::Canonical(c, scaled),
             None => {
                 parsed = Decimal::parse(text).map_err(|_| "value is not a number".to_owned())?;
                 Number::Other(&parsed)

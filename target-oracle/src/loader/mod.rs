@@ -473,27 +473,19 @@ impl<W: Write> Loader<W> {
         version: Option<i64>,
         time_extracted: Option<&str>,
     ) -> Result<(), TargetError> {
-        let Some(s) = self.streams.get(stream) else {
+        // One lookup of the stream per record: the fields below are the loader's others.
+        let Some(s) = self.streams.get_mut(stream) else {
             return Err(TargetError::Input {
                 line,
                 reason: format!("RECORD for stream {stream:?} before its SCHEMA"),
             });
         };
-        let becomes_versioned = version.is_some() && !s.versioned;
-        let table_ready = s.table_ready;
-        if becomes_versioned {
-            self.make_versioned(line, stream)?;
-        }
-        if becomes_versioned || !table_ready {
-            self.ensure_table(line, stream)?;
+        if !s.table_ready || (version.is_some() && !s.versioned) {
+            return self.record_after_setup(line, stream, record, fields, version, time_extracted);
         }
         self.stats.records += 1;
         let reject_unknown = self.config.freeze_schema;
         let keep_raw = self.config.on_bad_record == OnBadRecord::Reject;
-        // One lookup of the stream per record: the fields below are the loader's others.
-        let Some(s) = self.streams.get_mut(stream) else {
-            return Ok(());
-        };
         let mut row = s.spare.pop().unwrap_or_default();
         // The next row's text buffers (its values were read one record ago), and the
         // values of the row after it.
@@ -555,6 +547,33 @@ impl<W: Write> Loader<W> {
             self.flush_stream(stream)?;
         }
         Ok(())
+    }
+
+    /// The first record of a stream's table, or the first with a version: the table is
+    /// made ready (created, evolved, made versioned), then the record is loaded.
+    #[cold]
+    fn record_after_setup(
+        &mut self,
+        line: u64,
+        stream: &str,
+        record: &str,
+        fields: &Fields<'_>,
+        version: Option<i64>,
+        time_extracted: Option<&str>,
+    ) -> Result<(), TargetError> {
+        if version.is_some() && !self.streams[stream].versioned {
+            self.make_versioned(line, stream)?;
+        }
+        self.ensure_table(line, stream)?;
+        let s = &self.streams[stream];
+        // Both flags are set now; the check stops any second round.
+        if !s.table_ready || (version.is_some() && !s.versioned) {
+            return Err(TargetError::Input {
+                line,
+                reason: format!("stream {stream:?}: its table could not be made ready"),
+            });
+        }
+        self.on_record(line, stream, record, fields, version, time_extracted)
     }
 
     fn on_activate_version(
