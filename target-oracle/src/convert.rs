@@ -104,7 +104,7 @@ pub(crate) fn to_value(
             let canonical = match Known::canonical(known, text) {
                 // Already canonical (the usual case): check the shape, keep the text.
                 Some(number) => {
-                    check_shape(Shape::of_canonical(&number), *precision, *scale)?;
+                    check_canonical(&number, *precision, *scale)?;
                     number.to_decimal()
                 }
                 None => {
@@ -230,7 +230,7 @@ pub(crate) fn to_slot(
                 *slot = to_value(field, known, column, limits)?;
                 return Ok(());
             };
-            check_shape(Shape::of_canonical(&number), *precision, *scale)?;
+            check_canonical(&number, *precision, *scale)?;
             match slot {
                 Value::Number(decimal) => decimal.assign_canonical(&number),
                 other => *other = Value::Number(number.to_decimal()),
@@ -362,6 +362,21 @@ fn check_number(
     check_shape(Shape::of(value), precision, scale)
 }
 
+/// [`check_shape`] of a canonical number. One of at most 38 digits has at most 38
+/// significant ones and a magnitude between -39 and 37, inside NUMBER's range, so only
+/// the column's scale and precision are asked (every number of every record comes here).
+fn check_canonical(
+    number: &Canonical<'_>,
+    precision: Option<u8>,
+    scale: Option<i16>,
+) -> Result<(), BadValue> {
+    let (integer_digits, decimals) = (number.integer_digits(), number.scale());
+    if integer_digits + decimals > MAX_NUMBER_DIGITS as i64 {
+        return check_shape(Shape::of_canonical(number), precision, scale);
+    }
+    check_column_scale(integer_digits, decimals, precision, scale)
+}
+
 /// NUMBER(p,s) rules, checked before Oracle silently rounds extra decimals.
 fn check_shape(value: Shape, precision: Option<u8>, scale: Option<i16>) -> Result<(), BadValue> {
     if value.significant_digits > MAX_NUMBER_DIGITS {
@@ -375,20 +390,28 @@ fn check_shape(value: Shape, precision: Option<u8>, scale: Option<i16>) -> Resul
             return Err(bad("is outside the range of an Oracle NUMBER"));
         }
     }
+    check_column_scale(value.integer_digits, value.scale, precision, scale)
+}
+
+/// The decimal places and integer digits a NUMBER(p,s) column keeps.
+fn check_column_scale(
+    integer_digits: i64,
+    decimals: i64,
+    precision: Option<u8>,
+    scale: Option<i16>,
+) -> Result<(), BadValue> {
     let scale = i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }));
-    if scale != i64::from(i16::MAX) && value.scale > scale.max(0) {
+    if scale != i64::from(i16::MAX) && decimals > scale.max(0) {
         return Err(bad(format!(
-            "has {} decimal places, the column keeps {}",
-            value.scale,
+            "has {decimals} decimal places, the column keeps {}",
             scale.max(0)
         )));
     }
     if let Some(p) = precision {
         let allowed = i64::from(p) - scale;
-        if value.integer_digits > allowed {
+        if integer_digits > allowed {
             return Err(bad(format!(
-                "has {} digits before the decimal point, NUMBER({p},{scale}) allows {allowed}",
-                value.integer_digits
+                "has {integer_digits} digits before the decimal point, NUMBER({p},{scale}) allows {allowed}"
             )));
         }
     }
@@ -727,6 +750,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Long numbers (past 38 digits, or tiny) take the full shape check: the same
+        /// answers as the short path would give if it applied.
+        #[test]
+        fn long_canonical_numbers_are_checked_whole(text in "-?(0|[1-9][0-9]{0,44})(\\.[0-9]{0,40}[1-9])?") {
+            proptest::prop_assume!(text != "-0");
+            let number = Canonical::read(&text).unwrap();
+            let decimal = Decimal::parse(&text).unwrap();
+            for (precision, scale) in [(None, None), (Some(38), Some(0)), (Some(38), Some(38)), (Some(10), Some(2))] {
+                proptest::prop_assert_eq!(
+                    check_canonical(&number, precision, scale),
+                    check_shape(Shape::of(&decimal), precision, scale),
+                    "{} in ({:?},{:?})", text, precision, scale
+                );
+            }
+        }
+
         #[test]
         fn the_canonical_fast_path_agrees_with_decimal(
             int in -10_000_000_000i64..10_000_000_000,
@@ -744,6 +783,13 @@ mod tests {
             match Canonical::read(&text) {
                 Some(number) => {
                     proptest::prop_assert_eq!(Shape::of_canonical(&number), Shape::of(&decimal), "{}", text);
+                    for (precision, scale) in [(None, None), (Some(38), Some(0)), (Some(10), Some(2)), (Some(5), Some(-2)), (Some(3), Some(6)), (None, Some(1))] {
+                        proptest::prop_assert_eq!(
+                            check_canonical(&number, precision, scale),
+                            check_shape(Shape::of(&decimal), precision, scale),
+                            "{} in ({:?},{:?})", text, precision, scale
+                        );
+                    }
                     proptest::prop_assert_eq!(decimal.to_string(), text);
                 }
                 None => proptest::prop_assert_ne!(decimal.to_string(), text),
