@@ -278,7 +278,7 @@ fn to_date_time(
                 None => parse_instant(string_of(field)?)?,
             };
             check_fraction(instant.nanosecond(), *fractional_precision)?;
-            check_year(instant.naive_local())?;
+            check_instant_year(&instant)?;
             Ok(Value::TimestampTz(instant))
         }
         OracleType::Timestamp {
@@ -451,14 +451,37 @@ fn check_length(
 }
 
 fn check_fraction(nanos: u32, fractional_precision: u8) -> Result<(), BadValue> {
-    let precision = u32::from(fractional_precision.min(9));
-    let unit = 10u32.pow(9 - precision);
+    /// Nanoseconds in the last digit a precision keeps, looked up (`pow` is a loop).
+    const UNITS: [u32; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let precision = usize::from(fractional_precision.min(9));
+    let unit = UNITS[precision];
     if !nanos.is_multiple_of(unit) {
         return Err(bad(format!(
             "has more fractional second digits than the column keeps ({precision})"
         )));
     }
     Ok(())
+}
+
+/// [`check_year`] of an instant's wall clock. An offset moves the wall clock by less
+/// than a day, so a UTC year from 2 to 9998 answers without working out the local time.
+fn check_instant_year(instant: &Instant) -> Result<(), BadValue> {
+    use chrono::Datelike;
+    if (2..=9998).contains(&instant.naive_utc().year()) {
+        return Ok(());
+    }
+    check_year(instant.naive_local())
 }
 
 fn check_year(wall: NaiveDateTime) -> Result<(), BadValue> {
@@ -683,6 +706,21 @@ mod tests {
             convert("\"yesterday\"", &tstz).unwrap_err().0,
             "is not a valid date or date-time"
         );
+        // Oracle's years are the wall clock's: the offset decides at both ends.
+        for inside in [
+            "0001-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
+            "0002-01-01T00:00:00Z",
+        ] {
+            assert!(convert(&format!("\"{inside}\""), &tstz).is_ok(), "{inside}");
+        }
+        for outside in ["0000-12-31T23:30:00-01:00", "0000-06-01T00:00:00Z"] {
+            assert_eq!(
+                convert(&format!("\"{outside}\""), &tstz).unwrap_err().0,
+                "is outside Oracle's date range (years 1 to 9999)",
+                "{outside}"
+            );
+        }
     }
 
     #[test]
