@@ -166,6 +166,18 @@ impl Decimal {
         self.text.push_str(number.as_str());
     }
 
+    /// `number` in `buffer` (cleared first): a target's recycled text buffers.
+    pub fn canonical_in(mut buffer: String, number: &crate::canonical::Canonical<'_>) -> Decimal {
+        buffer.clear();
+        buffer.push_str(number.as_str());
+        Decimal { text: buffer }
+    }
+
+    /// The text buffer, for another value to reuse.
+    pub fn into_buffer(self) -> String {
+        self.text
+    }
+
     /// Zero.
     pub fn zero() -> Decimal {
         Decimal { text: "0".into() }

@@ -206,23 +206,30 @@ pub(crate) fn to_value(
 }
 
 /// Like [`to_value`], into `slot`: the usual text and canonical number values reuse
-/// the text buffer `slot` already holds. Rows are recycled from batch to batch, so
-/// those values then allocate nothing.
+/// the text buffer `slot` already holds, or one of `spare`. Rows are recycled from
+/// batch to batch, so those values then allocate nothing.
 pub(crate) fn to_slot(
     field: &Field<'_>,
     known: Option<Known<'_>>,
     column: &ColumnDef,
     limits: ServerLimits,
     slot: &mut Value,
+    spare: &mut SpareTexts,
 ) -> Result<(), BadValue> {
     if let (Field::String(text), Some((length, semantics))) =
         (field, length_rule(&column.data_type))
     {
         check_length(text, length, semantics, limits.max_string_bytes)?;
-        reuse_text(slot, text);
+        reuse_text(slot, text, spare);
         return Ok(());
     }
     match (field, &column.data_type) {
+        (Field::Null, _) => {
+            if !column.nullable {
+                return Err(bad("is null but the column is NOT NULL"));
+            }
+            spare.set_null(slot);
+        }
         (Field::Number(text), OracleType::Number { precision, scale })
             if column.check.is_none() =>
         {
@@ -233,7 +240,7 @@ pub(crate) fn to_slot(
             check_canonical(&number, *precision, *scale)?;
             match slot {
                 Value::Number(decimal) => decimal.assign_canonical(&number),
-                other => *other = Value::Number(number.to_decimal()),
+                other => *other = Value::Number(Decimal::canonical_in(spare.take(), &number)),
             }
         }
         _ => *slot = to_value(field, known, column, limits)?,
@@ -245,13 +252,55 @@ pub(crate) fn to_slot(
 /// rare long value does not leave every recycled row holding a long buffer.
 const KEPT_TEXT_CAPACITY: usize = 256;
 
-fn reuse_text(slot: &mut Value, text: &str) {
+fn reuse_text(slot: &mut Value, text: &str, spare: &mut SpareTexts) {
     match slot {
         Value::Text(held) if held.capacity() <= KEPT_TEXT_CAPACITY.max(2 * text.len()) => {
             held.clear();
             held.push_str(text);
         }
-        other => *other = Value::Text(text.to_owned()),
+        other => {
+            let mut buffer = spare.take();
+            buffer.push_str(text);
+            spare.keep(std::mem::replace(other, Value::Text(buffer)));
+        }
+    }
+}
+
+/// The text buffers of a stream's values that became null, for the next value that
+/// needs one. A recycled row's nullable column holds text one time and null the next;
+/// freeing the buffer then allocating another cost more than converting the value, and
+/// made the allocator hand whole pages back and take them again (zeroed by the kernel
+/// each time). At most [`SpareTexts::MOST`] buffers of up to [`KEPT_TEXT_CAPACITY`].
+#[derive(Debug, Default)]
+pub(crate) struct SpareTexts(Vec<String>);
+
+impl SpareTexts {
+    const MOST: usize = 1024;
+
+    /// Sets `slot` to null, keeping its text buffer.
+    pub(crate) fn set_null(&mut self, slot: &mut Value) {
+        if !slot.is_null() {
+            self.keep(std::mem::replace(slot, Value::Null));
+        }
+    }
+
+    /// Keeps the text buffer of a value being replaced.
+    fn keep(&mut self, value: Value) {
+        let buffer = match value {
+            Value::Text(text) | Value::Json(text) => text,
+            Value::Number(decimal) => decimal.into_buffer(),
+            _ => return,
+        };
+        if (1..=KEPT_TEXT_CAPACITY).contains(&buffer.capacity()) && self.0.len() < Self::MOST {
+            self.0.push(buffer);
+        }
+    }
+
+    /// An empty buffer, kept or new.
+    fn take(&mut self) -> String {
+        let mut buffer = self.0.pop().unwrap_or_default();
+        buffer.clear();
+        buffer
     }
 }
 
@@ -584,9 +633,15 @@ mod tests {
             Value::Text("held".into()),
             Value::number("-12.5"),
         ] {
-            let mut slot = held;
-            let reused = to_slot(&fields[0].1, None, col, LIMITS, &mut slot).map(|()| slot);
-            assert_eq!(reused, fresh, "{json} into a recycled slot");
+            // With no spare buffer, and with one still holding an older value's text.
+            let mut with_spare = SpareTexts::default();
+            with_spare.keep(Value::Text("spare text".into()));
+            for mut spare in [SpareTexts::default(), with_spare] {
+                let mut slot = held.clone();
+                let reused =
+                    to_slot(&fields[0].1, None, col, LIMITS, &mut slot, &mut spare).map(|()| slot);
+                assert_eq!(reused, fresh, "{json} into a recycled slot");
+            }
         }
         fresh
     }
@@ -599,7 +654,9 @@ mod tests {
         });
         let fields = singer_core::record::split_record(r#"{"v": "short"}"#).unwrap();
         let mut slot = Value::Text("x".repeat(3000));
-        to_slot(&fields[0].1, None, &col, LIMITS, &mut slot).unwrap();
+        let mut spare = SpareTexts::default();
+        to_slot(&fields[0].1, None, &col, LIMITS, &mut slot, &mut spare).unwrap();
+        assert!(spare.0.is_empty(), "the long buffer is not kept either");
         match slot {
             Value::Text(text) => {
                 assert_eq!(text, "short");
@@ -607,6 +664,53 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A nullable column's buffer outlives the nulls between its texts, and the spare
+    /// buffers stay few and small.
+    #[test]
+    fn a_text_buffer_outlives_a_null() {
+        let col = column(OracleType::Varchar2 {
+            length: 100,
+            semantics: LengthSemantics::Byte,
+        });
+        let record = r#"{"a": "some text", "b": null, "c": "other"}"#;
+        let fields = singer_core::record::split_record(record).unwrap();
+        let mut spare = SpareTexts::default();
+        let mut slot = Value::Text(String::with_capacity(40));
+        let Value::Text(held) = &slot else {
+            unreachable!()
+        };
+        let buffer = held.as_ptr();
+        to_slot(&fields[1].1, None, &col, LIMITS, &mut slot, &mut spare).unwrap();
+        assert_eq!(slot, Value::Null);
+        to_slot(&fields[2].1, None, &col, LIMITS, &mut slot, &mut spare).unwrap();
+        match &slot {
+            Value::Text(text) => {
+                assert_eq!(text, "other");
+                assert_eq!(
+                    text.as_ptr(),
+                    buffer,
+                    "the buffer of the value before the null"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        for _ in 0..SpareTexts::MOST + 10 {
+            spare.keep(Value::Text(String::with_capacity(8)));
+        }
+        spare.keep(Value::Text(String::with_capacity(KEPT_TEXT_CAPACITY + 1)));
+        assert_eq!(spare.0.len(), SpareTexts::MOST);
+        let mut not_null = column(OracleType::Number {
+            precision: None,
+            scale: None,
+        });
+        not_null.nullable = false;
+        let mut slot = Value::number("1");
+        assert_eq!(
+            to_slot(&fields[1].1, None, &not_null, LIMITS, &mut slot, &mut spare),
+            Err(bad("is null but the column is NOT NULL"))
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use singer_core::oracle_type::OracleType;
 
 use db_boundary::{ColumnDef, Value};
 
-use crate::convert::{self, BadValue, Field, ServerLimits};
+use crate::convert::{self, BadValue, Field, ServerLimits, SpareTexts};
 use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::{MappedType, TypeRules};
@@ -379,6 +379,7 @@ impl StreamPlan {
         limits: ServerLimits,
         reject_unknown: bool,
         row: &mut Vec<Value>,
+        spare: &mut SpareTexts,
     ) -> Result<(), RowError> {
         row.truncate(self.slots.len());
         row.resize_with(self.slots.len(), || Value::Null);
@@ -426,14 +427,14 @@ impl StreamPlan {
                 row[index] = convert::to_utc_timestamp(field, known, &slot.column, limits)
                     .map_err(|e| row_error(key, e))?;
             } else {
-                convert::to_slot(field, known, &slot.column, limits, &mut row[index])
+                convert::to_slot(field, known, &slot.column, limits, &mut row[index], spare)
                     .map_err(|e| row_error(key, e))?;
             }
             seen.insert(index);
         }
         for (index, value) in row.iter_mut().enumerate() {
             if !seen.contains(index) {
-                *value = Value::Null;
+                spare.set_null(value);
             }
         }
         for &(meta, index) in &self.meta_slots {
@@ -587,7 +588,15 @@ mod tests {
     fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
         let mut row = Vec::new();
         let fields = split_record(text).unwrap();
-        plan.build_row(&fields, None, &context(), LIMITS, reject_unknown, &mut row)?;
+        plan.build_row(
+            &fields,
+            None,
+            &context(),
+            LIMITS,
+            reject_unknown,
+            &mut row,
+            &mut SpareTexts::default(),
+        )?;
         Ok(row)
     }
 
@@ -669,20 +678,45 @@ mod tests {
             r#"{"name": "yz", "id": 4, "amount": 0.25}"#,
         ];
         let mut row = Vec::new();
+        let mut spare = SpareTexts::default();
         for text in records.iter().chain(records.iter().rev()) {
             let fields = split_record(text).unwrap();
-            p.build_row(&fields, None, &context(), LIMITS, false, &mut row)
-                .unwrap();
+            p.build_row(
+                &fields,
+                None,
+                &context(),
+                LIMITS,
+                false,
+                &mut row,
+                &mut spare,
+            )
+            .unwrap();
             assert_eq!(row, fresh(text), "{text}");
         }
         // A failed record may leave the row half written; the next one starts clean.
         let fields = split_record(r#"{"id": 5, "name": "too long"}"#).unwrap();
         assert!(p
-            .build_row(&fields, None, &context(), LIMITS, false, &mut row)
+            .build_row(
+                &fields,
+                None,
+                &context(),
+                LIMITS,
+                false,
+                &mut row,
+                &mut spare
+            )
             .is_err());
         let fields = split_record(records[1]).unwrap();
-        p.build_row(&fields, None, &context(), LIMITS, false, &mut row)
-            .unwrap();
+        p.build_row(
+            &fields,
+            None,
+            &context(),
+            LIMITS,
+            false,
+            &mut row,
+            &mut spare,
+        )
+        .unwrap();
         assert_eq!(row, fresh(records[1]));
     }
 

@@ -34,7 +34,7 @@ use db_boundary::{RowFilter, ServerInfo, SessionContext, SessionRole, Sink, Tabl
 
 use crate::audit::{Audit, BatchCounts, RunStatus};
 
-use crate::convert::ServerLimits;
+use crate::convert::{ServerLimits, SpareTexts};
 use crate::error::TargetError;
 use crate::fast_hash::FastMap;
 use crate::naming::{NamingRules, TableClaims, TableNaming};
@@ -73,6 +73,8 @@ struct StreamLoad {
     /// Rows of committed batches, refilled by the next records (their text buffers
     /// are reused); never more than one batch of them.
     spare: Vec<Vec<Value>>,
+    /// Text buffers of values that became null, for the next values.
+    spare_texts: SpareTexts,
     /// Input line of each buffered row (for errors and rejects).
     lines: Vec<u64>,
     /// The RECORD text of each row, kept only with `on_bad_record: reject`.
@@ -432,6 +434,7 @@ impl<W: Write> Loader<W> {
                 has_records,
                 rows: Vec::new(),
                 spare: Vec::new(),
+                spare_texts: SpareTexts::default(),
                 lines: Vec::new(),
                 raws: Vec::new(),
                 key_index: KeyIndex::default(),
@@ -699,7 +702,7 @@ pub(crate) fn read_error(error: ReadError) -> TargetError {
 /// error is (field, reason). A flat schema is checked field by field during the
 /// conversion; any other goes through `jsonschema` first.
 fn validate_and_build(
-    s: &StreamLoad,
+    s: &mut StreamLoad,
     record: &str,
     fields: &Fields<'_>,
     context: &RecordContext<'_>,
@@ -722,7 +725,15 @@ fn validate_and_build(
         None => None,
     };
     s.plan
-        .build_row(fields, rules, context, limits, reject_unknown, row)
+        .build_row(
+            fields,
+            rules,
+            context,
+            limits,
+            reject_unknown,
+            row,
+            &mut s.spare_texts,
+        )
         .map_err(|e| (e.field, e.reason))
 }
 
