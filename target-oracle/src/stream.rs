@@ -88,6 +88,9 @@ pub(crate) struct RecordContext<'a> {
     pub sequence: i64,
     /// `_sdc_load_sequence` (overwrite).
     pub load_sequence: Option<Value>,
+    pub limits: ServerLimits,
+    /// A property without a column is an error (`freeze_schema`), not ignored.
+    pub reject_unknown: bool,
 }
 
 /// The columns of a stream and how to fill them.
@@ -376,11 +379,10 @@ impl StreamPlan {
         fields: &Fields<'_>,
         rules: Option<&FlatSchema>,
         context: &RecordContext<'_>,
-        limits: ServerLimits,
-        reject_unknown: bool,
         row: &mut Vec<Value>,
         spare: &mut SpareTexts,
     ) -> Result<(), RowError> {
+        let (limits, reject_unknown) = (context.limits, context.reject_unknown);
         row.truncate(self.slots.len());
         row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
@@ -582,18 +584,22 @@ mod tests {
             received_at: DateTime::parse_from_rfc3339("2024-01-02T03:04:06+00:00").unwrap(),
             sequence: 99,
             load_sequence: None,
+            limits: LIMITS,
+            reject_unknown: false,
         }
     }
 
     fn build(plan: &StreamPlan, text: &str, reject_unknown: bool) -> Result<Vec<Value>, RowError> {
         let mut row = Vec::new();
         let fields = split_record(text).unwrap();
+        let context = RecordContext {
+            reject_unknown,
+            ..context()
+        };
         plan.build_row(
             &fields,
             None,
-            &context(),
-            LIMITS,
-            reject_unknown,
+            &context,
             &mut row,
             &mut SpareTexts::default(),
         )?;
@@ -681,42 +687,18 @@ mod tests {
         let mut spare = SpareTexts::default();
         for text in records.iter().chain(records.iter().rev()) {
             let fields = split_record(text).unwrap();
-            p.build_row(
-                &fields,
-                None,
-                &context(),
-                LIMITS,
-                false,
-                &mut row,
-                &mut spare,
-            )
-            .unwrap();
+            p.build_row(&fields, None, &context(), &mut row, &mut spare)
+                .unwrap();
             assert_eq!(row, fresh(text), "{text}");
         }
         // A failed record may leave the row half written; the next one starts clean.
         let fields = split_record(r#"{"id": 5, "name": "too long"}"#).unwrap();
         assert!(p
-            .build_row(
-                &fields,
-                None,
-                &context(),
-                LIMITS,
-                false,
-                &mut row,
-                &mut spare
-            )
+            .build_row(&fields, None, &context(), &mut row, &mut spare)
             .is_err());
         let fields = split_record(records[1]).unwrap();
-        p.build_row(
-            &fields,
-            None,
-            &context(),
-            LIMITS,
-            false,
-            &mut row,
-            &mut spare,
-        )
-        .unwrap();
+        p.build_row(&fields, None, &context(), &mut row, &mut spare)
+            .unwrap();
         assert_eq!(row, fresh(records[1]));
     }
 

@@ -487,7 +487,6 @@ impl<W: Write> Loader<W> {
             return self.record_after_setup(line, stream, record, fields, version, time_extracted);
         }
         self.stats.records += 1;
-        let reject_unknown = self.config.freeze_schema;
         let keep_raw = self.config.on_bad_record == OnBadRecord::Reject;
         let mut row = s.spare.pop().unwrap_or_default();
         // The next row's text buffers (its values were read one record ago), and the
@@ -509,16 +508,10 @@ impl<W: Write> Loader<W> {
             sequence: self.sequence_base.saturating_add(line as i64),
             load_sequence: (s.method == LoadMethod::Overwrite)
                 .then(|| self.overwrites.sequence(line)),
+            limits: self.limits,
+            reject_unknown: self.config.freeze_schema,
         };
-        let built = validate_and_build(
-            s,
-            record,
-            fields,
-            &context,
-            self.limits,
-            reject_unknown,
-            &mut row,
-        );
+        let built = validate_and_build(s, record, fields, &context, &mut row);
         if let Err((field, reason)) = built {
             s.spare.push(row);
             return self.bad_record(line, stream, &field, &reason, record);
@@ -706,8 +699,6 @@ fn validate_and_build(
     record: &str,
     fields: &Fields<'_>,
     context: &RecordContext<'_>,
-    limits: ServerLimits,
-    reject_unknown: bool,
     row: &mut Vec<Value>,
 ) -> Result<(), (String, String)> {
     let invalid = |e: InvalidRecord| (e.field, e.reason);
@@ -725,15 +716,7 @@ fn validate_and_build(
         None => None,
     };
     s.plan
-        .build_row(
-            fields,
-            rules,
-            context,
-            limits,
-            reject_unknown,
-            row,
-            &mut s.spare_texts,
-        )
+        .build_row(fields, rules, context, row, &mut s.spare_texts)
         .map_err(|e| (e.field, e.reason))
 }
 
