@@ -116,6 +116,10 @@ pub struct RecordMessage<'a> {
     pub fields: Fields<'a>,
     pub version: Option<i64>,
     pub time_extracted: Option<Cow<'a, str>>,
+    /// Which sequence of keys `fields` has: records read by the same reader with the
+    /// same shape have the same keys in the same order, so a consumer that matched one
+    /// record's keys to its columns can reuse the match (`None`: not known).
+    pub shape: Option<u64>,
 }
 
 /// BATCH (Meltano SDK): records stored in files named by a manifest.

@@ -469,6 +469,7 @@ fn fast_record<'t>(text: &'t str, known_keys: &mut KnownKeys) -> Option<RecordMe
         fields,
         version: version.flatten(),
         time_extracted: time_extracted.flatten(),
+        shape: Some(known_keys.shape),
     })
 }
 
@@ -549,6 +550,7 @@ fn build<'a>(
                 fields,
                 version: envelope.version,
                 time_extracted: envelope.time_extracted,
+                shape: None,
             })
         }
         MessageType::State => Message::State {

@@ -104,6 +104,9 @@ fn split_knowing<'t>(text: &'t str, known: &mut KnownKeys) -> Result<Fields<'t>,
 pub(crate) struct KnownKeys {
     text: String,
     ends: Vec<usize>,
+    /// Which key sequence these are: a new number each time they change, so two
+    /// records read with the same number have the same keys in the same order.
+    pub(crate) shape: u64,
     /// An emptied fields vector handed back by the reader's caller ([`emptied`]), which
     /// the next object fills instead of allocating one.
     pub(crate) spare: Fields<'static>,
@@ -121,6 +124,7 @@ impl KnownKeys {
     }
 
     fn remember(&mut self, fields: &Fields<'_>) {
+        self.shape += 1;
         self.text.clear();
         self.ends.clear();
         for (key, _) in fields {

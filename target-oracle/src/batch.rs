@@ -14,6 +14,7 @@
 //! Only `format: jsonl` and local `file://` URLs are supported; parquet and remote
 //! storage stop the run with the reason (skipping them would lose rows).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ use std::path::PathBuf;
 use flate2::bufread::MultiGzDecoder;
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
-use singer_core::message::BatchMessage;
+
+use singer_core::message::{BatchMessage, RecordMessage};
 use singer_core::record::{split_record, Fields};
 
 use crate::error::TargetError;
@@ -70,14 +72,20 @@ pub(crate) fn load<W: Write>(
             }
             let (record, fields) =
                 parse_record(&buffer).map_err(|reason| file_error(url, file_line, reason))?;
-            loader
-                .on_record(line, stream, record, &fields, None, None)
-                .map_err(|e| match e {
-                    TargetError::BadRecord { field, reason, .. } => {
-                        file_error(url, file_line, format!("field {field:?} {reason}"))
-                    }
-                    other => other,
-                })?;
+            let message = RecordMessage {
+                stream: Cow::Borrowed(stream),
+                record,
+                fields,
+                version: None,
+                time_extracted: None,
+                shape: None,
+            };
+            loader.on_record(line, &message).map_err(|e| match e {
+                TargetError::BadRecord { field, reason, .. } => {
+                    file_error(url, file_line, format!("field {field:?} {reason}"))
+                }
+                other => other,
+            })?;
             records += 1;
         }
         tracing::debug!(stream, file = %url, records, "batch file read");

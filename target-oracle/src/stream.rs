@@ -102,6 +102,9 @@ pub(crate) struct StreamPlan {
     /// Slot indices of the key columns, in key order.
     pub key_slots: Vec<usize>,
     meta_slots: Vec<(Meta, usize)>,
+    /// The record shape whose keys are the slots' properties in slot order
+    /// ([`StreamPlan::build_row`]).
+    direct_shape: Option<u64>,
 }
 
 /// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
@@ -271,6 +274,7 @@ impl StreamPlan {
             by_property,
             key_slots,
             meta_slots,
+            direct_shape: None,
         })
     }
 
@@ -319,6 +323,7 @@ impl StreamPlan {
     }
 
     fn reindex(&mut self, keys: &[SlotSource]) {
+        self.direct_shape = None;
         self.by_property = self
             .slots
             .iter()
@@ -374,38 +379,44 @@ impl StreamPlan {
     ///
     /// `row` may be a recycled row of an earlier batch: its text values' buffers are
     /// reused, and every slot this record does not fill is set to null.
+    ///
+    /// `shape` identifies the record's keys in order (the reader's
+    /// [`RecordMessage::shape`](singer_core::message::RecordMessage)): once a shape's
+    /// keys are found to be the slots' and the rules' own, in their order, its next
+    /// records skip matching names.
     pub(crate) fn build_row(
-        &self,
+        &mut self,
         fields: &Fields<'_>,
         rules: Option<&FlatSchema>,
         context: &RecordContext<'_>,
         row: &mut Vec<Value>,
         spare: &mut SpareTexts,
+        shape: Option<u64>,
     ) -> Result<(), RowError> {
+        let direct = shape.is_some() && shape == self.direct_shape;
         let (limits, reject_unknown) = (context.limits, context.reject_unknown);
         row.truncate(self.slots.len());
         row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, field)) in fields.iter().enumerate() {
             let known = match rules {
-                Some(rules) => {
-                    rules
-                        .check_field(position, key, field)
-                        .map_err(|reason| RowError {
-                            field: key.to_string(),
-                            reason,
-                        })?
-                }
-                None => None,
-            };
+                Some(rules) if direct => rules.check_at(position, field),
+                Some(rules) => rules.check_field(position, key, field),
+                None => Ok(None),
+            }
+            .map_err(|reason| RowError {
+                field: key.to_string(),
+                reason,
+            })?;
             // Taps write fields in schema order: try the slot at the same position
             // before hashing the name.
-            let guess = self.slots.get(position).filter(
-                |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
-            );
-            let found = match guess {
-                Some(_) => Some(position),
-                None => self.by_property.get(key.as_ref()).copied(),
+            let found = if direct
+                || self.slots.get(position).is_some_and(
+                    |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
+                ) {
+                Some(position)
+            } else {
+                self.by_property.get(key.as_ref()).copied()
             };
             let index = match found {
                 Some(i) => i,
@@ -477,7 +488,21 @@ impl StreamPlan {
                 }
             }
         }
+        if !direct && shape.is_some() {
+            self.direct_shape = shape.filter(|_| self.maps_directly(fields, rules));
+        }
         Ok(())
+    }
+
+    /// Whether the record's `position`-th key is the property of slot `position` and of
+    /// the rules' `position`-th property, for every position.
+    fn maps_directly(&self, fields: &Fields<'_>, rules: Option<&FlatSchema>) -> bool {
+        fields.iter().enumerate().all(|(position, (key, _))| {
+            matches!(
+                self.slots.get(position),
+                Some(Slot { source: SlotSource::Property(p), .. }) if p == key
+            ) && rules.is_none_or(|rules| rules.names_at(position, key))
+        })
     }
 
     fn meta_by_property(&self, key: &str) -> Option<usize> {
@@ -596,12 +621,13 @@ mod tests {
             reject_unknown,
             ..context()
         };
-        plan.build_row(
+        plan.clone().build_row(
             &fields,
             None,
             &context,
             &mut row,
             &mut SpareTexts::default(),
+            None,
         )?;
         Ok(row)
     }
@@ -675,8 +701,9 @@ mod tests {
     /// slot is the new record's value or null, whatever kind it held before.
     #[test]
     fn a_recycled_row_keeps_nothing_of_its_last_record() {
-        let p = plan(false);
-        let fresh = |text: &str| build(&p, text, false).unwrap();
+        let base = plan(false);
+        let mut p = base.clone();
+        let fresh = |text: &str| build(&base, text, false).unwrap();
         let records = [
             r#"{"id": 1, "name": "abcde", "amount": 12.5, "flag": true}"#,
             r#"{"id": 22, "name": "x"}"#,
@@ -687,19 +714,101 @@ mod tests {
         let mut spare = SpareTexts::default();
         for text in records.iter().chain(records.iter().rev()) {
             let fields = split_record(text).unwrap();
-            p.build_row(&fields, None, &context(), &mut row, &mut spare)
+            p.build_row(&fields, None, &context(), &mut row, &mut spare, None)
                 .unwrap();
             assert_eq!(row, fresh(text), "{text}");
         }
         // A failed record may leave the row half written; the next one starts clean.
         let fields = split_record(r#"{"id": 5, "name": "too long"}"#).unwrap();
         assert!(p
-            .build_row(&fields, None, &context(), &mut row, &mut spare)
+            .build_row(&fields, None, &context(), &mut row, &mut spare, None)
             .is_err());
         let fields = split_record(records[1]).unwrap();
-        p.build_row(&fields, None, &context(), &mut row, &mut spare)
+        p.build_row(&fields, None, &context(), &mut row, &mut spare, None)
             .unwrap();
         assert_eq!(row, fresh(records[1]));
+    }
+
+    /// Records read one after another: a shape whose keys were matched once skips
+    /// matching names, and gives the rows (and the errors) matching them gives, however
+    /// keys change, repeat, are escaped or come from another stream in between.
+    #[test]
+    fn a_matched_shape_builds_what_matching_builds() {
+        use singer_core::message::Message;
+        use singer_core::reader::MessageReader;
+        let schema = schema();
+        let rules = FlatSchema::compile(&schema, true).expect("a flat schema");
+        let schema_line = |stream: &str| {
+            json!({"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": ["id"]})
+                .to_string()
+        };
+        let records = [
+            r#"{"id":1,"name":"abc","amount":1.5,"flag":true}"#,
+            r#"{"id":2,"name":"de","amount":2,"flag":false}"#,
+            r#"{"id":3,"name":"too long","amount":2,"flag":false}"#,
+            r#"{"id":4,"name":"ok","amount":"x","flag":false}"#,
+            r#"{"id":5,"name":"f","amount":3,"flag":null}"#,
+            r#"{"name":"g","id":6,"amount":3,"flag":null}"#,
+            r#"{"name":"h","id":7,"amount":3,"flag":null}"#,
+            r#"{"id":8,"name":"i"}"#,
+            r#"{"id":9,"name":"j"}"#,
+            r#"{"id":10,"name":"k","amount":1,"flag":true,"extra":1}"#,
+            r#"{"id":11,"name":"l","amount":1,"flag":true,"extra":1}"#,
+            r#"{"i\u0064":12,"name":"m","amount":1,"flag":true}"#,
+            r#"{"id":13,"name":"n","amount":1,"flag":true}"#,
+            r#"{"id":14,"amount":1,"name":"o","flag":true}"#,
+            r#"{"id":15,"amount":1,"name":"p","flag":true}"#,
+            r#"{"id":null,"amount":1,"name":"q","flag":true}"#,
+            r#"{"id":17,"amount":1,"name":"r","flag":true}"#,
+            r#"{"id":18,"name":"s","amount":1,"flag":true}"#,
+            r#"{"id":19,"name":"t","amount":1.25,"flag":false}"#,
+        ];
+        let mut lines = vec![schema_line("S"), schema_line("T")];
+        for (i, record) in records.iter().enumerate() {
+            for stream in ["S", "S", if i % 3 == 0 { "T" } else { "S" }] {
+                lines.push(format!(
+                    r#"{{"type":"RECORD","stream":"{stream}","record":{record}}}"#
+                ));
+            }
+        }
+        let input = lines.join("\n");
+        let mut reader = MessageReader::new(input.as_bytes());
+        let (mut matched, mut reused) = (plan(false), plan(false));
+        let (mut row, mut spare) = (Vec::new(), SpareTexts::default());
+        let mut records_seen = 0;
+        while let Some(line) = reader.next_message().unwrap() {
+            let Message::Record(message) = line.message else {
+                continue;
+            };
+            if message.stream != "S" {
+                continue;
+            }
+            records_seen += 1;
+            let by_shape = reused.build_row(
+                &message.fields,
+                Some(&rules),
+                &context(),
+                &mut row,
+                &mut spare,
+                message.shape,
+            );
+            let mut fresh_row = Vec::new();
+            let by_name = matched.build_row(
+                &message.fields,
+                Some(&rules),
+                &context(),
+                &mut fresh_row,
+                &mut SpareTexts::default(),
+                None,
+            );
+            assert_eq!(by_shape.is_ok(), by_name.is_ok(), "{}", message.record);
+            match by_name {
+                Ok(()) => assert_eq!(row, fresh_row, "{}", message.record),
+                Err(e) => assert_eq!(by_shape.unwrap_err(), e, "{}", message.record),
+            }
+        }
+        assert!(records_seen > records.len() * 2);
+        assert!(reused.direct_shape.is_some(), "the last shape is matched");
     }
 
     #[test]

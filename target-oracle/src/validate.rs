@@ -688,6 +688,25 @@ impl FlatSchema {
         Ok(())
     }
 
+    /// [`FlatSchema::check_field`] of a field known to be the `position`-th property.
+    pub(crate) fn check_at<'f>(
+        &self,
+        position: usize,
+        field: &Field<'f>,
+    ) -> Result<Option<Known<'f>>, String> {
+        match self.properties.get(position) {
+            Some((_, rules)) => rules.check(field, self.draft4),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `key` is the `position`-th property.
+    pub(crate) fn names_at(&self, position: usize, key: &str) -> bool {
+        self.properties
+            .get(position)
+            .is_some_and(|(name, _)| name == key)
+    }
+
     /// Checks the field written `position`-th in its record (properties the schema does
     /// not name pass); what it read on the way is returned for the conversion. The error
     /// is the broken rule; the caller names the field (a small error keeps this hot

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::Value as Json;
-use singer_core::message::Message;
+use singer_core::message::{Message, RecordMessage};
 use singer_core::reader::{MessageReader, ReadError, ReadErrorKind};
 use singer_core::record::Fields;
 
@@ -270,14 +270,7 @@ impl<W: Write> Loader<W> {
                 self.on_schema(line, &schema.stream, schema.schema, schema.key_properties)?
             }
             Message::Record(record) => {
-                self.on_record(
-                    line,
-                    &record.stream,
-                    record.record,
-                    &record.fields,
-                    record.version,
-                    record.time_extracted.as_deref(),
-                )?;
+                self.on_record(line, &record)?;
                 self.spare_fields = Some(singer_core::record::emptied(record.fields));
             }
             Message::State { value } if value.get() == "null" => {
@@ -470,12 +463,10 @@ impl<W: Write> Loader<W> {
     pub(crate) fn on_record(
         &mut self,
         line: u64,
-        stream: &str,
-        record: &str,
-        fields: &Fields<'_>,
-        version: Option<i64>,
-        time_extracted: Option<&str>,
+        message: &RecordMessage<'_>,
     ) -> Result<(), TargetError> {
+        let (stream, record) = (message.stream.as_ref(), message.record);
+        let (version, time_extracted) = (message.version, message.time_extracted.as_deref());
         // One lookup of the stream per record: the fields below are the loader's others.
         let Some(s) = self.streams.get_mut(stream) else {
             return Err(TargetError::Input {
@@ -484,7 +475,7 @@ impl<W: Write> Loader<W> {
             });
         };
         if !s.table_ready || (version.is_some() && !s.versioned) {
-            return self.record_after_setup(line, stream, record, fields, version, time_extracted);
+            return self.record_after_setup(line, message);
         }
         self.stats.records += 1;
         let keep_raw = self.config.on_bad_record == OnBadRecord::Reject;
@@ -511,7 +502,7 @@ impl<W: Write> Loader<W> {
             limits: self.limits,
             reject_unknown: self.config.freeze_schema,
         };
-        let built = validate_and_build(s, record, fields, &context, &mut row);
+        let built = validate_and_build(s, message, &context, &mut row);
         if let Err((field, reason)) = built {
             s.spare.push(row);
             return self.bad_record(line, stream, &field, &reason, record);
@@ -551,12 +542,9 @@ impl<W: Write> Loader<W> {
     fn record_after_setup(
         &mut self,
         line: u64,
-        stream: &str,
-        record: &str,
-        fields: &Fields<'_>,
-        version: Option<i64>,
-        time_extracted: Option<&str>,
+        message: &RecordMessage<'_>,
     ) -> Result<(), TargetError> {
+        let (stream, version) = (message.stream.as_ref(), message.version);
         if version.is_some() && !self.streams[stream].versioned {
             self.make_versioned(line, stream)?;
         }
@@ -569,7 +557,7 @@ impl<W: Write> Loader<W> {
                 reason: format!("stream {stream:?}: its table could not be made ready"),
             });
         }
-        self.on_record(line, stream, record, fields, version, time_extracted)
+        self.on_record(line, message)
     }
 
     fn on_activate_version(
@@ -696,11 +684,11 @@ pub(crate) fn read_error(error: ReadError) -> TargetError {
 /// conversion; any other goes through `jsonschema` first.
 fn validate_and_build(
     s: &mut StreamLoad,
-    record: &str,
-    fields: &Fields<'_>,
+    message: &RecordMessage<'_>,
     context: &RecordContext<'_>,
     row: &mut Vec<Value>,
 ) -> Result<(), (String, String)> {
+    let (record, fields) = (message.record, &message.fields);
     let invalid = |e: InvalidRecord| (e.field, e.reason);
     let rules = match &s.validator {
         Some(validator) => match validator.flat() {
@@ -716,7 +704,14 @@ fn validate_and_build(
         None => None,
     };
     s.plan
-        .build_row(fields, rules, context, row, &mut s.spare_texts)
+        .build_row(
+            fields,
+            rules,
+            context,
+            row,
+            &mut s.spare_texts,
+            message.shape,
+        )
         .map_err(|e| (e.field, e.reason))
 }
 
