@@ -71,6 +71,11 @@ impl Scaled {
     /// Whether `self` is an exact multiple of `step` (JSON Schema `multipleOf`); `None`
     /// when they cannot be aligned exactly. A zero step has no multiples.
     pub fn is_multiple_of(self, step: Scaled) -> Option<bool> {
+        // A power-of-ten step (`0.01`, `1`: what decimal columns give) divides every
+        // value with no more decimal places, without a division.
+        if step.mantissa == 1 && self.scale <= step.scale {
+            return Some(true);
+        }
         let (value, step) = self.aligned(step)?;
         if step == 0 {
             return Some(false);

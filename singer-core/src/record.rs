@@ -181,11 +181,18 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// Each test sets the high bit of the bytes it matches; a borrow can also mark bytes
 /// above a match, never below it, so the lowest mark is exact.
 pub(crate) fn plain_run(chunk: u64) -> usize {
+    (stops(chunk).trailing_zeros() / 8) as usize
+}
+
+/// The high bit of each byte of `chunk` that [`plain_run`] stops at (and perhaps of
+/// bytes above the first): zero when all eight are plain.
+#[inline(always)]
+fn stops(chunk: u64) -> u64 {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = zero_byte(chunk ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(chunk ^ (ONES * u64::from(b'\\')));
     let control = chunk.wrapping_sub(ONES * 0x20) & !chunk & HIGH;
-    ((quote | backslash | control).trailing_zeros() / 8) as usize
+    quote | backslash | control
 }
 
 /// The contents of a JSON string with escapes (between its quotes, raw control
@@ -370,12 +377,13 @@ impl<'a> Cursor<'a> {
         loop {
             // Eight bytes at a time past the plain run (most of a record's bytes),
             // straight to the byte that needs a look.
-            while let Some(chunk) = bytes.get(at..at + 8) {
-                let run = plain_run(u64::from_le_bytes(chunk.try_into().map_err(|_| start)?));
-                at += run;
-                if run < 8 {
+            while let Some(chunk) = bytes.get(at..at + 8).and_then(|c| c.try_into().ok()) {
+                let stops = stops(u64::from_le_bytes(chunk));
+                if stops != 0 {
+                    at += (stops.trailing_zeros() / 8) as usize;
                     break;
                 }
+                at += 8;
             }
             match bytes.get(at) {
                 Some(b'"') => {
