@@ -106,57 +106,39 @@ impl<'a> Canonical<'a> {
     /// `text` when it is exactly canonical decimal text; `None` for anything else
     /// (which [`Decimal::parse`] may still read: `1.50`, `1e3`, ` 7`).
     pub fn read(text: &'a str) -> Option<Canonical<'a>> {
-        let bytes = text.as_bytes();
-        let negative = bytes.first() == Some(&b'-');
-        let body = &bytes[usize::from(negative)..];
-        let mut at = 0;
-        let digits = |at: &mut usize| {
-            let start = *at;
-            while body.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
-            }
-            *at - start
-        };
-        let zero_integer = match body.first() {
-            Some(b'0') => {
-                at = 1;
-                true
-            }
-            Some(b'1'..=b'9') => {
-                digits(&mut at);
-                false
-            }
-            _ => return None,
-        };
-        let integer_len = at;
-        let mut scale = 0;
-        if body.get(at) == Some(&b'.') {
-            at += 1;
-            scale = digits(&mut at);
-            if scale == 0 || body[at - 1] == b'0' {
-                return None;
-            }
-        }
-        if at != body.len() || (zero_integer && scale == 0 && negative) {
-            return None;
-        }
-        Some(Canonical {
-            text,
-            integer_digits: if zero_integer { 0 } else { integer_len },
-            scale,
-        })
+        Canonical::read_digits(text).map(|(canonical, _)| canonical)
     }
 
     /// [`Canonical::read`] and [`Canonical::scaled`] in one pass over the digits: a
     /// schema check reads every number of every record for its bounds, and the usual
     /// number (up to 19 digits) is accumulated as it is read instead of read twice.
     pub fn read_scaled(text: &'a str) -> Option<(Canonical<'a>, Option<Scaled>)> {
+        let (canonical, magnitude) = Canonical::read_digits(text)?;
+        let digits = canonical.integer_digits.max(1) + canonical.scale;
+        let scaled = if digits <= U64_DIGITS {
+            let magnitude = i128::from(magnitude);
+            Some(Scaled {
+                mantissa: if text.starts_with('-') {
+                    -magnitude
+                } else {
+                    magnitude
+                },
+                scale: canonical.scale as u32,
+            })
+        } else {
+            canonical.scaled()
+        };
+        Some((canonical, scaled))
+    }
+
+    /// The canonical number `text` is, with the value of its digits (meaningful for up
+    /// to 19 digits; wrapped beyond, where [`Canonical::scaled`] reads them again).
+    fn read_digits(text: &'a str) -> Option<(Canonical<'a>, u64)> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
         let mut magnitude = 0u64;
         let mut at = 0;
-        // Wrapping: past 19 digits the sum is discarded below, and the long path reads it.
         let mut digits = |at: &mut usize| {
             let start = *at;
             while let Some(digit) = body
@@ -197,16 +179,7 @@ impl<'a> Canonical<'a> {
             integer_digits: if zero_integer { 0 } else { integer_len },
             scale,
         };
-        let scaled = if integer_len + scale <= U64_DIGITS {
-            let magnitude = i128::from(magnitude);
-            Some(Scaled {
-                mantissa: if negative { -magnitude } else { magnitude },
-                scale: scale as u32,
-            })
-        } else {
-            canonical.scaled()
-        };
-        Some((canonical, scaled))
+        Some((canonical, magnitude))
     }
 
     pub fn as_str(&self) -> &'a str {

@@ -500,21 +500,9 @@ fn check_length(
 }
 
 fn check_fraction(nanos: u32, fractional_precision: u8) -> Result<(), BadValue> {
-    /// Nanoseconds in the last digit a precision keeps, looked up (`pow` is a loop).
-    const UNITS: [u32; 10] = [
-        1_000_000_000,
-        100_000_000,
-        10_000_000,
-        1_000_000,
-        100_000,
-        10_000,
-        1_000,
-        100,
-        10,
-        1,
-    ];
     let precision = usize::from(fractional_precision.min(9));
-    let unit = UNITS[precision];
+    // Looked up (`pow` is a loop).
+    let unit = rfc3339::NANOS_PER_UNIT[precision];
     if !nanos.is_multiple_of(unit) {
         return Err(bad(format!(
             "has more fractional second digits than the column keeps ({precision})"

@@ -11,6 +11,21 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 /// A date-time with the offset it was written with.
 pub(crate) type Instant = DateTime<FixedOffset>;
 
+/// Nanoseconds in one unit of the last of `n` fraction digits (`n` from 0 to 9): a
+/// fraction of `n` digits read as an integer, times this, is nanoseconds.
+pub(crate) const NANOS_PER_UNIT: [u32; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
+
 /// The instant `text` names, or `None` when it is not an RFC 3339 date-time.
 pub(crate) fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
     fast(text.as_bytes()).or_else(|| DateTime::parse_from_rfc3339(text).ok())
@@ -52,19 +67,7 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
         if count == 0 || count > 9 {
             return None;
         }
-        const SCALE: [u32; 10] = [
-            1_000_000_000,
-            100_000_000,
-            10_000_000,
-            1_000_000,
-            100_000,
-            10_000,
-            1_000,
-            100,
-            10,
-            1,
-        ];
-        nanos *= SCALE[count];
+        nanos *= NANOS_PER_UNIT[count];
     }
     let offset = match &b[at..] {
         [b'Z'] => 0,
