@@ -167,10 +167,10 @@ impl Decimal {
     }
 
     /// `number` in `buffer` (cleared first): a target's recycled text buffers.
-    pub fn canonical_in(mut buffer: String, number: &crate::canonical::Canonical<'_>) -> Decimal {
-        buffer.clear();
-        buffer.push_str(number.as_str());
-        Decimal { text: buffer }
+    pub fn canonical_in(buffer: String, number: &crate::canonical::Canonical<'_>) -> Decimal {
+        let mut decimal = Decimal { text: buffer };
+        decimal.assign_canonical(number);
+        decimal
     }
 
     /// The text buffer, for another value to reuse.

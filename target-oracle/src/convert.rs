@@ -88,10 +88,7 @@ pub(crate) fn to_value(
     limits: ServerLimits,
 ) -> Result<Value, BadValue> {
     if matches!(field, Field::Null) {
-        if !column.nullable {
-            return Err(bad("is null but the column is NOT NULL"));
-        }
-        return Ok(Value::Null);
+        return check_nullable(column).map(|()| Value::Null);
     }
     match &column.data_type {
         OracleType::Number { precision, scale } => {
@@ -205,6 +202,15 @@ pub(crate) fn to_value(
     }
 }
 
+/// A JSON null is refused by a NOT NULL column.
+fn check_nullable(column: &ColumnDef) -> Result<(), BadValue> {
+    if column.nullable {
+        Ok(())
+    } else {
+        Err(bad("is null but the column is NOT NULL"))
+    }
+}
+
 /// Like [`to_value`], into `slot`: the usual text and canonical number values reuse
 /// the text buffer `slot` already holds, or one of `spare`. Rows are recycled from
 /// batch to batch, so those values then allocate nothing.
@@ -225,9 +231,7 @@ pub(crate) fn to_slot(
     }
     match (field, &column.data_type) {
         (Field::Null, _) => {
-            if !column.nullable {
-                return Err(bad("is null but the column is NOT NULL"));
-            }
+            check_nullable(column)?;
             spare.set_null(slot);
         }
         (Field::Number(text), OracleType::Number { precision, scale })
