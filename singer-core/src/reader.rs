@@ -105,8 +105,8 @@ pub struct MessageReader<R> {
     buffer: Vec<u8>,
     /// Bytes of the input's buffer handed out in the last message, not yet consumed.
     unconsumed: usize,
-    /// The keys of the last RECORD's record, to read the next one's by comparison.
-    known_keys: KnownKeys,
+    /// The last RECORD line's envelope and keys, to read the next one by comparison.
+    last_record: LastRecord,
     /// The stream of the last RECORD, known to have had its SCHEMA.
     last_stream: Option<String>,
     line: u64,
@@ -120,7 +120,7 @@ impl<R: BufRead> MessageReader<R> {
             input,
             buffer: Vec::with_capacity(64 * 1024),
             unconsumed: 0,
-            known_keys: KnownKeys::default(),
+            last_record: LastRecord::default(),
             last_stream: None,
             line: 0,
             streams_with_schema: HashSet::new(),
@@ -192,8 +192,8 @@ impl<R: BufRead> MessageReader<R> {
     /// Hands back a record's fields vector ([`crate::record::emptied`]) for the next
     /// record to fill, so reading a record allocates nothing.
     pub fn recycle(&mut self, fields: Fields<'static>) {
-        if fields.capacity() > self.known_keys.spare.capacity() {
-            self.known_keys.spare = fields;
+        if fields.capacity() > self.last_record.keys.spare.capacity() {
+            self.last_record.keys.spare = fields;
         }
     }
 
@@ -219,7 +219,7 @@ impl<R: BufRead> MessageReader<R> {
         };
         let line = self.line;
         let text = as_text(bytes, line)?;
-        let message = match fast_record(text, &mut self.known_keys) {
+        let message = match fast_record(text, &mut self.last_record) {
             Some(record) => Message::Record(record),
             None => {
                 let envelope = parse_envelope(text, line)?;
@@ -390,55 +390,121 @@ fn mistyped_envelope(text: &str, line: u64, e: serde_json::Error) -> ReadError {
     }
 }
 
+/// What the last RECORD line looked like, to read the next one by comparison: a tap
+/// writes every RECORD of a stream with the same envelope up to its record
+/// (`{"type":"RECORD","stream":"ORDERS","record":`) and the record's keys in the same
+/// order.
+#[derive(Debug, Default)]
+pub(crate) struct LastRecord {
+    /// The last line up to its record's value, when nothing but `"type":"RECORD"` and a
+    /// stream name without escapes came before it (else empty). A line that starts with
+    /// the same bytes reads the same way up to there, so it is taken whole.
+    envelope: String,
+    /// Where the stream's name lies in `envelope`.
+    stream: std::ops::Range<usize>,
+    pub(crate) keys: KnownKeys,
+}
+
+impl LastRecord {
+    /// The stream's name when `text` starts with the known envelope.
+    fn envelope_of<'t>(&self, text: &'t str) -> Option<&'t str> {
+        if self.envelope.is_empty() || !text.as_bytes().starts_with(self.envelope.as_bytes()) {
+            return None;
+        }
+        text.get(self.stream.clone())
+    }
+}
+
 /// A RECORD line read in one pass, its record split on the way ([`record`](crate::record));
 /// `None` for anything else or anything unusual (an invalid line, a duplicate or
 /// mistyped field), which the full parse then reads or names the error of.
-fn fast_record<'t>(text: &'t str, known_keys: &mut KnownKeys) -> Option<RecordMessage<'t>> {
+fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage<'t>> {
     let mut cursor = Cursor::new(text);
-    cursor.expect(b'{').ok()?;
     let mut message_type = None;
     let mut stream = None;
     let mut record = None;
     let mut version = None;
     let mut time_extracted = None;
+    // The key whose value is at the cursor, when the envelope was taken whole.
+    let mut pending = None;
+    if let Some(name) = last.envelope_of(text) {
+        message_type = Some(Cow::Borrowed("RECORD"));
+        stream = Some(Cow::Borrowed(name));
+        cursor.pos = last.envelope.len();
+        pending = Some("record");
+    } else {
+        cursor.expect(b'{').ok()?;
+    }
+    // While only a plain type and stream came before the record, where the stream's
+    // name lies; then where the record starts, if this line's envelope is to be learned.
+    let mut plain = pending.is_none();
+    let mut stream_span = None;
+    let mut learned = None;
     loop {
-        cursor.blanks();
-        let key = match envelope_key(&mut cursor) {
+        let key = match pending.take() {
             Some(key) => Cow::Borrowed(key),
-            None => cursor.string().ok()?,
+            None => {
+                cursor.blanks();
+                let key = match envelope_key(&mut cursor) {
+                    Some(key) => Cow::Borrowed(key),
+                    None => cursor.string().ok()?,
+                };
+                cursor.expect(b':').ok()?;
+                key
+            }
         };
-        cursor.expect(b':').ok()?;
         cursor.blanks();
         let start = cursor.pos;
         match key.as_ref() {
             "type" if cursor.quoted("\"RECORD\"") => {
                 once(&mut message_type, Cow::Borrowed("RECORD"))?;
             }
-            "type" => once(&mut message_type, cursor.string().ok()?)?,
-            "stream" => once(&mut stream, cursor.string().ok()?)?,
+            "type" => {
+                plain = false;
+                once(&mut message_type, cursor.string().ok()?)?;
+            }
+            "stream" => {
+                let name = cursor.string().ok()?;
+                if matches!(name, Cow::Borrowed(_)) {
+                    stream_span = Some(start + 1..cursor.pos - 1);
+                } else {
+                    plain = false;
+                }
+                once(&mut stream, name)?;
+            }
             "record" => {
-                let fields = cursor.object(known_keys).ok()?;
+                if plain && message_type.is_some() && stream_span.is_some() {
+                    learned = Some(start);
+                }
+                plain = false;
+                let fields = cursor.object(&mut last.keys).ok()?;
                 once(&mut record, (&text[start..cursor.pos], fields))?;
             }
-            "version" => once(
-                &mut version,
-                match cursor.value().ok()? {
-                    Field::Null => None,
-                    // serde_json reads `-0` as a float, which is no version; i64 would
-                    // take it.
-                    Field::Number("-0") => return None,
-                    Field::Number(n) => Some(n.parse::<i64>().ok()?),
-                    _ => return None,
-                },
-            )?,
-            "time_extracted" => once(
-                &mut time_extracted,
-                match cursor.value().ok()? {
-                    Field::Null => None,
-                    Field::String(s) => Some(s),
-                    _ => return None,
-                },
-            )?,
+            "version" => {
+                plain = false;
+                once(
+                    &mut version,
+                    match cursor.value().ok()? {
+                        Field::Null => None,
+                        // serde_json reads `-0` as a float, which is no version; i64
+                        // would take it.
+                        Field::Number("-0") => return None,
+                        Field::Number(n) => Some(n.parse::<i64>().ok()?),
+                        _ => return None,
+                    },
+                )?
+            }
+            "time_extracted" => {
+                plain = false;
+                once(
+                    &mut time_extracted,
+                    match cursor.value().ok()? {
+                        Field::Null => None,
+                        Field::String(s) => Some(s),
+                        _ => return None,
+                    },
+                )?
+            }
             // The envelope's typed fields of other messages: the full parse checks them.
             "schema"
             | "key_properties"
@@ -446,7 +512,10 @@ fn fast_record<'t>(text: &'t str, known_keys: &mut KnownKeys) -> Option<RecordMe
             | "value"
             | "encoding"
             | "manifest" => return None,
-            _ => drop(cursor.value().ok()?),
+            _ => {
+                plain = false;
+                drop(cursor.value().ok()?)
+            }
         }
         cursor.blanks();
         match cursor.peek() {
@@ -463,13 +532,18 @@ fn fast_record<'t>(text: &'t str, known_keys: &mut KnownKeys) -> Option<RecordMe
         return None;
     }
     let (record, fields) = record?;
+    if let (Some(end), Some(span)) = (learned, stream_span) {
+        last.envelope.clear();
+        last.envelope.push_str(&text[..end]);
+        last.stream = span;
+    }
     Some(RecordMessage {
         stream: stream?,
         record,
         fields,
         version: version.flatten(),
         time_extracted: time_extracted.flatten(),
-        shape: Some(known_keys.shape),
+        shape: Some(last.keys.shape),
     })
 }
 
@@ -645,7 +719,7 @@ mod tests {
             ) {
                 let line = format!("{{{}}}{blank}", fields.join(&format!(",{blank}")));
                 // Read once with no known keys, then again knowing this line's own.
-                let mut known = KnownKeys::default();
+                let mut known = LastRecord::default();
                 let first = fast_record(&line, &mut known);
                 let again = fast_record(&line, &mut known);
                 prop_assert_eq!(
@@ -665,10 +739,56 @@ mod tests {
             }
         }
 
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+            /// A line read after another RECORD line whose envelope it may share (the
+            /// envelope taken whole) reads as the full parse reads it.
+            #[test]
+            fn a_shared_envelope_reads_as_the_full_parse(
+                stream in prop::sample::select(vec!["S", "T", "S\\u0041", "S\\\"x"]),
+                blank in prop::sample::select(vec!["", " "]),
+                first in proptest::collection::vec(field(), 0..3),
+                rest in proptest::collection::vec(field(), 0..4),
+                other_stream in prop::sample::select(vec!["S", "T"]),
+                other_blank in prop::sample::select(vec!["", " ", "  "]),
+            ) {
+                let envelope = |stream: &str, blank: &str| {
+                    format!(
+                        "{{\"type\":{blank}\"RECORD\",{blank}\"stream\":{blank}\"{stream}\",{blank}\"record\":{blank}"
+                    )
+                };
+                let before = format!("{}{{\"a\":1}}}}", envelope(stream, blank));
+                let tail = first.iter().chain(&rest).map(|f| format!(",{f}")).collect::<String>();
+                let line = format!("{}{{\"a\":2}}{tail}}}", envelope(other_stream, other_blank));
+                let mut known = LastRecord::default();
+                for text in [&before, &line, &line] {
+                    let fast = fast_record(text, &mut known);
+                    if let Some(fast) = fast {
+                        let full = full_parse(text);
+                        prop_assert!(full.is_some(), "{}: only the fast path reads it", text);
+                        let full = full.unwrap();
+                        prop_assert_eq!(&fast.stream, &full.stream);
+                        prop_assert_eq!(fast.record, full.record);
+                        prop_assert_eq!(&fast.fields, &full.fields);
+                        prop_assert_eq!(fast.version, full.version);
+                        prop_assert_eq!(&fast.time_extracted, &full.time_extracted);
+                    }
+                }
+            }
+        }
+
         #[test]
         fn the_usual_record_line_takes_the_fast_path() {
             let line = r#"{"type":"RECORD","stream":"ORDERS","record":{"ID":1,"NAME":"x"},"version":3,"time_extracted":"2026-01-01T00:00:00Z"}"#;
-            let fast = fast_record(line, &mut KnownKeys::default()).expect("fast path");
+            let mut last = LastRecord::default();
+            let fast = fast_record(line, &mut last).expect("fast path");
+            assert_eq!(
+                last.envelope,
+                r#"{"type":"RECORD","stream":"ORDERS","record":"#
+            );
+            let again = fast_record(line, &mut last).expect("fast path, envelope taken whole");
+            assert_eq!(again.stream, "ORDERS");
+            assert_eq!(again.fields, fast.fields);
             assert_eq!(fast.record, r#"{"ID":1,"NAME":"x"}"#);
             assert_eq!(fast.fields.len(), 2);
             assert_eq!(fast.version, Some(3));
@@ -680,7 +800,7 @@ mod tests {
                 r#"{"type":"STATE","value":{}}"#,
             ] {
                 assert!(
-                    fast_record(stepping_aside, &mut KnownKeys::default()).is_none(),
+                    fast_record(stepping_aside, &mut LastRecord::default()).is_none(),
                     "{stepping_aside}"
                 );
             }
