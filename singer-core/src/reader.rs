@@ -526,9 +526,9 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
     }
     cursor.pos += 1;
     cursor.blanks();
-    if cursor.pos != text.len()
-        || MessageType::parse(message_type?.as_ref()) != Some(MessageType::Record)
-    {
+    // `"RECORD"` as written (nearly always) needs no case-blind parse.
+    let is_record = |t: &str| t == "RECORD" || MessageType::parse(t) == Some(MessageType::Record);
+    if cursor.pos != text.len() || !is_record(message_type?.as_ref()) {
         return None;
     }
     let (record, fields) = record?;
