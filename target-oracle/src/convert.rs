@@ -252,11 +252,26 @@ pub(crate) fn to_slot(
     Ok(())
 }
 
+/// The byte length up to which any text fits `column` as [`to_slot`] converts it: the
+/// column's length in bytes, or in characters within the server's byte cap (a text of
+/// n bytes has at most n characters); `None` for a column whose text needs more.
+pub(crate) fn text_fits_within(column: &ColumnDef, limits: ServerLimits) -> Option<usize> {
+    if column.check.is_some() {
+        return None;
+    }
+    let (length, semantics) = length_rule(&column.data_type)?;
+    let bytes = match semantics {
+        LengthSemantics::Byte => length,
+        LengthSemantics::Char => length.min(limits.max_string_bytes),
+    };
+    usize::try_from(bytes).ok()
+}
+
 /// A recycled text buffer is kept only up to this size or twice the new text, so a
 /// rare long value does not leave every recycled row holding a long buffer.
 const KEPT_TEXT_CAPACITY: usize = 256;
 
-fn reuse_text(slot: &mut Value, text: &str, spare: &mut SpareTexts) {
+pub(crate) fn reuse_text(slot: &mut Value, text: &str, spare: &mut SpareTexts) {
     match slot {
         Value::Text(held) if held.capacity() <= KEPT_TEXT_CAPACITY.max(2 * text.len()) => {
             held.clear();

@@ -105,6 +105,20 @@ pub(crate) struct StreamPlan {
     /// The record shape whose keys are the slots' properties in slot order
     /// ([`StreamPlan::build_row`]).
     direct_shape: Option<u64>,
+    /// What each position of the direct shape takes without the full check and
+    /// conversion, worked out when the shape is found.
+    direct_takes: Vec<DirectTake>,
+}
+
+/// The fields a direct shape's position takes straight into its slot: strings short
+/// enough that no rule or column limit can refuse them, and nulls that the rules and the
+/// column allow. Anything else goes through the full check and conversion, which the
+/// row builder's tests compare this with.
+#[derive(Debug, Clone, Copy, Default)]
+struct DirectTake {
+    /// Strings of at most this many bytes.
+    text_within: Option<usize>,
+    null: bool,
 }
 
 /// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
@@ -275,6 +289,7 @@ impl StreamPlan {
             key_slots,
             meta_slots,
             direct_shape: None,
+            direct_takes: Vec::new(),
         })
     }
 
@@ -294,6 +309,7 @@ impl StreamPlan {
         for (slot, column) in self.slots.iter_mut().zip(columns) {
             slot.column = column;
         }
+        self.direct_shape = None;
     }
 
     /// Keeps only the slots whose column exists in `table`, with the table's own
@@ -399,6 +415,28 @@ impl StreamPlan {
         row.resize_with(self.slots.len(), || Value::Null);
         let mut seen = SeenSet::new(self.slots.len());
         for (position, (key, field)) in fields.iter().enumerate() {
+            if direct {
+                if let Some(take) = self.direct_takes.get(position) {
+                    let slot = &mut row[position];
+                    let taken = match field {
+                        Field::String(text)
+                            if take.text_within.is_some_and(|within| text.len() <= within) =>
+                        {
+                            convert::reuse_text(slot, text, spare);
+                            true
+                        }
+                        Field::Null if take.null => {
+                            spare.set_null(slot);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if taken {
+                        seen.insert(position);
+                        continue;
+                    }
+                }
+            }
             let known = match rules {
                 Some(rules) if direct => rules.check_at(position, field),
                 Some(rules) => rules.check_field(position, key, field),
@@ -490,6 +528,9 @@ impl StreamPlan {
         }
         if !direct && shape.is_some() {
             self.direct_shape = shape.filter(|_| self.maps_directly(fields, rules));
+            if self.direct_shape.is_some() {
+                self.direct_takes = self.direct_takes(rules, limits);
+            }
         }
         Ok(())
     }
@@ -503,6 +544,26 @@ impl StreamPlan {
                 Some(Slot { source: SlotSource::Property(p), .. }) if p == key
             ) && rules.is_none_or(|rules| rules.names_at(position, key))
         })
+    }
+
+    /// Each slot's [`DirectTake`]: what passes `rules` (any string and null without
+    /// them) and fits the column unchecked. Key columns kept in UTC take nothing.
+    fn direct_takes(&self, rules: Option<&FlatSchema>, limits: ServerLimits) -> Vec<DirectTake> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(position, slot)| {
+                if slot.utc_key || !matches!(slot.source, SlotSource::Property(_)) {
+                    return DirectTake::default();
+                }
+                let passes = rules.map_or(Some(usize::MAX), |r| r.strings_pass_within(position));
+                let fits = convert::text_fits_within(&slot.column, limits);
+                DirectTake {
+                    text_within: passes.zip(fits).map(|(a, b)| a.min(b)),
+                    null: slot.column.nullable && rules.is_none_or(|r| r.null_passes(position)),
+                }
+            })
+            .collect()
     }
 
     fn meta_by_property(&self, key: &str) -> Option<usize> {
@@ -809,6 +870,102 @@ mod tests {
         }
         assert!(records_seen > records.len() * 2);
         assert!(reused.direct_shape.is_some(), "the last shape is matched");
+    }
+
+    mod direct_takes {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn string_schema() -> Json {
+            json!({"type": "object", "properties": {
+                "id": {"type": "integer"},
+                "short": {"type": ["null", "string"], "maxLength": 3},
+                "required": {"type": "string", "maxLength": 10},
+                "free": {"type": ["null", "string"]},
+                "at": {"type": ["null", "string"], "format": "date-time"},
+                "between": {"type": ["null", "string"], "minLength": 2, "maxLength": 5}
+            }})
+        }
+
+        /// A string of 0 to `most` characters (some of several bytes), now and then a
+        /// null or a number.
+        fn text(most: usize) -> impl Strategy<Value = String> {
+            prop_oneof![
+                1 => Just("null".to_owned()),
+                1 => Just("7".to_owned()),
+                12 => proptest::collection::vec(prop::sample::select(vec!["a", "é", "€", "😀"]), 0..=most)
+                    .prop_map(|chars| format!("\"{}\"", chars.concat())),
+            ]
+        }
+
+        fn record() -> impl Strategy<Value = Vec<String>> {
+            let at = prop_oneof![
+                4 => Just("\"2024-01-02T03:04:05Z\"".to_owned()),
+                1 => Just("null".to_owned()),
+                1 => Just("\"soon\"".to_owned()),
+            ];
+            (text(5), text(12), text(8), at, text(7))
+                .prop_map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            /// Records of one shape, built by position (strings and nulls taken straight
+            /// into their slots once the shape is known) and by matching names (the full
+            /// check and conversion): the same rows and the same errors, with and
+            /// without validation, and with table columns narrower than the schema's.
+            #[test]
+            fn taking_fields_straight_builds_what_the_full_path_builds(
+                records in proptest::collection::vec(record(), 1..30),
+                validate in any::<bool>(),
+                narrow in any::<bool>(),
+            ) {
+                let schema = string_schema();
+                let rules = FlatSchema::compile(&schema, false).expect("a flat schema");
+                let rules = validate.then_some(&rules);
+                let options = PlanOptions {
+                    types: &TYPES,
+                    naming: &NAMING,
+                    add_record_metadata: false,
+                    versioned: false,
+                    overwrite: false,
+                    primary_key: true,
+                };
+                let mut by_shape = StreamPlan::new(&schema, &["id".to_owned()], &options).unwrap();
+                if narrow {
+                    // The table as found: text columns of 2 bytes, one NOT NULL.
+                    let mut columns = by_shape.columns();
+                    for column in &mut columns[1..] {
+                        if matches!(column.data_type, OracleType::Varchar2 { .. }) {
+                            column.data_type = OracleType::Varchar2 {
+                                length: 2,
+                                semantics: singer_core::oracle_type::LengthSemantics::Byte,
+                            };
+                        }
+                    }
+                    columns[3].nullable = false;
+                    by_shape.adopt_columns(columns);
+                }
+                let by_name = by_shape.clone();
+                let (mut row, mut spare) = (Vec::new(), SpareTexts::default());
+                for (i, values) in records.iter().enumerate() {
+                    let text = format!(
+                        r#"{{"id":{i},"short":{},"required":{},"free":{},"at":{},"between":{}}}"#,
+                        values[0], values[1], values[2], values[3], values[4]
+                    );
+                    let fields = split_record(&text).unwrap();
+                    let straight = by_shape.build_row(&fields, rules, &context(), &mut row, &mut spare, Some(1));
+                    let mut fresh = Vec::new();
+                    let full = by_name.clone().build_row(
+                        &fields, rules, &context(), &mut fresh, &mut SpareTexts::default(), None,
+                    );
+                    prop_assert_eq!(&straight, &full, "{}", text);
+                    if full.is_ok() {
+                        prop_assert_eq!(&row, &fresh, "{}", text);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -700,6 +700,29 @@ impl FlatSchema {
         }
     }
 
+    /// The byte length up to which any string passes the `position`-th property's
+    /// rules (a string of n bytes has at most n characters, so `maxLength` holds);
+    /// `None` when strings need the full check (a format, a `minLength`) or are not
+    /// allowed.
+    pub(crate) fn strings_pass_within(&self, position: usize) -> Option<usize> {
+        let (_, rules) = self.properties.get(position)?;
+        let plain = rules.types & STRING != 0
+            && matches!(rules.format, None | Some(FlatFormat::Ignored))
+            && rules.min_length.is_none_or(|least| least == 0);
+        plain.then(|| {
+            rules.max_length.map_or(usize::MAX, |most| {
+                usize::try_from(most).unwrap_or(usize::MAX)
+            })
+        })
+    }
+
+    /// Whether a null passes the `position`-th property's rules.
+    pub(crate) fn null_passes(&self, position: usize) -> bool {
+        self.properties
+            .get(position)
+            .is_some_and(|(_, rules)| rules.types & NULL != 0)
+    }
+
     /// Whether `key` is the `position`-th property.
     pub(crate) fn names_at(&self, position: usize, key: &str) -> bool {
         self.properties
