@@ -693,20 +693,20 @@ mod tests {
         Ok(row)
     }
 
+    /// The plan options of these tests: upserts, with or without metadata columns.
+    fn options(metadata: bool) -> PlanOptions<'static> {
+        PlanOptions {
+            types: &TYPES,
+            naming: &NAMING,
+            add_record_metadata: metadata,
+            versioned: false,
+            overwrite: false,
+            primary_key: true,
+        }
+    }
+
     fn plan(metadata: bool) -> StreamPlan {
-        StreamPlan::new(
-            &schema(),
-            &["id".to_owned()],
-            &PlanOptions {
-                types: &TYPES,
-                naming: &NAMING,
-                add_record_metadata: metadata,
-                versioned: false,
-                overwrite: false,
-                primary_key: true,
-            },
-        )
-        .unwrap()
+        StreamPlan::new(&schema(), &["id".to_owned()], &options(metadata)).unwrap()
     }
 
     #[test]
@@ -923,15 +923,8 @@ mod tests {
                 let schema = string_schema();
                 let rules = FlatSchema::compile(&schema, false).expect("a flat schema");
                 let rules = validate.then_some(&rules);
-                let options = PlanOptions {
-                    types: &TYPES,
-                    naming: &NAMING,
-                    add_record_metadata: false,
-                    versioned: false,
-                    overwrite: false,
-                    primary_key: true,
-                };
-                let mut by_shape = StreamPlan::new(&schema, &["id".to_owned()], &options).unwrap();
+                let mut by_shape =
+                    StreamPlan::new(&schema, &["id".to_owned()], &options(false)).unwrap();
                 if narrow {
                     // The table as found: text columns of 2 bytes, one NOT NULL.
                     let mut columns = by_shape.columns();
@@ -985,19 +978,7 @@ mod tests {
 
     #[test]
     fn key_properties_must_be_in_the_schema() {
-        let err = StreamPlan::new(
-            &schema(),
-            &["nope".to_owned()],
-            &PlanOptions {
-                types: &TYPES,
-                naming: &NAMING,
-                add_record_metadata: false,
-                versioned: false,
-                overwrite: false,
-                primary_key: true,
-            },
-        )
-        .unwrap_err();
+        let err = StreamPlan::new(&schema(), &["nope".to_owned()], &options(false)).unwrap_err();
         assert_eq!(err.property, "nope");
     }
 }
