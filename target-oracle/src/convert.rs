@@ -241,13 +241,26 @@ pub(crate) fn to_slot(
                 *slot = to_value(field, known, column, limits)?;
                 return Ok(());
             };
-            check_canonical(&number, *precision, *scale)?;
-            match slot {
-                Value::Number(decimal) => decimal.assign_canonical(&number),
-                other => *other = Value::Number(Decimal::canonical_in(spare.take(), &number)),
-            }
+            canonical_to_slot(&number, *precision, *scale, slot, spare)?;
         }
         _ => *slot = to_value(field, known, column, limits)?,
+    }
+    Ok(())
+}
+
+/// A canonical number into `slot` for a NUMBER(`precision`, `scale`) column, reusing
+/// its digits' buffer; `slot` is left as it was when the number does not fit.
+pub(crate) fn canonical_to_slot(
+    number: &Canonical<'_>,
+    precision: Option<u8>,
+    scale: Option<i16>,
+    slot: &mut Value,
+    spare: &mut SpareTexts,
+) -> Result<(), BadValue> {
+    check_canonical(number, precision, scale)?;
+    match slot {
+        Value::Number(decimal) => decimal.assign_canonical(number),
+        other => *other = Value::Number(Decimal::canonical_in(spare.take(), number)),
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
 use crate::type_map::{MappedType, TypeRules};
 use crate::validate::FlatSchema;
+use singer_core::canonical::Canonical;
 use singer_core::record::same_name;
 use singer_core::record::Fields;
 
@@ -111,14 +112,18 @@ pub(crate) struct StreamPlan {
 }
 
 /// The fields a direct shape's position takes straight into its slot: strings short
-/// enough that no rule or column limit can refuse them, and nulls that the rules and the
-/// column allow. Anything else goes through the full check and conversion, which the
-/// row builder's tests compare this with.
+/// enough that no rule or column limit can refuse them, nulls that the rules and the
+/// column allow, and canonical numbers that pass the rules and fit a NUMBER column.
+/// Anything else, refusals included, goes through the full check and conversion, which
+/// the row builder's tests compare this with.
 #[derive(Debug, Clone, Copy, Default)]
 struct DirectTake {
     /// Strings of at most this many bytes.
     text_within: Option<usize>,
     null: bool,
+    /// Canonical numbers that pass the rules, checked against this NUMBER(precision,
+    /// scale) column only.
+    number: Option<(Option<u8>, Option<i16>)>,
 }
 
 /// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
@@ -429,6 +434,16 @@ impl StreamPlan {
                             spare.set_null(slot);
                             true
                         }
+                        Field::Number(text) => take.number.is_some_and(|(precision, scale)| {
+                            let number = match rules {
+                                Some(rules) => rules.canonical_number_at(position, text),
+                                None => Canonical::read(text),
+                            };
+                            number.is_some_and(|number| {
+                                convert::canonical_to_slot(&number, precision, scale, slot, spare)
+                                    .is_ok()
+                            })
+                        }),
                         _ => false,
                     };
                     if taken {
@@ -546,8 +561,9 @@ impl StreamPlan {
         })
     }
 
-    /// Each slot's [`DirectTake`]: what passes `rules` (any string and null without
-    /// them) and fits the column unchecked. Key columns kept in UTC take nothing.
+    /// Each slot's [`DirectTake`]: what passes `rules` (any string, null and number
+    /// without them) and fits the column with no more than its own check. Key columns
+    /// kept in UTC take nothing.
     fn direct_takes(&self, rules: Option<&FlatSchema>, limits: ServerLimits) -> Vec<DirectTake> {
         self.slots
             .iter()
@@ -558,9 +574,16 @@ impl StreamPlan {
                 }
                 let passes = rules.map_or(Some(usize::MAX), |r| r.strings_pass_within(position));
                 let fits = convert::text_fits_within(&slot.column, limits);
+                let number = match slot.column.data_type {
+                    OracleType::Number { precision, scale } if slot.column.check.is_none() => {
+                        Some((precision, scale))
+                    }
+                    _ => None,
+                };
                 DirectTake {
                     text_within: passes.zip(fits).map(|(a, b)| a.min(b)),
                     null: slot.column.nullable && rules.is_none_or(|r| r.null_passes(position)),
+                    number,
                 }
             })
             .collect()
@@ -883,7 +906,9 @@ mod tests {
                 "required": {"type": "string", "maxLength": 10},
                 "free": {"type": ["null", "string"]},
                 "at": {"type": ["null", "string"], "format": "date-time"},
-                "between": {"type": ["null", "string"], "minLength": 2, "maxLength": 5}
+                "between": {"type": ["null", "string"], "minLength": 2, "maxLength": 5},
+                "count": {"type": ["null", "integer"], "minimum": -999, "maximum": 999},
+                "amount": {"type": ["null", "number"], "multipleOf": 0.01, "exclusiveMaximum": 1000}
             }})
         }
 
@@ -898,14 +923,28 @@ mod tests {
             ]
         }
 
+        /// A number, canonical or not (`1.50`, `1e2`, `-0`), in or out of the rules and
+        /// the columns; now and then a null or a string.
+        fn number() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => (-1500i32..1500).prop_map(|n| n.to_string()),
+                4 => (-150_000i32..150_000, 1u32..4).prop_map(|(n, places)| {
+                    let text = format!("{:.*}", places as usize, f64::from(n) / 100.0);
+                    text
+                }),
+                1 => prop::sample::select(vec!["1.50", "1e2", "-0", "0.001", "null", "\"5\""])
+                    .prop_map(str::to_owned),
+            ]
+        }
+
         fn record() -> impl Strategy<Value = Vec<String>> {
             let at = prop_oneof![
                 4 => Just("\"2024-01-02T03:04:05Z\"".to_owned()),
                 1 => Just("null".to_owned()),
                 1 => Just("\"soon\"".to_owned()),
             ];
-            (text(5), text(12), text(8), at, text(7))
-                .prop_map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+            (text(5), text(12), text(8), at, text(7), number(), number())
+                .prop_map(|(a, b, c, d, e, f, g)| vec![a, b, c, d, e, f, g])
         }
 
         proptest! {
@@ -926,7 +965,8 @@ mod tests {
                 let mut by_shape =
                     StreamPlan::new(&schema, &["id".to_owned()], &options(false)).unwrap();
                 if narrow {
-                    // The table as found: text columns of 2 bytes, one NOT NULL.
+                    // The table as found: text columns of 2 bytes, one NOT NULL, and
+                    // numbers narrower than the rules allow.
                     let mut columns = by_shape.columns();
                     for column in &mut columns[1..] {
                         if matches!(column.data_type, OracleType::Varchar2 { .. }) {
@@ -937,14 +977,16 @@ mod tests {
                         }
                     }
                     columns[3].nullable = false;
+                    columns[6].data_type = OracleType::Number { precision: Some(2), scale: Some(0) };
+                    columns[7].data_type = OracleType::Number { precision: Some(4), scale: Some(1) };
                     by_shape.adopt_columns(columns);
                 }
                 let by_name = by_shape.clone();
                 let (mut row, mut spare) = (Vec::new(), SpareTexts::default());
                 for (i, values) in records.iter().enumerate() {
                     let text = format!(
-                        r#"{{"id":{i},"short":{},"required":{},"free":{},"at":{},"between":{}}}"#,
-                        values[0], values[1], values[2], values[3], values[4]
+                        r#"{{"id":{i},"short":{},"required":{},"free":{},"at":{},"between":{},"count":{},"amount":{}}}"#,
+                        values[0], values[1], values[2], values[3], values[4], values[5], values[6]
                     );
                     let fields = split_record(&text).unwrap();
                     let straight = by_shape.build_row(&fields, rules, &context(), &mut row, &mut spare, Some(1));

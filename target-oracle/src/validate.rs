@@ -716,6 +716,21 @@ impl FlatSchema {
         })
     }
 
+    /// `text` as a canonical number when it passes the `position`-th property's rules;
+    /// `None` when it does not, or is spelled otherwise (`1.50`, `1e3`): the full check
+    /// then says why, or reads it.
+    pub(crate) fn canonical_number_at<'f>(
+        &self,
+        position: usize,
+        text: &'f str,
+    ) -> Option<Canonical<'f>> {
+        let (_, rules) = self.properties.get(position)?;
+        match rules.check_number(text, self.draft4) {
+            Ok(Some(Known::Number(number))) => Some(number),
+            _ => None,
+        }
+    }
+
     /// Whether a null passes the `position`-th property's rules.
     pub(crate) fn null_passes(&self, position: usize) -> bool {
         self.properties
