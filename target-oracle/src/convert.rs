@@ -336,6 +336,15 @@ impl SpareTexts {
     }
 }
 
+/// An instant for a TIMESTAMP WITH (LOCAL) TIME ZONE column of `fractional_precision`:
+/// refused when it has more fraction digits than the column keeps or lies outside
+/// Oracle's years.
+pub(crate) fn zoned_value(instant: Instant, fractional_precision: u8) -> Result<Value, BadValue> {
+    check_fraction(instant.nanosecond(), fractional_precision)?;
+    check_instant_year(&instant)?;
+    Ok(Value::TimestampTz(instant))
+}
+
 /// A date-time column's value: an instant for the zoned types, the wall clock as
 /// written for TIMESTAMP and DATE.
 fn to_date_time(
@@ -358,9 +367,7 @@ fn to_date_time(
                 Some(instant) => instant,
                 None => parse_instant(string_of(field)?)?,
             };
-            check_fraction(instant.nanosecond(), *fractional_precision)?;
-            check_instant_year(&instant)?;
-            Ok(Value::TimestampTz(instant))
+            zoned_value(instant, *fractional_precision)
         }
         OracleType::Timestamp {
             fractional_precision,

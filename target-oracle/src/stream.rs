@@ -10,6 +10,7 @@ use db_boundary::{ColumnDef, Value};
 use crate::convert::{self, BadValue, Field, ServerLimits, SpareTexts};
 use crate::fast_hash::FastMap;
 use crate::naming::{ColumnNamer, NamingRules};
+use crate::rfc3339;
 use crate::type_map::{MappedType, TypeRules};
 use crate::validate::FlatSchema;
 use singer_core::canonical::Canonical;
@@ -113,7 +114,8 @@ pub(crate) struct StreamPlan {
 
 /// The fields a direct shape's position takes straight into its slot: strings short
 /// enough that no rule or column limit can refuse them, nulls that the rules and the
-/// column allow, and canonical numbers that pass the rules and fit a NUMBER column.
+/// column allow, canonical numbers that pass the rules and fit a NUMBER column, and
+/// date-times that fit a zoned TIMESTAMP column.
 /// Anything else, refusals included, goes through the full check and conversion, which
 /// the row builder's tests compare this with.
 #[derive(Debug, Clone, Copy, Default)]
@@ -124,6 +126,9 @@ struct DirectTake {
     /// Canonical numbers that pass the rules, checked against this NUMBER(precision,
     /// scale) column only.
     number: Option<(Option<u8>, Option<i16>)>,
+    /// Date-times (the rules' `format`) read in the usual shape, checked against this
+    /// zoned TIMESTAMP column's fractional precision and Oracle's years only.
+    instant: Option<u8>,
 }
 
 /// The most columns an Oracle table has (ORA-01792 beyond; 23ai's MAX_COLUMNS =
@@ -430,6 +435,16 @@ impl StreamPlan {
                             convert::reuse_text(slot, text, spare);
                             true
                         }
+                        Field::String(text) => take.instant.is_some_and(|precision| {
+                            match rfc3339::parse(text).map(|at| convert::zoned_value(at, precision))
+                            {
+                                Some(Ok(value)) => {
+                                    *slot = value;
+                                    true
+                                }
+                                _ => false,
+                            }
+                        }),
                         Field::Null if take.null => {
                             spare.set_null(slot);
                             true
@@ -580,10 +595,22 @@ impl StreamPlan {
                     }
                     _ => None,
                 };
+                let instant = match slot.column.data_type {
+                    OracleType::TimestampTz {
+                        fractional_precision,
+                    }
+                    | OracleType::TimestampLtz {
+                        fractional_precision,
+                    } if rules.is_some_and(|r| r.takes_date_times(position)) => {
+                        Some(fractional_precision)
+                    }
+                    _ => None,
+                };
                 DirectTake {
                     text_within: passes.zip(fits).map(|(a, b)| a.min(b)),
                     null: slot.column.nullable && rules.is_none_or(|r| r.null_passes(position)),
                     number,
+                    instant,
                 }
             })
             .collect()
@@ -942,6 +969,15 @@ mod tests {
                 4 => Just("\"2024-01-02T03:04:05Z\"".to_owned()),
                 1 => Just("null".to_owned()),
                 1 => Just("\"soon\"".to_owned()),
+                // More fraction digits than the column keeps; a UTC year before 1;
+                // a negative offset under an hour; a space instead of `T`.
+                1 => prop::sample::select(vec![
+                    "\"2024-01-02T03:04:05.123456789+05:30\"",
+                    "\"0001-01-01T00:30:00+01:00\"",
+                    "\"2024-01-02T03:04:05.5-00:30\"",
+                    "\"2024-01-02 03:04:05Z\"",
+                ])
+                .prop_map(str::to_owned),
             ];
             (text(5), text(12), text(8), at, text(7), number(), number())
                 .prop_map(|(a, b, c, d, e, f, g)| vec![a, b, c, d, e, f, g])

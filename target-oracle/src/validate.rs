@@ -731,6 +731,17 @@ impl FlatSchema {
         }
     }
 
+    /// Whether the `position`-th property takes any RFC 3339 date-time string and
+    /// nothing else of a string: `format: date-time` with no length rules.
+    pub(crate) fn takes_date_times(&self, position: usize) -> bool {
+        self.properties.get(position).is_some_and(|(_, rules)| {
+            rules.types & STRING != 0
+                && rules.format == Some(FlatFormat::DateTime)
+                && rules.max_length.is_none()
+                && rules.min_length.is_none_or(|least| least == 0)
+        })
+    }
+
     /// Whether a null passes the `position`-th property's rules.
     pub(crate) fn null_passes(&self, position: usize) -> bool {
         self.properties
