@@ -716,21 +716,6 @@ impl FlatSchema {
         })
     }
 
-    /// `text` as a canonical number when it passes the `position`-th property's rules;
-    /// `None` when it does not, or is spelled otherwise (`1.50`, `1e3`): the full check
-    /// then says why, or reads it.
-    pub(crate) fn canonical_number_at<'f>(
-        &self,
-        position: usize,
-        text: &'f str,
-    ) -> Option<Canonical<'f>> {
-        let (_, rules) = self.properties.get(position)?;
-        match rules.check_number(text, self.draft4) {
-            Ok(Some(Known::Number(number))) => Some(number),
-            _ => None,
-        }
-    }
-
     /// Whether the `position`-th property takes any RFC 3339 date-time string and
     /// nothing else of a string: `format: date-time` with no length rules.
     pub(crate) fn takes_date_times(&self, position: usize) -> bool {
