@@ -88,6 +88,114 @@ impl Scaled {
     }
 }
 
+impl Scaled {
+    /// `mantissa * 10^-scale`.
+    pub fn new(mantissa: i128, scale: u32) -> Scaled {
+        Scaled { mantissa, scale }
+    }
+
+    /// The integer whose digits the value has.
+    pub fn mantissa(self) -> i128 {
+        self.mantissa
+    }
+
+    /// How many of those digits are decimals.
+    pub fn scale(self) -> u32 {
+        self.scale
+    }
+}
+
+/// Which side of a bound a number must lie on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Below,
+    AtMost,
+    Above,
+    AtLeast,
+}
+
+/// What a number must be to pass some rules (a schema's, a column's): at most so many
+/// decimal places, and on the right side of each bound. Rules from several sources add
+/// up; [`Limits::range`] then puts them as integers at one scale.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    most_decimals: Option<u32>,
+    bounds: Vec<(Scaled, Edge)>,
+}
+
+impl Limits {
+    /// At most `decimals` decimal places.
+    pub fn decimals_at_most(&mut self, decimals: u32) {
+        self.most_decimals = Some(self.most_decimals.map_or(decimals, |n| n.min(decimals)));
+    }
+
+    /// On the `edge` side of `value`.
+    pub fn bound(&mut self, value: Scaled, edge: Edge) {
+        self.bounds.push((value, edge));
+    }
+
+    /// The limits as a [`ScaledRange`]; `None` when a bound has more decimals than the
+    /// numbers it checks, or refuses every number that fits 18 digits (the caller then
+    /// checks each number the exact way).
+    pub fn range(&self) -> Option<ScaledRange> {
+        let decimals = self.most_decimals.unwrap_or(RANGE_DIGITS).min(RANGE_DIGITS);
+        // Values are below 10^36 in magnitude at that scale: these bounds are no bound.
+        let (mut low, mut high) = (i128::MIN, i128::MAX);
+        for &(bound, edge) in &self.bounds {
+            let lift = power_of_ten(decimals.checked_sub(bound.scale)?)?;
+            let at_scale = bound.mantissa.checked_mul(lift);
+            match (edge, at_scale) {
+                (Edge::Below, Some(b)) => high = high.min(b - 1),
+                (Edge::AtMost, Some(b)) => high = high.min(b),
+                (Edge::Above, Some(b)) => low = low.max(b + 1),
+                (Edge::AtLeast, Some(b)) => low = low.max(b),
+                // Beyond every value on the side that lets it pass: no limit.
+                (Edge::Below | Edge::AtMost, None) if bound.mantissa > 0 => {}
+                (Edge::Above | Edge::AtLeast, None) if bound.mantissa < 0 => {}
+                (_, None) => return None,
+            }
+        }
+        (low <= high).then_some(ScaledRange {
+            decimals,
+            low,
+            high,
+        })
+    }
+}
+
+/// Digits of the numbers a [`ScaledRange`] answers for: a value of up to 18 digits
+/// at up to 18 decimals is below 10^36, well inside an `i128`.
+const RANGE_DIGITS: u32 = 18;
+
+/// [`Limits`] as integers at one scale: a canonical number of up to 18 digits passes
+/// them exactly when it has at most `decimals` decimal places and its digits, brought
+/// to that scale, lie within `low..=high`. Reading a number and testing it is one pass
+/// over its digits and one comparison (a target checks every number of every record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaledRange {
+    decimals: u32,
+    low: i128,
+    high: i128,
+}
+
+impl ScaledRange {
+    /// `text` as a canonical number when it is one, of at most 18 digits, that passes
+    /// the limits; `None` otherwise, which says nothing of longer or other spellings.
+    #[inline]
+    pub fn admit<'t>(&self, text: &'t str) -> Option<Canonical<'t>> {
+        let (number, magnitude) = Canonical::read_digits(text)?;
+        let digits = number.integer_digits.max(1) + number.scale;
+        if digits > RANGE_DIGITS as usize || number.scale > self.decimals as usize {
+            return None;
+        }
+        // Both below 10^18: the product stays below 10^36.
+        let lift = POWERS_OF_TEN[self.decimals as usize - number.scale];
+        let value = i128::from(magnitude) * lift;
+        let value = if text.starts_with('-') { -value } else { value };
+        (self.low..=self.high).contains(&value).then_some(number)
+    }
+}
+
 /// A number in canonical text, with what checks ask of it. Borrowed from the record,
 /// and small (no 128-bit field): it is handed from the schema check to the conversion
 /// for every number of every record.
@@ -375,6 +483,74 @@ mod tests {
             let bound = Scaled::of(&d("10000000000")).unwrap();
             prop_assert_eq!(value.is_multiple_of(step), Some(true));
             prop_assert_eq!(value.cmp_value(bound), Some(cents.cmp(&1_000_000_000_000)));
+        }
+    }
+
+    /// Limits of the usual kinds: a few decimals or none, bounds near the values.
+    fn limits() -> impl Strategy<Value = (Option<u32>, Vec<(String, Edge)>)> {
+        let edge =
+            prop::sample::select(vec![Edge::Below, Edge::AtMost, Edge::Above, Edge::AtLeast]);
+        let bound = prop_oneof![
+            3 => (-2000i64..2000, 0u32..4).prop_map(|(m, scale)| {
+                Decimal::parse(&format!("{m}e-{scale}")).unwrap().to_string()
+            }),
+            1 => prop::sample::select(vec!["1e10", "-1e10", "9999999999", "1e37", "-1e37", "0"])
+                .prop_map(|t| Decimal::parse(t).unwrap().to_string()),
+        ];
+        (
+            prop::option::of(0u32..22),
+            proptest::collection::vec((bound, edge), 0..4),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// A range admits exactly the canonical numbers of up to 18 digits that have few
+        /// enough decimals and lie on the right side of every bound, compared exactly.
+        #[test]
+        fn a_range_admits_what_its_limits_pass(
+            (most, bounds) in limits(),
+            texts in proptest::collection::vec(prop_oneof![
+                number_text(),
+                // Near the bounds.
+                (-2100i64..2100, 0u32..5).prop_map(|(m, scale)| {
+                    Decimal::parse(&format!("{m}e-{scale}")).unwrap().to_string()
+                }),
+            ], 1..20),
+        ) {
+            let mut limits = Limits::default();
+            if let Some(n) = most {
+                limits.decimals_at_most(n);
+            }
+            for (bound, edge) in &bounds {
+                limits.bound(Scaled::of(&d(bound)).unwrap(), *edge);
+            }
+            let decimals = most.unwrap_or(18).min(18);
+            let range = limits.range();
+            // Only bounds with more decimals than allowed go unanswered, besides those
+            // that leave nothing to pass.
+            let finer = bounds.iter().any(|(b, _)| d(b).scale() > i64::from(decimals));
+            for text in &texts {
+                let expected = Canonical::read(text).filter(|c| {
+                    c.integer_digits().max(1) + c.scale() <= 18
+                        && c.scale() <= i64::from(decimals)
+                        && bounds.iter().all(|(b, edge)| {
+                            let order = c.decimal().cmp_value(&d(b));
+                            match edge {
+                                Edge::Below => order.is_lt(),
+                                Edge::AtMost => order.is_le(),
+                                Edge::Above => order.is_gt(),
+                                Edge::AtLeast => order.is_ge(),
+                            }
+                        })
+                });
+                match range {
+                    Some(range) => {
+                        prop_assert_eq!(range.admit(text), expected, "{} in {:?}", text, limits);
+                    }
+                    None => prop_assert!(finer || expected.is_none(), "{} in {:?}", text, limits),
+                }
+            }
         }
     }
 }

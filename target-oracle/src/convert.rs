@@ -13,7 +13,7 @@ use singer_core::oracle_type::{LengthSemantics, OracleType};
 use db_boundary::{ColumnCheck, ColumnDef, Value};
 
 use db_boundary::Decimal;
-use singer_core::canonical::Canonical;
+use singer_core::canonical::{Canonical, Edge, Limits, Scaled};
 pub(crate) use singer_core::record::Field;
 
 use crate::rfc3339::{self, Instant};
@@ -258,11 +258,43 @@ pub(crate) fn canonical_to_slot(
     spare: &mut SpareTexts,
 ) -> Result<(), BadValue> {
     check_canonical(number, precision, scale)?;
+    number_into_slot(number, slot, spare);
+    Ok(())
+}
+
+/// A canonical number into `slot`, reusing its digits' buffer or a spare one.
+pub(crate) fn number_into_slot(number: &Canonical<'_>, slot: &mut Value, spare: &mut SpareTexts) {
     match slot {
         Value::Number(decimal) => decimal.assign_canonical(number),
         other => *other = Value::Number(Decimal::canonical_in(spare.take(), number)),
     }
-    Ok(())
+}
+
+/// `limits` narrowed to what a NUMBER(`precision`, `scale`) column keeps as
+/// [`check_canonical`] checks it: the decimals of its scale, fewer integer digits than
+/// precision minus scale allows. `None` when that cannot be put as limits.
+pub(crate) fn limit_to_number_column(
+    mut limits: Limits,
+    precision: Option<u8>,
+    scale: Option<i16>,
+) -> Option<Limits> {
+    let scale = match (precision, scale) {
+        (_, Some(scale)) => Some(i64::from(scale)),
+        (Some(_), None) => Some(0),
+        (None, None) => None,
+    };
+    if let Some(scale) = scale {
+        limits.decimals_at_most(u32::try_from(scale.max(0)).ok()?);
+    }
+    if let (Some(precision), Some(scale)) = (precision, scale) {
+        let integer_digits = u32::try_from(i64::from(precision) - scale).ok()?;
+        // Fewer than 39 integer digits: a bound any checked number is within otherwise.
+        if let Some(power) = 10i128.checked_pow(integer_digits) {
+            limits.bound(Scaled::new(power, 0), Edge::Below);
+            limits.bound(Scaled::new(-power, 0), Edge::Above);
+        }
+    }
+    Some(limits)
 }
 
 /// The byte length up to which any text fits `column` as [`to_slot`] converts it: the

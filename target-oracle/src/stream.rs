@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value as Json;
+use singer_core::canonical::{Limits, ScaledRange};
 use singer_core::oracle_type::OracleType;
 
 use db_boundary::{ColumnDef, Value};
@@ -122,8 +123,11 @@ struct DirectTake {
     /// Strings of at most this many bytes.
     text_within: Option<usize>,
     null: bool,
-    /// Numbers the rules read as canonical (after their check, which reads each number
-    /// once), checked against this NUMBER(precision, scale) column only.
+    /// Canonical numbers within the rules' and the NUMBER column's limits, read and
+    /// checked in one pass.
+    number_within: Option<ScaledRange>,
+    /// Other numbers the rules read as canonical (after their check, which reads each
+    /// number once), checked against this NUMBER(precision, scale) column only.
     number: Option<(Option<u8>, Option<i16>)>,
     /// Date-times (the rules' `format`) read in the usual shape, checked against this
     /// zoned TIMESTAMP column's fractional precision and Oracle's years only.
@@ -448,6 +452,15 @@ impl StreamPlan {
                             spare.set_null(slot);
                             true
                         }
+                        Field::Number(text) => {
+                            match take.number_within.and_then(|range| range.admit(text)) {
+                                Some(number) => {
+                                    convert::number_into_slot(&number, slot, spare);
+                                    true
+                                }
+                                None => false,
+                            }
+                        }
                         _ => false,
                     };
                     if taken {
@@ -601,6 +614,13 @@ impl StreamPlan {
                     }
                     _ => None,
                 };
+                let number_within = number.and_then(|(precision, scale)| {
+                    let limits = match rules {
+                        Some(rules) => rules.number_limits_at(position)?,
+                        None => Limits::default(),
+                    };
+                    convert::limit_to_number_column(limits, precision, scale)?.range()
+                });
                 let instant = match slot.column.data_type {
                     OracleType::TimestampTz {
                         fractional_precision,
@@ -615,6 +635,7 @@ impl StreamPlan {
                 DirectTake {
                     text_within: passes.zip(fits).map(|(a, b)| a.min(b)),
                     null: slot.column.nullable && rules.is_none_or(|r| r.null_passes(position)),
+                    number_within,
                     number,
                     instant,
                 }
@@ -941,7 +962,10 @@ mod tests {
                 "at": {"type": ["null", "string"], "format": "date-time"},
                 "between": {"type": ["null", "string"], "minLength": 2, "maxLength": 5},
                 "count": {"type": ["null", "integer"], "minimum": -999, "maximum": 999},
-                "amount": {"type": ["null", "number"], "multipleOf": 0.01, "exclusiveMaximum": 1000}
+                "amount": {"type": ["null", "number"], "multipleOf": 0.01, "exclusiveMaximum": 1000},
+                "step": {"type": ["null", "number"], "multipleOf": 0.05, "maximum": 50},
+                "ratio": {"type": ["null", "number"], "exclusiveMinimum": -0.5, "maximum": 12.25},
+                "whole": {"type": ["null", "integer"], "exclusiveMinimum": 0, "exclusiveMaximum": 1500}
             }})
         }
 
@@ -968,6 +992,13 @@ mod tests {
                     .prop_map(|(n, places)| format!("{:.*}", places, f64::from(n) / 100.0)),
                 1 => prop::sample::select(vec!["1.50", "1e2", "-0", "0.001", "null", "\"5\""])
                     .prop_map(str::to_owned),
+                // At and past the rules' bounds and steps, and past 18 digits.
+                2 => prop::sample::select(vec![
+                    "-0.5", "-0.49", "12.25", "12.26", "50", "50.05", "49.95", "0.05", "0.1",
+                    "1500", "1499", "0", "1", "-1", "-0.4999", "999", "-999", "1000", "999.99",
+                    "99.9", "0.9", "123456789012345678", "1234567890123456789", "0.123456789012345678",
+                ])
+                .prop_map(str::to_owned),
             ]
         }
 
@@ -986,8 +1017,11 @@ mod tests {
                 ])
                 .prop_map(str::to_owned),
             ];
-            (text(5), text(12), text(8), at, text(7), number(), number())
-                .prop_map(|(a, b, c, d, e, f, g)| vec![a, b, c, d, e, f, g])
+            (
+                (text(5), text(12), text(8), at, text(7)),
+                (number(), number(), number(), number(), number()),
+            )
+                .prop_map(|((a, b, c, d, e), (f, g, h, i, j))| vec![a, b, c, d, e, f, g, h, i, j])
         }
 
         proptest! {
@@ -1002,51 +1036,117 @@ mod tests {
                 records in proptest::collection::vec(record(), 1..30),
                 validate in any::<bool>(),
                 narrow_texts in any::<bool>(),
-                narrow_numbers in any::<bool>(),
+                narrow_numbers in 0..3u8,
             ) {
-                let schema = string_schema();
-                let rules = FlatSchema::compile(&schema, false).expect("a flat schema");
-                let rules = validate.then_some(&rules);
-                let mut by_shape =
-                    StreamPlan::new(&schema, &["id".to_owned()], &options(false)).unwrap();
-                // The table as found: text columns of 2 bytes, one NOT NULL; numbers
-                // narrower than the rules allow.
-                let mut columns = by_shape.columns();
-                if narrow_texts {
-                    for column in &mut columns[1..] {
-                        if matches!(column.data_type, OracleType::Varchar2 { .. }) {
-                            column.data_type = OracleType::Varchar2 {
-                                length: 2,
-                                semantics: singer_core::oracle_type::LengthSemantics::Byte,
-                            };
+                straight_and_full_agree(&records, validate, narrow_texts, narrow_numbers)?;
+            }
+
+            /// The same with every field null but for a number or two (mostly in range),
+            /// so that records pass but for those numbers and each number's check is
+            /// exercised wherever it falls.
+            #[test]
+            fn numbers_taken_straight_are_what_the_full_path_takes(
+                probes in proptest::collection::vec(
+                    proptest::collection::vec((5usize..10, number()), 1..3), 1..30),
+                validate in any::<bool>(),
+                narrow_numbers in 0..3u8,
+            ) {
+                let records: Vec<Vec<String>> = probes
+                    .into_iter()
+                    .map(|probe| {
+                        let mut values = vec!["null".to_owned(); 10];
+                        values[1] = "\"ab\"".to_owned();
+                        for (position, number) in probe {
+                            values[position] = number;
                         }
+                        values
+                    })
+                    .collect();
+                straight_and_full_agree(&records, validate, false, narrow_numbers)?;
+            }
+        }
+
+        /// Builds each record (values of `string_schema`'s properties after `id`) by
+        /// position once its shape is known, and by matching names with the full check
+        /// and conversion: the same rows and the same errors.
+        fn straight_and_full_agree(
+            records: &[Vec<String>],
+            validate: bool,
+            narrow_texts: bool,
+            narrow_numbers: u8,
+        ) -> Result<(), TestCaseError> {
+            let schema = string_schema();
+            let rules = FlatSchema::compile(&schema, false).expect("a flat schema");
+            let rules = validate.then_some(&rules);
+            let mut by_shape =
+                StreamPlan::new(&schema, &["id".to_owned()], &options(false)).unwrap();
+            // The table as found: text columns of 2 bytes, one NOT NULL; numbers
+            // narrower than the rules allow, or wider.
+            let mut columns = by_shape.columns();
+            if narrow_texts {
+                for column in &mut columns[1..] {
+                    if matches!(column.data_type, OracleType::Varchar2 { .. }) {
+                        column.data_type = OracleType::Varchar2 {
+                            length: 2,
+                            semantics: singer_core::oracle_type::LengthSemantics::Byte,
+                        };
                     }
-                    columns[3].nullable = false;
                 }
-                if narrow_numbers {
-                    columns[6].data_type = OracleType::Number { precision: Some(2), scale: Some(0) };
-                    columns[7].data_type = OracleType::Number { precision: Some(4), scale: Some(1) };
+                columns[3].nullable = false;
+            }
+            let number = |precision, scale| OracleType::Number { precision, scale };
+            match narrow_numbers {
+                1 => {
+                    columns[6].data_type = number(Some(2), Some(0));
+                    columns[7].data_type = number(Some(4), Some(1));
+                    columns[8].data_type = number(Some(3), Some(-1));
+                    columns[9].data_type = number(Some(3), None);
+                    columns[10].data_type = number(None, Some(2));
                 }
-                by_shape.adopt_columns(columns);
-                let by_name = by_shape.clone();
-                let (mut row, mut spare) = (Vec::new(), SpareTexts::default());
-                for (i, values) in records.iter().enumerate() {
-                    let text = format!(
-                        r#"{{"id":{i},"short":{},"required":{},"free":{},"at":{},"between":{},"count":{},"amount":{}}}"#,
-                        values[0], values[1], values[2], values[3], values[4], values[5], values[6]
-                    );
-                    let fields = split_record(&text).unwrap();
-                    let straight = by_shape.build_row(&fields, rules, &context(), &mut row, &mut spare, Some(1));
-                    let mut fresh = Vec::new();
-                    let full = by_name.clone().build_row(
-                        &fields, rules, &context(), &mut fresh, &mut SpareTexts::default(), None,
-                    );
-                    prop_assert_eq!(&straight, &full, "{}", text);
-                    if full.is_ok() {
-                        prop_assert_eq!(&row, &fresh, "{}", text);
-                    }
+                2 => {
+                    columns[6].data_type = number(None, None);
+                    columns[7].data_type = number(Some(5), Some(3));
+                    columns[8].data_type = number(Some(2), Some(4));
+                    columns[9].data_type = number(Some(6), Some(2));
+                    columns[10].data_type = number(Some(1), Some(0));
+                }
+                _ => {}
+            }
+            by_shape.adopt_columns(columns);
+            let by_name = by_shape.clone();
+            let (mut row, mut spare) = (Vec::new(), SpareTexts::default());
+            for (i, values) in records.iter().enumerate() {
+                let text = format!(
+                    r#"{{"id":{i},"short":{},"required":{},"free":{},"at":{},"between":{},"count":{},"amount":{},"step":{},"ratio":{},"whole":{}}}"#,
+                    values[0],
+                    values[1],
+                    values[2],
+                    values[3],
+                    values[4],
+                    values[5],
+                    values[6],
+                    values[7],
+                    values[8],
+                    values[9]
+                );
+                let fields = split_record(&text).unwrap();
+                let straight =
+                    by_shape.build_row(&fields, rules, &context(), &mut row, &mut spare, Some(1));
+                let mut fresh = Vec::new();
+                let full = by_name.clone().build_row(
+                    &fields,
+                    rules,
+                    &context(),
+                    &mut fresh,
+                    &mut SpareTexts::default(),
+                    None,
+                );
+                prop_assert_eq!(&straight, &full, "{}", text);
+                if full.is_ok() {
+                    prop_assert_eq!(&row, &fresh, "{}", text);
                 }
             }
+            Ok(())
         }
     }
 

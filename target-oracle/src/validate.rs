@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use singer_core::canonical::{Canonical, Scaled};
+use singer_core::canonical::{Canonical, Edge, Limits, Scaled};
 use singer_core::decimal::Decimal;
 
 use crate::convert::{Field, Known};
@@ -725,6 +725,42 @@ impl FlatSchema {
                 && rules.max_length.is_none()
                 && rules.min_length.is_none_or(|least| least == 0)
         })
+    }
+
+    /// The `position`-th property's rules on numbers as [`Limits`], when a canonical
+    /// number passes them exactly when it is within those limits: numbers or integers
+    /// allowed, a `multipleOf` that is a power of ten, bounds of at most 38 digits.
+    /// `None` otherwise (each number is then checked the full way).
+    pub(crate) fn number_limits_at(&self, position: usize) -> Option<Limits> {
+        let (_, rules) = self.properties.get(position)?;
+        let mut limits = Limits::default();
+        if rules.types & NUMBER == 0 {
+            if rules.types & INTEGER == 0 {
+                return None;
+            }
+            // A canonical number is integral exactly when it has no decimals.
+            limits.decimals_at_most(0);
+        }
+        if let Some(step) = &rules.multiple_of {
+            // Canonical text ends in a nonzero decimal: a multiple of 10^-n exactly when
+            // it has at most n decimals.
+            let step = step.scaled.filter(|s| s.mantissa() == 1)?;
+            limits.decimals_at_most(step.scale());
+        }
+        for (bounds, inclusive, exclusive) in [
+            (&rules.maximum, Edge::AtMost, Edge::Below),
+            (&rules.minimum, Edge::AtLeast, Edge::Above),
+        ] {
+            for bound in bounds {
+                let edge = if bound.exclusive {
+                    exclusive
+                } else {
+                    inclusive
+                };
+                limits.bound(bound.value.scaled?, edge);
+            }
+        }
+        Some(limits)
     }
 
     /// Whether a null passes the `position`-th property's rules.
