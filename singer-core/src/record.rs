@@ -9,6 +9,7 @@
 //! `serde_json` to check.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// One top-level value of a record, borrowed from its text where possible.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,14 +97,25 @@ fn split_knowing<'t>(text: &'t str, known: &mut KnownKeys) -> Result<Fields<'t>,
     Ok(fields)
 }
 
-/// The keys of the last object read, in order, to read the next one's by comparison:
-/// a tap writes every record of a stream with the same fields in the same order, and
-/// comparing a key is cheaper than scanning it. Only keys written without escapes are
-/// kept (a key that needed unescaping makes the next object read the usual way).
+/// The last object read, to read the next one by comparison: a tap writes every record
+/// of a stream with the same fields in the same order and the same spacing, so the
+/// bytes between one value and the next (`,"CUSTOMER_ID":`) are usually the last
+/// record's, and comparing them whole is cheaper than reading them. Equal bytes read
+/// the same way; anything else makes the object read the usual way, and learned.
+/// Only keys written without escapes are kept (a key that needed unescaping makes the
+/// next object read the usual way too).
 #[derive(Debug, Default)]
 pub(crate) struct KnownKeys {
-    text: String,
-    ends: Vec<usize>,
+    /// The gaps one after the other: before each value, from the end of the value
+    /// before it (or the object's start) to its start, then from the last value to
+    /// past the closing brace.
+    gaps: String,
+    /// Each field's gap: where it ends in `gaps` and where its key lies there; empty
+    /// when the last object was not learned.
+    fields: Vec<Gap>,
+    /// Where each field's gap and key start and its value starts in the object being
+    /// read the usual way (kept for its memory).
+    marks: Vec<Mark>,
     /// Which key sequence these are: a new number each time they change, so two
     /// records read with the same number have the same keys in the same order.
     pub(crate) shape: u64,
@@ -112,33 +124,72 @@ pub(crate) struct KnownKeys {
     pub(crate) spare: Fields<'static>,
 }
 
+/// A learned field: its gap is `start..end` in [`KnownKeys::gaps`], and its key lies
+/// at `key` within the gap.
+#[derive(Debug, Clone, Copy)]
+struct Gap {
+    start: usize,
+    end: usize,
+    key: (usize, usize),
+}
+
+/// A field's positions in the line while an object is read the usual way: its gap's
+/// start, its key's (without quotes), its value's start.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    gap: usize,
+    key: (usize, usize),
+    value: usize,
+}
+
 impl KnownKeys {
     fn len(&self) -> usize {
-        self.ends.len()
+        self.fields.len()
     }
 
+    /// Whether the last object was learned (its gaps hold at least its closing brace).
+    fn learned(&self) -> bool {
+        !self.gaps.is_empty()
+    }
+
+    /// The `index`-th key of the last object.
     fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)?;
-        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-        self.text.get(start..end)
+        let gap = self.fields.get(index)?;
+        self.gaps.get(gap.start + gap.key.0..gap.start + gap.key.1)
     }
 
-    fn remember(&mut self, fields: &Fields<'_>) {
-        self.shape += 1;
-        self.text.clear();
-        self.ends.clear();
-        for (key, _) in fields {
-            if matches!(key, Cow::Owned(_)) {
-                self.ends.clear();
-                return;
-            }
-            self.text.push_str(key);
-            self.ends.push(self.text.len());
+    /// The bytes after the last value, to the closing brace.
+    fn closing(&self) -> &[u8] {
+        let start = self.fields.last().map_or(0, |gap| gap.end);
+        &self.gaps.as_bytes()[start..]
+    }
+
+    /// Learns the object of `text` just read the usual way: its fields' positions in
+    /// [`KnownKeys::marks`], then `closing`. A new shape when its keys are not the last
+    /// object's.
+    fn learn(&mut self, text: &str, fields: &Fields<'_>, closing: Range<usize>, same_keys: bool) {
+        if !same_keys {
+            self.shape += 1;
         }
+        self.gaps.clear();
+        self.fields.clear();
+        if fields.iter().any(|(key, _)| matches!(key, Cow::Owned(_))) {
+            return;
+        }
+        for mark in &self.marks {
+            let start = self.gaps.len();
+            self.gaps.push_str(&text[mark.gap..mark.value]);
+            self.fields.push(Gap {
+                start,
+                end: self.gaps.len(),
+                key: (mark.key.0 - mark.gap, mark.key.1 - mark.gap),
+            });
+        }
+        self.gaps.push_str(&text[closing]);
     }
 }
 
-/// Whether two property names are equal, without a `memcmp` call for names of up to 16
+/// Whether two property names are equal, without a `memcmp` call for names of up to 32
 /// bytes (most are): every key of every record is compared with the last record's, and
 /// a target matches each field to its column and its rule by name; the library call
 /// cost more than the comparison.
@@ -158,7 +209,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         Some((s.first_chunk::<N>()?, s.last_chunk::<N>()?))
     }
     match a.len() {
-        8..=16 => words::<8>(a) == words::<8>(b),
+        16..=32 => words::<16>(a) == words::<16>(b),
+        8..=15 => words::<8>(a) == words::<8>(b),
         4..=7 => words::<4>(a) == words::<4>(b),
         _ => a == b,
     }
@@ -275,21 +327,74 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The object at the cursor, split into fields. Keys are first compared with the
-    /// last object's (`known`), which this one then becomes.
+    /// The object at the cursor, split into fields: read as the last object was
+    /// (`known`) while its bytes between values are the same, else the usual way, and
+    /// then learned.
     pub(crate) fn object(&mut self, known: &mut KnownKeys) -> Result<Fields<'a>, usize> {
-        self.expect(b'{')?;
         let mut fields: Fields<'a> = std::mem::take(&mut known.spare);
         fields.reserve(known.len().max(4));
+        if known.learned() {
+            let entry = self.pos;
+            if self.object_as_known(known, &mut fields)? {
+                return Ok(fields);
+            }
+            fields.clear();
+            self.pos = entry;
+        }
+        let mut marks = std::mem::take(&mut known.marks);
+        marks.clear();
+        let read = self.object_marked(known, &mut fields, &mut marks);
+        known.marks = marks;
+        let (closing, same_keys) = read?;
+        known.learn(self.text, &fields, closing, same_keys);
+        Ok(fields)
+    }
+
+    /// Reads the object at the cursor into `fields` while its bytes between values
+    /// are the last object's; false where they differ. A value's error is the error
+    /// the usual reading meets there too.
+    #[inline(always)]
+    fn object_as_known(
+        &mut self,
+        known: &KnownKeys,
+        fields: &mut Fields<'a>,
+    ) -> Result<bool, usize> {
+        for gap in &known.fields {
+            let at = self.pos;
+            if !self.skip_exact(&known.gaps.as_bytes()[gap.start..gap.end]) {
+                return Ok(false);
+            }
+            let key = &self.text[at + gap.key.0..at + gap.key.1];
+            // A gap learned without blanks before its value may meet some.
+            self.blanks();
+            let value = self.value()?;
+            fields.push((Cow::Borrowed(key), value));
+        }
+        Ok(self.skip_exact(known.closing()))
+    }
+
+    /// Reads the object at the cursor the usual way into `fields`, each field's
+    /// positions into `marks`. Keys are first compared with the last object's. Answers
+    /// where the closing part (after the last value) lies, and whether the keys were
+    /// the last object's.
+    fn object_marked(
+        &mut self,
+        known: &KnownKeys,
+        fields: &mut Fields<'a>,
+        marks: &mut Vec<Mark>,
+    ) -> Result<(Range<usize>, bool), usize> {
+        let entry = self.pos;
+        self.expect(b'{')?;
         self.blanks();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            known.remember(&fields);
-            return Ok(fields);
+            return Ok((entry..self.pos, known.learned() && known.len() == 0));
         }
-        let mut as_known = true;
+        let mut gap = entry;
+        let mut as_known = known.learned();
         loop {
             self.blanks();
+            let key_at = self.pos;
             let key = match self.known_key(known.get(fields.len())) {
                 Some(key) => Cow::Borrowed(key),
                 None => {
@@ -297,38 +402,48 @@ impl<'a> Cursor<'a> {
                     self.string()?
                 }
             };
+            let key_end = self.pos;
             self.expect(b':')?;
             self.blanks();
+            marks.push(Mark {
+                gap,
+                key: (key_at + 1, key_end - 1),
+                value: self.pos,
+            });
             let value = self.value()?;
             fields.push((key, value));
+            gap = self.pos;
             self.blanks();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    if !as_known || fields.len() != known.len() {
-                        known.remember(&fields);
-                    }
-                    return Ok(fields);
+                    return Ok((gap..self.pos, as_known && fields.len() == known.len()));
                 }
                 _ => return Err(self.pos),
             }
         }
     }
 
-    /// Moves past `quoted` (a string written with its quotes and no escapes) when the
-    /// text at the cursor is exactly it; bytes equal to it are that string.
-    pub(crate) fn quoted(&mut self, quoted: &str) -> bool {
-        let end = self.pos + quoted.len();
+    /// Moves past `bytes` when the text at the cursor is exactly them.
+    #[inline(always)]
+    fn skip_exact(&mut self, bytes: &[u8]) -> bool {
+        let end = self.pos + bytes.len();
         let found = self
             .text
             .as_bytes()
             .get(self.pos..end)
-            .is_some_and(|bytes| same_bytes(bytes, quoted.as_bytes()));
+            .is_some_and(|here| same_bytes(here, bytes));
         if found {
             self.pos = end;
         }
         found
+    }
+
+    /// Moves past `quoted` (a string written with its quotes and no escapes) when the
+    /// text at the cursor is exactly it; bytes equal to it are that string.
+    pub(crate) fn quoted(&mut self, quoted: &str) -> bool {
+        self.skip_exact(quoted.as_bytes())
     }
 
     /// The string at the cursor when it is exactly `"key"`, moving past it. A known key
@@ -695,6 +810,48 @@ mod tests {
                 format!("{{{}}}", body.join(","))
             },
         )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Objects read one after another, mostly with the same keys and spacing (a
+        /// tap's records): each splits as it does alone, and two read with the same
+        /// shape have the same keys in the same order.
+        #[test]
+        fn a_run_of_like_objects_reads_as_each_alone(
+            keys in proptest::collection::vec("[a-zé\\\\\"]{0,4}", 0..5),
+            records in proptest::collection::vec(
+                (
+                    proptest::collection::vec(value_text(), 5),
+                    prop::sample::select(vec!["", "", "", " ", "\n "]),
+                    0usize..7,
+                ),
+                1..12,
+            ),
+        ) {
+            let mut known = KnownKeys::default();
+            let mut last: Option<(u64, Vec<String>)> = None;
+            for (values, blank, keep) in records {
+                let body: Vec<String> = keys
+                    .iter()
+                    .zip(&values)
+                    .take(keep)
+                    .map(|(key, value)| format!("{blank}\"{key}\"{blank}:{blank}{value}"))
+                    .collect();
+                let text = format!("{{{}{blank}}}", body.join(","));
+                let read = split_knowing(&text, &mut known);
+                prop_assert_eq!(&read, &split_record(&text), "{}", text);
+                if let Ok(fields) = read {
+                    let names: Vec<String> = fields.iter().map(|(k, _)| k.to_string()).collect();
+                    if let Some((shape, before)) = &last {
+                        if *shape == known.shape {
+                            prop_assert_eq!(before, &names, "{}", text);
+                        }
+                    }
+                    last = Some((known.shape, names));
+                }
+            }
+        }
     }
 
     proptest! {
