@@ -245,6 +245,9 @@ impl<'a> Canonical<'a> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
+        if let Some(word) = word_of(body) {
+            return Canonical::read_word(text, negative, word, body.len());
+        }
         let mut magnitude = 0u64;
         let mut at = 0;
         let mut digits = |at: &mut usize| {
@@ -282,6 +285,51 @@ impl<'a> Canonical<'a> {
         if at != body.len() || (zero_integer && scale == 0 && negative) {
             return None;
         }
+        let canonical = Canonical {
+            text,
+            integer_digits: if zero_integer { 0 } else { integer_len },
+            scale,
+        };
+        Some((canonical, magnitude))
+    }
+
+    /// [`Canonical::read_digits`] of a number whose digits and point (`body`, after
+    /// any sign) fit one word: its runs of digits found and valued a word at a time,
+    /// without a loop whose end the processor must guess (most numbers are short).
+    #[inline]
+    fn read_word(
+        text: &'a str,
+        negative: bool,
+        word: u64,
+        len: usize,
+    ) -> Option<(Canonical<'a>, u64)> {
+        let integer_len = digit_run(word);
+        // A leading zero only alone: `0`, `0.5`.
+        let zero_integer = word & 0xff == u64::from(b'0');
+        if integer_len == 0 || (zero_integer && integer_len > 1) {
+            return None;
+        }
+        let integer = digits_value(word, integer_len);
+        if integer_len == len {
+            if zero_integer && negative {
+                return None; // `-0`
+            }
+            let canonical = Canonical {
+                text,
+                integer_digits: if zero_integer { 0 } else { integer_len },
+                scale: 0,
+            };
+            return Some((canonical, integer));
+        }
+        // A point, then digits to the end, the last not zero.
+        let fraction = word.checked_shr(8 * (integer_len as u32 + 1)).unwrap_or(0);
+        let scale = len - integer_len - 1;
+        let point = (word >> (8 * integer_len)) & 0xff == u64::from(b'.');
+        let last = (word >> (8 * (len - 1))) & 0xff;
+        if !point || scale == 0 || digit_run(fraction) != scale || last == u64::from(b'0') {
+            return None;
+        }
+        let magnitude = integer * POWERS_OF_TEN_U64[scale] + digits_value(fraction, scale);
         let canonical = Canonical {
             text,
             integer_digits: if zero_integer { 0 } else { integer_len },
@@ -376,6 +424,74 @@ impl<'a> Canonical<'a> {
         (!frac.is_empty()).then(|| -(leading_zeros(frac) as i64) - 1)
     }
 }
+
+/// `bytes` as a little-endian word, zero above them, when they are 1 to 8 bytes:
+/// two overlapping loads cover any length within a class, so only the class is a
+/// branch, not each byte.
+#[inline(always)]
+fn word_of(bytes: &[u8]) -> Option<u64> {
+    let len = bytes.len();
+    let (low, high, bits) = match len {
+        4..=8 => {
+            let (a, b) = (bytes.first_chunk::<4>()?, bytes.last_chunk::<4>()?);
+            (
+                u64::from(u32::from_le_bytes(*a)),
+                u64::from(u32::from_le_bytes(*b)),
+                4,
+            )
+        }
+        2..=3 => {
+            let (a, b) = (bytes.first_chunk::<2>()?, bytes.last_chunk::<2>()?);
+            (
+                u64::from(u16::from_le_bytes(*a)),
+                u64::from(u16::from_le_bytes(*b)),
+                2,
+            )
+        }
+        1 => (u64::from(bytes[0]), 0, 1),
+        _ => return None,
+    };
+    // The high part's bytes end where `bytes` end; where the two overlap they agree.
+    Some(low | high << (8 * (len - bits)))
+}
+
+/// How many of the bytes of `word` (little-endian, lowest first) are ASCII digits
+/// before the first that is not; 8 when all are. A carry out of a byte can only mark
+/// bytes above a non-digit, never below it, so the lowest mark is exact.
+#[inline(always)]
+pub(crate) fn digit_run(word: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let threes = ONES * 0x30;
+    // A digit's high nibble is 3, and stays 3 when 6 is added (0x39 + 6 = 0x3f).
+    let not_digits =
+        ((word & HIGH_NIBBLES) ^ threes) | ((word.wrapping_add(ONES * 6) & HIGH_NIBBLES) ^ threes);
+    (not_digits.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `count` (1 to 8) bytes of `word`, which are ASCII digits,
+/// the lowest byte the leading digit: three multiplications instead of a loop.
+#[inline(always)]
+fn digits_value(word: u64, count: usize) -> u64 {
+    // The digits moved to the top: the bytes below are zeros, leading zeros' values.
+    let digits = (word << (8 * (8 - count))) & 0x0f0f_0f0f_0f0f_0f0f;
+    // Each step puts ten (then 100, 10,000) times a part plus the next part into the
+    // next part's place.
+    let pairs = (digits.wrapping_mul((10 << 8) + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs.wrapping_mul((100 << 16) + 1) >> 16) & 0x0000_ffff_0000_ffff;
+    quads.wrapping_mul((10_000 << 32) + 1) >> 32
+}
+
+/// 10^n for n in 0..=19.
+const POWERS_OF_TEN_U64: [u64; 20] = {
+    let mut table = [1u64; 20];
+    let mut n = 1;
+    while n < 20 {
+        table[n] = table[n - 1] * 10;
+        n += 1;
+    }
+    table
+};
 
 /// Digits a `u64` always holds.
 const U64_DIGITS: usize = 19;
@@ -483,6 +599,43 @@ mod tests {
             let bound = Scaled::of(&d("10000000000")).unwrap();
             prop_assert_eq!(value.is_multiple_of(step), Some(true));
             prop_assert_eq!(value.cmp_value(bound), Some(cents.cmp(&1_000_000_000_000)));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Short texts of number bytes in any order (read a word at a time: `0.`, `.5`,
+        /// `-00`, `1.0`) are read exactly when they are canonical, with their digits'
+        /// value.
+        #[test]
+        fn short_texts_are_read_when_canonical(text in "[-0-9.]{1,10}") {
+            let canonical = Decimal::parse(&text).ok().filter(|d| d.as_str() == text);
+            let read = Canonical::read_scaled(&text);
+            prop_assert_eq!(read.is_some(), canonical.is_some(), "{}", text);
+            if let (Some((c, scaled)), Some(decimal)) = (read, canonical) {
+                prop_assert_eq!(c.integer_digits(), decimal.integer_digits());
+                prop_assert_eq!(c.scale(), decimal.scale());
+                prop_assert_eq!(scaled, c.scaled());
+            }
+        }
+
+        /// A word holds exactly the bytes given; the digit run and its value are what a
+        /// byte-by-byte reading finds, whatever the bytes after the run.
+        #[test]
+        fn words_read_digits_as_bytes_do(
+            bytes in proptest::collection::vec(
+                prop_oneof![4 => b'0'..=b'9', 1 => any::<u8>(), 1 => Just(b'.')], 1..=8)
+        ) {
+            let word = word_of(&bytes).unwrap();
+            let mut expected = [0u8; 8];
+            expected[..bytes.len()].copy_from_slice(&bytes);
+            prop_assert_eq!(word, u64::from_le_bytes(expected));
+            let run = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            prop_assert_eq!(digit_run(word), run);
+            if run > 0 {
+                let value = bytes[..run].iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+                prop_assert_eq!(digits_value(word, run), value);
+            }
         }
     }
 

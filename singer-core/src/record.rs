@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::canonical::digit_run;
+
 /// One top-level value of a record, borrowed from its text where possible.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field<'a> {
@@ -551,7 +553,16 @@ impl<'a> Cursor<'a> {
     pub(crate) fn number(&mut self) -> Result<&'a str, usize> {
         let start = self.pos;
         let bytes = self.text.as_bytes();
+        // A word at a time where the line has one (a number is followed by more of
+        // the record), then byte by byte.
         let digits_from = |mut at: usize| {
+            while let Some(word) = bytes.get(at..).and_then(|rest| rest.first_chunk::<8>()) {
+                let run = digit_run(u64::from_le_bytes(*word));
+                at += run;
+                if run < 8 {
+                    return at;
+                }
+            }
             while bytes.get(at).is_some_and(u8::is_ascii_digit) {
                 at += 1;
             }
