@@ -110,6 +110,8 @@ pub(crate) struct StreamPlan {
     /// What each position of the direct shape takes without the full check and
     /// conversion, worked out when the shape is found.
     direct_takes: Vec<DirectTake>,
+    /// The NOT NULL property slots, which a direct shape's rows are checked for.
+    direct_not_null: Vec<usize>,
 }
 
 /// The fields a direct shape's position takes straight into its slot: strings short
@@ -303,6 +305,7 @@ impl StreamPlan {
             meta_slots,
             direct_shape: None,
             direct_takes: Vec::new(),
+            direct_not_null: Vec::new(),
         })
     }
 
@@ -532,9 +535,11 @@ impl StreamPlan {
             }
             seen.insert(index);
         }
-        for (index, value) in row.iter_mut().enumerate() {
-            if !seen.contains(index) {
-                spare.set_null(value);
+        if !seen.covers(row.len()) {
+            for (index, value) in row.iter_mut().enumerate() {
+                if !seen.contains(index) {
+                    spare.set_null(value);
+                }
             }
         }
         for &(meta, index) in &self.meta_slots {
@@ -561,24 +566,41 @@ impl StreamPlan {
             };
             row[index] = value;
         }
-        for (index, slot) in self.slots.iter().enumerate() {
-            if !slot.column.nullable && row[index].is_null() {
-                if let SlotSource::Property(property) = &slot.source {
-                    return Err(RowError {
-                        field: property.clone(),
-                        reason: if seen.contains(index) {
-                            "is null but the column is NOT NULL".into()
-                        } else {
-                            "is missing but the column is NOT NULL".into()
-                        },
-                    });
-                }
+        let null_in_not_null = if direct {
+            self.direct_not_null
+                .iter()
+                .copied()
+                .find(|&i| row[i].is_null())
+        } else {
+            (0..self.slots.len()).find(|&i| {
+                let slot = &self.slots[i];
+                !slot.column.nullable
+                    && matches!(slot.source, SlotSource::Property(_))
+                    && row[i].is_null()
+            })
+        };
+        if let Some(index) = null_in_not_null {
+            if let SlotSource::Property(property) = &self.slots[index].source {
+                return Err(RowError {
+                    field: property.clone(),
+                    reason: if seen.contains(index) {
+                        "is null but the column is NOT NULL".into()
+                    } else {
+                        "is missing but the column is NOT NULL".into()
+                    },
+                });
             }
         }
         if !direct && shape.is_some() {
             self.direct_shape = shape.filter(|_| self.maps_directly(fields, rules));
             if self.direct_shape.is_some() {
                 self.direct_takes = self.direct_takes(rules, limits);
+                self.direct_not_null = (0..self.slots.len())
+                    .filter(|&i| {
+                        let slot = &self.slots[i];
+                        !slot.column.nullable && matches!(slot.source, SlotSource::Property(_))
+                    })
+                    .collect();
             }
         }
         Ok(())
@@ -676,6 +698,16 @@ impl SeenSet {
         }
     }
 
+    /// Whether every index below `len` was inserted.
+    fn covers(&self, len: usize) -> bool {
+        match self {
+            SeenSet::Bits(_) if len == 0 => true,
+            SeenSet::Bits(bits) => *bits == u64::MAX >> (64 - len),
+            SeenSet::WideBits(bits) => *bits == u128::MAX >> (128 - len),
+            SeenSet::Many(flags) => flags[..len].iter().all(|&f| f),
+        }
+    }
+
     fn contains(&self, index: usize) -> bool {
         match self {
             SeenSet::Bits(bits) => *bits & (1 << index) != 0,
@@ -711,8 +743,15 @@ mod tests {
                         "{len} {index}"
                     );
                 }
+                assert_eq!(seen.covers(len), len == 1, "{len}");
+                for index in 0..len {
+                    seen.insert(index);
+                }
+                assert!(seen.covers(len), "{len}");
+                assert!(!SeenSet::new(len).covers(len), "{len}");
             }
         }
+        assert!(SeenSet::new(0).covers(0));
     }
     use serde_json::json;
     use singer_core::record::split_record;
