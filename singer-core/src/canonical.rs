@@ -241,13 +241,22 @@ impl<'a> Canonical<'a> {
 
     /// The canonical number `text` is, with the value of its digits (meaningful for up
     /// to 19 digits; wrapped beyond, where [`Canonical::scaled`] reads them again).
+    // Inlined: the usual short number is read in place; longer ones out of line.
+    #[inline(always)]
     fn read_digits(text: &'a str) -> Option<(Canonical<'a>, u64)> {
         let bytes = text.as_bytes();
         let negative = bytes.first() == Some(&b'-');
         let body = &bytes[usize::from(negative)..];
-        if let Some(word) = word_of(body) {
-            return Canonical::read_word(text, negative, word, body.len());
+        match word_of(body) {
+            Some(word) => Canonical::read_word(text, negative, word, body.len()),
+            None => Canonical::read_long(text, negative, body),
         }
+    }
+
+    /// [`Canonical::read_digits`] of a number of more than 8 bytes after its sign
+    /// (`body`), or of none.
+    #[inline(never)]
+    fn read_long(text: &'a str, negative: bool, body: &[u8]) -> Option<(Canonical<'a>, u64)> {
         let mut magnitude = 0u64;
         let mut at = 0;
         let mut digits = |at: &mut usize| {
@@ -296,7 +305,7 @@ impl<'a> Canonical<'a> {
     /// [`Canonical::read_digits`] of a number whose digits and point (`body`, after
     /// any sign) fit one word: its runs of digits found and valued a word at a time,
     /// without a loop whose end the processor must guess (most numbers are short).
-    #[inline]
+    #[inline(always)]
     fn read_word(
         text: &'a str,
         negative: bool,
