@@ -468,7 +468,7 @@ fn word_of(bytes: &[u8]) -> Option<u64> {
 /// before the first that is not; 8 when all are. A carry out of a byte can only mark
 /// bytes above a non-digit, never below it, so the lowest mark is exact.
 #[inline(always)]
-pub(crate) fn digit_run(word: u64) -> usize {
+pub fn digit_run(word: u64) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
     let threes = ONES * 0x30;
@@ -481,7 +481,7 @@ pub(crate) fn digit_run(word: u64) -> usize {
 /// The value of the first `count` (1 to 8) bytes of `word`, which are ASCII digits,
 /// the lowest byte the leading digit: three multiplications instead of a loop.
 #[inline(always)]
-fn digits_value(word: u64, count: usize) -> u64 {
+pub fn digits_value(word: u64, count: usize) -> u64 {
     // The digits moved to the top: the bytes below are zeros, leading zeros' values.
     let digits = (word << (8 * (8 - count))) & 0x0f0f_0f0f_0f0f_0f0f;
     // Each step puts ten (then 100, 10,000) times a part plus the next part into the

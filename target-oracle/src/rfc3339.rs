@@ -7,6 +7,7 @@
 //! same instant for what the fast path accepts (`tests::agrees_with_chrono`).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use singer_core::canonical::{digit_run, digits_value};
 
 /// A date-time with the offset it was written with.
 pub(crate) type Instant = DateTime<FixedOffset>;
@@ -33,22 +34,22 @@ pub(crate) fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
 
 /// The usual shape only; `None` sends the text to chrono.
 fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+    // `YYYY-MM-DDTHH:MM` as two words, digits and separators checked and the digits
+    // valued together; then `:SS`.
+    let head = b.first_chunk::<20>()?;
+    let (date_word, rest) = head.split_first_chunk::<8>()?;
+    let (time_word, seconds) = rest.split_first_chunk::<8>()?;
+    let date = digit_values(u64::from_le_bytes(*date_word), *b"0000-00-")?;
+    let time = digit_values(u64::from_le_bytes(*time_word), *b"00T00:00")?;
+    if seconds[0] != b':' {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let year = two_digits(b[0], b[1])? * 100 + two_digits(b[2], b[3])?;
-    let date = NaiveDate::from_ymd_opt(
-        year as i32,
-        two_digits(b[5], b[6])?,
-        two_digits(b[8], b[9])?,
-    )?;
+    let year = byte(date, 0) * 100 + byte(date, 2);
+    let date = NaiveDate::from_ymd_opt(year as i32, byte(date, 5), byte(time, 0))?;
     let (hour, minute, second) = (
-        two_digits(b[11], b[12])?,
-        two_digits(b[14], b[15])?,
-        two_digits(b[17], b[18])?,
+        byte(time, 3),
+        byte(time, 6),
+        two_digits(seconds[1], seconds[2])?,
     );
     if second > 59 {
         return None; // a leap second: chrono's rules apply
@@ -57,7 +58,18 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
     let mut nanos: u32 = 0;
     if b[at] == b'.' {
         let start = at + 1;
-        at = start;
+        // Up to eight digits a word at a time where the text has a word there.
+        at = match b.get(start..).and_then(|rest| rest.first_chunk::<8>()) {
+            Some(digits) => {
+                let digits = u64::from_le_bytes(*digits);
+                let count = digit_run(digits);
+                if count > 0 {
+                    nanos = digits_value(digits, count) as u32; // below 10^8
+                }
+                start + count
+            }
+            None => start,
+        };
         while let Some(&digit) = b.get(at).filter(|d| d.is_ascii_digit()) {
             // Ten digits or more are refused below, before this could overflow.
             nanos = nanos.wrapping_mul(10).wrapping_add(u32::from(digit - b'0'));
@@ -98,6 +110,31 @@ fn fast(b: &[u8]) -> Option<DateTime<FixedOffset>> {
         wall.checked_sub_offset(offset)?
     };
     Some(DateTime::from_naive_utc_and_offset(utc, offset))
+}
+
+/// `word` (8 bytes, lowest first) when it matches `pattern`: a digit wherever the
+/// pattern has `0`, the pattern's byte elsewhere. Answers each byte as ten times its
+/// digit plus the next byte's digit (a separator counts as 0), so a two-digit field
+/// is the byte where it starts ([`byte`]).
+fn digit_values(word: u64, pattern: [u8; 8]) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_NIBBLES: u64 = ONES * 0xf0;
+    // Digits become 0 to 9, and a matching separator 0.
+    let digits = word ^ u64::from_le_bytes(pattern);
+    let separators = u64::from_le_bytes(pattern.map(|p| if p == b'0' { 0 } else { 0xff }));
+    // Each byte is at most 9 (high nibble clear, and still clear with 6 added); a
+    // carry out of a byte can only come from a byte already refused.
+    let wrong = (digits & HIGH_NIBBLES) | (digits.wrapping_add(ONES * 6) & HIGH_NIBBLES);
+    if wrong != 0 || digits & separators != 0 {
+        return None;
+    }
+    // At most 9 * 10 + 9 in a byte: no carry between bytes.
+    Some(digits * 10 + (digits >> 8))
+}
+
+/// The `index`-th byte of `word`, lowest first.
+fn byte(word: u64, index: u32) -> u32 {
+    ((word >> (8 * index)) & 0xff) as u32
 }
 
 /// Two ASCII digits as a number; `None` if either is not a digit.
@@ -149,6 +186,20 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(5000))]
+        /// A usual date-time with one byte changed, anywhere, to anything (a letter
+        /// for a digit, a digit for a separator): read as chrono reads it, or refused.
+        #[test]
+        fn one_byte_off_agrees_with_chrono(
+            at in 0usize..32,
+            replacement in prop_oneof![any::<u8>(), b'0'..=b'9', Just(b':'), Just(b'-')],
+        ) {
+            let mut bytes = b"2021-07-14T07:53:08.323216+05:30".to_vec();
+            bytes[at] = replacement;
+            if let Ok(text) = String::from_utf8(bytes) {
+                prop_assert_eq!(parse(&text), DateTime::parse_from_rfc3339(&text).ok(), "{}", text);
+            }
+        }
+
         #[test]
         fn agrees_with_chrono(
             date in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]",
