@@ -214,6 +214,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         16..=32 => words::<16>(a) == words::<16>(b),
         8..=15 => words::<8>(a) == words::<8>(b),
         4..=7 => words::<4>(a) == words::<4>(b),
+        // The first, middle and last bytes are all of them.
+        1..=3 => {
+            a[0] == b[0] && a[a.len() / 2] == b[a.len() / 2] && a[a.len() - 1] == b[a.len() - 1]
+        }
         _ => a == b,
     }
 }
@@ -696,9 +700,10 @@ mod tests {
                 assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
             }
         }
-        // Every single-byte change of an 8- to 16-byte name, at every position.
-        for len in 1..=20 {
-            let base: String = ('a'..='z').take(len).collect();
+        // Every single-byte change of a name of up to 40 bytes, at every position
+        // (each length class of the comparison and past the last).
+        for len in 1..=40 {
+            let base: String = ('a'..='z').cycle().take(len).collect();
             for at in 0..len {
                 let mut changed = base.clone().into_bytes();
                 changed[at] = b'_';
