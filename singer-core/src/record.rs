@@ -473,6 +473,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The string at the cursor, unescaped only when it has escapes.
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, usize> {
         let start = self.pos;
         if self.skip_string()? {
