@@ -425,116 +425,19 @@ impl StreamPlan {
         spare: &mut SpareTexts,
         shape: Option<u64>,
     ) -> Result<(), RowError> {
-        let direct = shape.is_some() && shape == self.direct_shape;
+        // A shape's keys are the slots' first properties: never more fields than slots.
+        let direct = shape.is_some()
+            && shape == self.direct_shape
+            && fields.len() <= self.direct_takes.len();
         let (limits, reject_unknown) = (context.limits, context.reject_unknown);
         row.truncate(self.slots.len());
         row.resize_with(self.slots.len(), || Value::Null);
-        let mut seen = SeenSet::new(self.slots.len());
-        for (position, (key, field)) in fields.iter().enumerate() {
-            if direct {
-                if let Some(take) = self.direct_takes.get(position) {
-                    let slot = &mut row[position];
-                    let taken = match field {
-                        Field::String(text)
-                            if take.text_within.is_some_and(|within| text.len() <= within) =>
-                        {
-                            convert::reuse_text(slot, text, spare);
-                            true
-                        }
-                        Field::String(text) => take.instant.is_some_and(|precision| {
-                            match rfc3339::parse(text).map(|at| convert::zoned_value(at, precision))
-                            {
-                                Some(Ok(value)) => {
-                                    *slot = value;
-                                    true
-                                }
-                                _ => false,
-                            }
-                        }),
-                        Field::Null if take.null => {
-                            spare.set_null(slot);
-                            true
-                        }
-                        Field::Number(text) => {
-                            match take.number_within.and_then(|range| range.admit(text)) {
-                                Some(number) => {
-                                    convert::number_into_slot(&number, slot, spare);
-                                    true
-                                }
-                                None => false,
-                            }
-                        }
-                        _ => false,
-                    };
-                    if taken {
-                        seen.insert(position);
-                        continue;
-                    }
-                }
-            }
-            let known = match rules {
-                Some(rules) if direct => rules.check_at(position, field),
-                Some(rules) => rules.check_field(position, key, field),
-                None => Ok(None),
-            }
-            .map_err(|reason| RowError {
-                field: key.to_string(),
-                reason,
-            })?;
-            // A number the rules read as canonical needs only its column's check.
-            if let (true, Some(Known::Number(number))) = (direct, known) {
-                if let Some((precision, scale)) =
-                    self.direct_takes.get(position).and_then(|t| t.number)
-                {
-                    convert::canonical_to_slot(
-                        &number,
-                        precision,
-                        scale,
-                        &mut row[position],
-                        spare,
-                    )
-                    .map_err(|e| row_error(key, e))?;
-                    seen.insert(position);
-                    continue;
-                }
-            }
-            // Taps write fields in schema order: try the slot at the same position
-            // before hashing the name.
-            let found = if direct
-                || self.slots.get(position).is_some_and(
-                    |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
-                ) {
-                Some(position)
-            } else {
-                self.by_property.get(key.as_ref()).copied()
-            };
-            let index = match found {
-                Some(i) => i,
-                None => match self.meta_by_property(key) {
-                    Some(i) => i,
-                    None => {
-                        // `_sdc_` fields the schema does not declare (taps and
-                        // mappers add them) are ignored as in the default mode.
-                        if reject_unknown && *field != Field::Null && !key.starts_with("_sdc_") {
-                            return Err(RowError {
-                                field: key.to_string(),
-                                reason: "has no column and freeze_schema forbids adding one".into(),
-                            });
-                        }
-                        continue;
-                    }
-                },
-            };
-            let slot = &self.slots[index];
-            if slot.utc_key {
-                row[index] = convert::to_utc_timestamp(field, known, &slot.column, limits)
-                    .map_err(|e| row_error(key, e))?;
-            } else {
-                convert::to_slot(field, known, &slot.column, limits, &mut row[index], spare)
-                    .map_err(|e| row_error(key, e))?;
-            }
-            seen.insert(index);
-        }
+        let seen = if direct {
+            self.fill_direct(fields, rules, limits, row, spare)?;
+            SeenSet::first(fields.len(), self.slots.len())
+        } else {
+            self.fill_by_name(fields, rules, limits, reject_unknown, row, spare)?
+        };
         if !seen.covers(row.len()) {
             for (index, value) in row.iter_mut().enumerate() {
                 if !seen.contains(index) {
@@ -604,6 +507,154 @@ impl StreamPlan {
             }
         }
         Ok(())
+    }
+
+    /// The fields of a record of the direct shape into `row`, position by position:
+    /// what the position takes straight ([`DirectTake`]), else the full check and
+    /// conversion ([`StreamPlan::take_checked`]).
+    fn fill_direct(
+        &self,
+        fields: &Fields<'_>,
+        rules: Option<&FlatSchema>,
+        limits: ServerLimits,
+        row: &mut [Value],
+        spare: &mut SpareTexts,
+    ) -> Result<(), RowError> {
+        let positions = fields.iter().zip(&self.direct_takes).zip(row.iter_mut());
+        for (position, (((key, field), take), slot)) in positions.enumerate() {
+            let taken = match field {
+                Field::String(text) if take.text_within.is_some_and(|within| text.len() <= within) => {
+                    convert::reuse_text(slot, text, spare);
+                    true
+                }
+                Field::String(text) => take.instant.is_some_and(|precision| {
+                    match rfc3339::parse(text).map(|at| convert::zoned_value(at, precision)) {
+                        Some(Ok(value)) => {
+                            *slot = value;
+                            true
+                        }
+                        _ => false,
+                    }
+                }),
+                Field::Null if take.null => {
+                    spare.set_null(slot);
+                    true
+                }
+                Field::Number(text) => match take.number_within.and_then(|range| range.admit(text)) {
+                    Some(number) => {
+                        convert::number_into_slot(&number, slot, spare);
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            if !taken {
+                self.take_checked(position, key, field, take, rules, limits, slot, spare)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A direct shape's field that its position does not take straight: checked against
+    /// the position's rules, then converted for its column (a number the rules read as
+    /// canonical needs only the column's check).
+    // Out of line: the loop above stays small for the fields it takes.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn take_checked(
+        &self,
+        position: usize,
+        key: &str,
+        field: &Field<'_>,
+        take: &DirectTake,
+        rules: Option<&FlatSchema>,
+        limits: ServerLimits,
+        slot: &mut Value,
+        spare: &mut SpareTexts,
+    ) -> Result<(), RowError> {
+        let known = match rules {
+            Some(rules) => rules.check_at(position, field),
+            None => Ok(None),
+        }
+        .map_err(|reason| RowError {
+            field: key.to_string(),
+            reason,
+        })?;
+        if let (Some(Known::Number(number)), Some((precision, scale))) = (known, take.number) {
+            return convert::canonical_to_slot(&number, precision, scale, slot, spare)
+                .map_err(|e| row_error(key, e));
+        }
+        let target = &self.slots[position];
+        if target.utc_key {
+            *slot = convert::to_utc_timestamp(field, known, &target.column, limits)
+                .map_err(|e| row_error(key, e))?;
+        } else {
+            convert::to_slot(field, known, &target.column, limits, slot, spare)
+                .map_err(|e| row_error(key, e))?;
+        }
+        Ok(())
+    }
+
+    /// The fields of a record into `row` by their names (the slot at the same position
+    /// first, then the name's), each checked against its rules and converted; the slots
+    /// filled.
+    fn fill_by_name(
+        &self,
+        fields: &Fields<'_>,
+        rules: Option<&FlatSchema>,
+        limits: ServerLimits,
+        reject_unknown: bool,
+        row: &mut [Value],
+        spare: &mut SpareTexts,
+    ) -> Result<SeenSet, RowError> {
+        let mut seen = SeenSet::new(self.slots.len());
+        for (position, (key, field)) in fields.iter().enumerate() {
+            let known = match rules {
+                Some(rules) => rules.check_field(position, key, field),
+                None => Ok(None),
+            }
+            .map_err(|reason| RowError {
+                field: key.to_string(),
+                reason,
+            })?;
+            // Taps write fields in schema order: try the slot at the same position
+            // before hashing the name.
+            let found = if self.slots.get(position).is_some_and(
+                |slot| matches!(&slot.source, SlotSource::Property(p) if same_name(p, key)),
+            ) {
+                Some(position)
+            } else {
+                self.by_property.get(key.as_ref()).copied()
+            };
+            let index = match found {
+                Some(i) => i,
+                None => match self.meta_by_property(key) {
+                    Some(i) => i,
+                    None => {
+                        // `_sdc_` fields the schema does not declare (taps and
+                        // mappers add them) are ignored as in the default mode.
+                        if reject_unknown && *field != Field::Null && !key.starts_with("_sdc_") {
+                            return Err(RowError {
+                                field: key.to_string(),
+                                reason: "has no column and freeze_schema forbids adding one".into(),
+                            });
+                        }
+                        continue;
+                    }
+                },
+            };
+            let slot = &self.slots[index];
+            if slot.utc_key {
+                row[index] = convert::to_utc_timestamp(field, known, &slot.column, limits)
+                    .map_err(|e| row_error(key, e))?;
+            } else {
+                convert::to_slot(field, known, &slot.column, limits, &mut row[index], spare)
+                    .map_err(|e| row_error(key, e))?;
+            }
+            seen.insert(index);
+        }
+        Ok(seen)
     }
 
     /// Whether the record's `position`-th key is the property of slot `position` and of
@@ -698,6 +749,19 @@ impl SeenSet {
         }
     }
 
+    /// A set of `len` slots holding the first `filled`.
+    fn first(filled: usize, len: usize) -> SeenSet {
+        let mut seen = SeenSet::new(len);
+        match &mut seen {
+            SeenSet::Bits(bits) => *bits = u64::MAX.checked_shr(64 - filled as u32).unwrap_or(0),
+            SeenSet::WideBits(bits) => {
+                *bits = u128::MAX.checked_shr(128 - filled as u32).unwrap_or(0)
+            }
+            SeenSet::Many(flags) => flags[..filled].fill(true),
+        }
+        seen
+    }
+
     /// Whether every index below `len` was inserted.
     fn covers(&self, len: usize) -> bool {
         match self {
@@ -752,6 +816,15 @@ mod tests {
             }
         }
         assert!(SeenSet::new(0).covers(0));
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 300] {
+            for filled in [0, len / 2, len] {
+                let first = SeenSet::first(filled, len);
+                for index in 0..len {
+                    assert_eq!(first.contains(index), index < filled, "{len} {filled} {index}");
+                }
+                assert_eq!(first.covers(len), filled == len, "{len} {filled}");
+            }
+        }
     }
     use serde_json::json;
     use singer_core::record::split_record;
