@@ -555,6 +555,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    #[inline(always)]
     pub(crate) fn number(&mut self) -> Result<&'a str, usize> {
         let start = self.pos;
         let bytes = self.text.as_bytes();
