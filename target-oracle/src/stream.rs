@@ -523,24 +523,29 @@ impl StreamPlan {
         let positions = fields.iter().zip(&self.direct_takes).zip(row.iter_mut());
         for (position, (((key, field), take), slot)) in positions.enumerate() {
             let taken = match field {
-                Field::String(text) if take.text_within.is_some_and(|within| text.len() <= within) => {
+                Field::String(text)
+                    if take.text_within.is_some_and(|within| text.len() <= within) =>
+                {
                     convert::reuse_text(slot, text, spare);
                     true
                 }
-                Field::String(text) => take.instant.is_some_and(|precision| {
-                    match rfc3339::parse(text).map(|at| convert::zoned_value(at, precision)) {
-                        Some(Ok(value)) => {
-                            *slot = value;
-                            true
+                Field::String(text) => {
+                    take.instant.is_some_and(|precision| {
+                        match rfc3339::parse(text).map(|at| convert::zoned_value(at, precision)) {
+                            Some(Ok(value)) => {
+                                *slot = value;
+                                true
+                            }
+                            _ => false,
                         }
-                        _ => false,
-                    }
-                }),
+                    })
+                }
                 Field::Null if take.null => {
                     spare.set_null(slot);
                     true
                 }
-                Field::Number(text) => match take.number_within.and_then(|range| range.admit(text)) {
+                Field::Number(text) => match take.number_within.and_then(|range| range.admit(text))
+                {
                     Some(number) => {
                         convert::number_into_slot(&number, slot, spare);
                         true
@@ -820,7 +825,11 @@ mod tests {
             for filled in [0, len / 2, len] {
                 let first = SeenSet::first(filled, len);
                 for index in 0..len {
-                    assert_eq!(first.contains(index), index < filled, "{len} {filled} {index}");
+                    assert_eq!(
+                        first.contains(index),
+                        index < filled,
+                        "{len} {filled} {index}"
+                    );
                 }
                 assert_eq!(first.covers(len), filled == len, "{len} {filled}");
             }
