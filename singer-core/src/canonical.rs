@@ -40,6 +40,21 @@ fn power_of_ten(n: u32) -> Option<i128> {
 }
 
 impl Scaled {
+    /// `mantissa * 10^-scale`.
+    pub fn new(mantissa: i128, scale: u32) -> Scaled {
+        Scaled { mantissa, scale }
+    }
+
+    /// The integer whose digits the value has.
+    pub fn mantissa(self) -> i128 {
+        self.mantissa
+    }
+
+    /// How many of those digits are decimals.
+    pub fn scale(self) -> u32 {
+        self.scale
+    }
+
     /// The value of a canonical decimal, when its digits fit.
     pub fn of<T: AsRef<str>>(decimal: &Decimal<T>) -> Option<Scaled> {
         Canonical::read(decimal.as_str()).and_then(|c| c.scaled())
@@ -88,29 +103,16 @@ impl Scaled {
     }
 }
 
-impl Scaled {
-    /// `mantissa * 10^-scale`.
-    pub fn new(mantissa: i128, scale: u32) -> Scaled {
-        Scaled { mantissa, scale }
-    }
-
-    /// The integer whose digits the value has.
-    pub fn mantissa(self) -> i128 {
-        self.mantissa
-    }
-
-    /// How many of those digits are decimals.
-    pub fn scale(self) -> u32 {
-        self.scale
-    }
-}
-
 /// Which side of a bound a number must lie on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edge {
+    /// Less than the bound (`exclusiveMaximum`).
     Below,
+    /// At most the bound (`maximum`).
     AtMost,
+    /// Greater than the bound (`exclusiveMinimum`).
     Above,
+    /// At least the bound (`minimum`).
     AtLeast,
 }
 
