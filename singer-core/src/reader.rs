@@ -402,6 +402,11 @@ pub(crate) struct LastRecord {
     envelope: String,
     /// Where the stream's name lies in `envelope`.
     stream: std::ops::Range<usize>,
+    /// The bytes from the end of the last line's record to its `time_extracted` value
+    /// (`,"time_extracted":`), when that field came right after the record, written
+    /// plainly (else empty, or an older line's). A line with the same bytes there
+    /// reads the same way up to the value, so it takes them whole.
+    tail: String,
     pub(crate) keys: KnownKeys,
 }
 
@@ -440,14 +445,19 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
     let mut plain = pending.is_none();
     let mut stream_span = None;
     let mut learned = None;
+    // Where the record ended, while the key after it is being read; then where this
+    // line's tail lies, if it is to be learned.
+    let mut record_end = None;
+    let mut tail = None;
     loop {
-        let key = match pending.take() {
-            Some(key) => Cow::Borrowed(key),
+        let after_record = record_end.take();
+        let (key, plain_key) = match pending.take() {
+            Some(key) => (Cow::Borrowed(key), true),
             None => {
                 cursor.blanks();
                 let key = match envelope_key(&mut cursor) {
-                    Some(key) => Cow::Borrowed(key),
-                    None => cursor.string().ok()?,
+                    Some(key) => (Cow::Borrowed(key), true),
+                    None => (cursor.string().ok()?, false),
                 };
                 cursor.expect(b':').ok()?;
                 key
@@ -457,6 +467,9 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
         let start = cursor.pos;
         if key == "record" && plain && message_type.is_some() && stream_span.is_some() {
             learned = Some(start);
+        }
+        if let (Some(end), true, "time_extracted") = (after_record, plain_key, key.as_ref()) {
+            tail = Some(end..start);
         }
         plain &= matches!(key.as_ref(), "type" | "stream");
         match key.as_ref() {
@@ -479,6 +492,12 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
             "record" => {
                 let fields = cursor.object(&mut last.keys).ok()?;
                 once(&mut record, (&text[start..cursor.pos], fields))?;
+                if !last.tail.is_empty() && cursor.skip_exact(last.tail.as_bytes()) {
+                    // `,"time_extracted":` as the last line had it: its value is next.
+                    once(&mut time_extracted, time_extracted_value(&mut cursor)?)?;
+                } else {
+                    record_end = Some(cursor.pos);
+                }
             }
             "version" => once(
                 &mut version,
@@ -491,14 +510,7 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
                     _ => return None,
                 },
             )?,
-            "time_extracted" => once(
-                &mut time_extracted,
-                match cursor.value().ok()? {
-                    Field::Null => None,
-                    Field::String(s) => Some(s),
-                    _ => return None,
-                },
-            )?,
+            "time_extracted" => once(&mut time_extracted, time_extracted_value(&mut cursor)?)?,
             // The envelope's typed fields of other messages: the full parse checks them.
             "schema"
             | "key_properties"
@@ -528,6 +540,10 @@ fn fast_record<'t>(text: &'t str, last: &mut LastRecord) -> Option<RecordMessage
         last.envelope.push_str(&text[..end]);
         last.stream = span;
     }
+    if let Some(span) = tail {
+        last.tail.clear();
+        last.tail.push_str(&text[span]);
+    }
     Some(RecordMessage {
         stream: stream?,
         record,
@@ -552,6 +568,16 @@ fn envelope_key(cursor: &mut Cursor<'_>) -> Option<&'static str> {
     KEYS.iter()
         .find(|(quoted, _)| cursor.quoted(quoted))
         .map(|(_, key)| *key)
+}
+
+/// The `time_extracted` value at the cursor: a string or null (`None` for anything
+/// else, which the full parse names).
+fn time_extracted_value<'t>(cursor: &mut Cursor<'t>) -> Option<Option<Cow<'t, str>>> {
+    match cursor.value().ok()? {
+        Field::Null => Some(None),
+        Field::String(s) => Some(Some(s)),
+        _ => None,
+    }
 }
 
 /// Sets a field read once; `None` when it was already set (a duplicate key).
@@ -751,6 +777,7 @@ mod tests {
                 rest in proptest::collection::vec(field(), 0..4),
                 other_stream in prop::sample::select(vec!["S", "T"]),
                 other_blank in prop::sample::select(vec!["", " ", "  "]),
+                later in proptest::collection::vec(field(), 0..3),
             ) {
                 let envelope = |stream: &str, blank: &str| {
                     format!(
@@ -760,13 +787,47 @@ mod tests {
                 let before = format!("{}{{\"a\":1}}}}", envelope(stream, blank));
                 let tail = first.iter().chain(&rest).map(|f| format!(",{f}")).collect::<String>();
                 let line = format!("{}{{\"a\":2}}{tail}}}", envelope(other_stream, other_blank));
+                // After the line, one whose fields after the record differ (its tail
+                // may be taken whole, or start like the line's and then differ).
+                let later_tail = later.iter().map(|f| format!(",{f}")).collect::<String>();
+                let later_line = format!("{}{{\"a\":3}}{later_tail}}}", envelope(other_stream, other_blank));
                 let mut known = LastRecord::default();
-                for text in [&before, &line, &line] {
+                for text in [&before, &line, &line, &later_line, &line] {
                     if let Some(fast) = fast_record(text, &mut known) {
                         reads_as_the_full_parse(text, &fast)?;
                     }
                 }
             }
+        }
+
+        #[test]
+        fn a_plain_time_extracted_after_the_record_is_taken_whole() {
+            let mut last = LastRecord::default();
+            let a = r#"{"type":"RECORD","stream":"S","record":{"ID":1},"time_extracted":"2026-01-01T00:00:00Z"}"#;
+            let b = r#"{"type":"RECORD","stream":"S","record":{"ID":2},"time_extracted":null}"#;
+            let c = r#"{"type":"RECORD","stream":"S","record":{"ID":3},"time_extracted":"x","time_extracted":"y"}"#;
+            let d = r#"{"type":"RECORD","stream":"S","record":{"ID":4},"time_extracted":5}"#;
+            let first = fast_record(a, &mut last).expect("fast path");
+            assert_eq!(last.tail, r#","time_extracted":"#);
+            assert_eq!(
+                first.time_extracted.as_deref(),
+                Some("2026-01-01T00:00:00Z")
+            );
+            let second = fast_record(b, &mut last).expect("fast path, tail taken whole");
+            assert_eq!((second.time_extracted, second.fields.len()), (None, 1));
+            assert!(
+                fast_record(c, &mut last).is_none(),
+                "a duplicate is left to the full parse"
+            );
+            assert!(
+                fast_record(d, &mut last).is_none(),
+                "a number is left to the full parse"
+            );
+            let e = r#"{"type":"RECORD","stream":"S","time_extracted":"a","record":{"ID":5},"time_extracted":"b"}"#;
+            assert!(
+                fast_record(e, &mut last).is_none(),
+                "a duplicate before the record too"
+            );
         }
 
         #[test]

@@ -433,7 +433,7 @@ impl<'a> Cursor<'a> {
 
     /// Moves past `bytes` when the text at the cursor is exactly them.
     #[inline(always)]
-    fn skip_exact(&mut self, bytes: &[u8]) -> bool {
+    pub(crate) fn skip_exact(&mut self, bytes: &[u8]) -> bool {
         let end = self.pos + bytes.len();
         let found = self
             .text
