@@ -340,7 +340,8 @@ impl<'a> Canonical<'a> {
         if !point || scale == 0 || digit_run(fraction) != scale || last == u64::from(b'0') {
             return None;
         }
-        let magnitude = integer * POWERS_OF_TEN_U64[scale] + digits_value(fraction, scale);
+        // Fewer than 8 decimals: the power is a u64.
+        let magnitude = integer * POWERS_OF_TEN[scale] as u64 + digits_value(fraction, scale);
         let canonical = Canonical {
             text,
             integer_digits: if zero_integer { 0 } else { integer_len },
@@ -492,17 +493,6 @@ pub fn digits_value(word: u64, count: usize) -> u64 {
     let quads = (pairs.wrapping_mul((100 << 16) + 1) >> 16) & 0x0000_ffff_0000_ffff;
     quads.wrapping_mul((10_000 << 32) + 1) >> 32
 }
-
-/// 10^n for n in 0..=19.
-const POWERS_OF_TEN_U64: [u64; 20] = {
-    let mut table = [1u64; 20];
-    let mut n = 1;
-    while n < 20 {
-        table[n] = table[n - 1] * 10;
-        n += 1;
-    }
-    table
-};
 
 /// Digits a `u64` always holds.
 const U64_DIGITS: usize = 19;

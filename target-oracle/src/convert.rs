@@ -271,22 +271,18 @@ pub(crate) fn number_into_slot(number: &Canonical<'_>, slot: &mut Value, spare: 
 }
 
 /// `limits` narrowed to what a NUMBER(`precision`, `scale`) column keeps as
-/// [`check_canonical`] checks it: the decimals of its scale, fewer integer digits than
+/// [`check_column_scale`] checks it: the decimals of its scale, fewer integer digits than
 /// precision minus scale allows. `None` when that cannot be put as limits.
 pub(crate) fn limit_to_number_column(
     mut limits: Limits,
     precision: Option<u8>,
     scale: Option<i16>,
 ) -> Option<Limits> {
-    let scale = match (precision, scale) {
-        (_, Some(scale)) => Some(i64::from(scale)),
-        (Some(_), None) => Some(0),
-        (None, None) => None,
-    };
-    if let Some(scale) = scale {
+    let scale = kept_scale(precision, scale);
+    if scale != ANY_SCALE {
         limits.decimals_at_most(u32::try_from(scale.max(0)).ok()?);
     }
-    if let (Some(precision), Some(scale)) = (precision, scale) {
+    if let Some(precision) = precision {
         let integer_digits = u32::try_from(i64::from(precision) - scale).ok()?;
         // Fewer than 39 integer digits: a bound any checked number is within otherwise.
         if let Some(power) = 10i128.checked_pow(integer_digits) {
@@ -513,6 +509,15 @@ fn check_shape(value: Shape, precision: Option<u8>, scale: Option<i16>) -> Resul
     check_column_scale(value.integer_digits, value.scale, precision, scale)
 }
 
+/// [`kept_scale`] of a NUMBER column that keeps any number of decimals.
+const ANY_SCALE: i64 = i16::MAX as i64;
+
+/// The scale a NUMBER(`precision`, `scale`) column keeps: its own, 0 for NUMBER(p),
+/// [`ANY_SCALE`] for NUMBER and FLOAT.
+fn kept_scale(precision: Option<u8>, scale: Option<i16>) -> i64 {
+    i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }))
+}
+
 /// The decimal places and integer digits a NUMBER(p,s) column keeps.
 fn check_column_scale(
     integer_digits: i64,
@@ -520,8 +525,8 @@ fn check_column_scale(
     precision: Option<u8>,
     scale: Option<i16>,
 ) -> Result<(), BadValue> {
-    let scale = i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }));
-    if scale != i64::from(i16::MAX) && decimals > scale.max(0) {
+    let scale = kept_scale(precision, scale);
+    if scale != ANY_SCALE && decimals > scale.max(0) {
         return Err(bad(format!(
             "has {decimals} decimal places, the column keeps {}",
             scale.max(0)

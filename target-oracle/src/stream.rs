@@ -73,6 +73,29 @@ pub(crate) struct Slot {
     pub utc_key: bool,
 }
 
+impl Slot {
+    /// `field` (the `key` property, checked, with what the check read) converted into
+    /// `value` for this slot's column.
+    fn fill(
+        &self,
+        key: &str,
+        field: &Field<'_>,
+        known: Option<Known<'_>>,
+        limits: ServerLimits,
+        value: &mut Value,
+        spare: &mut SpareTexts,
+    ) -> Result<(), RowError> {
+        if self.utc_key {
+            *value = convert::to_utc_timestamp(field, known, &self.column, limits)
+                .map_err(|e| row_error(key, e))?;
+        } else {
+            convert::to_slot(field, known, &self.column, limits, value, spare)
+                .map_err(|e| row_error(key, e))?;
+        }
+        Ok(())
+    }
+}
+
 /// A record that cannot become a row: which field and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RowError {
@@ -590,15 +613,7 @@ impl StreamPlan {
             return convert::canonical_to_slot(&number, precision, scale, slot, spare)
                 .map_err(|e| row_error(key, e));
         }
-        let target = &self.slots[position];
-        if target.utc_key {
-            *slot = convert::to_utc_timestamp(field, known, &target.column, limits)
-                .map_err(|e| row_error(key, e))?;
-        } else {
-            convert::to_slot(field, known, &target.column, limits, slot, spare)
-                .map_err(|e| row_error(key, e))?;
-        }
-        Ok(())
+        self.slots[position].fill(key, field, known, limits, slot, spare)
     }
 
     /// The fields of a record into `row` by their names (the slot at the same position
@@ -649,14 +664,7 @@ impl StreamPlan {
                     }
                 },
             };
-            let slot = &self.slots[index];
-            if slot.utc_key {
-                row[index] = convert::to_utc_timestamp(field, known, &slot.column, limits)
-                    .map_err(|e| row_error(key, e))?;
-            } else {
-                convert::to_slot(field, known, &slot.column, limits, &mut row[index], spare)
-                    .map_err(|e| row_error(key, e))?;
-            }
+            self.slots[index].fill(key, field, known, limits, &mut row[index], spare)?;
             seen.insert(index);
         }
         Ok(seen)
