@@ -192,9 +192,7 @@ impl<R: BufRead> MessageReader<R> {
     /// Hands back a record's fields vector ([`crate::record::emptied`]) for the next
     /// record to fill, so reading a record allocates nothing.
     pub fn recycle(&mut self, fields: Fields<'static>) {
-        if fields.capacity() > self.last_record.keys.spare.capacity() {
-            self.last_record.keys.spare = fields;
-        }
+        self.last_record.keys.recycle(fields);
     }
 
     /// The next message, `None` at end of input. The message borrows the reader's line

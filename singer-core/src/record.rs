@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::canonical::digit_run;
 
@@ -87,6 +88,27 @@ pub fn split_record(text: &str) -> Result<Fields<'_>, NotAnObject> {
     split_knowing(text, &mut KnownKeys::default())
 }
 
+/// Record objects split one after another, each read by comparison with the last
+/// (the records of a BATCH file, which have no envelope): like the reader's records,
+/// they come with their [`shape`](crate::message::RecordMessage::shape).
+#[derive(Debug, Default)]
+pub struct RecordSplitter {
+    known: KnownKeys,
+}
+
+impl RecordSplitter {
+    /// [`split_record`] of `text`, with the shape of its keys.
+    pub fn split<'t>(&mut self, text: &'t str) -> Result<(Fields<'t>, u64), NotAnObject> {
+        let fields = split_knowing(text, &mut self.known)?;
+        Ok((fields, self.known.shape))
+    }
+
+    /// Hands back a record's fields vector ([`emptied`]) for the next record to fill.
+    pub fn recycle(&mut self, fields: Fields<'static>) {
+        self.known.recycle(fields);
+    }
+}
+
 /// [`split_record`], comparing keys with `known`'s first.
 fn split_knowing<'t>(text: &'t str, known: &mut KnownKeys) -> Result<Fields<'t>, NotAnObject> {
     let mut cursor = Cursor::new(text);
@@ -118,12 +140,31 @@ pub(crate) struct KnownKeys {
     /// Where each field's gap and key start and its value starts in the object being
     /// read the usual way (kept for its memory).
     marks: Vec<Mark>,
-    /// Which key sequence these are: a new number each time they change, so two
-    /// records read with the same number have the same keys in the same order.
+    /// Which key sequence these are: a new number each time they change, unique in
+    /// the process ([`new_shape`]), so two records read with the same number, by this
+    /// reader or another, have the same keys in the same order.
     pub(crate) shape: u64,
     /// An emptied fields vector handed back by the reader's caller ([`emptied`]), which
     /// the next object fills instead of allocating one.
     pub(crate) spare: Fields<'static>,
+}
+
+/// A shape number no reader has used: a target reads one stream's records both from
+/// RECORD lines and from BATCH files, each reader learning shapes of its own, and a
+/// number two readers shared could map one's keys by the other's positions.
+fn new_shape() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    LAST.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+impl KnownKeys {
+    /// Keeps an emptied fields vector ([`emptied`]) for the next object to fill, if it
+    /// is larger than the one kept.
+    pub(crate) fn recycle(&mut self, fields: Fields<'static>) {
+        if fields.capacity() > self.spare.capacity() {
+            self.spare = fields;
+        }
+    }
 }
 
 /// A learned field: its gap is `start..end` in [`KnownKeys::gaps`], and its key lies
@@ -171,7 +212,7 @@ impl KnownKeys {
     /// object's.
     fn learn(&mut self, text: &str, fields: &Fields<'_>, closing: Range<usize>, same_keys: bool) {
         if !same_keys {
-            self.shape += 1;
+            self.shape = new_shape();
         }
         self.gaps.clear();
         self.fields.clear();

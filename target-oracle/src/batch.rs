@@ -4,8 +4,8 @@
 //! Each line of a file is one record (the record object alone, not a Singer message).
 //! It is validated, converted, buffered and upserted exactly like a RECORD read from the
 //! BATCH message's own input line, so a STATE after the BATCH is written only once every
-//! row of every file is committed. Files are streamed line by line through one reused
-//! buffer: memory does not grow with a file's size. An unusable file or line stops the
+//! row of every file is committed. Files are streamed line by line, each read where it
+//! lies in the reader's buffer: memory does not grow with a file's size. An unusable file or line stops the
 //! run naming the BATCH line, the file and the line inside it.
 //!
 //! The SDK (`singer_sdk/contrib/batch_encoder_jsonl.py`, 0.53) writes gzip whatever the
@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use singer_core::message::{BatchMessage, RecordMessage};
-use singer_core::record::{split_record, Fields};
+use singer_core::record::{emptied, Fields, RecordSplitter};
 
 use crate::error::TargetError;
 use crate::loader::Loader;
@@ -50,35 +50,42 @@ pub(crate) fn load<W: Write>(
         reason,
     };
     check_encoding(&batch.encoding).map_err(|reason| file_error("(encoding)", 0, reason))?;
+    // One splitter for every file: records of one stream have the same keys, so they
+    // are read by comparison and converted by position, as RECORD lines are.
+    let mut splitter = RecordSplitter::default();
     for url in &batch.manifest {
         let path = local_path(url).map_err(|reason| file_error(url, 0, reason))?;
         let file =
             File::open(&path).map_err(|e| file_error(url, 0, format!("cannot be opened: {e}")))?;
-        let mut lines = open_lines(file).map_err(|e| file_error(url, 0, e.to_string()))?;
-        let mut buffer = Vec::with_capacity(64 * 1024);
+        let mut lines =
+            Lines::new(open_lines(file).map_err(|e| file_error(url, 0, e.to_string()))?);
         let mut file_line = 0u64;
         let mut records = 0u64;
         loop {
-            buffer.clear();
-            let read = lines
-                .read_until(b'\n', &mut buffer)
-                .map_err(|e| file_error(url, file_line + 1, format!("reading failed: {e}")))?;
-            if read == 0 {
-                break;
-            }
+            let text = match lines.next_line() {
+                Ok(Some(text)) => text,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(file_error(
+                        url,
+                        file_line + 1,
+                        format!("reading failed: {e}"),
+                    ))
+                }
+            };
             file_line += 1;
-            if buffer.iter().all(u8::is_ascii_whitespace) {
+            if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let (record, fields) =
-                parse_record(&buffer).map_err(|reason| file_error(url, file_line, reason))?;
+            let (record, fields, shape) = parse_record(text, &mut splitter)
+                .map_err(|reason| file_error(url, file_line, reason))?;
             let message = RecordMessage {
                 stream: Cow::Borrowed(stream),
                 record,
                 fields,
                 version: None,
                 time_extracted: None,
-                shape: None,
+                shape: Some(shape),
             };
             loader.on_record(line, &message).map_err(|e| match e {
                 TargetError::BadRecord { field, reason, .. } => {
@@ -86,6 +93,7 @@ pub(crate) fn load<W: Write>(
                 }
                 other => other,
             })?;
+            splitter.recycle(emptied(message.fields));
             records += 1;
         }
         tracing::debug!(stream, file = %url, records, "batch file read");
@@ -167,12 +175,55 @@ fn open_lines(file: File) -> std::io::Result<Box<dyn BufRead>> {
     })
 }
 
+/// The lines of a file, each read where it lies in the reader's buffer (consumed when
+/// the next is asked for); only a line that spans two reads is copied.
+struct Lines {
+    input: Box<dyn BufRead>,
+    /// The bytes of the last line given, when it lay in the input's buffer.
+    unconsumed: usize,
+    /// The last line given, when it spanned two reads.
+    spanning: Vec<u8>,
+}
+
+impl Lines {
+    fn new(input: Box<dyn BufRead>) -> Lines {
+        Lines {
+            input,
+            unconsumed: 0,
+            spanning: Vec::new(),
+        }
+    }
+
+    /// The next line with its newline (if it has one), `None` at the end.
+    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
+        self.input.consume(std::mem::take(&mut self.unconsumed));
+        let available = self.input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(None);
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(end) => {
+                self.unconsumed = end + 1;
+                Ok(Some(&self.input.fill_buf()?[..end + 1]))
+            }
+            None => {
+                self.spanning.clear();
+                self.input.read_until(b'\n', &mut self.spanning)?;
+                Ok(Some(&self.spanning))
+            }
+        }
+    }
+}
+
 /// One file line as a record: a JSON object, kept raw (every digit intact) and split
-/// into its fields.
-fn parse_record(line: &[u8]) -> Result<(&str, Fields<'_>), String> {
+/// into its fields by `splitter`, with their shape.
+fn parse_record<'t>(
+    line: &'t [u8],
+    splitter: &mut RecordSplitter,
+) -> Result<(&'t str, Fields<'t>, u64), String> {
     let text = singer_core::record::utf8(line).ok_or("the line is not valid UTF-8")?;
-    match split_record(text) {
-        Ok(fields) => Ok((text.trim_ascii(), fields)),
+    match splitter.split(text) {
+        Ok((fields, shape)) => Ok((text.trim_ascii(), fields, shape)),
         // serde_json names what is wrong with a line that is not JSON at all.
         Err(not_an_object) => Err(match serde_json::from_str::<&RawValue>(text) {
             Err(e) => format!("invalid JSON: {e}"),
@@ -228,16 +279,37 @@ mod tests {
 
     #[test]
     fn a_line_must_be_one_json_object() {
+        let mut splitter = RecordSplitter::default();
+        let mut parse = |line: &'static [u8]| parse_record(line, &mut splitter);
+        let (text, fields, shape) = parse(b"{\"a\": 1.10}\n").unwrap();
+        assert_eq!((text, fields.len()), ("{\"a\": 1.10}", 1));
         assert_eq!(
-            parse_record(b"{\"a\": 1.10}\n").map(|(text, fields)| (text, fields.len())),
-            Ok(("{\"a\": 1.10}", 1))
-        );
-        assert_eq!(
-            parse_record(b"[1]\n").map(|(text, _)| text),
+            parse(b"[1]\n").map(|(text, ..)| text),
             Err("the line is not a JSON object (a record)".into())
         );
-        assert!(parse_record(b"{\"a\": 1} {}\n").is_err());
-        assert!(parse_record(b"{\"a\": \xff}\n").is_err());
+        assert!(parse(b"{\"a\": 1} {}\n").is_err());
+        // Lines with the same keys have the same shape, others another.
+        assert_eq!(parse(b"{\"a\":2}\n").unwrap().2, shape);
+        assert_ne!(parse(b"{\"b\": 1}\n").unwrap().2, shape);
+        assert!(parse(b"{\"a\": \xff}\n").is_err());
+    }
+
+    #[test]
+    fn lines_in_the_buffer_and_across_reads_come_out_whole() {
+        // Lines shorter and longer than the reader's 8-byte buffer, blank ones, and an
+        // unterminated last line.
+        let text: String = (0..40)
+            .map(|i| format!("{}\n", "x".repeat((i * 7) % 23)))
+            .chain(["\n".to_owned(), "last".to_owned()])
+            .collect();
+        let input = std::io::BufReader::with_capacity(8, std::io::Cursor::new(text.clone()));
+        let mut lines = Lines::new(Box::new(input));
+        let mut read = Vec::new();
+        while let Some(line) = lines.next_line().unwrap() {
+            read.push(String::from_utf8(line.to_vec()).unwrap());
+        }
+        let expected: Vec<&str> = text.split_inclusive('\n').collect();
+        assert_eq!(read, expected);
     }
 
     #[test]

@@ -172,6 +172,63 @@ fn batch_files_load_exactly_like_the_same_records_and_state_follows_their_commit
     assert_eq!(rows[3]["AT"], Value::Null);
 }
 
+/// RECORD lines and BATCH files of one stream, their keys in other orders (the RECORDs'
+/// in the schema's order, which the loader then converts by position): each reader
+/// learns shapes of its own, and the loader must never take one's for the other's.
+#[test]
+fn records_and_batch_files_with_keys_in_other_orders_load_by_name() {
+    let db = Db::new();
+    let file = db.dir.path().join("batch-1.jsonl");
+    write_file(
+        &file,
+        &[
+            r#"{"name": "b1", "amount": 2.5, "id": 11, "at": null}"#,
+            r#"{"name": "b2", "amount": 3.5, "id": 12, "at": null}"#,
+            r#"{"name": "b3", "amount": 4.5, "id": 13, "at": null}"#,
+        ],
+        false,
+    );
+    let record = |id: u64, name: &str| {
+        json!({"type": "RECORD", "stream": "HR-PEOPLE",
+               "record": {"id": id, "name": name, "amount": id, "at": null}})
+    };
+    let (code, states, stderr) = db.run(&[
+        schema(),
+        record(1, "r1"),
+        record(2, "r2"),
+        record(3, "r3"),
+        batch(&[&file]),
+        record(4, "r4"),
+        state(1),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(states, [state(1)["value"].clone()]);
+    let rows: Vec<(Value, Value, Value)> = db
+        .rows("HR_PEOPLE")
+        .into_iter()
+        .map(|r| (r["ID"].clone(), r["NAME"].clone(), r["AMOUNT"].clone()))
+        .collect();
+    let row = |id: &str, name: &str, amount: &str| {
+        (
+            Value::number(id),
+            Value::Text(name.into()),
+            Value::number(amount),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row("1", "r1", "1"),
+            row("2", "r2", "2"),
+            row("3", "r3", "3"),
+            row("4", "r4", "4"),
+            row("11", "b1", "2.5"),
+            row("12", "b2", "3.5"),
+            row("13", "b3", "4.5"),
+        ]
+    );
+}
+
 #[test]
 fn a_bad_line_names_its_file_and_line_and_only_committed_state_is_confirmed() {
     let db = Db::new();
