@@ -3,6 +3,7 @@
 # ORDERS table (bench/gen_orders.py's columns, made by `sim-admin generate`)
 # through the simulated backend to /dev/null; the same run times the per-row work of a
 # Python Oracle tap (bench/tap_peer.py with singer-python 6.8.0) and prints the ratio.
+# The binary also reads the table in 2 key ranges at once (`max_parallel_chunks`).
 # The in-process engine runs the simulated scan alone (`--scan-only`, the ceiling), then
 # with `fetch_pipeline` off and on, alternating, PAIRS times;
 # then the encode path alone (rows from memory, on one CPU), and the 200-column and
@@ -37,12 +38,13 @@ for stream in catalog["streams"]:
 json.dump(catalog, open(path, "w"))
 PY
 
-echo "== tap-oracle (release) extracting $n rows through the simulated backend to /dev/null"
-python3 - "$root/target/release/tap-oracle" "$bench" "$n" > "$bench/tap-ours.txt" <<'PY'
+# One run of the release binary to /dev/null with config $1: rows/s, seconds, peak RSS.
+time_tap() {
+    python3 - "$root/target/release/tap-oracle" "$1" "$bench/tap-catalog.json" "$n" <<'PY'
 import resource, subprocess, sys, time
-tap, bench, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tap, config, catalog, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 start = time.perf_counter()
-subprocess.run([tap, "--config", f"{bench}/tap-config.json", "--catalog", f"{bench}/tap-catalog.json"],
+subprocess.run([tap, "--config", config, "--catalog", catalog],
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 secs = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -50,7 +52,21 @@ print(f"records_per_second={n / secs:.0f}")
 print(f"seconds={secs:.2f}")
 print(f"peak_rss_mib={rss:.1f}")
 PY
+}
+echo "== tap-oracle (release) extracting $n rows through the simulated backend to /dev/null"
+time_tap "$bench/tap-config.json" > "$bench/tap-ours.txt"
 cat "$bench/tap-ours.txt"
+# Chunked FULL_TABLE (issue 14 item 3): the same binary reading the table as 1 range and
+# as 2 key ranges on two sessions, all AS OF one SCN, alternating.
+echo "== chunked FULL_TABLE: the binary with max_parallel_chunks 1 and 2, alternating x $pairs"
+for c in 1 2; do
+    sed "s/}\$/, \"max_parallel_chunks\": $c}/" "$bench/tap-config.json" > "$bench/tap-config-chunks-$c.json"
+done
+for _ in $(seq "$pairs"); do
+    for c in 1 2; do
+        echo "chunks=$c load=$(cut -d' ' -f1 /proc/loadavg) $(time_tap "$bench/tap-config-chunks-$c.json" | tr '\n' ' ')"
+    done
+done
 echo "== tap-oracle sync engine in process (examples/bench_tap.rs, no pipe, no process start), the simulated scan alone (its ceiling) and fetch_pipeline off/on x $pairs"
 one_line() { echo "$1 load=$(cut -d' ' -f1 /proc/loadavg) $(grep -E 'records_per|mega|rss' | tr '\n' ' ')"; }
 for _ in $(seq "$pairs"); do
