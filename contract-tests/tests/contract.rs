@@ -1134,28 +1134,37 @@ fn number_precision_and_scale_round_or_fail_with_ora_01438(db: &Db) {
             col("P5S2", number(Some(5), Some(2))),
             col("P3", number(Some(3), Some(0))),
             col("SNEG", number(Some(5), Some(-2))),
+            // Scale above precision: values below 0.01 ("NUMBER(4,5) requires a zero
+            // for the first digit after the decimal point").
+            col("P2S4", number(Some(2), Some(4))),
         ],
         &["ID"],
     );
     insert(
         db,
         &table,
-        &["ID", "P5S2", "P3", "SNEG"],
+        &["ID", "P5S2", "P3", "SNEG", "P2S4"],
         vec![
-            vec![n("1"), n("123.456"), n("999.4"), n("1234567")],
-            vec![n("2"), n("-0.005"), n("-12.5"), n("49")],
+            vec![n("1"), n("123.456"), n("999.4"), n("1234567"), n("0.0012")],
+            vec![n("2"), n("-0.005"), n("-12.5"), n("49"), n("-0.000127")],
         ],
     );
     assert_eq!(
-        scan(db, &table, &["P5S2", "P3", "SNEG"], by(&["ID"])),
+        scan(db, &table, &["P5S2", "P3", "SNEG", "P2S4"], by(&["ID"])),
         vec![
-            vec![n("123.46"), n("999"), n("1234600")],
-            vec![n("-0.01"), n("-13"), n("0")],
+            vec![n("123.46"), n("999"), n("1234600"), n("0.0012")],
+            vec![n("-0.01"), n("-13"), n("0"), n("-0.0001")],
         ],
         "rounded half away from zero to the scale"
     );
     let mut sink = db.backend.sink().unwrap();
-    for (column, value) in [("P5S2", "1000"), ("P5S2", "999.995"), ("P3", "999.5")] {
+    for (column, value) in [
+        ("P5S2", "1000"),
+        ("P5S2", "999.995"),
+        ("P3", "999.5"),
+        ("P2S4", "0.0123"),
+        ("P2S4", "0.00995"),
+    ] {
         let code = code_of(sink.insert_rows(
             &table,
             &defs(db, &table, &["ID", column]),

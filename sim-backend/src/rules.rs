@@ -394,9 +394,20 @@ pub fn fit_number(
         round_to_scale(canonical, scale)
     };
     if let Some(p) = precision {
-        let (_, int_part, _) = split(&rounded);
+        // The rounded value must be below 10^(p - s): p - s integer digits at most, and
+        // where the scale passes the precision (NUMBER(4,5)), s - p zeros after the
+        // point ("requires a zero for the first digit after the decimal point").
+        let allowed = i32::from(p) - scale;
+        let (_, int_part, frac_part) = split(&rounded);
         let int_digits = int_part.trim_start_matches('0').len() as i32;
-        if int_digits > i32::from(p) - scale {
+        let significant_frac = frac_part.trim_start_matches('0');
+        let zeros_after_point = (frac_part.len() - significant_frac.len()) as i32;
+        let too_large = if int_digits > 0 || allowed >= 0 {
+            int_digits > allowed
+        } else {
+            !significant_frac.is_empty() && zeros_after_point < -allowed
+        };
+        if too_large {
             return Err(DbError::ora(
                 1438,
                 format!(
@@ -511,6 +522,42 @@ mod tests {
         assert_eq!(fit_number("0.4", Some(3), Some(0), &T).unwrap(), "0");
         let err = fit_number("1000", Some(5), Some(2), &T).unwrap_err();
         assert_eq!(err.ora_code(), Some(1438));
+        // A scale above the precision: values below 10^(p - s), the examples of
+        // Oracle's NUMBER documentation included.
+        assert_eq!(
+            fit_number("0.0012", Some(2), Some(4), &T).unwrap(),
+            "0.0012"
+        );
+        assert_eq!(
+            fit_number("-0.0099", Some(2), Some(4), &T).unwrap(),
+            "-0.0099"
+        );
+        assert_eq!(
+            fit_number("0.01234", Some(4), Some(5), &T).unwrap(),
+            "0.01234"
+        );
+        assert_eq!(
+            fit_number("0.000127", Some(4), Some(5), &T).unwrap(),
+            "0.00013"
+        );
+        assert_eq!(
+            fit_number("0.00000123", Some(2), Some(7), &T).unwrap(),
+            "0.0000012"
+        );
+        assert_eq!(
+            fit_number("0.000012", Some(2), Some(5), &T).unwrap(),
+            "0.00001"
+        );
+        assert_eq!(fit_number("0", Some(2), Some(4), &T).unwrap(), "0");
+        for (value, p, s) in [
+            ("0.0123", 2, 4),
+            ("0.00995", 1, 3),
+            ("0.1", 4, 5),
+            ("1", 2, 4),
+        ] {
+            let err = fit_number(value, Some(p), Some(s), &T).unwrap_err();
+            assert_eq!(err.ora_code(), Some(1438), "{value} NUMBER({p},{s})");
+        }
         assert_eq!(
             fit_number("12345678901234567890123456789012345678", None, None, &T).unwrap(),
             "12345678901234567890123456789012345678"
