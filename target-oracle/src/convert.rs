@@ -271,8 +271,8 @@ pub(crate) fn number_into_slot(number: &Canonical<'_>, slot: &mut Value, spare: 
 }
 
 /// `limits` narrowed to what a NUMBER(`precision`, `scale`) column keeps as
-/// [`check_column_scale`] checks it: the decimals of its scale, fewer integer digits than
-/// precision minus scale allows. `None` when that cannot be put as limits.
+/// [`check_column_scale`] checks it: the decimals of its scale, values below
+/// 10^(precision - scale). `None` when that cannot be put as limits.
 pub(crate) fn limit_to_number_column(
     mut limits: Limits,
     precision: Option<u8>,
@@ -283,11 +283,18 @@ pub(crate) fn limit_to_number_column(
         limits.decimals_at_most(u32::try_from(scale.max(0)).ok()?);
     }
     if let Some(precision) = precision {
-        let integer_digits = u32::try_from(i64::from(precision) - scale).ok()?;
-        // Fewer than 39 integer digits: a bound any checked number is within otherwise.
-        if let Some(power) = 10i128.checked_pow(integer_digits) {
-            limits.bound(Scaled::new(power, 0), Edge::Below);
-            limits.bound(Scaled::new(-power, 0), Edge::Above);
+        // Values below 10^(p-s) in magnitude.
+        let allowed = i64::from(precision) - scale;
+        let power = match u32::try_from(allowed) {
+            // Fewer than 39 integer digits: a bound any checked number is within otherwise.
+            Ok(integer_digits) => 10i128
+                .checked_pow(integer_digits)
+                .map(|p| Scaled::new(p, 0)),
+            Err(_) => Some(Scaled::new(1, u32::try_from(-allowed).ok()?)),
+        };
+        if let Some(power) = power {
+            limits.bound(power, Edge::Below);
+            limits.bound(Scaled::new(-power.mantissa(), power.scale()), Edge::Above);
         }
     }
     Some(limits)
@@ -490,7 +497,13 @@ fn check_canonical(
     if integer_digits + decimals > MAX_NUMBER_DIGITS as i64 {
         return check_shape(Shape::of_canonical(number), precision, scale);
     }
-    check_column_scale(integer_digits, decimals, precision, scale)
+    check_column_scale(
+        integer_digits,
+        decimals,
+        || number.magnitude(),
+        precision,
+        scale,
+    )
 }
 
 /// NUMBER(p,s) rules, checked before Oracle silently rounds extra decimals.
@@ -506,7 +519,13 @@ fn check_shape(value: Shape, precision: Option<u8>, scale: Option<i16>) -> Resul
             return Err(bad("is outside the range of an Oracle NUMBER"));
         }
     }
-    check_column_scale(value.integer_digits, value.scale, precision, scale)
+    check_column_scale(
+        value.integer_digits,
+        value.scale,
+        || value.magnitude,
+        precision,
+        scale,
+    )
 }
 
 /// [`kept_scale`] of a NUMBER column that keeps any number of decimals.
@@ -518,10 +537,13 @@ fn kept_scale(precision: Option<u8>, scale: Option<i16>) -> i64 {
     i64::from(scale.unwrap_or(if precision.is_some() { 0 } else { i16::MAX }))
 }
 
-/// The decimal places and integer digits a NUMBER(p,s) column keeps.
+/// The decimal places and integer digits a NUMBER(p,s) column keeps: values below
+/// 10^(p-s). Where the scale passes the precision (NUMBER(2,4)), that is below 1 with
+/// s-p zeros after the point; only then is the leading digit's power (`magnitude`) asked.
 fn check_column_scale(
     integer_digits: i64,
     decimals: i64,
+    magnitude: impl FnOnce() -> Option<i64>,
     precision: Option<u8>,
     scale: Option<i16>,
 ) -> Result<(), BadValue> {
@@ -534,9 +556,16 @@ fn check_column_scale(
     }
     if let Some(p) = precision {
         let allowed = i64::from(p) - scale;
-        if integer_digits > allowed {
+        if integer_digits > allowed.max(0) {
             return Err(bad(format!(
-                "has {integer_digits} digits before the decimal point, NUMBER({p},{scale}) allows {allowed}"
+                "has {integer_digits} digits before the decimal point, NUMBER({p},{scale}) allows {}",
+                allowed.max(0)
+            )));
+        }
+        if allowed < 0 && magnitude().is_some_and(|m| m >= allowed) {
+            return Err(bad(format!(
+                "has fewer than {} zeros after the decimal point, NUMBER({p},{scale}) needs them",
+                -allowed
             )));
         }
     }
@@ -815,6 +844,44 @@ mod tests {
         assert_eq!(err.0, "is not a decimal number");
         let err = convert("true", &number(None, None)).unwrap_err();
         assert_eq!(err.0, "is a boolean where a number is expected");
+    }
+
+    /// NUMBER(p,s) with s > p holds values below 10^(p-s), as the simulated backend
+    /// (and Oracle: "NUMBER(4,5) requires a zero for the first digit after the decimal
+    /// point") does; canonical and other spellings alike.
+    #[test]
+    fn a_scale_above_the_precision_wants_zeros_after_the_point() {
+        let n24 = number(Some(2), Some(4));
+        for text in ["0.0012", "-0.0099", "0", "0.0001", "\"0.00120\"", "1.2e-3"] {
+            assert!(convert(text, &n24).is_ok(), "{text}");
+        }
+        assert_eq!(
+            convert("0.0123", &n24).unwrap_err().0,
+            "has fewer than 2 zeros after the decimal point, NUMBER(2,4) needs them"
+        );
+        assert!(convert("\"0.0100\"", &n24).is_err());
+        assert_eq!(
+            convert("1", &n24).unwrap_err().0,
+            "has 1 digits before the decimal point, NUMBER(2,4) allows 0"
+        );
+        assert!(convert("0.012", &number(Some(4), Some(5))).is_ok());
+        assert!(convert("0.12", &number(Some(4), Some(5))).is_err());
+        // Each value is what the simulated backend stores or refuses (ORA-01438).
+        let target = sim_backend::rules::Target {
+            owner: "S",
+            table: "T",
+            column: "C",
+        };
+        for (text, p, s) in [
+            ("0.0012", 2, 4),
+            ("0.0123", 2, 4),
+            ("0.012", 4, 5),
+            ("0.12", 4, 5),
+        ] {
+            let ours = convert(text, &number(Some(p), Some(s))).is_ok();
+            let sim = sim_backend::rules::fit_number(text, Some(p), Some(s), &target).is_ok();
+            assert_eq!(ours, sim, "{text} NUMBER({p},{s})");
+        }
     }
 
     #[test]

@@ -1126,6 +1126,7 @@ mod tests {
                     "-0.5", "-0.49", "12.25", "12.26", "50", "50.05", "49.95", "0.05", "0.1",
                     "1500", "1499", "0", "1", "-1", "-0.4999", "999", "-999", "1000", "999.99",
                     "99.9", "0.9", "123456789012345678", "1234567890123456789", "0.123456789012345678",
+                    "0.0012", "-0.0099", "0.0123", "0.00995", "0.0001", "-0.01",
                 ])
                 .prop_map(str::to_owned),
             ]
@@ -1235,8 +1236,9 @@ mod tests {
                 2 => {
                     columns[6].data_type = number(None, None);
                     columns[7].data_type = number(Some(5), Some(3));
-                    columns[8].data_type = number(Some(2), Some(4));
-                    columns[9].data_type = number(Some(6), Some(2));
+                    columns[8].data_type = number(Some(6), Some(2));
+                    // A scale above the precision: values below 0.01.
+                    columns[9].data_type = number(Some(2), Some(4));
                     columns[10].data_type = number(Some(1), Some(0));
                 }
                 _ => {}
