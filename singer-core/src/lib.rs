@@ -5,6 +5,7 @@
 //! - [`reader`]: a line reader for Singer input with line numbers in its errors.
 //! - [`record`]: a RECORD's top-level fields, split and checked in one pass.
 //! - [`writer`]: a buffered Singer writer for stdout that flushes at STATE.
+//! - [`file_url`]: the `file://` URLs of BATCH manifests, both ways.
 //! - [`catalog`]: catalog entries, metadata and the Singer selection rules.
 //! - [`state`]: bookmarks and `currently_syncing`.
 //! - [`metrics`]: Singer `METRIC:` lines.
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod decimal;
 pub mod dictionary;
 pub mod discovery;
+pub mod file_url;
 pub mod message;
 pub mod metrics;
 pub mod oracle_type;
