@@ -129,4 +129,8 @@ pub struct BatchMessage<'a> {
     /// `{"format": "jsonl", "compression": "gzip"}` and the like.
     pub encoding: serde_json::Value,
     pub manifest: Vec<String>,
+    /// The records' table version and extraction time, as their RECORD messages would
+    /// carry them: not in the SDK's BATCH, written by tap-oracle (`batch_config`).
+    pub version: Option<i64>,
+    pub time_extracted: Option<Cow<'a, str>>,
 }

@@ -653,6 +653,8 @@ fn build<'a>(
             stream: envelope.stream.ok_or_else(|| missing("stream"))?,
             encoding: envelope.encoding.unwrap_or(serde_json::Value::Null),
             manifest: envelope.manifest.unwrap_or_default(),
+            version: envelope.version,
+            time_extracted: envelope.time_extracted,
         }),
     })
 }

@@ -226,6 +226,42 @@ impl<W: Write> MessageWriter<W> {
         self.close()
     }
 
+    /// BATCH (Meltano SDK): JSON Lines `files` (`file://` URLs), gzip-compressed or not,
+    /// holding the stream's records. `version` and `time_extracted` are what the records'
+    /// RECORD messages would carry, an extension SDK targets ignore.
+    pub fn write_batch(
+        &mut self,
+        stream: &str,
+        gzip: bool,
+        files: &[String],
+        version: Option<i64>,
+        time_extracted: Option<&str>,
+    ) -> Result<(), WriteError> {
+        self.open(MessageType::Batch, Some(stream));
+        self.buffer
+            .extend_from_slice(b",\"encoding\":{\"format\":\"jsonl\",\"compression\":");
+        self.buffer
+            .extend_from_slice(if gzip { b"\"gzip\"}" } else { b"\"none\"}" });
+        self.buffer.extend_from_slice(b",\"manifest\":[");
+        for (i, file) in files.iter().enumerate() {
+            if i > 0 {
+                self.buffer.push(b',');
+            }
+            write_json_string(&mut self.buffer, file);
+        }
+        self.buffer.push(b']');
+        if let Some(version) = version {
+            self.buffer.extend_from_slice(b",\"version\":");
+            self.buffer
+                .extend_from_slice(itoa_i64(version, &mut [0u8; 20]).as_bytes());
+        }
+        if let Some(time) = time_extracted {
+            self.buffer.extend_from_slice(b",\"time_extracted\":");
+            write_json_string(&mut self.buffer, time);
+        }
+        self.close()
+    }
+
     /// Appends complete message lines written elsewhere (another `MessageWriter` over a
     /// `Vec<u8>`): how parallel streams share one stdout without interleaving lines.
     /// Many lines at once (a stream's rows between two STATEs) go straight to the

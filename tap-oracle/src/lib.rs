@@ -12,6 +12,7 @@
 //!   final step's ACTIVATE_VERSION.
 //! - `pipeline`: a scan's fetching and its row sink on two threads (`fetch_pipeline`).
 //! - `rows`: the row sink turning scanned rows into RECORDs and periodic STATE.
+//! - `batch_files`: `batch_config`: rows to JSON Lines files named by BATCH messages.
 //! - [`convert`]: database values to JSON text (the hot path).
 //! - [`bookmark`]: bookmark values to and from STATE without loss.
 //! - [`error`]: the one error type and its exit status.
@@ -20,6 +21,7 @@
 // Items are `pub(crate)` unless the binary, the examples or the tests need them.
 #![warn(unreachable_pub)]
 
+mod batch_files;
 mod bookmark;
 mod chunks;
 pub mod convert;

@@ -1,7 +1,8 @@
 //! The row sink of one stream's scan: each row becomes a RECORD in the stream's own
-//! buffer, and every `state_every_rows` rows, or sooner once the buffer holds
-//! [`STATE_EVERY_BYTES`], the buffer goes out followed by a STATE whose bookmark is the
-//! last row's position.
+//! buffer (or a line of a BATCH file, `crate::batch_files`), and every
+//! `state_every_rows` rows, or sooner once the buffer holds [`STATE_EVERY_BYTES`] (or
+//! the file `batch_size` rows), the buffer goes out followed by a STATE whose bookmark
+//! is the last row's position.
 
 use std::io::Write;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use std::time::Instant;
 use db_boundary::{Decimal, RowSink, ScannedRow, Value};
 use singer_core::writer::{RecordFrame, WriteError};
 
+use crate::batch_files::BatchFile;
 use crate::convert::RowEncoder;
 use crate::stream::{now_text, Position, StreamRun};
 
@@ -30,6 +32,12 @@ pub(crate) struct StreamRows<'r, 's, W: Write + Send> {
     pub rows: u64,
     /// The RECORDs' stream, version and `time_extracted` (renewed at each STATE).
     frame: RecordFrame,
+    /// That `time_extracted`, for BATCH messages.
+    time_extracted: String,
+    /// With `batch_config`: the BATCH file the rows go to, once one came.
+    batch_file: Option<BatchFile>,
+    /// One record's line, reused for every row written to a BATCH file.
+    line: Vec<u8>,
 }
 
 /// A tracked column's value in the last row, kept in buffers reused from row to row:
@@ -75,7 +83,8 @@ impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
                 .collect::<Vec<_>>(),
             run.options.source_offset,
         );
-        let frame = RecordFrame::new(&plan.stream, run.version, Some(&now_text()));
+        let time_extracted = now_text();
+        let frame = RecordFrame::new(&plan.stream, run.version, Some(&time_extracted));
         StreamRows {
             run,
             encoder,
@@ -87,7 +96,45 @@ impl<'r, 's, W: Write + Send> StreamRows<'r, 's, W> {
             last_rowid: None,
             rows: 0,
             frame,
+            time_extracted,
+            batch_file: None,
+            line: Vec::new(),
         }
+    }
+
+    /// Finishes the open BATCH file, if any, and names it in a BATCH message in the
+    /// stream's buffer: at each STATE, and when the read ends.
+    pub(crate) fn close_batch(&mut self) -> Result<(), WriteError> {
+        let (Some(file), Some(config)) = (self.batch_file.take(), &self.run.options.batch) else {
+            return Ok(());
+        };
+        let url = file.finish()?;
+        let run = &mut *self.run;
+        run.local.write_batch(
+            &run.plan.stream,
+            config.gzip,
+            &[url],
+            run.version,
+            Some(&self.time_extracted),
+        )
+    }
+
+    /// Writes `values` as one line of the stream's BATCH file, opening one first.
+    fn write_to_batch(&mut self, values: &[Value]) -> Result<u64, WriteError> {
+        let file = match &mut self.batch_file {
+            Some(file) => file,
+            None => {
+                let run = &*self.run;
+                let config = run.options.batch.as_ref().expect("batch mode");
+                let path = config.new_path(&run.plan.stream, &run.options.run_id);
+                self.batch_file
+                    .insert(BatchFile::create(path, config.gzip)?)
+            }
+        };
+        self.line.clear();
+        self.encoder.encode(values, &mut self.line);
+        file.write_line(&self.line)?;
+        Ok(file.rows)
     }
 
     /// The position of the last row read, or `None` before the first.
@@ -103,10 +150,17 @@ impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
     type Error = WriteError;
 
     fn row(&mut self, row: ScannedRow<'_>) -> Result<(), WriteError> {
+        let values = row.values;
+        let in_file = if self.run.options.batch.is_some() {
+            self.write_to_batch(values)?
+        } else {
+            let encoder = &mut self.encoder;
+            self.run
+                .local
+                .write_record_framed(&self.frame, |out| encoder.encode(values, out))?;
+            0
+        };
         let run = &mut *self.run;
-        let (encoder, values) = (&mut self.encoder, row.values);
-        run.local
-            .write_record_framed(&self.frame, |out| encoder.encode(values, out))?;
         self.rows += 1;
         for (slot, at) in self.last.iter_mut().zip(&self.tracked) {
             slot.copy_from(&values[*at]);
@@ -123,12 +177,23 @@ impl<W: Write + Send> RowSink for StreamRows<'_, '_, W> {
         run.rows += 1;
         run.since_state += 1;
         let buffered = run.local.inner_mut().len();
-        if run.since_state >= run.options.state_every_rows || buffered >= STATE_EVERY_BYTES {
+        let file_full = run
+            .options
+            .batch
+            .as_ref()
+            .is_some_and(|c| in_file >= c.batch_size);
+        if run.since_state >= run.options.state_every_rows
+            || buffered >= STATE_EVERY_BYTES
+            || file_full
+        {
             let position = self.position().expect("a row was read");
+            self.close_batch()?;
             let run = &mut *self.run;
             run.since_state = 0;
             run.publish_at(Some(&position), true)?;
-            self.frame = RecordFrame::new(&run.plan.stream, run.version, Some(&now_text()));
+            self.time_extracted = now_text();
+            self.frame =
+                RecordFrame::new(&run.plan.stream, run.version, Some(&self.time_extracted));
         }
         self.run.progress();
         Ok(())

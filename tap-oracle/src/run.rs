@@ -13,6 +13,7 @@ use singer_cli::settings::Config;
 use singer_core::catalog::Catalog;
 use singer_core::state::State;
 
+use crate::batch_files::BatchConfig;
 use crate::convert::parse_offset;
 use crate::discover::discover;
 use crate::error::TapError;
@@ -56,6 +57,7 @@ pub const CAPABILITIES: &[&str] = &[
     "about",
     "properties",
     "structured-logging",
+    "batch",
 ];
 
 pub fn about() -> About<'static> {
@@ -184,5 +186,22 @@ fn sync_options(config: &Config, run_id: String) -> Result<SyncOptions, TapError
         log_buffer_memory_bytes: config.int("log_buffer_memory_bytes")?,
         log_buffer_max_bytes: config.int("log_buffer_max_bytes")?,
         shard: None,
+        batch: batch_config(config)?,
     })
+}
+
+/// `batch_config`, checked, its folder made if missing.
+fn batch_config(config: &Config) -> Result<Option<BatchConfig>, TapError> {
+    let Some(value) = config.get("batch_config") else {
+        return Ok(None);
+    };
+    let problem = |reason: String| Config::error(vec![format!("batch_config: {reason}")]);
+    let batch = BatchConfig::from_setting(value).map_err(problem)?;
+    std::fs::create_dir_all(&batch.root).map_err(|e| {
+        problem(format!(
+            "storage.root {} cannot be made: {e}",
+            batch.root.display()
+        ))
+    })?;
+    Ok(Some(batch))
 }

@@ -35,6 +35,7 @@ const TAP_SETTINGS: &[Setting] = &[
     plain("database_name", SettingKind::String, None, "Written as `database-name` in the catalog."),
     plain("decimal_as_string", SettingKind::Boolean, Some("false"), "Declare and write non-integer NUMBERs and FLOATs as strings (`x-singer.decimal`) for consumers that parse JSON numbers as floats."),
     plain("default_replication_method", SettingKind::Choice(&["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]), Some("\"FULL_TABLE\""), "Replication method for streams whose catalog names none."),
+    plain("batch_config", SettingKind::Object, None, "Write the rows streams read from their tables to JSON Lines files and emit BATCH messages naming them instead of RECORDs, as Meltano SDK taps do (LOG_BASED changes stay RECORDs): `{\"encoding\": {\"format\": \"jsonl\", \"compression\": \"gzip\"|\"none\"}, \"storage\": {\"root\": \"file:///folder\", \"prefix\": \"...\"}, \"batch_size\": 10000}`. A file closes at each STATE or every `batch_size` rows; the files stay for the target (README \"BATCH files\")."),
     plain("state_every_rows", SettingKind::Integer { min: 1, max: 1_000_000_000 }, Some("10000"), "Emit STATE at least every this many rows of a stream."),
     plain("activate_version", SettingKind::Boolean, Some("true"), "Emit ACTIVATE_VERSION for FULL_TABLE streams, so targets that honour it remove rows deleted at the source."),
     plain("source_timezone", SettingKind::String, Some("\"+00:00\""), "UTC offset (`+02:00`) of DATE and TIMESTAMP values, which carry no zone; written out in UTC."),

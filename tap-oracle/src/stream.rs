@@ -272,9 +272,14 @@ impl<'s, W: Write + Send> StreamRun<'s, W> {
         } else {
             scan_into(source, &scan, &mut rows)
         };
+        // The rows read into a BATCH file go out named, whether the scan ended or failed.
+        let closed = rows.close_batch();
         let (count, position) = (rows.rows, rows.position());
         match result {
-            Ok(_) => Ok((count, position)),
+            Ok(_) => {
+                closed?;
+                Ok((count, position))
+            }
             Err(e) => {
                 let _ = self.shared.publish(&mut self.local, |_| {}, false);
                 Err(match e {

@@ -54,6 +54,8 @@ pub(crate) struct SyncOptions {
     pub log_buffer_max_bytes: u64,
     /// A shard run of a shard plan (`shard_plan`, `shard_index`): see `crate::shard`.
     pub shard: Option<crate::shard::ShardRun>,
+    /// Rows go to BATCH files (`batch_config`): see `crate::batch_files`.
+    pub batch: Option<crate::batch_files::BatchConfig>,
 }
 
 /// What every stream worker shares.

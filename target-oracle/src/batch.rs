@@ -17,7 +17,6 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 
 use flate2::bufread::MultiGzDecoder;
 use serde_json::value::RawValue;
@@ -53,8 +52,10 @@ pub(crate) fn load<W: Write>(
     // One splitter for every file: records of one stream have the same keys, so they
     // are read by comparison and converted by position, as RECORD lines are.
     let mut splitter = RecordSplitter::default();
+    let time_extracted = batch.time_extracted.as_deref().map(Cow::Borrowed);
     for url in &batch.manifest {
-        let path = local_path(url).map_err(|reason| file_error(url, 0, reason))?;
+        let path =
+            singer_core::file_url::to_path(url).map_err(|reason| file_error(url, 0, reason))?;
         let file =
             File::open(&path).map_err(|e| file_error(url, 0, format!("cannot be opened: {e}")))?;
         let mut lines =
@@ -83,8 +84,8 @@ pub(crate) fn load<W: Write>(
                 stream: Cow::Borrowed(stream),
                 record,
                 fields,
-                version: None,
-                time_extracted: None,
+                version: batch.version,
+                time_extracted: time_extracted.clone(),
                 shape: Some(shape),
             };
             loader.on_record(line, &message).map_err(|e| match e {
@@ -119,46 +120,6 @@ fn check_encoding(encoding: &Json) -> Result<(), String> {
             "compression {other} is not supported (only \"gzip\" or \"none\")"
         )),
     }
-}
-
-/// The local path a manifest entry names: `file:///abs/path` or `file://localhost/...`,
-/// percent-decoded (the SDK writes URLs with Python's `Path.as_uri()`).
-fn local_path(url: &str) -> Result<PathBuf, String> {
-    let Some(rest) = url.strip_prefix("file://") else {
-        return Err(match url.split_once("://") {
-            Some((scheme, _)) => format!(
-                "storage {scheme}:// is not supported: only local file:// URLs can be loaded"
-            ),
-            None => "is not a file:// URL".to_owned(),
-        });
-    };
-    let path = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !path.starts_with('/') {
-        return Err("is not a file:// URL of an absolute local path".to_owned());
-    }
-    percent_decode(path).map(PathBuf::from)
-}
-
-/// Decodes `%XX` escapes into bytes; the result must be UTF-8.
-fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("has a bad %-escape at byte {i}"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "decodes to a path that is not UTF-8".to_owned())
 }
 
 /// A line reader over `file`, decompressing when the file starts with gzip's magic.
@@ -240,26 +201,6 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::io::Read;
-
-    #[test]
-    fn manifest_urls_become_local_paths() {
-        assert_eq!(
-            local_path("file:///tmp/a%20b/batch-1.json.gz"),
-            Ok(PathBuf::from("/tmp/a b/batch-1.json.gz"))
-        );
-        assert_eq!(
-            local_path("file://localhost/x/%C3%A9.jsonl"),
-            Ok(PathBuf::from("/x/é.jsonl"))
-        );
-        assert_eq!(
-            local_path("s3://bucket/key.json.gz"),
-            Err("storage s3:// is not supported: only local file:// URLs can be loaded".into())
-        );
-        assert_eq!(local_path("/tmp/plain"), Err("is not a file:// URL".into()));
-        assert!(local_path("file://host/x").is_err());
-        assert!(local_path("file:///x%2").is_err());
-        assert!(local_path("file:///x%zz").is_err());
-    }
 
     #[test]
     fn encodings_other_than_json_lines_are_refused() {
