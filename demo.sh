@@ -29,7 +29,7 @@ fi
 cargo build --release --features tap-oracle/sim,target-oracle/sim -p tap-oracle -p target-oracle
 cargo build --release -p sim-backend --bin sim-admin
 echo "demo: built in $((SECONDS - started)) s"
-echo "demo: [2/4] installing the pinned Python peers into .peers/ (Meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1; about a minute the first time)"
+echo "demo: [2/4] installing the pinned Python peers into .peers/ (Meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1, target-csv 0.5.0; about a minute the first time)"
 scripts/install-peers.sh
 export ORACLE_SINGER_BIN="$root/target/release"
 meltano="$root/.peers/meltano/bin/meltano"

@@ -13,6 +13,7 @@ PEERS=(
     "meltano|meltano==4.4.1|meltano"
     "target-jsonl|target-jsonl==0.1.4|target-jsonl"
     "tap-jsonl|tap-jsonl==0.3.1|tap-jsonl"
+    "target-csv|meltanolabs-target-csv==0.5.0|target-csv"
 )
 
 failed=0
@@ -39,4 +40,4 @@ if [ "$failed" = 1 ]; then
     fi
     echo "install-peers: some peers are missing; the interop tests will fail until they install" >&2
 fi
-echo "install-peers: peers ready in .peers/ (meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1)" >&2
+echo "install-peers: peers ready in .peers/ (meltano 4.4.1, target-jsonl 0.1.4, tap-jsonl 0.3.1, target-csv 0.5.0)" >&2

@@ -3,7 +3,8 @@
 //! every record checked value by value in the target's table, including a second run
 //! whose SCHEMA adds a property and a run where the tap sends BATCH files; and
 //! `tap-oracle`'s output over the sample checked with the SDK's own reader, message
-//! classes and record validator.
+//! classes and record validator, and its BATCH files (`batch_config`) loaded by an SDK
+//! target (meltanolabs-target-csv 0.5.0, `.peers/target-csv`) as its RECORDs are.
 
 use std::io::Write;
 use std::path::Path;
@@ -357,4 +358,132 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
         summary["messages"]["STATE"].as_u64() >= Some(2),
         "{summary}"
     );
+}
+
+/// Reads every CSV file of a folder (target-csv's output) as `{file: [row, ...]}`, each
+/// row a map without the `_sdc_` columns (versions and times differ between runs), and
+/// date-times as instants: the SDK writes the ones of RECORDs as Python prints them
+/// (`2017-02-12 00:00:00+00:00`) and those of BATCH files as they came (`...T...Z`).
+const CSV_READER: &str = r#"
+import csv, datetime, json, os, sys
+def instant(v):
+    try:
+        return datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return v
+out = {}
+for name in sorted(os.listdir(sys.argv[1])):
+    with open(os.path.join(sys.argv[1], name), newline="") as f:
+        out[name] = [{k: instant(v) for k, v in row.items() if not k.startswith("_sdc_")}
+                     for row in csv.DictReader(f)]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn an_sdk_target_loads_tap_oracle_batch_files_as_it_loads_its_records() {
+    // tap-oracle with `batch_config` piped into meltanolabs-target-csv 0.5.0 (the SDK's
+    // own BATCH reading, `.peers/target-csv`): the same CSV rows as the RECORD run, and
+    // the tap's last state confirmed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let backend = SimBackend::open(&db).expect("open");
+    sim_backend::seed::seed_dir(&backend, &sample_dir()).expect("seed");
+    let discover_config = dir.path().join("discover.json");
+    std::fs::write(
+        &discover_config,
+        json!({"driver": "sim", "sim_path": db}).to_string(),
+    )
+    .expect("config");
+    let discover = test_support::run_ok(
+        Command::new(bin("tap-oracle"))
+            .arg("--config")
+            .arg(&discover_config)
+            .arg("--discover"),
+    );
+    let mut catalog: Json = serde_json::from_slice(&discover.stdout).expect("catalog");
+    for stream in catalog["streams"].as_array_mut().expect("streams") {
+        stream["metadata"][0]["metadata"]["selected"] = json!(true);
+    }
+    let catalog_path = dir.path().join("catalog.json");
+    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    let root = format!("file://{}", dir.path().join("batches").display());
+    let mut loaded = Vec::new();
+    for batch in [false, true] {
+        let mut config = json!({"driver": "sim", "sim_path": db, "state_every_rows": 25});
+        if batch {
+            config["batch_config"] = json!({
+                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "storage": {"root": root}, "batch_size": 20});
+        }
+        let config_path = dir.path().join(format!("tap-{batch}.json"));
+        std::fs::write(&config_path, config.to_string()).expect("config");
+        let tap = test_support::run_ok(
+            Command::new(bin("tap-oracle"))
+                .arg("--config")
+                .arg(&config_path)
+                .arg("--catalog")
+                .arg(&catalog_path)
+                .env_remove("RUST_LOG"),
+        );
+        let messages = test_support::parse_json_lines(&String::from_utf8_lossy(&tap.stdout));
+        assert_eq!(
+            messages.iter().any(|m| m["type"] == "BATCH"),
+            batch,
+            "BATCH messages exactly with batch_config"
+        );
+        let output = dir.path().join(format!("csv-{batch}"));
+        std::fs::create_dir_all(&output).expect("output folder");
+        let target_config = dir.path().join(format!("csv-{batch}.json"));
+        std::fs::write(&target_config, json!({"output_path": output}).to_string())
+            .expect("target config");
+        let mut target = Command::new(peer("target-csv", "target-csv"))
+            .arg("--config")
+            .arg(&target_config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run target-csv");
+        target
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&tap.stdout)
+            .expect("pipe");
+        let out = target.wait_with_output().expect("target-csv");
+        assert!(out.status.success(), "target-csv: {}", describe(&out));
+        let confirmed =
+            test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));
+        let last_state = messages
+            .iter()
+            .rfind(|m| m["type"] == "STATE")
+            .expect("a STATE");
+        assert_eq!(
+            confirmed.last(),
+            Some(&last_state["value"]),
+            "{}",
+            describe(&out)
+        );
+        let csv = Command::new(peer("target-csv", "python"))
+            .args(["-c", CSV_READER])
+            .arg(&output)
+            .output()
+            .expect("python");
+        assert!(csv.status.success(), "{}", describe(&csv));
+        loaded.push(serde_json::from_slice::<Json>(&csv.stdout).expect("rows"));
+    }
+    assert_eq!(
+        loaded[0]["HR-EMPLOYEES.csv"].as_array().map(Vec::len),
+        Some(107)
+    );
+    for (file, by_record) in loaded[0].as_object().expect("files") {
+        let by_batch = loaded[1][file]
+            .as_array()
+            .expect("the same file from BATCH");
+        let by_record = by_record.as_array().expect("rows");
+        assert_eq!(by_batch.len(), by_record.len(), "{file}");
+        for (a, b) in by_record.iter().zip(by_batch) {
+            assert_eq!(a, b, "{file}");
+        }
+    }
 }
