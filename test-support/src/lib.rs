@@ -301,6 +301,29 @@ mod tests {
     }
 }
 
+/// Runs `tap --discover` with `config` and writes the catalog to `path`, each stream's
+/// top-level metadata first handed to `edit` with the stream's id (to select it, set
+/// its replication).
+pub fn write_catalog(
+    tap: &Path,
+    config: &Path,
+    path: &Path,
+    mut edit: impl FnMut(&str, &mut Json),
+) {
+    let out = run_ok(
+        Command::new(tap)
+            .arg("--config")
+            .arg(config)
+            .arg("--discover"),
+    );
+    let mut catalog: Json = serde_json::from_slice(&out.stdout).expect("catalog JSON");
+    for stream in catalog["streams"].as_array_mut().expect("streams") {
+        let id = stream["tap_stream_id"].as_str().expect("id").to_owned();
+        edit(&id, &mut stream["metadata"][0]["metadata"]);
+    }
+    std::fs::write(path, catalog.to_string()).expect("write the catalog");
+}
+
 /// A simulated database in a temp dir, with config and catalog files for a binary run
 /// over it.
 pub struct SimFixture {
@@ -340,25 +363,15 @@ impl SimFixture {
     /// `overrides` (`{"APP-EVENTS": {"replication-method": "INCREMENTAL"}}`), and writes
     /// `catalog.json`.
     pub fn catalog(&self, tap: &Path, config: &Path, overrides: Json) -> PathBuf {
-        let out = run_ok(
-            Command::new(tap)
-                .arg("--config")
-                .arg(config)
-                .arg("--discover"),
-        );
-        let mut catalog: Json = serde_json::from_slice(&out.stdout).expect("catalog JSON");
-        for stream in catalog["streams"].as_array_mut().expect("streams") {
-            let id = stream["tap_stream_id"].as_str().expect("id").to_owned();
-            let meta = &mut stream["metadata"][0]["metadata"];
+        let path = self.path("catalog.json");
+        write_catalog(tap, config, &path, |id, meta| {
             meta["selected"] = json!(true);
-            if let Some(extra) = overrides.get(&id) {
+            if let Some(extra) = overrides.get(id) {
                 for (k, v) in extra.as_object().expect("overrides are objects") {
                     meta[k] = v.clone();
                 }
             }
-        }
-        let path = self.path("catalog.json");
-        std::fs::write(&path, catalog.to_string()).expect("write catalog.json");
+        });
         path
     }
 

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
-use test_support::{bin, describe, parse_json_lines, run_ok, sample_dir};
+use test_support::{bin, describe, parse_json_lines, run_ok, sample_dir, write_catalog};
 
 const STREAMS: [&str; 3] = ["HR-DEPARTMENTS", "HR-EMPLOYEES", "HR-JOB_HISTORY"];
 
@@ -28,18 +28,10 @@ impl Setup {
         let source = SimBackend::open(&dir.path().join("source")).expect("open");
         sim_backend::seed::seed_dir(&source, &sample_dir()).expect("seed");
         let config = Setup::write(dir.path(), "plain.json", json!({}));
-        let discovered = run_ok(
-            Command::new(bin("tap-oracle"))
-                .arg("--config")
-                .arg(&config)
-                .arg("--discover"),
-        );
-        let mut catalog: Json = serde_json::from_slice(&discovered.stdout).expect("catalog");
-        for stream in catalog["streams"].as_array_mut().expect("streams") {
-            stream["metadata"][0]["metadata"]["selected"] = json!(true);
-        }
         let path = dir.path().join("catalog.json");
-        std::fs::write(&path, catalog.to_string()).expect("catalog");
+        write_catalog(&bin("tap-oracle"), &config, &path, |_, meta| {
+            meta["selected"] = json!(true);
+        });
         Setup { dir, catalog: path }
     }
 

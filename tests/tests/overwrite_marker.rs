@@ -37,19 +37,10 @@ fn tap_oracle_carries_the_overwrite_marker_forward() {
         json!({"driver": "sim", "sim_path": db, "state_every_rows": 25}).to_string(),
     )
     .expect("config");
-    let discover = run_ok(
-        Command::new(bin("tap-oracle"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--discover"),
-    );
-    let mut catalog: Json = serde_json::from_slice(&discover.stdout).expect("catalog");
-    for stream in catalog["streams"].as_array_mut().expect("streams") {
-        let selected = stream["tap_stream_id"] == "HR-EMPLOYEES";
-        stream["metadata"][0]["metadata"]["selected"] = json!(selected);
-    }
     let catalog_path = dir.path().join("catalog.json");
-    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    test_support::write_catalog(&bin("tap-oracle"), &config, &catalog_path, |id, meta| {
+        meta["selected"] = json!(id == "HR-EMPLOYEES");
+    });
     // A state as target-oracle emitted it mid-overwrite, resumable mid-table.
     let state = json!({"bookmarks": {"HR-EMPLOYEES": {
         "last_pk_fetched": {"EMPLOYEE_ID": 120}, "version": 1732000000000u64,

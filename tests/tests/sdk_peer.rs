@@ -301,24 +301,14 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
         json!({"driver": "sim", "sim_path": db, "state_every_rows": 25}).to_string(),
     )
     .expect("config");
-    let discover = test_support::run_ok(
-        Command::new(bin("tap-oracle"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--discover"),
-    );
-    let mut catalog: Json = serde_json::from_slice(&discover.stdout).expect("catalog");
-    for stream in catalog["streams"].as_array_mut().expect("streams") {
-        let incremental = stream["tap_stream_id"] == "HR-EMPLOYEES";
-        let meta = &mut stream["metadata"][0]["metadata"];
+    let catalog_path = dir.path().join("catalog.json");
+    test_support::write_catalog(&bin("tap-oracle"), &config, &catalog_path, |id, meta| {
         meta["selected"] = json!(true);
-        if incremental {
+        if id == "HR-EMPLOYEES" {
             meta["replication-method"] = json!("INCREMENTAL");
             meta["replication-key"] = json!("UPDATED_AT");
         }
-    }
-    let catalog_path = dir.path().join("catalog.json");
-    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    });
     let sync = test_support::run_ok(
         Command::new(bin("tap-oracle"))
             .arg("--config")
@@ -394,18 +384,13 @@ fn an_sdk_target_loads_tap_oracle_batch_files_as_it_loads_its_records() {
         json!({"driver": "sim", "sim_path": db}).to_string(),
     )
     .expect("config");
-    let discover = test_support::run_ok(
-        Command::new(bin("tap-oracle"))
-            .arg("--config")
-            .arg(&discover_config)
-            .arg("--discover"),
-    );
-    let mut catalog: Json = serde_json::from_slice(&discover.stdout).expect("catalog");
-    for stream in catalog["streams"].as_array_mut().expect("streams") {
-        stream["metadata"][0]["metadata"]["selected"] = json!(true);
-    }
     let catalog_path = dir.path().join("catalog.json");
-    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    test_support::write_catalog(
+        &bin("tap-oracle"),
+        &discover_config,
+        &catalog_path,
+        |_, meta| meta["selected"] = json!(true),
+    );
     let root = format!("file://{}", dir.path().join("batches").display());
     let mut loaded = Vec::new();
     for batch in [false, true] {

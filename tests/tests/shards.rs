@@ -67,18 +67,10 @@ fn shards_then_the_final_step_leave_exactly_the_source_rows_in_the_target() {
         json!({"driver": "sim", "sim_path": target_db, "hard_delete": true}).to_string(),
     )
     .expect("target config");
-    let discovered = run_ok(
-        Command::new(bin("tap-oracle"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--discover"),
-    );
-    let mut catalog: Json = serde_json::from_slice(&discovered.stdout).expect("catalog");
-    for stream in catalog["streams"].as_array_mut().expect("streams") {
-        stream["metadata"][0]["metadata"]["selected"] = json!(true);
-    }
     let catalog_path = dir.path().join("catalog.json");
-    std::fs::write(&catalog_path, catalog.to_string()).expect("catalog");
+    test_support::write_catalog(&bin("tap-oracle"), &config, &catalog_path, |_, meta| {
+        meta["selected"] = json!(true);
+    });
     let tap_args = [config.as_path(), catalog_path.as_path()];
 
     // Yesterday's ordinary load, then the source changes: two employees leave, one joins.
