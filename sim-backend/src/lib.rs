@@ -437,12 +437,29 @@ impl Backend for SimBackend {
     }
 }
 
+/// How long a session waits for another's write lock, as a session waits for a row lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
 fn open_connection(file: &Path) -> DbResult<Connection> {
     let conn = Connection::open(file).map_err(sql_err)?;
-    conn.busy_timeout(Duration::from_secs(60))
-        .map_err(sql_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
     // WAL: readers never block the writer; synchronous=NORMAL survives a killed process.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(sql_err)?;
-    Ok(conn)
+    // Turning a new file to WAL needs it alone, and SQLite answers "database is locked"
+    // at once (no busy wait) while another process does the same: retry, as the busy
+    // timeout would.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => {
+                other.map_err(sql_err)?;
+                return Ok(conn);
+            }
+        }
+    }
 }

@@ -121,8 +121,21 @@ pub(crate) fn meta_flag(conn: &Connection, key: &str) -> DbResult<bool> {
     Ok(meta(conn, key)?.as_deref() == Some("YES"))
 }
 
-/// Creates the redo tables and, for a new store, its identity and first log.
+/// Creates the redo tables and, for a new store, its identity and first log, in one
+/// write transaction: processes that open a new store at once (shard runs loading one
+/// target) all succeed, and the first one's identity and log stand.
 pub(crate) fn init(conn: &Connection) -> DbResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
+    match init_in_transaction(conn) {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(sql_err),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn init_in_transaction(conn: &Connection) -> DbResult<()> {
     conn.execute_batch(SCHEMA).map_err(sql_err)?;
     if meta(conn, "dbid")?.is_none() {
         // A DBID unique enough to tell two stores apart.
@@ -132,9 +145,17 @@ pub(crate) fn init(conn: &Connection) -> DbResult<()> {
             .unwrap_or(0)
             ^ (u64::from(std::process::id()) << 32);
         let dbid = 1 + (seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33);
-        set_meta(conn, "dbid", &dbid.to_string())?;
-        set_meta(conn, "resetlogs_change", "1")?;
-        set_meta(conn, "log_bytes", &DEFAULT_LOG_BYTES.to_string())?;
+        for (key, value) in [
+            ("dbid", dbid.to_string()),
+            ("resetlogs_change", "1".to_owned()),
+            ("log_bytes", DEFAULT_LOG_BYTES.to_string()),
+        ] {
+            conn.execute(
+                "INSERT OR IGNORE INTO sim_meta (key, value) VALUES (?1, ?2)",
+                params![key, value],
+            )
+            .map_err(sql_err)?;
+        }
     }
     let has_log: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM sim_logs)", [], |r| r.get(0))
@@ -143,7 +164,8 @@ pub(crate) fn init(conn: &Connection) -> DbResult<()> {
         let scn = meta_u64(conn, "scn")?;
         let resetlogs = meta_u64(conn, "resetlogs_change")?;
         conn.execute(
-            "INSERT INTO sim_logs (thread, sequence, first_scn, resetlogs) VALUES (1, 1, ?1, ?2)",
+            "INSERT OR IGNORE INTO sim_logs (thread, sequence, first_scn, resetlogs) \
+             VALUES (1, 1, ?1, ?2)",
             params![scn + 1, resetlogs],
         )
         .map_err(sql_err)?;

@@ -106,6 +106,31 @@ fn write_then_get_killed(dir: &Path, rows: u64, commit: bool) {
     assert!(!status.success(), "the writer was killed, not finished");
 }
 
+/// Processes that open one new store at once (shard runs loading one target) all get
+/// it, created once: each open is its own connection, as each process has.
+#[test]
+fn sessions_opening_a_new_store_at_once_all_succeed() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let start = std::sync::Barrier::new(8);
+        let opened: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        SimBackend::open(&path).map(drop).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
+        let backend = SimBackend::open(&path).unwrap();
+        assert_eq!(backend.redo_logs().unwrap().len(), 1, "one first log");
+    }
+}
+
 #[test]
 fn a_killed_writer_leaves_no_uncommitted_rows() {
     let dir = tempfile::tempdir().unwrap();
