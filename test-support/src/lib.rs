@@ -209,6 +209,26 @@ pub fn run_ok(command: &mut Command) -> Output {
     output
 }
 
+/// Runs a command with `input` on its stdin (written from another thread, so a command
+/// that writes much before reading all cannot deadlock; a command that stops reading
+/// early is fine) and answers its output, whatever its exit status.
+pub fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
+    let output = child.wait_with_output().expect("the command's output");
+    writer.join().expect("the stdin writer");
+    output
+}
+
 /// A Meltano project in a temp dir: the repository's `meltano.yml`, `scripts` and
 /// `.peers` (symlinked), and the tap's simulated database seeded from `tests/sample`.
 pub struct MeltanoProject {

@@ -5,14 +5,15 @@
 //! source; run again from a STATE in the middle, the tap sends exactly the rows after it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
-use test_support::{bin, describe, parse_json_lines, run_ok, sample_dir, write_catalog};
+use test_support::{
+    bin, describe, parse_json_lines, run_ok, run_with_input, sample_dir, write_catalog,
+};
 
 const STREAMS: [&str; 3] = ["HR-DEPARTMENTS", "HR-EMPLOYEES", "HR-JOB_HISTORY"];
 
@@ -86,22 +87,13 @@ impl Setup {
                 .to_string(),
         )
         .expect("target config");
-        let mut target = Command::new(bin("target-oracle"))
-            .arg("--config")
-            .arg(&config)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start target-oracle");
-        target
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(messages)
-            .expect("feed the target");
-        let loaded = target.wait_with_output().expect("target-oracle");
+        let loaded = run_with_input(
+            Command::new(bin("target-oracle"))
+                .arg("--config")
+                .arg(&config)
+                .env_remove("RUST_LOG"),
+            messages,
+        );
         assert!(loaded.status.success(), "{}", describe(&loaded));
     }
 
@@ -132,38 +124,21 @@ fn records_of(batch: &Json) -> Vec<Json> {
     for url in batch["manifest"].as_array().expect("manifest") {
         let path = singer_core::file_url::to_path(url.as_str().expect("url")).expect("path");
         let bytes = std::fs::read(&path).expect("the file a BATCH names exists");
-        let mut text = String::new();
-        if batch["encoding"]["compression"] == "gzip" {
-            flate2_free_gunzip(&bytes, &mut text);
+        let text = if batch["encoding"]["compression"] == "gzip" {
+            gunzip(&bytes)
         } else {
-            text = String::from_utf8(bytes).expect("utf-8");
-        }
+            String::from_utf8(bytes).expect("utf-8")
+        };
         records.extend(parse_json_lines(&text));
     }
     records
 }
 
 /// gzip decoding through the standard tool, so the test does not trust our own reader.
-fn flate2_free_gunzip(bytes: &[u8], text: &mut String) {
-    let mut gunzip = Command::new("gzip")
-        .arg("-dc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("gzip");
-    gunzip
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(bytes)
-        .expect("write");
-    gunzip
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(text)
-        .expect("gunzip");
-    assert!(gunzip.wait().expect("gzip").success());
+fn gunzip(bytes: &[u8]) -> String {
+    let out = run_with_input(Command::new("gzip").arg("-dc"), bytes);
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// Per stream, the records a run sent: RECORDs' and BATCH files' alike.

@@ -6,14 +6,13 @@
 //! classes and record validator, and its BATCH files (`batch_config`) loaded by an SDK
 //! target (meltanolabs-target-csv 0.5.0, `.peers/target-csv`) as its RECORDs are.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use db_boundary::Value;
 use serde_json::{json, Value as Json};
 use sim_backend::SimBackend;
-use test_support::{bin, describe, peer, sample_dir};
+use test_support::{bin, describe, peer, run_with_input, sample_dir};
 
 /// Runs `tap-jsonl` with `tap_config` and pipes its output into `target-oracle` on the
 /// simulated database in `db`; returns the tap's output and the target's.
@@ -32,20 +31,14 @@ fn pipe(dir: &Path, tap_config: &Json, db: &Path) -> (Output, Output) {
         .output()
         .expect("run tap-jsonl");
     assert!(tap.status.success(), "tap-jsonl: {}", describe(&tap));
-    let mut target = Command::new(bin("target-oracle"))
-        .arg("--config")
-        .arg(&target_config)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run target-oracle");
-    let mut stdin = target.stdin.take().expect("stdin");
     // The target may stop reading early (a refused message): a broken pipe is fine.
-    let _ = stdin.write_all(&tap.stdout);
-    drop(stdin);
-    let out = target.wait_with_output().expect("target-oracle");
+    let out = run_with_input(
+        Command::new(bin("target-oracle"))
+            .arg("--config")
+            .arg(&target_config)
+            .env_remove("RUST_LOG"),
+        &tap.stdout,
+    );
     (tap, out)
 }
 
@@ -318,20 +311,7 @@ fn tap_oracle_output_passes_the_sdk_reader_and_validator() {
             .env_remove("RUST_LOG"),
     );
 
-    let mut checker = Command::new(python)
-        .args(["-c", SDK_CHECKER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python");
-    checker
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&sync.stdout)
-        .expect("pipe");
-    let out = checker.wait_with_output().expect("checker");
+    let out = run_with_input(Command::new(python).args(["-c", SDK_CHECKER]), &sync.stdout);
     assert!(
         out.status.success(),
         "the Meltano SDK rejects tap-oracle's output: {}",
@@ -421,21 +401,12 @@ fn an_sdk_target_loads_tap_oracle_batch_files_as_it_loads_its_records() {
         let target_config = dir.path().join(format!("csv-{batch}.json"));
         std::fs::write(&target_config, json!({"output_path": output}).to_string())
             .expect("target config");
-        let mut target = Command::new(peer("target-csv", "target-csv"))
-            .arg("--config")
-            .arg(&target_config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run target-csv");
-        target
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&tap.stdout)
-            .expect("pipe");
-        let out = target.wait_with_output().expect("target-csv");
+        let out = run_with_input(
+            Command::new(peer("target-csv", "target-csv"))
+                .arg("--config")
+                .arg(&target_config),
+            &tap.stdout,
+        );
         assert!(out.status.success(), "target-csv: {}", describe(&out));
         let confirmed =
             test_support::parse_json_lines(std::str::from_utf8(&out.stdout).expect("utf-8"));

@@ -4,7 +4,6 @@
 //! ACTIVATE_VERSION, so none retires rows another shard has not sent yet); the final
 //! step's ACTIVATE_VERSION then leaves exactly the source's rows.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -25,22 +24,13 @@ fn tap_into_target(tap_args: &[&Path], env: &[(&str, String)], target_config: &P
         tap.env(k, v);
     }
     let out = run_ok(&mut tap);
-    let mut target = Command::new(bin("target-oracle"))
-        .arg("--config")
-        .arg(target_config)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start target-oracle");
-    target
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&out.stdout)
-        .expect("feed the target");
-    let loaded = target.wait_with_output().expect("target-oracle");
+    let loaded = test_support::run_with_input(
+        Command::new(bin("target-oracle"))
+            .arg("--config")
+            .arg(target_config)
+            .env_remove("RUST_LOG"),
+        &out.stdout,
+    );
     assert!(loaded.status.success(), "{}", describe(&loaded));
     test_support::parse_json_lines(&String::from_utf8_lossy(&out.stdout))
 }
