@@ -5,8 +5,10 @@
 //! It is validated, converted, buffered and upserted exactly like a RECORD read from the
 //! BATCH message's own input line, so a STATE after the BATCH is written only once every
 //! row of every file is committed. Files are streamed line by line, each read where it
-//! lies in the reader's buffer: memory does not grow with a file's size. An unusable file or line stops the
-//! run naming the BATCH line, the file and the line inside it.
+//! lies in the reader's buffer: memory does not grow with a file's size. An unusable
+//! file or line stops the run naming the BATCH line, the file and the line inside it.
+//! The message's `version` and `time_extracted`, when it has them (tap-oracle writes
+//! them; the SDK's BATCH has no such fields), apply to every record as a RECORD's would.
 //!
 //! The SDK (`singer_sdk/contrib/batch_encoder_jsonl.py`, 0.53) writes gzip whatever the
 //! `compression` it announces, so the content decides: a file that starts with the gzip
